@@ -1,0 +1,105 @@
+"""Creates the table and queues of template.yaml in the local stack.
+
+The template is the only definition: this script reads its AWS::DynamoDB::Table and
+AWS::SQS::Queue resources and creates exactly those, so local and deployed layouts cannot drift.
+Local names: the table is $LATCHKEY_TABLE, each queue is named after its logical id.
+Prints the queue URLs as KEY=VALUE lines (LATCHKEY_QUEUE_<LOGICAL_ID>=url).
+"""
+
+import os
+import re
+import sys
+
+import boto3
+import yaml
+
+
+class CfnLoader(yaml.SafeLoader):
+    """A YAML loader that keeps CloudFormation's short-form intrinsics as their long form."""
+
+
+def _intrinsic(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def snake(logical_id):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()
+
+
+def main():
+    template_path = sys.argv[1]
+    with open(template_path, encoding="utf-8") as f:
+        template = yaml.load(f, Loader=CfnLoader)
+    resources = template["Resources"]
+    region = os.environ["AWS_REGION"]
+    dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+    sqs = boto3.client("sqs", region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL_SQS"])
+
+    tables = [(lid, r["Properties"]) for lid, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"]
+    if len(tables) != 1:
+        sys.exit(f"expected exactly one table in {template_path}, found {len(tables)}")
+    _, props = tables[0]
+    name = os.environ["LATCHKEY_TABLE"]
+    if name in dynamodb.list_tables()["TableNames"]:
+        dynamodb.delete_table(TableName=name)
+        dynamodb.get_waiter("table_not_exists").wait(TableName=name)
+    args = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    dynamodb.create_table(**args)
+    dynamodb.get_waiter("table_exists").wait(TableName=name)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and ttl.get("Enabled"):
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+
+    queues = {lid: r.get("Properties", {}) for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    urls, arns = {}, {}
+
+    def create(lid):
+        if lid in urls:
+            return
+        props = queues[lid]
+        attributes = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+            if key in props:
+                attributes[key] = str(props[key])
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            create(target)
+            attributes["RedrivePolicy"] = (
+                '{"deadLetterTargetArn": "%s", "maxReceiveCount": "%s"}' % (arns[target], redrive["maxReceiveCount"])
+            )
+        url = sqs.create_queue(QueueName=lid, Attributes=attributes)["QueueUrl"]
+        urls[lid] = url
+        arns[lid] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    for lid in queues:
+        create(lid)
+    for lid, url in urls.items():
+        print(f"LATCHKEY_QUEUE_{snake(lid)}={url}")
+    print(f"created table {name} and queues {', '.join(urls) or 'none'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

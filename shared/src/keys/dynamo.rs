@@ -1,0 +1,415 @@
+//! The DynamoDB adapter of [`KeyStore`].
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    Client,
+    error::SdkError,
+    types::{AttributeValue, Put, TransactWriteItem, Update},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    model::ApiKey,
+    store::{KeyStore, StoreError},
+    view::DailyUsage,
+};
+use crate::{
+    ids::{KeyId, UserId, WorkspaceId},
+    table,
+};
+
+/// Keys in a DynamoDB table laid out as [`crate::table`] describes.
+#[derive(Clone, Debug)]
+pub struct DynamoKeyStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoKeyStore {
+    /// An adapter over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+/// The stored shape of a key. Usage counters are written by verification with atomic `ADD`s, so
+/// settings writes never send them (`skip_serializing`), and never overwrite them.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyRecord {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+    id: KeyId,
+    owner_id: UserId,
+    workspace_id: WorkspaceId,
+    name: String,
+    key_prefix: String,
+    masked_key: String,
+    secret_hash: String,
+    permissions: Vec<String>,
+    read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    is_active: bool,
+    rate_limit_per_hour: u32,
+    allowed_ips: Vec<ipnet::IpNet>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revocation_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_to: Option<KeyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_from: Option<KeyId>,
+    #[serde(default, skip_serializing)]
+    usage_count: u64,
+    #[serde(default, skip_serializing)]
+    last_used_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing)]
+    failed_attempts: u64,
+    #[serde(default, skip_serializing)]
+    last_failed_at: Option<DateTime<Utc>>,
+    version: u64,
+}
+
+/// Optional attributes a settings write removes when the key no longer has them.
+const OPTIONAL_ATTRIBUTES: [&str; 8] = [
+    table::GSI2_PK,
+    table::GSI2_SK,
+    "description",
+    "expires_at",
+    "revoked_at",
+    "revocation_reason",
+    "rotated_to",
+    "rotated_from",
+];
+
+impl From<&ApiKey> for KeyRecord {
+    fn from(k: &ApiKey) -> Self {
+        Self {
+            pk: table::key_pk(k.id),
+            sk: table::KEY_SK.into(),
+            gsi1pk: table::user_pk(&k.owner_id),
+            gsi1sk: table::key_by_owner_sk(k.created_at, k.id),
+            gsi2pk: k.expires_at.map(table::expiry_pk),
+            gsi2sk: k.expires_at.map(|at| table::expiry_sk(at, k.id)),
+            id: k.id,
+            owner_id: k.owner_id.clone(),
+            workspace_id: k.workspace_id.clone(),
+            name: k.name.clone(),
+            key_prefix: k.key_prefix.clone(),
+            masked_key: k.masked_key.clone(),
+            secret_hash: k.secret_hash.clone(),
+            permissions: k.permissions.clone(),
+            read_only: k.read_only,
+            description: k.description.clone(),
+            is_active: k.is_active,
+            rate_limit_per_hour: k.rate_limit_per_hour,
+            allowed_ips: k.allowed_ips.clone(),
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+            revocation_reason: k.revocation_reason.clone(),
+            rotated_to: k.rotated_to,
+            rotated_from: k.rotated_from,
+            usage_count: k.usage_count,
+            last_used_at: k.last_used_at,
+            failed_attempts: k.failed_attempts,
+            last_failed_at: k.last_failed_at,
+            version: k.version,
+        }
+    }
+}
+
+impl From<KeyRecord> for ApiKey {
+    fn from(r: KeyRecord) -> Self {
+        Self {
+            id: r.id,
+            owner_id: r.owner_id,
+            workspace_id: r.workspace_id,
+            name: r.name,
+            key_prefix: r.key_prefix,
+            masked_key: r.masked_key,
+            secret_hash: r.secret_hash,
+            permissions: r.permissions,
+            read_only: r.read_only,
+            description: r.description,
+            is_active: r.is_active,
+            rate_limit_per_hour: r.rate_limit_per_hour,
+            allowed_ips: r.allowed_ips,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+            revocation_reason: r.revocation_reason,
+            rotated_to: r.rotated_to,
+            rotated_from: r.rotated_from,
+            usage_count: r.usage_count,
+            last_used_at: r.last_used_at,
+            failed_attempts: r.failed_attempts,
+            last_failed_at: r.last_failed_at,
+            version: r.version,
+        }
+    }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+fn to_item(key: &ApiKey) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(KeyRecord::from(key)).map_err(backend)
+}
+
+fn from_item(item: Item) -> Result<ApiKey, StoreError> {
+    serde_dynamo::from_item::<_, KeyRecord>(item)
+        .map(ApiKey::from)
+        .map_err(backend)
+}
+
+/// The pieces of an `UpdateItem` that rewrites every settings attribute of `key` and removes the
+/// optional ones it lacks, on condition that the stored version is the one `key` was read at.
+struct SettingsUpdate {
+    expression: String,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+fn settings_update(key: &ApiKey) -> Result<SettingsUpdate, StoreError> {
+    let mut item = to_item(key)?;
+    item.remove(table::PK);
+    item.remove(table::SK);
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    let mut sets = Vec::with_capacity(item.len());
+    for (i, (attr, value)) in item.into_iter().enumerate() {
+        names.insert(format!("#s{i}"), attr);
+        values.insert(format!(":s{i}"), value);
+        sets.push(format!("#s{i} = :s{i}"));
+    }
+    let present: Vec<String> = names.values().cloned().collect();
+    let removes: Vec<String> = OPTIONAL_ATTRIBUTES
+        .iter()
+        .enumerate()
+        .filter(|(_, attr)| !present.iter().any(|n| n == *attr))
+        .map(|(i, attr)| {
+            names.insert(format!("#r{i}"), (*attr).to_owned());
+            format!("#r{i}")
+        })
+        .collect();
+    names.insert("#version".into(), "version".into());
+    values.insert(
+        ":expected".into(),
+        AttributeValue::N(key.version.saturating_sub(1).to_string()),
+    );
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    Ok(SettingsUpdate {
+        expression,
+        names,
+        values,
+    })
+}
+
+const VERSION_CONDITION: &str = "#version = :expected";
+const NEW_ITEM_CONDITION: &str = "attribute_not_exists(pk)";
+
+fn key_address(id: KeyId) -> Item {
+    HashMap::from([
+        (table::PK.to_owned(), AttributeValue::S(table::key_pk(id))),
+        (
+            table::SK.to_owned(),
+            AttributeValue::S(table::KEY_SK.to_owned()),
+        ),
+    ])
+}
+
+/// Maps a failed conditional write to `Conflict`, anything else to `Backend`.
+fn conditional<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(service) if is_condition(service) => StoreError::Conflict,
+        _ => backend(err),
+    }
+}
+
+#[async_trait]
+impl KeyStore for DynamoKeyStore {
+    async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_address(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::GSI1)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", table::GSI1_PK)
+            .expression_attribute_names("#sk", table::GSI1_SK)
+            .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(owner)))
+            .expression_attribute_values(":prefix", AttributeValue::S("KEY#".into()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(backend)?;
+        pages.into_iter().map(from_item).collect()
+    }
+
+    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(key)?))
+            .condition_expression(NEW_ITEM_CONDITION)
+            .send()
+            .await
+            .map_err(|e| conditional(e, |s| s.is_conditional_check_failed_exception()))?;
+        Ok(())
+    }
+
+    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let update = settings_update(key)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_address(key.id)))
+            .update_expression(update.expression)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .condition_expression(VERSION_CONDITION)
+            .send()
+            .await
+            .map_err(|e| conditional(e, |s| s.is_conditional_check_failed_exception()))?;
+        Ok(())
+    }
+
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError> {
+        let update = settings_update(old)?;
+        let old_write = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_address(old.id)))
+            .update_expression(update.expression)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .condition_expression(VERSION_CONDITION)
+            .build()
+            .map_err(backend)?;
+        let new_write = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(new)?))
+            .condition_expression(NEW_ITEM_CONDITION)
+            .build()
+            .map_err(backend)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(old_write).build())
+            .transact_items(TransactWriteItem::builder().put(new_write).build())
+            .send()
+            .await
+            .map_err(|e| conditional(e, |s| s.is_transaction_canceled_exception()))?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_address(id)))
+            .condition_expression(VERSION_CONDITION)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
+            .send()
+            .await
+            .map_err(|e| conditional(e, |s| s.is_conditional_check_failed_exception()))?;
+        Ok(())
+    }
+
+    async fn daily_usage(
+        &self,
+        id: KeyId,
+        since: NaiveDate,
+    ) -> Result<Vec<DailyUsage>, StoreError> {
+        #[derive(Deserialize)]
+        struct DayRecord {
+            sk: String,
+            #[serde(default)]
+            success: u64,
+            #[serde(default)]
+            failed: u64,
+        }
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_names("#sk", table::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(table::key_pk(id)))
+            .expression_attribute_values(":from", AttributeValue::S(table::day_sk(since)))
+            .expression_attribute_values(
+                ":to",
+                AttributeValue::S(format!("{}~", table::DAY_SK_PREFIX)),
+            )
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(backend)?;
+        items
+            .into_iter()
+            .map(|item| {
+                let day: DayRecord = serde_dynamo::from_item(item).map_err(backend)?;
+                let date = day
+                    .sk
+                    .strip_prefix(table::DAY_SK_PREFIX)
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .ok_or_else(|| {
+                        backend(std::io::Error::other(format!("bad day item {}", day.sk)))
+                    })?;
+                Ok(DailyUsage {
+                    date,
+                    success: day.success,
+                    failed: day.failed,
+                })
+            })
+            .collect()
+    }
+}

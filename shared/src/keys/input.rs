@@ -1,0 +1,452 @@
+//! Request bodies and query strings of the API-keys family, and their parsing into domain values.
+//!
+//! Parse, don't validate: each `*Request` turns into a value the service can trust, or into a 400
+//! listing every field at fault.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+use crate::{
+    error::{Error, FieldError},
+    validate,
+};
+
+/// Longest key name.
+pub const MAX_NAME: usize = 100;
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 500;
+/// Longest revocation reason.
+pub const MAX_REASON: usize = 500;
+/// Most permissions on one key.
+pub const MAX_PERMISSIONS: usize = 50;
+/// Longest permission string.
+pub const MAX_PERMISSION_LEN: usize = 100;
+/// Highest (and default) hourly rate limit.
+pub const MAX_RATE_LIMIT: i64 = 1000;
+/// Longest rotation grace period, in days.
+pub const MAX_GRACE_DAYS: i64 = 90;
+/// Default rotation grace period, in days.
+pub const DEFAULT_GRACE_DAYS: i64 = 7;
+/// Default look-ahead of the expiring list, in days.
+pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
+
+/// Body of `POST /api-keys`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateKeyRequest {
+    name: Option<String>,
+    permissions: Option<Vec<String>>,
+    read_only: Option<bool>,
+    description: Option<String>,
+    expires_at: Option<String>,
+    rate_limit_per_hour: Option<i64>,
+    allowed_ips: Option<Vec<String>>,
+}
+
+/// A validated create request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewKeySpec {
+    /// Name (default `Default`).
+    pub name: String,
+    /// Permissions, deduplicated.
+    pub permissions: Vec<String>,
+    /// Read-only flag.
+    pub read_only: bool,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Optional future expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// 1..=1000.
+    pub rate_limit_per_hour: u32,
+    /// Allowed networks; empty means anywhere.
+    pub allowed_ips: Vec<IpNet>,
+}
+
+/// Collects field errors while a request is parsed, so one response names them all.
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    fn take_many<T>(&mut self, result: Result<T, Vec<FieldError>>) -> Option<T> {
+        result.map_err(|e| self.0.extend(e)).ok()
+    }
+
+    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Error> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(Error::invalid_fields(self.0))
+        }
+    }
+}
+
+fn permissions(raw: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
+    if raw.len() > MAX_PERMISSIONS {
+        return Err(vec![FieldError::new(
+            "permissions",
+            format!("must hold at most {MAX_PERMISSIONS} entries"),
+        )]);
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let ok = (1..=MAX_PERMISSION_LEN).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:.*/-".contains(&b));
+        if !ok {
+            errors.push(FieldError::new(
+                format!("permissions[{i}]"),
+                format!(
+                    "must be 1 to {MAX_PERMISSION_LEN} characters of letters, digits and _ : . * / -"
+                ),
+            ));
+        } else if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn rate_limit(raw: i64) -> Result<u32, FieldError> {
+    validate::in_range("rate_limit_per_hour", raw, 1, MAX_RATE_LIMIT).map(|v| v as u32)
+}
+
+impl CreateKeyRequest {
+    /// Validates every field against the contract's limits.
+    pub fn parse(self, now: DateTime<Utc>) -> Result<NewKeySpec, Error> {
+        let mut p = Problems::default();
+        let name = match self.name {
+            Some(raw) => p.take(validate::required_text("name", &raw, MAX_NAME)),
+            None => Some("Default".to_owned()),
+        };
+        let permissions = p.take_many(permissions(&self.permissions.unwrap_or_default()));
+        let description = match self.description {
+            Some(raw) => p.take(validate::optional_text(
+                "description",
+                &raw,
+                MAX_DESCRIPTION,
+            )),
+            None => Some(None),
+        };
+        let expires_at = match self.expires_at {
+            Some(raw) => p
+                .take(validate::future_timestamp("expires_at", &raw, now))
+                .map(Some),
+            None => Some(None),
+        };
+        let rate = p.take(rate_limit(
+            self.rate_limit_per_hour.unwrap_or(MAX_RATE_LIMIT),
+        ));
+        let allowed_ips = p.take_many(validate::ip_networks(
+            "allowed_ips",
+            &self.allowed_ips.unwrap_or_default(),
+        ));
+        p.finish(|| NewKeySpec {
+            name: name.expect("checked"),
+            permissions: permissions.expect("checked"),
+            read_only: self.read_only.unwrap_or(false),
+            description: description.expect("checked"),
+            expires_at: expires_at.expect("checked"),
+            rate_limit_per_hour: rate.expect("checked"),
+            allowed_ips: allowed_ips.expect("checked"),
+        })
+    }
+}
+
+/// Body of `PUT /api-keys/{id}`: every field optional. `description: null` clears it.
+#[derive(Debug, Default, Deserialize)]
+pub struct UpdateKeyRequest {
+    name: Option<String>,
+    permissions: Option<Vec<String>>,
+    is_active: Option<bool>,
+    rate_limit_per_hour: Option<i64>,
+    read_only: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    allowed_ips: Option<Vec<String>>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A validated update: `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New permissions.
+    pub permissions: Option<Vec<String>>,
+    /// New on/off switch.
+    pub is_active: Option<bool>,
+    /// New hourly limit.
+    pub rate_limit_per_hour: Option<u32>,
+    /// New read-only flag.
+    pub read_only: Option<bool>,
+    /// New description; `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// New networks.
+    pub allowed_ips: Option<Vec<IpNet>>,
+}
+
+impl UpdateKeyRequest {
+    /// Validates the fields that are present.
+    pub fn parse(self) -> Result<KeyChanges, Error> {
+        let mut p = Problems::default();
+        let name = self
+            .name
+            .and_then(|raw| p.take(validate::required_text("name", &raw, MAX_NAME)));
+        let permissions = self
+            .permissions
+            .and_then(|raw| p.take_many(permissions(&raw)));
+        let rate = self
+            .rate_limit_per_hour
+            .and_then(|raw| p.take(rate_limit(raw)));
+        let description = match self.description {
+            Some(Some(raw)) => p.take(validate::optional_text(
+                "description",
+                &raw,
+                MAX_DESCRIPTION,
+            )),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let allowed_ips = self
+            .allowed_ips
+            .and_then(|raw| p.take_many(validate::ip_networks("allowed_ips", &raw)));
+        p.finish(|| KeyChanges {
+            name,
+            permissions,
+            is_active: self.is_active,
+            rate_limit_per_hour: rate,
+            read_only: self.read_only,
+            description,
+            allowed_ips,
+        })
+    }
+}
+
+/// Body of `POST /api-keys/{id}/revoke`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeRequest {
+    reason: Option<String>,
+}
+
+impl RevokeRequest {
+    /// The reason is required: 1 to 500 characters.
+    pub fn parse(self) -> Result<String, Error> {
+        let raw = self
+            .reason
+            .ok_or_else(|| Error::invalid_field("reason", "is required"))?;
+        validate::required_text("reason", &raw, MAX_REASON)
+            .map_err(|e| Error::invalid_fields(vec![e]))
+    }
+}
+
+/// Query of `POST /api-keys/{id}/rotate`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RotateQuery {
+    grace_period_days: Option<i64>,
+}
+
+impl RotateQuery {
+    /// Grace period in days: 0..=90, default 7.
+    pub fn parse(self) -> Result<i64, Error> {
+        validate::in_range(
+            "grace_period_days",
+            self.grace_period_days.unwrap_or(DEFAULT_GRACE_DAYS),
+            0,
+            MAX_GRACE_DAYS,
+        )
+        .map_err(|e| Error::invalid_fields(vec![e]))
+    }
+}
+
+/// Query of `GET /api-keys/expiring`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExpiringQuery {
+    days: Option<i64>,
+}
+
+impl ExpiringQuery {
+    /// Look-ahead in days: 1..=365, default 30.
+    pub fn parse(self) -> Result<i64, Error> {
+        validate::in_range("days", self.days.unwrap_or(DEFAULT_EXPIRING_DAYS), 1, 365)
+            .map_err(|e| Error::invalid_fields(vec![e]))
+    }
+}
+
+/// Query of `PATCH /api-keys/{id}/expiration`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ExpirationQuery {
+    expires_at: Option<String>,
+}
+
+impl ExpirationQuery {
+    /// `Ok(None)` removes the expiry (an empty value or `null`); a time must be in the future.
+    pub fn parse(self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+        let raw = self.expires_at.ok_or_else(|| {
+            Error::invalid_field(
+                "expires_at",
+                "is required (empty or null removes the expiry)",
+            )
+        })?;
+        let raw = raw.trim();
+        if raw.is_empty() || raw == "null" {
+            return Ok(None);
+        }
+        // An unencoded `+` in a query string arrives as a space: read `...T10:00:00 02:00` as `+02:00`.
+        let repaired = raw.replace(' ', "+");
+        validate::future_timestamp("expires_at", &repaired, now)
+            .map(Some)
+            .map_err(|e| Error::invalid_fields(vec![e]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create(body: serde_json::Value) -> Result<NewKeySpec, Error> {
+        serde_json::from_value::<CreateKeyRequest>(body)
+            .unwrap()
+            .parse(Utc::now())
+    }
+
+    fn fields(err: Error) -> Vec<String> {
+        match err {
+            Error::Validation { errors, .. } => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_defaults() {
+        let spec = create(json!({})).unwrap();
+        assert_eq!(spec.name, "Default");
+        assert!(spec.permissions.is_empty());
+        assert!(!spec.read_only);
+        assert_eq!(spec.rate_limit_per_hour, 1000);
+        assert_eq!(spec.description, None);
+        assert_eq!(spec.expires_at, None);
+    }
+
+    #[test]
+    fn create_reports_every_bad_field() {
+        let err = create(json!({
+            "name": "x".repeat(101),
+            "permissions": ["ok", "has space"],
+            "description": "d".repeat(501),
+            "expires_at": "2001-01-01T00:00:00Z",
+            "rate_limit_per_hour": 0,
+            "allowed_ips": ["300.1.1.1"]
+        }))
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "name",
+                "permissions[1]",
+                "description",
+                "expires_at",
+                "rate_limit_per_hour",
+                "allowed_ips[0]"
+            ]
+        );
+    }
+
+    #[test]
+    fn rate_limit_bounds() {
+        assert!(create(json!({"rate_limit_per_hour": 1})).is_ok());
+        assert!(create(json!({"rate_limit_per_hour": 1000})).is_ok());
+        assert!(create(json!({"rate_limit_per_hour": 1001})).is_err());
+        assert!(create(json!({"rate_limit_per_hour": -5})).is_err());
+    }
+
+    #[test]
+    fn update_distinguishes_null_from_absent() {
+        let clear: UpdateKeyRequest = serde_json::from_value(json!({"description": null})).unwrap();
+        assert_eq!(clear.parse().unwrap().description, Some(None));
+        let keep: UpdateKeyRequest = serde_json::from_value(json!({"name": "n"})).unwrap();
+        let changes = keep.parse().unwrap();
+        assert_eq!(changes.description, None);
+        assert_eq!(changes.name.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn revoke_needs_a_reason() {
+        assert!(RevokeRequest { reason: None }.parse().is_err());
+        assert!(
+            RevokeRequest {
+                reason: Some(" ".into())
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(
+            RevokeRequest {
+                reason: Some("r".repeat(501))
+            }
+            .parse()
+            .is_err()
+        );
+        assert_eq!(
+            RevokeRequest {
+                reason: Some("leaked".into())
+            }
+            .parse()
+            .unwrap(),
+            "leaked"
+        );
+    }
+
+    #[test]
+    fn query_ranges() {
+        assert_eq!(RotateQuery::default().parse().unwrap(), 7);
+        assert!(
+            RotateQuery {
+                grace_period_days: Some(91)
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(
+            RotateQuery {
+                grace_period_days: Some(-1)
+            }
+            .parse()
+            .is_err()
+        );
+        assert_eq!(ExpiringQuery::default().parse().unwrap(), 30);
+        assert!(ExpiringQuery { days: Some(0) }.parse().is_err());
+        assert!(ExpiringQuery { days: Some(366) }.parse().is_err());
+    }
+
+    #[test]
+    fn expiration_accepts_clear_and_repairs_plus() {
+        let now = Utc::now();
+        let q = |v: Option<&str>| {
+            ExpirationQuery {
+                expires_at: v.map(str::to_owned),
+            }
+            .parse(now)
+        };
+        assert_eq!(q(Some("")).unwrap(), None);
+        assert_eq!(q(Some("null")).unwrap(), None);
+        assert!(q(None).is_err());
+        assert!(q(Some("2001-01-01T00:00:00Z")).is_err());
+        assert!(q(Some("2999-01-01T10:00:00 02:00")).unwrap().is_some());
+    }
+}

@@ -1,0 +1,358 @@
+//! The use cases of the API-keys family. Handlers call these and map the result; every rule of
+//! CONTRACT.md about keys (ownership, escalation, lifecycle states, races) is decided here.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{
+    cache::VerifiedKeyCache,
+    hashing,
+    input::{KeyChanges, NewKeySpec},
+    model::{ApiKey, KeyGrant, KeyStatus},
+    secret::{KeyPrefix, PlainKey},
+    store::KeyStore,
+    view::{ApiKeyStats, STATS_DAYS},
+};
+use crate::{auth::Caller, clock::Clock, error::Error, ids::KeyId};
+
+/// A key together with its one-time plain secret.
+#[derive(Debug)]
+pub struct IssuedKey {
+    /// The stored key.
+    pub key: ApiKey,
+    /// The full secret, for the response only.
+    pub plain: PlainKey,
+}
+
+/// The API-keys use cases.
+pub struct KeyService {
+    store: Arc<dyn KeyStore>,
+    prefix: KeyPrefix,
+    clock: Arc<dyn Clock>,
+    cache: Arc<VerifiedKeyCache>,
+}
+
+fn not_found() -> Error {
+    Error::NotFound("No API key with that id.".into())
+}
+
+fn escalation(what: &str) -> Error {
+    Error::Forbidden(format!(
+        "An API key cannot grant more than it holds: {what}."
+    ))
+}
+
+/// Refuses, for a key-authenticated caller, permissions or networks wider than its own.
+fn within_grant(
+    grant: Option<&KeyGrant>,
+    permissions: Option<&[String]>,
+    networks: Option<&[ipnet::IpNet]>,
+) -> Result<(), Error> {
+    let Some(grant) = grant else { return Ok(()) };
+    if permissions.is_some_and(|p| !grant.covers_permissions(p)) {
+        return Err(escalation("the permissions exceed the calling key's"));
+    }
+    if networks.is_some_and(|n| !grant.covers_networks(n)) {
+        return Err(escalation("allowed_ips is wider than the calling key's"));
+    }
+    Ok(())
+}
+
+impl KeyService {
+    /// The use cases over `store`.
+    pub fn new(
+        store: Arc<dyn KeyStore>,
+        prefix: KeyPrefix,
+        clock: Arc<dyn Clock>,
+        cache: Arc<VerifiedKeyCache>,
+    ) -> Self {
+        Self {
+            store,
+            prefix,
+            clock,
+            cache,
+        }
+    }
+
+    /// The current time of the service's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Loads a key the caller owns; anyone else's key does not exist for them.
+    async fn owned(&self, caller: &Caller, id: KeyId) -> Result<ApiKey, Error> {
+        match self.store.get(id).await? {
+            Some(key) if key.owner_id == caller.user_id => Ok(key),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// A key-authenticated caller may only act on keys no more powerful than itself.
+    fn ensure_can_reissue(caller: &Caller, key: &ApiKey) -> Result<(), Error> {
+        within_grant(
+            caller.grant(),
+            Some(&key.permissions),
+            Some(&key.allowed_ips),
+        )
+    }
+
+    async fn mint(&self, id: KeyId) -> Result<(PlainKey, String), Error> {
+        let plain = PlainKey::generate(&self.prefix, id);
+        let hash = hashing::hash_key(plain.clone()).await?;
+        Ok((plain, hash))
+    }
+
+    /// Creates a key for the caller.
+    pub async fn create(&self, caller: &Caller, spec: NewKeySpec) -> Result<IssuedKey, Error> {
+        within_grant(
+            caller.grant(),
+            Some(&spec.permissions),
+            Some(&spec.allowed_ips),
+        )?;
+        let id = KeyId::new();
+        let (plain, secret_hash) = self.mint(id).await?;
+        let now = self.now();
+        let key = ApiKey {
+            id,
+            owner_id: caller.user_id.clone(),
+            workspace_id: caller.workspace_id.clone(),
+            name: spec.name,
+            key_prefix: plain.key_prefix(),
+            masked_key: plain.masked(),
+            secret_hash,
+            permissions: spec.permissions,
+            read_only: spec.read_only,
+            description: spec.description,
+            is_active: true,
+            rate_limit_per_hour: spec.rate_limit_per_hour,
+            allowed_ips: spec.allowed_ips,
+            created_at: now,
+            updated_at: now,
+            expires_at: spec.expires_at,
+            revoked_at: None,
+            revocation_reason: None,
+            rotated_to: None,
+            rotated_from: None,
+            usage_count: 0,
+            last_used_at: None,
+            failed_attempts: 0,
+            last_failed_at: None,
+            version: 1,
+        };
+        self.store.insert(&key).await?;
+        Ok(IssuedKey { key, plain })
+    }
+
+    /// Every key of the caller, newest first.
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<ApiKey>, Error> {
+        Ok(self.store.list_by_owner(&caller.user_id).await?)
+    }
+
+    /// One key of the caller.
+    pub async fn get(&self, caller: &Caller, id: KeyId) -> Result<ApiKey, Error> {
+        self.owned(caller, id).await
+    }
+
+    /// Writes `key` at its next version and drops it from this container's cache.
+    async fn save(&self, mut key: ApiKey) -> Result<ApiKey, Error> {
+        key.version += 1;
+        key.updated_at = self.now();
+        self.store.update(&key).await?;
+        self.cache.forget(key.id);
+        Ok(key)
+    }
+
+    /// Applies an update; the secret is never part of one.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: KeyId,
+        changes: KeyChanges,
+    ) -> Result<ApiKey, Error> {
+        let mut key = self.owned(caller, id).await?;
+        within_grant(
+            caller.grant(),
+            changes.permissions.as_deref(),
+            changes.allowed_ips.as_deref(),
+        )?;
+        if caller.grant().is_some() && key.read_only && changes.read_only == Some(false) {
+            return Err(escalation("read_only cannot be dropped"));
+        }
+        let KeyChanges {
+            name,
+            permissions,
+            is_active,
+            rate_limit_per_hour,
+            read_only,
+            description,
+            allowed_ips,
+        } = changes;
+        key.name = name.unwrap_or(key.name);
+        key.permissions = permissions.unwrap_or(key.permissions);
+        key.is_active = is_active.unwrap_or(key.is_active);
+        key.rate_limit_per_hour = rate_limit_per_hour.unwrap_or(key.rate_limit_per_hour);
+        key.read_only = read_only.unwrap_or(key.read_only);
+        key.description = description.unwrap_or(key.description);
+        key.allowed_ips = allowed_ips.unwrap_or(key.allowed_ips);
+        self.save(key).await
+    }
+
+    /// Deletes a key: it is gone (404) afterwards.
+    pub async fn delete(&self, caller: &Caller, id: KeyId) -> Result<(), Error> {
+        let key = self.owned(caller, id).await?;
+        self.store.delete(id, key.version).await?;
+        self.cache.forget(id);
+        Ok(())
+    }
+
+    /// Replaces a key's secret, keeping its id and settings; the old secret stops working at once.
+    pub async fn regenerate(&self, caller: &Caller, id: KeyId) -> Result<IssuedKey, Error> {
+        let mut key = self.owned(caller, id).await?;
+        if key.revoked_at.is_some() {
+            return Err(Error::InvalidState {
+                code: "key_revoked",
+                detail: "A revoked key cannot be regenerated.".into(),
+            });
+        }
+        Self::ensure_can_reissue(caller, &key)?;
+        let (plain, secret_hash) = self.mint(id).await?;
+        key.secret_hash = secret_hash;
+        key.masked_key = plain.masked();
+        key.key_prefix = plain.key_prefix();
+        let key = self.save(key).await?;
+        Ok(IssuedKey { key, plain })
+    }
+
+    /// Replaces a key with a new one of the same settings; the old one works for `grace_days` more.
+    pub async fn rotate(
+        &self,
+        caller: &Caller,
+        id: KeyId,
+        grace_days: i64,
+    ) -> Result<IssuedKey, Error> {
+        let mut old = self.owned(caller, id).await?;
+        let now = self.now();
+        let refusal = match old.status(now) {
+            KeyStatus::Rotating => Some(("key_rotating", "is already in a rotation grace period")),
+            KeyStatus::Revoked => Some(("key_revoked", "is revoked")),
+            KeyStatus::Expired => Some(("key_expired", "has expired")),
+            KeyStatus::Active | KeyStatus::Disabled => None,
+        };
+        if let Some((code, why)) = refusal {
+            return Err(Error::InvalidState {
+                code,
+                detail: format!("The key {why} and cannot be rotated."),
+            });
+        }
+        Self::ensure_can_reissue(caller, &old)?;
+        let new_id = KeyId::new();
+        let (plain, secret_hash) = self.mint(new_id).await?;
+        let new = ApiKey {
+            id: new_id,
+            owner_id: old.owner_id.clone(),
+            workspace_id: old.workspace_id.clone(),
+            name: old.name.clone(),
+            key_prefix: plain.key_prefix(),
+            masked_key: plain.masked(),
+            secret_hash,
+            permissions: old.permissions.clone(),
+            read_only: old.read_only,
+            description: old.description.clone(),
+            is_active: true,
+            rate_limit_per_hour: old.rate_limit_per_hour,
+            allowed_ips: old.allowed_ips.clone(),
+            created_at: now,
+            updated_at: now,
+            expires_at: None,
+            revoked_at: None,
+            revocation_reason: None,
+            rotated_to: None,
+            rotated_from: Some(old.id),
+            usage_count: 0,
+            last_used_at: None,
+            failed_attempts: 0,
+            last_failed_at: None,
+            version: 1,
+        };
+        let grace_end = now + Duration::days(grace_days);
+        old.expires_at = Some(old.expires_at.map_or(grace_end, |at| at.min(grace_end)));
+        old.rotated_to = Some(new_id);
+        old.version += 1;
+        old.updated_at = now;
+        self.store.rotate(&old, &new).await?;
+        self.cache.forget(old.id);
+        Ok(IssuedKey { key: new, plain })
+    }
+
+    /// Sets or (with `None`) clears a key's expiry.
+    pub async fn set_expiration(
+        &self,
+        caller: &Caller,
+        id: KeyId,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<ApiKey, Error> {
+        let mut key = self.owned(caller, id).await?;
+        match key.status(self.now()) {
+            KeyStatus::Revoked => Err(Error::InvalidState {
+                code: "key_revoked",
+                detail: "A revoked key's expiry cannot change.".into(),
+            }),
+            KeyStatus::Rotating => Err(Error::InvalidState {
+                code: "key_rotating",
+                detail: "A rotated key expires at the end of its grace period; set the new key's expiry instead.".into(),
+            }),
+            _ => {
+                key.expires_at = expires_at;
+                self.save(key).await
+            }
+        }
+    }
+
+    /// The caller's usable keys expiring within `days`, soonest first.
+    pub async fn expiring(
+        &self,
+        caller: &Caller,
+        days: i64,
+    ) -> Result<Vec<(ApiKey, DateTime<Utc>)>, Error> {
+        let now = self.now();
+        let horizon = now + Duration::days(days);
+        let mut due: Vec<(ApiKey, DateTime<Utc>)> = self
+            .list(caller)
+            .await?
+            .into_iter()
+            .filter(|k| matches!(k.status(now), KeyStatus::Active | KeyStatus::Rotating))
+            .filter_map(|k| k.expires_at.filter(|at| *at <= horizon).map(|at| (k, at)))
+            .collect();
+        due.sort_by_key(|(k, at)| (*at, k.id.0));
+        Ok(due)
+    }
+
+    /// Revokes a key permanently, keeping it for audit.
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        id: KeyId,
+        reason: String,
+    ) -> Result<ApiKey, Error> {
+        let mut key = self.owned(caller, id).await?;
+        if key.revoked_at.is_some() {
+            return Err(Error::InvalidState {
+                code: "key_revoked",
+                detail: "The key is already revoked.".into(),
+            });
+        }
+        key.revoked_at = Some(self.now());
+        key.revocation_reason = Some(reason);
+        self.save(key).await
+    }
+
+    /// Usage figures of a key, with the last 30 days.
+    pub async fn stats(&self, caller: &Caller, id: KeyId) -> Result<ApiKeyStats, Error> {
+        let key = self.owned(caller, id).await?;
+        let today = self.now().date_naive();
+        let since = today - Duration::days(STATS_DAYS - 1);
+        let daily = self.store.daily_usage(id, since).await?;
+        Ok(ApiKeyStats::new(&key, &daily, today))
+    }
+}

@@ -1,0 +1,50 @@
+//! The storage port of the key aggregate.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use super::{model::ApiKey, view::DailyUsage};
+use crate::ids::{KeyId, UserId};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition failed: another writer changed or removed the item first.
+    #[error("the item was changed concurrently")]
+    Conflict,
+    /// The backend failed; the cause is for the logs.
+    #[error("storage backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict => {
+                Self::Conflict("the key was changed by a concurrent request; retry".into())
+            }
+            StoreError::Backend(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// Reads and writes API keys. Every write that could race is conditional on the key's version.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// One key by id (a single strongly consistent read).
+    async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError>;
+    /// Every key of `owner`, newest first.
+    async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Stores a new key; fails with `Conflict` if the id exists.
+    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Replaces a key's settings if its stored version is still `key.version - 1`.
+    async fn update(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Atomically updates `old` (version-checked like [`KeyStore::update`]) and inserts `new`:
+    /// either both happen or neither.
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError>;
+    /// Deletes a key if it is still at `version`.
+    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError>;
+    /// Recorded daily counters of a key from `since` (inclusive) on.
+    async fn daily_usage(&self, id: KeyId, since: NaiveDate)
+    -> Result<Vec<DailyUsage>, StoreError>;
+}

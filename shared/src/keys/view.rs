@@ -1,0 +1,211 @@
+//! Response bodies of the API-keys family, exactly as CONTRACT.md names their fields.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::model::{ApiKey, KeyStatus};
+use super::secret::PlainKey;
+use crate::{clock::serde_rfc3339, ids::KeyId, validate::format_network};
+
+/// ApiKeyResponse: never carries the secret or its hash.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyResponse {
+    id: KeyId,
+    name: String,
+    key_prefix: String,
+    permissions: Vec<String>,
+    is_active: bool,
+    usage_count: u64,
+    rate_limit_per_hour: u32,
+    #[serde(with = "serde_rfc3339::option")]
+    last_used_at: Option<DateTime<Utc>>,
+    #[serde(with = "serde_rfc3339")]
+    created_at: DateTime<Utc>,
+    read_only: bool,
+    description: Option<String>,
+    workspace_id: String,
+    #[serde(with = "serde_rfc3339::option")]
+    expires_at: Option<DateTime<Utc>>,
+    status: KeyStatus,
+    masked_key: String,
+    allowed_ips: Vec<String>,
+    #[serde(with = "serde_rfc3339::option")]
+    revoked_at: Option<DateTime<Utc>>,
+    revocation_reason: Option<String>,
+    rotated_to: Option<KeyId>,
+    rotated_from: Option<KeyId>,
+}
+
+impl ApiKeyResponse {
+    /// The public view of `key` at `now`.
+    pub fn new(key: &ApiKey, now: DateTime<Utc>) -> Self {
+        Self {
+            id: key.id,
+            name: key.name.clone(),
+            key_prefix: key.key_prefix.clone(),
+            permissions: key.permissions.clone(),
+            is_active: key.is_active,
+            usage_count: key.usage_count,
+            rate_limit_per_hour: key.rate_limit_per_hour,
+            last_used_at: key.last_used_at,
+            created_at: key.created_at,
+            read_only: key.read_only,
+            description: key.description.clone(),
+            workspace_id: key.workspace_id.to_string(),
+            expires_at: key.expires_at,
+            status: key.status(now),
+            masked_key: key.masked_key.clone(),
+            allowed_ips: key.allowed_ips.iter().map(format_network).collect(),
+            revoked_at: key.revoked_at,
+            revocation_reason: key.revocation_reason.clone(),
+            rotated_to: key.rotated_to,
+            rotated_from: key.rotated_from,
+        }
+    }
+}
+
+/// ApiKeyDetailSchema: the only body that ever holds the full secret.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyDetail {
+    id: KeyId,
+    name: String,
+    api_key: String,
+    #[serde(with = "serde_rfc3339")]
+    created_at: DateTime<Utc>,
+    read_only: bool,
+    description: Option<String>,
+    permissions: Vec<String>,
+}
+
+/// ApiKeyCreateResponse.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyCreateResponse {
+    message: &'static str,
+    api_key: ApiKeyDetail,
+}
+
+impl ApiKeyCreateResponse {
+    /// The one-time response carrying `plain`, the secret of `key`.
+    pub fn new(message: &'static str, key: &ApiKey, plain: &PlainKey) -> Self {
+        Self {
+            message,
+            api_key: ApiKeyDetail {
+                id: key.id,
+                name: key.name.clone(),
+                api_key: plain.expose().to_owned(),
+                created_at: key.created_at,
+                read_only: key.read_only,
+                description: key.description.clone(),
+                permissions: key.permissions.clone(),
+            },
+        }
+    }
+}
+
+/// ExpiringKey.
+#[derive(Debug, Serialize)]
+pub struct ExpiringKey {
+    id: KeyId,
+    name: String,
+    key_prefix: String,
+    #[serde(with = "serde_rfc3339")]
+    expires_at: DateTime<Utc>,
+    days_until_expiry: i64,
+}
+
+impl ExpiringKey {
+    /// The expiring-list entry of `key`, which must have an expiry.
+    pub fn new(key: &ApiKey, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self {
+            id: key.id,
+            name: key.name.clone(),
+            key_prefix: key.key_prefix.clone(),
+            expires_at,
+            days_until_expiry: (expires_at - now).num_days(),
+        }
+    }
+}
+
+/// One day of ApiKeyStats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DailyUsage {
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// Successful verifications that day.
+    pub success: u64,
+    /// Failed verifications that day.
+    pub failed: u64,
+}
+
+/// ApiKeyStats.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyStats {
+    id: KeyId,
+    usage_count: u64,
+    #[serde(with = "serde_rfc3339::option")]
+    last_used_at: Option<DateTime<Utc>>,
+    failed_attempts: u64,
+    #[serde(with = "serde_rfc3339::option")]
+    last_failed_at: Option<DateTime<Utc>>,
+    daily: Vec<DailyUsage>,
+}
+
+/// Days covered by ApiKeyStats' `daily`.
+pub const STATS_DAYS: i64 = 30;
+
+impl ApiKeyStats {
+    /// Stats of `key`, with one `daily` entry for each of the 30 days ending today (zero-filled).
+    pub fn new(key: &ApiKey, recorded: &[DailyUsage], today: NaiveDate) -> Self {
+        let daily = (0..STATS_DAYS)
+            .rev()
+            .map(|back| {
+                let date = today - chrono::Duration::days(back);
+                recorded
+                    .iter()
+                    .find(|d| d.date == date)
+                    .copied()
+                    .unwrap_or(DailyUsage {
+                        date,
+                        ..Default::default()
+                    })
+            })
+            .collect();
+        Self {
+            id: key.id,
+            usage_count: key.usage_count,
+            last_used_at: key.last_used_at,
+            failed_attempts: key.failed_attempts,
+            last_failed_at: key.last_failed_at,
+            daily,
+        }
+    }
+}
+
+/// `{"message", "id"}`.
+#[derive(Debug, Serialize)]
+pub struct MessageWithId {
+    /// Message.
+    pub message: &'static str,
+    /// The key's id.
+    pub id: KeyId,
+}
+
+/// `{"message", "api_key"}` of an update.
+#[derive(Debug, Serialize)]
+pub struct UpdatedKey {
+    /// Message.
+    pub message: &'static str,
+    /// The key after the update.
+    pub api_key: ApiKeyResponse,
+}
+
+/// `{"id", "expires_at", "message"}` of a set-expiration: every value a string or null.
+#[derive(Debug, Serialize)]
+pub struct ExpirationSet {
+    /// The key's id.
+    pub id: String,
+    /// New expiry, or null.
+    pub expires_at: Option<String>,
+    /// Message.
+    pub message: &'static str,
+}

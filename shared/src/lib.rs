@@ -1,0 +1,21 @@
+//! Latchkey's domain crate, linked by every function.
+//!
+//! It holds everything that is not wiring: the key format and its hashing, authentication,
+//! the table layout and its DynamoDB adapters, the one error type and the HTTP glue that turns
+//! it into responses. Function crates only read config, build clients and mount routers.
+
+pub mod auth;
+pub mod aws;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod profiles;
+pub mod services;
+pub mod table;
+pub mod telemetry;
+pub mod validate;
+
+pub use error::{Error, Result};

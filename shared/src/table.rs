@@ -1,0 +1,70 @@
+//! The single-table layout: every key, index and attribute name lives here and nowhere else.
+//!
+//! | item | `pk` | `sk` | `gsi1pk` / `gsi1sk` | `gsi2pk` / `gsi2sk` |
+//! | --- | --- | --- | --- | --- |
+//! | API key | `KEY#<key id>` | `KEY` | `USER#<owner>` / `KEY#<created_at>#<id>` | `EXPIRY#<day>` / `<expires_at>#<id>` (sparse) |
+//! | daily usage of a key | `KEY#<key id>` | `DAY#<YYYY-MM-DD>` | | |
+//! | user profile | `USER#<user id>` | `PROFILE` | | |
+//!
+//! `gsi1` lists a user's keys newest first; `gsi2` is the sparse expiry index the sweeper reads
+//! one day-partition at a time. `ttl` is the table's TTL attribute.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::ids::{KeyId, UserId};
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// Owner index name.
+pub const GSI1: &str = "gsi1";
+/// Owner index partition key attribute.
+pub const GSI1_PK: &str = "gsi1pk";
+/// Owner index sort key attribute.
+pub const GSI1_SK: &str = "gsi1sk";
+/// Expiry index name.
+pub const GSI2: &str = "gsi2";
+/// Expiry index partition key attribute.
+pub const GSI2_PK: &str = "gsi2pk";
+/// Expiry index sort key attribute.
+pub const GSI2_SK: &str = "gsi2sk";
+/// The TTL attribute (epoch seconds).
+pub const TTL: &str = "ttl";
+
+/// Sort key of a key's own item.
+pub const KEY_SK: &str = "KEY";
+/// Sort key of a profile item.
+pub const PROFILE_SK: &str = "PROFILE";
+/// Sort-key prefix of a key's daily usage counters.
+pub const DAY_SK_PREFIX: &str = "DAY#";
+
+/// Partition key of an API key.
+pub fn key_pk(id: KeyId) -> String {
+    format!("KEY#{id}")
+}
+
+/// Partition key of a user's items, and the owner index's partition key.
+pub fn user_pk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// The owner index's sort key of a key: newest-first listing with a stable tie-break.
+pub fn key_by_owner_sk(created_at: DateTime<Utc>, id: KeyId) -> String {
+    format!("KEY#{}#{id}", crate::clock::rfc3339(created_at))
+}
+
+/// The expiry index's partition key: one partition per UTC day keeps the index free of hot spots.
+pub fn expiry_pk(expires_at: DateTime<Utc>) -> String {
+    format!("EXPIRY#{}", expires_at.format("%Y-%m-%d"))
+}
+
+/// The expiry index's sort key.
+pub fn expiry_sk(expires_at: DateTime<Utc>, id: KeyId) -> String {
+    format!("{}#{id}", crate::clock::rfc3339(expires_at))
+}
+
+/// Sort key of one day's usage counters of a key.
+pub fn day_sk(day: NaiveDate) -> String {
+    format!("{DAY_SK_PREFIX}{}", day.format("%Y-%m-%d"))
+}

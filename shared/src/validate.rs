@@ -1,0 +1,170 @@
+//! Small parsers shared by every request type: bounded text, ranges, timestamps, IP networks.
+//!
+//! Each returns the field's domain value or a [`FieldError`] naming the field, so request types
+//! can collect every problem of a body at once.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+
+use crate::error::FieldError;
+
+/// Text of 1..=`max` characters that is not only whitespace; surrounding whitespace is trimmed.
+pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    bounded(field, trimmed, max)
+}
+
+/// Text of at most `max` characters; an empty or blank value becomes `None`.
+pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<Option<String>, FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    bounded(field, trimmed, max).map(Some)
+}
+
+fn bounded(field: &str, text: &str, max: usize) -> Result<String, FieldError> {
+    if text.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// An integer within `min..=max`.
+pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, FieldError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
+
+/// An RFC 3339 timestamp strictly after `now`, truncated to whole seconds.
+pub fn future_timestamp(
+    field: &str,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, FieldError> {
+    let at = DateTime::parse_from_rfc3339(raw.trim())
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                "must be an RFC 3339 timestamp, e.g. 2026-12-31T00:00:00Z",
+            )
+        })?
+        .with_timezone(&Utc);
+    let at = chrono::SubsecRound::trunc_subsecs(at, 0);
+    if at <= now {
+        return Err(FieldError::new(field, "must be in the future"));
+    }
+    Ok(at)
+}
+
+/// The most entries an `allowed_ips` list may hold.
+pub const MAX_ALLOWED_IPS: usize = 100;
+
+/// A list of IPv4/IPv6 addresses or CIDR networks; a bare address becomes a host network.
+/// Host bits of a CIDR are cleared (`10.1.2.3/8` is `10.0.0.0/8`); duplicates are dropped.
+pub fn ip_networks(field: &str, raw: &[String]) -> Result<Vec<IpNet>, Vec<FieldError>> {
+    if raw.len() > MAX_ALLOWED_IPS {
+        return Err(vec![FieldError::new(
+            field,
+            format!("must hold at most {MAX_ALLOWED_IPS} entries"),
+        )]);
+    }
+    let mut nets = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for (i, entry) in raw.iter().enumerate() {
+        let entry = entry.trim();
+        let parsed = entry
+            .parse::<IpNet>()
+            .map(|net| net.trunc())
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) if !nets.contains(&net) => nets.push(net),
+            Ok(_) => {}
+            Err(_) => errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("{entry:?} is not an IP address or CIDR network"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(nets)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Formats a network the way a client wrote it: a bare address for a host network.
+pub fn format_network(net: &IpNet) -> String {
+    if net.prefix_len() == net.max_prefix_len() {
+        net.addr().to_string()
+    } else {
+        net.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_bounds_count_characters_not_bytes() {
+        assert!(required_text("name", &"é".repeat(100), 100).is_ok());
+        assert!(required_text("name", &"é".repeat(101), 100).is_err());
+        assert!(required_text("name", "   ", 100).is_err());
+        assert_eq!(required_text("name", "  a ", 100).unwrap(), "a");
+        assert_eq!(optional_text("d", " ", 5).unwrap(), None);
+        assert!(required_text("name", "a\u{0}b", 100).is_err());
+    }
+
+    #[test]
+    fn networks_parse_and_normalise() {
+        let nets = ip_networks(
+            "allowed_ips",
+            &[
+                "10.1.2.3/8".into(),
+                "192.168.0.1".into(),
+                "::1".into(),
+                "10.0.0.0/8".into(),
+            ],
+        )
+        .unwrap();
+        let shown: Vec<String> = nets.iter().map(format_network).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.168.0.1", "::1"]);
+        let errors = ip_networks(
+            "allowed_ips",
+            &["1.2.3.4".into(), "nope".into(), "1.2.3.4/33".into()],
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["allowed_ips[1]", "allowed_ips[2]"]);
+    }
+
+    #[test]
+    fn timestamps_must_be_future_rfc3339() {
+        let now = Utc::now();
+        assert!(future_timestamp("expires_at", "2999-01-01T00:00:00Z", now).is_ok());
+        assert!(future_timestamp("expires_at", "2000-01-01T00:00:00Z", now).is_err());
+        assert!(future_timestamp("expires_at", "tomorrow", now).is_err());
+    }
+}
