@@ -3,13 +3,15 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOOLS="$ROOT/.tools"
-STATE="$ROOT/.local"
-mkdir -p "$TOOLS" "$STATE/logs"
 
 set -a
 # shellcheck source=stack.env
 . "$ROOT/infra/local/stack.env"
 set +a
+
+# Per-stack state (logs, generated env files), so a test stack never clobbers a running dev stack.
+STATE="$ROOT/.local/stack-$LATCHKEY_PORT"
+mkdir -p "$TOOLS" "$STATE/logs"
 
 log() { printf '[latchkey] %s\n' "$*" >&2; }
 die() { printf '[latchkey] error: %s\n' "$*" >&2; exit 1; }

@@ -1,1 +1,230 @@
+//! Helpers for the integration and end-to-end tests, which run against the local stack that
+//! `infra/local/test` starts (DynamoDB Local, the SQS emulator, `cargo lambda watch`).
+//!
+//! Every test works as its own fresh users, so tests never see each other's data.
 
+use std::sync::Arc;
+
+use latchkey::{
+    auth::{Role, jwt::JwtIssuer},
+    config::{Config, JwtSettings},
+};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+
+/// Reads a variable the test command exports, with a message that says how to run the tests.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run the tests with infra/local/test, which starts the local stack"
+        )
+    })
+}
+
+/// The running stack's configuration, as the functions read it.
+pub fn config() -> Config {
+    Config::from_env().expect("the local stack's settings are exported by infra/local/test")
+}
+
+/// A DynamoDB client for the local stack.
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let sdk = latchkey::aws::load_sdk_config().await;
+    latchkey::aws::dynamodb(&sdk)
+}
+
+/// A response: status, headers and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status, printing the body on failure, and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts a contract error body with `status` and `code`.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Value {
+        let body = self.expect(status);
+        assert_eq!(body["code"], code, "body: {body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "body: {body}"
+        );
+        body
+    }
+
+    /// The `field`s named by a 400's `errors`.
+    #[track_caller]
+    pub fn expect_invalid(self, fields: &[&str]) {
+        let body = self.expect_error(400, "validation_error");
+        let named: Vec<&str> = body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(named, fields, "body: {body}");
+    }
+}
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// No credentials.
+    None,
+    /// `Authorization: Bearer <value>`.
+    Bearer(String),
+    /// `X-API-KEY: <value>`.
+    ApiKey(String),
+}
+
+/// An HTTP client of the local API.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Api {
+    /// A client of `$LATCHKEY_API_URL`.
+    pub fn new() -> Self {
+        Self {
+            base: env("LATCHKEY_API_URL"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends a request; `body` is sent as raw text when it is a string, else as JSON.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        request = match auth {
+            Auth::None => request,
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::ApiKey(key) => request.header("x-api-key", key),
+        };
+        request = match body {
+            Some(Value::String(raw)) => {
+                request.header("content-type", "application/json").body(raw)
+            }
+            Some(json) => request.json(&json),
+            None => request,
+        };
+        let response = request.send().await.expect("the local API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// A fresh user of the local stack, with a session token.
+#[derive(Clone)]
+pub struct User {
+    /// The user id (`sub`).
+    pub id: String,
+    /// Their session.
+    pub auth: Auth,
+    /// The API client.
+    pub api: Api,
+}
+
+/// Signs tokens with the stack's settings.
+pub fn issuer() -> Arc<JwtIssuer> {
+    Arc::new(JwtIssuer::new(&jwt_settings()))
+}
+
+/// The stack's JWT settings.
+pub fn jwt_settings() -> JwtSettings {
+    JwtSettings::from_env().expect("LATCHKEY_JWT_* are exported by infra/local/test")
+}
+
+impl User {
+    /// A new user in their personal workspace.
+    pub fn new() -> Self {
+        Self::with(None, None)
+    }
+
+    /// A new user in `workspace` with `role`.
+    pub fn with(workspace: Option<&str>, role: Option<Role>) -> Self {
+        let id = uuid::Uuid::new_v4().to_string();
+        let issuer = issuer();
+        let mut claims = issuer.claims(&id, 3600);
+        claims.email = Some(format!("{id}@example.test"));
+        claims.name = Some("Test User".into());
+        claims.workspace_id = workspace.map(str::to_owned);
+        claims.role = role;
+        Self {
+            id,
+            auth: Auth::Bearer(issuer.sign(&claims)),
+            api: Api::new(),
+        }
+    }
+
+    /// Sends a request with this user's session.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.api.send(method, path, &self.auth, body).await
+    }
+
+    /// Creates a key with `body` and returns `(id, secret)`.
+    pub async fn create_key(&self, body: Value) -> (String, String) {
+        let created = self
+            .call(Method::POST, "/api/v1/account/api-keys", Some(body))
+            .await
+            .expect(201);
+        (
+            created["api_key"]["id"].as_str().expect("id").to_owned(),
+            created["api_key"]["api_key"]
+                .as_str()
+                .expect("secret")
+                .to_owned(),
+        )
+    }
+
+    /// Reads one of this user's keys.
+    pub async fn key(&self, id: &str) -> Value {
+        self.call(Method::GET, &format!("/api/v1/account/api-keys/{id}"), None)
+            .await
+            .expect(200)
+    }
+}
+
+impl Default for User {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Requests as an API key.
+pub fn as_key(key: &str) -> Auth {
+    Auth::ApiKey(key.to_owned())
+}

@@ -1,0 +1,265 @@
+//! Integration tests of the key store and the key use cases against DynamoDB Local.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use latchkey::{
+    Error,
+    auth::{Caller, Credential, Role},
+    clock::SystemClock,
+    ids::{KeyId, UserId, WorkspaceId},
+    keys::{
+        cache::VerifiedKeyCache,
+        dynamo::DynamoKeyStore,
+        input::{CreateKeyRequest, KeyChanges},
+        model::ApiKey,
+        service::KeyService,
+        store::{KeyStore, StoreError},
+        verify::{KeyVerifier, VerifyCode},
+        view::DailyUsage,
+    },
+};
+use tokio::sync::Barrier;
+
+async fn store() -> Arc<DynamoKeyStore> {
+    Arc::new(DynamoKeyStore::new(
+        latchkey_tests::dynamodb().await,
+        latchkey_tests::config().table_name,
+    ))
+}
+
+fn caller() -> Caller {
+    let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+    Caller {
+        workspace_id: WorkspaceId::personal(&user),
+        user_id: user,
+        credential: Credential::Session { role: Role::Owner },
+    }
+}
+
+fn service(store: Arc<dyn KeyStore>) -> KeyService {
+    let config = latchkey_tests::config();
+    KeyService::new(
+        store,
+        config.key_prefix,
+        Arc::new(SystemClock),
+        Arc::new(VerifiedKeyCache::new(config.key_cache_ttl)),
+    )
+}
+
+fn spec(body: serde_json::Value) -> latchkey::keys::input::NewKeySpec {
+    serde_json::from_value::<CreateKeyRequest>(body)
+        .unwrap()
+        .parse(chrono::Utc::now())
+        .unwrap()
+}
+
+/// A store whose reads wait until `parties` readers have read: it makes two requests read the
+/// same version before either writes, the interleaving a race needs.
+struct ReadTogether {
+    inner: Arc<DynamoKeyStore>,
+    barrier: Barrier,
+}
+
+#[async_trait]
+impl KeyStore for ReadTogether {
+    async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
+        let key = self.inner.get(id).await;
+        self.barrier.wait().await;
+        key
+    }
+    async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError> {
+        self.inner.list_by_owner(owner).await
+    }
+    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.inner.insert(key).await
+    }
+    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.inner.update(key).await
+    }
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError> {
+        self.inner.rotate(old, new).await
+    }
+    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
+        self.inner.delete(id, version).await
+    }
+    async fn daily_usage(
+        &self,
+        id: KeyId,
+        since: NaiveDate,
+    ) -> Result<Vec<DailyUsage>, StoreError> {
+        self.inner.daily_usage(id, since).await
+    }
+}
+
+#[tokio::test]
+async fn concurrent_rotations_one_wins_one_conflicts_no_orphan() {
+    let base = store().await;
+    let owner = caller();
+    let created = service(base.clone())
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    let racing = service(Arc::new(ReadTogether {
+        inner: base.clone(),
+        barrier: Barrier::new(2),
+    }));
+    let (a, b) = tokio::join!(
+        racing.rotate(&owner, created.key.id, 7),
+        racing.rotate(&owner, created.key.id, 7)
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        other => panic!("expected exactly one success: {other:?}"),
+    };
+    assert!(matches!(lost, Error::Conflict(_)), "{lost:?}");
+    assert_eq!(lost.status().as_u16(), 409);
+    let keys = base.list_by_owner(&owner.user_id).await.unwrap();
+    let ids: Vec<KeyId> = keys.iter().map(|k| k.id).collect();
+    assert_eq!(
+        keys.len(),
+        2,
+        "the old key and exactly one new key: {ids:?}"
+    );
+    assert!(ids.contains(&won.key.id));
+    let old = base.get(created.key.id).await.unwrap().unwrap();
+    assert_eq!(old.rotated_to, Some(won.key.id));
+}
+
+#[tokio::test]
+async fn concurrent_regenerations_one_wins_and_only_its_secret_works() {
+    let base = store().await;
+    let owner = caller();
+    let created = service(base.clone())
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    let racing = service(Arc::new(ReadTogether {
+        inner: base.clone(),
+        barrier: Barrier::new(2),
+    }));
+    let (a, b) = tokio::join!(
+        racing.regenerate(&owner, created.key.id),
+        racing.regenerate(&owner, created.key.id)
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        other => panic!("expected exactly one success: {other:?}"),
+    };
+    assert_eq!(lost.status().as_u16(), 409, "{lost:?}");
+    let config = latchkey_tests::config();
+    let verifier = KeyVerifier::new(
+        base.clone(),
+        config.key_prefix,
+        Arc::new(SystemClock),
+        Arc::new(VerifiedKeyCache::new(config.key_cache_ttl)),
+    );
+    let check = |secret: String| {
+        let verifier = &verifier;
+        async move { verifier.verify(&secret, None, &[]).await.unwrap().code }
+    };
+    assert_eq!(
+        check(won.plain.expose().to_owned()).await,
+        VerifyCode::Valid
+    );
+    assert_eq!(
+        check(created.plain.expose().to_owned()).await,
+        VerifyCode::NotFound
+    );
+}
+
+#[tokio::test]
+async fn stale_versions_cannot_overwrite_or_delete() {
+    let base = store().await;
+    let owner = caller();
+    let keys = service(base.clone());
+    let created = keys
+        .create(&owner, spec(serde_json::json!({"description": "d"})))
+        .await
+        .unwrap();
+    let stale = created.key.clone();
+    let changes = KeyChanges {
+        description: Some(None),
+        name: Some("renamed".into()),
+        ..Default::default()
+    };
+    keys.update(&owner, created.key.id, changes).await.unwrap();
+    let stored = base.get(created.key.id).await.unwrap().unwrap();
+    assert_eq!(stored.description, None, "a cleared attribute is removed");
+    assert_eq!(stored.name, "renamed");
+    assert_eq!(stored.version, 2);
+
+    let mut overwrite = stale.clone();
+    overwrite.version += 1;
+    assert!(matches!(
+        base.update(&overwrite).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(matches!(
+        base.delete(stale.id, stale.version).await,
+        Err(StoreError::Conflict)
+    ));
+    base.delete(stored.id, stored.version).await.unwrap();
+    assert!(base.get(stored.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn verification_checks_in_the_documented_order_and_caches() {
+    let base = store().await;
+    let owner = caller();
+    let keys = service(base.clone());
+    let issued = keys
+        .create(
+            &owner,
+            spec(serde_json::json!({"permissions": ["read"], "allowed_ips": ["10.0.0.0/8"]})),
+        )
+        .await
+        .unwrap();
+    let config = latchkey_tests::config();
+    let cache = Arc::new(VerifiedKeyCache::new(config.key_cache_ttl));
+    let verifier = KeyVerifier::new(
+        base.clone(),
+        config.key_prefix.clone(),
+        Arc::new(SystemClock),
+        cache.clone(),
+    );
+    let secret = issued.plain.expose();
+    let inside = Some("10.1.2.3".parse().unwrap());
+    let outside = Some("192.0.2.1".parse().unwrap());
+    let code = |ip, perms: &'static [&'static str]| {
+        let verifier = &verifier;
+        let perms: Vec<String> = perms.iter().map(|p| p.to_string()).collect();
+        async move { verifier.verify(secret, ip, &perms).await.unwrap().code }
+    };
+    assert_eq!(code(inside, &["read"]).await, VerifyCode::Valid);
+    assert_eq!(code(outside, &["read"]).await, VerifyCode::Forbidden);
+    assert_eq!(
+        code(inside, &["write"]).await,
+        VerifyCode::InsufficientPermissions
+    );
+    assert_eq!(
+        code(outside, &["write"]).await,
+        VerifyCode::Forbidden,
+        "IP is checked before permissions"
+    );
+
+    let digest = latchkey::keys::cache::digest(secret);
+    assert!(
+        cache.get(issued.key.id, &digest).is_some(),
+        "a verified key is cached"
+    );
+    let other = latchkey::keys::cache::digest("sk_something-else");
+    assert!(
+        cache.get(issued.key.id, &other).is_none(),
+        "only the verified secret hits"
+    );
+
+    // A deleted key keeps working from this container's cache until the TTL (the documented
+    // bound) unless the deleting container is this one; the store no longer has it.
+    base.delete(issued.key.id, issued.key.version)
+        .await
+        .unwrap();
+    cache.forget(issued.key.id);
+    assert_eq!(code(inside, &["read"]).await, VerifyCode::NotFound);
+}
