@@ -16,10 +16,12 @@ use latchkey::{
         model::ApiKey,
         service::KeyService,
         store::{KeyStore, StoreError},
-        verify::{KeyVerifier, VerifyCode},
+        verify::VerifyCode,
         view::DailyUsage,
     },
+    usage::AttemptContext,
 };
+use std::time::Duration;
 use tokio::sync::Barrier;
 
 async fn store() -> Arc<DynamoKeyStore> {
@@ -148,16 +150,17 @@ async fn concurrent_regenerations_one_wins_and_only_its_secret_works() {
         other => panic!("expected exactly one success: {other:?}"),
     };
     assert_eq!(lost.status().as_u16(), 409, "{lost:?}");
-    let config = latchkey_tests::config();
-    let verifier = KeyVerifier::new(
-        base.clone(),
-        config.key_prefix,
-        Arc::new(SystemClock),
-        Arc::new(VerifiedKeyCache::new(config.key_cache_ttl)),
-    );
+    let (verifier, _) =
+        latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
     let check = |secret: String| {
         let verifier = &verifier;
-        async move { verifier.verify(&secret, None, &[]).await.unwrap().code }
+        async move {
+            verifier
+                .verify(&secret, &[], &AttemptContext::default())
+                .await
+                .unwrap()
+                .code
+        }
     };
     assert_eq!(
         check(won.plain.expose().to_owned()).await,
@@ -216,21 +219,25 @@ async fn verification_checks_in_the_documented_order_and_caches() {
         )
         .await
         .unwrap();
-    let config = latchkey_tests::config();
-    let cache = Arc::new(VerifiedKeyCache::new(config.key_cache_ttl));
-    let verifier = KeyVerifier::new(
-        base.clone(),
-        config.key_prefix.clone(),
-        Arc::new(SystemClock),
-        cache.clone(),
-    );
+    let (verifier, cache) =
+        latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
     let secret = issued.plain.expose();
     let inside = Some("10.1.2.3".parse().unwrap());
     let outside = Some("192.0.2.1".parse().unwrap());
     let code = |ip, perms: &'static [&'static str]| {
         let verifier = &verifier;
         let perms: Vec<String> = perms.iter().map(|p| p.to_string()).collect();
-        async move { verifier.verify(secret, ip, &perms).await.unwrap().code }
+        let context = AttemptContext {
+            ip,
+            ..AttemptContext::default()
+        };
+        async move {
+            verifier
+                .verify(secret, &perms, &context)
+                .await
+                .unwrap()
+                .code
+        }
     };
     assert_eq!(code(inside, &["read"]).await, VerifyCode::Valid);
     assert_eq!(code(outside, &["read"]).await, VerifyCode::Forbidden);

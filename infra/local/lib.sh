@@ -75,9 +75,10 @@ ensure_tools() {
   export PATH="$TOOLS/venv/bin:$PATH"
 }
 
-# Waits until $1 answers with any HTTP status (or, with $3 = ok, with a 2xx), for at most $2 seconds.
+# Waits until $1 answers with any HTTP status (or, with $3 = ok, with a 2xx), for at most $2
+# seconds, giving up early when process $4 (if given) exits.
 wait_for_url() {
-  local url=$1 timeout=$2 want=${3:-any} start=$SECONDS
+  local url=$1 timeout=$2 want=${3:-any} watched=${4:-} start=$SECONDS
   until "$TOOLS/venv/bin/python" - "$url" "$want" <<'PY' 2>/dev/null
 import sys, urllib.error, urllib.request
 try:
@@ -87,6 +88,7 @@ except urllib.error.HTTPError:
 PY
   do
     [ $((SECONDS - start)) -lt "$timeout" ] || return 1
+    [ -z "$watched" ] || kill -0 "$watched" 2>/dev/null || return 1
     sleep 0.5
   done
 }

@@ -16,6 +16,15 @@ pub struct Config {
     /// How long a verified key may be served from the warm container's cache
     /// (`LATCHKEY_KEY_CACHE_TTL_SECONDS`, default 30, at most 30): the revocation bound.
     pub key_cache_ttl: Duration,
+    /// How long usage counters and events may wait in memory before they are written
+    /// (`LATCHKEY_USAGE_FLUSH_SECONDS`, default 5; 0 writes them with every verification).
+    pub usage_flush_interval: Duration,
+    /// How long usage events are kept before DynamoDB's TTL removes them
+    /// (`LATCHKEY_USAGE_RETENTION_DAYS`, default 90, 1 to 3650).
+    pub usage_retention_days: u32,
+    /// Permissions the authorizer requires per route key (`"GET /orders"`), from the JSON object
+    /// in `LATCHKEY_AUTHORIZER_ROUTE_PERMISSIONS` (default: none required).
+    pub route_permissions: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// HS256 settings shared by the verifier and the dev-token issuer.
@@ -81,30 +90,60 @@ impl Config {
             }
             _ => KeyPrefix::default(),
         };
-        let key_cache_ttl = match lookup("LATCHKEY_KEY_CACHE_TTL_SECONDS") {
-            Some(raw) => {
-                let secs: u64 = raw.parse().map_err(|_| ConfigError::Invalid {
-                    name: "LATCHKEY_KEY_CACHE_TTL_SECONDS",
-                    reason: format!("{raw:?} is not a whole number of seconds"),
-                })?;
-                let ttl = Duration::from_secs(secs);
-                if ttl > MAX_KEY_CACHE_TTL {
-                    return Err(ConfigError::Invalid {
-                        name: "LATCHKEY_KEY_CACHE_TTL_SECONDS",
-                        reason: "must be at most 30".into(),
-                    });
-                }
-                ttl
+        let max_ttl = MAX_KEY_CACHE_TTL.as_secs();
+        let key_cache_ttl = Duration::from_secs(number(
+            &lookup,
+            "LATCHKEY_KEY_CACHE_TTL_SECONDS",
+            max_ttl,
+            0..=max_ttl,
+        )?);
+        let usage_flush_interval =
+            Duration::from_secs(number(&lookup, "LATCHKEY_USAGE_FLUSH_SECONDS", 5, 0..=300)?);
+        let usage_retention_days =
+            number(&lookup, "LATCHKEY_USAGE_RETENTION_DAYS", 90, 1..=3650)? as u32;
+        let route_permissions = match lookup("LATCHKEY_AUTHORIZER_ROUTE_PERMISSIONS") {
+            Some(raw) if !raw.trim().is_empty() => {
+                serde_json::from_str(&raw).map_err(|e| ConfigError::Invalid {
+                    name: "LATCHKEY_AUTHORIZER_ROUTE_PERMISSIONS",
+                    reason: format!("must be a JSON object of route keys to permission lists: {e}"),
+                })?
             }
-            None => MAX_KEY_CACHE_TTL,
+            _ => Default::default(),
         };
         Ok(Self {
+            route_permissions,
             table_name: required("LATCHKEY_TABLE")?,
             jwt,
             key_prefix,
             key_cache_ttl,
+            usage_flush_interval,
+            usage_retention_days,
         })
     }
+}
+
+/// An optional whole number within `range`, or `default` when unset.
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = lookup(name).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| range.contains(v))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!(
+                "{raw:?} is not a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        })
 }
 
 impl JwtSettings {

@@ -60,6 +60,16 @@ pub enum Error {
     /// A concurrent change won the race (409).
     #[error("{0}")]
     Conflict(String),
+    /// The API key is over its hourly limit (429).
+    #[error(
+        "The API key is over its rate limit of {limit} requests per hour; retry after {retry_after} seconds."
+    )]
+    RateLimited {
+        /// The key's hourly limit.
+        limit: u32,
+        /// Seconds until the window resets.
+        retry_after: u64,
+    },
     /// Anything the client cannot fix (500). The cause is logged, never returned.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -92,6 +102,15 @@ impl Error {
         Self::Internal(Box::new(cause))
     }
 
+    /// For event-driven functions (no HTTP response to carry it): logs the cause of an internal
+    /// error and returns the error boxed for the Lambda runtime, which reports the invocation failed.
+    pub fn into_invocation_error(self) -> Box<dyn std::error::Error + Send + Sync> {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = %cause, source = ?cause.source(), "invocation failed");
+        }
+        Box::new(self)
+    }
+
     /// The status code of this error: the only mapping from errors to HTTP in the code base.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -101,6 +120,7 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +135,7 @@ impl Error {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -148,6 +169,11 @@ impl IntoResponse for Error {
             errors,
         };
         let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod services;
 pub mod table;
 pub mod telemetry;
+pub mod usage;
 pub mod validate;
 
 pub use error::{Error, Result};

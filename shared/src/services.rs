@@ -9,10 +9,15 @@ use crate::{
     clock::{Clock, SystemClock},
     config::Config,
     keys::{
-        cache::VerifiedKeyCache, dynamo::DynamoKeyStore, service::KeyService, store::KeyStore,
-        verify::KeyVerifier,
+        cache::VerifiedKeyCache,
+        dynamo::DynamoKeyStore,
+        ratelimit::{DynamoRateCounter, RateLimiter},
+        service::KeyService,
+        store::KeyStore,
+        verify::{KeyVerifier, VerifierParts},
     },
     profiles::DynamoProfileStore,
+    usage::{UsageRecorder, dynamo::DynamoUsageSink},
 };
 
 /// Everything a handler may reach, cheap to clone (axum state).
@@ -43,12 +48,25 @@ impl Services {
         let store: Arc<dyn KeyStore> =
             Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.table_name));
         let cache = Arc::new(VerifiedKeyCache::new(config.key_cache_ttl));
-        let verifier = Arc::new(KeyVerifier::new(
-            store.clone(),
-            config.key_prefix.clone(),
-            clock.clone(),
-            cache.clone(),
+        let usage = Arc::new(UsageRecorder::new(
+            Arc::new(DynamoUsageSink::new(
+                dynamodb.clone(),
+                &config.table_name,
+                config.usage_retention_days,
+            )),
+            config.usage_flush_interval,
         ));
+        let verifier = Arc::new(KeyVerifier::new(VerifierParts {
+            store: store.clone(),
+            prefix: config.key_prefix.clone(),
+            clock: clock.clone(),
+            cache: cache.clone(),
+            limiter: RateLimiter::new(Box::new(DynamoRateCounter::new(
+                dynamodb.clone(),
+                &config.table_name,
+            ))),
+            usage,
+        }));
         let profiles = Arc::new(DynamoProfileStore::new(dynamodb, &config.table_name));
         let auth = Arc::new(Authenticator::new(
             JwtVerifier::new(&config.jwt),

@@ -4,14 +4,18 @@
 //! | --- | --- | --- | --- | --- |
 //! | API key | `KEY#<key id>` | `KEY` | `USER#<owner>` / `KEY#<created_at>#<id>` | `EXPIRY#<day>` / `<expires_at>#<id>` (sparse) |
 //! | daily usage of a key | `KEY#<key id>` | `DAY#<YYYY-MM-DD>` | | |
+//! | rate window of a key | `KEY#<key id>` | `RATE#<window start>` | | |
 //! | user profile | `USER#<user id>` | `PROFILE` | | |
+//! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
 //!
 //! `gsi1` lists a user's keys newest first; `gsi2` is the sparse expiry index the sweeper reads
-//! one day-partition at a time. `ttl` is the table's TTL attribute.
+//! one day-partition at a time; `gsi3` finds a device's usage events. Usage events of one workspace
+//! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
+//! `ttl` is the table's TTL attribute (rate windows and usage events expire by it).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::ids::{KeyId, UserId};
+use crate::ids::{KeyId, UserId, WorkspaceId};
 
 /// Partition key attribute.
 pub const PK: &str = "pk";
@@ -29,8 +33,16 @@ pub const GSI2: &str = "gsi2";
 pub const GSI2_PK: &str = "gsi2pk";
 /// Expiry index sort key attribute.
 pub const GSI2_SK: &str = "gsi2sk";
+/// Device index name.
+pub const GSI3: &str = "gsi3";
+/// Device index partition key attribute.
+pub const GSI3_PK: &str = "gsi3pk";
+/// Device index sort key attribute.
+pub const GSI3_SK: &str = "gsi3sk";
 /// The TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
+/// Partitions the usage events of one workspace and day are spread over.
+pub const USAGE_SHARDS: u32 = 16;
 
 /// Sort key of a key's own item.
 pub const KEY_SK: &str = "KEY";
@@ -62,6 +74,29 @@ pub fn expiry_pk(expires_at: DateTime<Utc>) -> String {
 /// The expiry index's sort key.
 pub fn expiry_sk(expires_at: DateTime<Utc>, id: KeyId) -> String {
     format!("{}#{id}", crate::clock::rfc3339(expires_at))
+}
+
+/// Sort key of a key's rate-limit counter for the window starting at `start`.
+pub fn rate_sk(start: DateTime<Utc>) -> String {
+    format!("RATE#{}", crate::clock::rfc3339(start))
+}
+
+/// Partition key of one shard of a workspace's usage events of one day.
+pub fn usage_pk(workspace: &WorkspaceId, day: NaiveDate, shard: u32) -> String {
+    format!("USAGE#{workspace}#{}#{shard:02}", day.format("%Y-%m-%d"))
+}
+
+/// Sort key of a usage event: time first, so a Query can select a time range.
+pub fn usage_sk(at: DateTime<Utc>, event: uuid::Uuid) -> String {
+    format!(
+        "{}#{event}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    )
+}
+
+/// The device index's partition key of a usage event.
+pub fn device_pk(workspace: &WorkspaceId, device: &str) -> String {
+    format!("DEVICE#{workspace}#{device}")
 }
 
 /// Sort key of one day's usage counters of a key.

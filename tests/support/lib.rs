@@ -228,3 +228,64 @@ impl Default for User {
 pub fn as_key(key: &str) -> Auth {
     Auth::ApiKey(key.to_owned())
 }
+
+/// A verifier over the local stack's table, built like a function's, with its own warm cache.
+pub async fn verifier(
+    cache_ttl: std::time::Duration,
+    clock: Arc<dyn latchkey::clock::Clock>,
+) -> (
+    latchkey::keys::verify::KeyVerifier,
+    Arc<latchkey::keys::cache::VerifiedKeyCache>,
+) {
+    use latchkey::{
+        keys::{
+            cache::VerifiedKeyCache,
+            dynamo::DynamoKeyStore,
+            ratelimit::{DynamoRateCounter, RateLimiter},
+            verify::{KeyVerifier, VerifierParts},
+        },
+        usage::{UsageRecorder, dynamo::DynamoUsageSink},
+    };
+    let config = config();
+    let client = dynamodb().await;
+    let cache = Arc::new(VerifiedKeyCache::new(cache_ttl));
+    let verifier = KeyVerifier::new(VerifierParts {
+        store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
+        prefix: config.key_prefix.clone(),
+        clock,
+        cache: cache.clone(),
+        limiter: RateLimiter::new(Box::new(DynamoRateCounter::new(
+            client.clone(),
+            &config.table_name,
+        ))),
+        usage: Arc::new(UsageRecorder::new(
+            Arc::new(DynamoUsageSink::new(client, &config.table_name, 90)),
+            std::time::Duration::ZERO,
+        )),
+    });
+    (verifier, cache)
+}
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl ManualClock {
+    /// A clock standing at the current time.
+    pub fn now() -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(latchkey::clock::Clock::now(
+            &latchkey::clock::SystemClock,
+        ))))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl latchkey::clock::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
+}

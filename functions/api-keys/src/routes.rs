@@ -10,15 +10,15 @@ use latchkey::{
     Result,
     auth::Caller,
     clock::rfc3339,
-    http::{Json, KeyIdPath, Query},
+    http::{ClientContext, Json, KeyIdPath, Query},
     keys::{
         input::{
             CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
-            UpdateKeyRequest,
+            UpdateKeyRequest, VerifyRequest,
         },
         view::{
             ApiKeyCreateResponse, ApiKeyResponse, ApiKeyStats, ExpirationSet, ExpiringKey,
-            MessageWithId, UpdatedKey,
+            MessageWithId, UpdatedKey, VerifyResponse,
         },
     },
     services::Services,
@@ -44,6 +44,7 @@ pub fn router(services: Services) -> Router {
         )
         .route("/api/v1/account/api-keys/{api_key_id}/revoke", post(revoke))
         .route("/api/v1/account/api-keys/{api_key_id}/stats", get(stats))
+        .route("/api/v1/keys/verify", post(verify))
         .with_state(services);
     latchkey::http::finish(routes)
 }
@@ -189,6 +190,22 @@ async fn stats(
     KeyIdPath(id): KeyIdPath,
 ) -> Result<axum::Json<ApiKeyStats>> {
     Ok(axum::Json(s.keys.stats(&caller, id).await?))
+}
+
+async fn verify(
+    State(s): Svc,
+    ClientContext(mut client): ClientContext,
+    Json(body): Json<VerifyRequest>,
+) -> Result<axum::Json<VerifyResponse>> {
+    let spec = body.parse()?;
+    client.ip = spec.ip.or(client.ip);
+    client.device_id = spec.device_id;
+    client.tags = spec.tags;
+    let verification = s
+        .verifier
+        .verify(&spec.key, &spec.permissions, &client)
+        .await?;
+    Ok(axum::Json(VerifyResponse::from(&verification)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Turns request credentials into a [`Caller`].
 
-use std::{collections::HashSet, net::IpAddr, sync::Arc, sync::Mutex};
+use std::{collections::HashSet, sync::Arc, sync::Mutex};
 
 use http::HeaderMap;
 
@@ -9,11 +9,32 @@ use crate::{
     error::Error,
     ids::{UserId, WorkspaceId},
     keys::{
-        secret::PresentedKey,
-        verify::{KeyVerifier, VerifyCode},
+        ratelimit::RateStatus,
+        secret::{KeyPrefix, PresentedKey},
+        verify::{KeyVerifier, Verification, VerifyCode},
     },
     profiles::{NewProfile, ProfileStore},
+    usage::AttemptContext,
 };
+
+/// The result of authenticating a request, with the acting key's rate window when a key was
+/// used (for the `X-RateLimit-*` headers, which error responses carry too).
+#[derive(Debug)]
+pub struct Authentication {
+    /// The caller, or why there is none.
+    pub result: Result<Caller, Error>,
+    /// The acting key's rate window.
+    pub rate: Option<RateStatus>,
+}
+
+impl Authentication {
+    fn failed(err: Error) -> Self {
+        Self {
+            result: Err(err),
+            rate: None,
+        }
+    }
+}
 
 /// Authenticates requests and provisions first-time users.
 pub struct Authenticator {
@@ -25,9 +46,44 @@ pub struct Authenticator {
 }
 
 /// The credential a request presents, before it is checked.
-enum Presented<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presented<'a> {
+    /// An API key: `X-API-KEY`, or a bearer token carrying the key prefix.
     Key(&'a str),
+    /// A session token.
     Session(&'a str),
+}
+
+impl<'a> Presented<'a> {
+    /// Reads the credential of `headers`; `prefix` tells keys from session tokens.
+    pub fn from_headers(headers: &'a HeaderMap, prefix: &KeyPrefix) -> Result<Self, Error> {
+        let text = |name| {
+            headers
+                .get(name)
+                .map(|v| {
+                    v.to_str()
+                        .map_err(|_| unauthenticated("the credential header is not valid text"))
+                })
+                .transpose()
+        };
+        if let Some(key) = text("x-api-key")? {
+            return Ok(Self::Key(key.trim()));
+        }
+        let Some(authorization) = text("authorization")? else {
+            return Err(unauthenticated("no credentials were sent"));
+        };
+        let token = authorization
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
+        if PresentedKey::has_prefix(prefix, token) {
+            Ok(Self::Key(token))
+        } else {
+            Ok(Self::Session(token))
+        }
+    }
 }
 
 fn unauthenticated(why: &str) -> Error {
@@ -45,73 +101,26 @@ impl Authenticator {
         }
     }
 
-    fn presented<'a>(&self, headers: &'a HeaderMap) -> Result<Presented<'a>, Error> {
-        let text = |name| {
-            headers
-                .get(name)
-                .map(|v| {
-                    v.to_str()
-                        .map_err(|_| unauthenticated("the credential header is not valid text"))
-                })
-                .transpose()
-        };
-        if let Some(key) = text("x-api-key")? {
-            return Ok(Presented::Key(key.trim()));
-        }
-        let Some(authorization) = text("authorization")? else {
-            return Err(unauthenticated("no credentials were sent"));
-        };
-        let token = authorization
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
-        if PresentedKey::has_prefix(self.keys.prefix(), token) {
-            Ok(Presented::Key(token))
-        } else {
-            Ok(Presented::Session(token))
-        }
-    }
-
-    /// The caller of a request with `headers`, sent from `source_ip`.
+    /// The caller of a request with `headers`, sent by `client`.
     pub async fn authenticate(
         &self,
         headers: &HeaderMap,
-        source_ip: Option<IpAddr>,
-    ) -> Result<Caller, Error> {
-        match self.presented(headers)? {
-            Presented::Key(key) => self.by_key(key, source_ip).await,
-            Presented::Session(token) => self.by_session(token).await,
+        client: &AttemptContext,
+    ) -> Authentication {
+        match Presented::from_headers(headers, self.keys.prefix()) {
+            Ok(Presented::Key(key)) => match self.keys.verify(key, &[], client).await {
+                Ok(verification) => Authentication {
+                    rate: verification.rate,
+                    result: key_caller(verification),
+                },
+                Err(err) => Authentication::failed(err),
+            },
+            Ok(Presented::Session(token)) => Authentication {
+                result: self.by_session(token).await,
+                rate: None,
+            },
+            Err(err) => Authentication::failed(err),
         }
-    }
-
-    async fn by_key(&self, presented: &str, source_ip: Option<IpAddr>) -> Result<Caller, Error> {
-        let verification = self.keys.verify(presented, source_ip, &[]).await?;
-        let refused = match verification.code {
-            VerifyCode::Valid => None,
-            VerifyCode::NotFound => Some(unauthenticated("the API key is not valid")),
-            VerifyCode::Expired => Some(unauthenticated("the API key has expired")),
-            VerifyCode::Revoked => Some(unauthenticated("the API key has been revoked")),
-            VerifyCode::Disabled => Some(unauthenticated("the API key is disabled")),
-            VerifyCode::Forbidden => Some(Error::Forbidden(
-                "The API key may not be used from this address.".into(),
-            )),
-            VerifyCode::InsufficientPermissions | VerifyCode::RateLimited => {
-                Some(Error::Forbidden("The API key may not do this.".into()))
-            }
-        };
-        if let Some(err) = refused {
-            return Err(err);
-        }
-        let key = verification.key.ok_or_else(|| {
-            Error::internal(std::io::Error::other("valid verification without key"))
-        })?;
-        Ok(Caller {
-            user_id: key.owner_id.clone(),
-            workspace_id: key.workspace_id.clone(),
-            credential: Credential::ApiKey(key.grant()),
-        })
     }
 
     async fn by_session(&self, token: &str) -> Result<Caller, Error> {
@@ -131,7 +140,8 @@ impl Authenticator {
             workspace_id,
             credential: Credential::Session { role },
         };
-        self.provision(&caller, claims.email, claims.name).await?;
+        self.provision(&caller, role, claims.email, claims.name)
+            .await?;
         Ok(caller)
     }
 
@@ -139,6 +149,7 @@ impl Authenticator {
     async fn provision(
         &self,
         caller: &Caller,
+        role: Role,
         email: Option<String>,
         name: Option<String>,
     ) -> Result<(), Error> {
@@ -150,10 +161,6 @@ impl Authenticator {
         {
             return Ok(());
         }
-        let role = match caller.credential {
-            Credential::Session { role } => role,
-            Credential::ApiKey(_) => Role::Viewer,
-        };
         self.profiles
             .ensure(&NewProfile {
                 id: caller.user_id.clone(),
@@ -169,4 +176,43 @@ impl Authenticator {
             .insert(caller.user_id.clone());
         Ok(())
     }
+}
+
+/// The caller a key verification names, or the error the contract gives for its code.
+fn key_caller(verification: Verification) -> Result<Caller, Error> {
+    let refused = match verification.code {
+        VerifyCode::Valid => None,
+        VerifyCode::NotFound => Some(unauthenticated("the API key is not valid")),
+        VerifyCode::Expired => Some(unauthenticated("the API key has expired")),
+        VerifyCode::Revoked => Some(unauthenticated("the API key has been revoked")),
+        VerifyCode::Disabled => Some(unauthenticated("the API key is disabled")),
+        VerifyCode::Forbidden => Some(Error::Forbidden(
+            "The API key may not be used from this address.".into(),
+        )),
+        VerifyCode::InsufficientPermissions => {
+            Some(Error::Forbidden("The API key may not do this.".into()))
+        }
+        VerifyCode::RateLimited => {
+            let rate = verification.rate.unwrap_or(RateStatus {
+                limit: 0,
+                remaining: 0,
+                reset: 0,
+            });
+            Some(Error::RateLimited {
+                limit: rate.limit,
+                retry_after: rate.retry_after(chrono::Utc::now()),
+            })
+        }
+    };
+    if let Some(err) = refused {
+        return Err(err);
+    }
+    let key = verification
+        .key
+        .ok_or_else(|| Error::internal(std::io::Error::other("valid verification without key")))?;
+    Ok(Caller {
+        user_id: key.owner_id.clone(),
+        workspace_id: key.workspace_id.clone(),
+        credential: Credential::ApiKey(key.grant()),
+    })
 }

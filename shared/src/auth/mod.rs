@@ -7,7 +7,7 @@ mod authenticator;
 mod extract;
 pub mod jwt;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{Authentication, Authenticator, Presented};
 
 use serde::{Deserialize, Serialize};
 

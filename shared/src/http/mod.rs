@@ -1,21 +1,27 @@
 //! HTTP glue shared by every HTTP function: extractors whose rejections speak the contract's
 //! error body, request ids, the 404/405 fallbacks, and the Lambda entry point.
 
+mod client;
 mod extract;
+mod rate_headers;
 mod request_id;
 
+pub use client::ClientContext;
 pub use extract::{Json, KeyIdPath, Query};
+pub use rate_headers::RateLimitSlot;
 pub use request_id::REQUEST_ID;
 
 use axum::{Router, middleware};
 
 use crate::error::Error;
 
-/// Finishes a function's router: contract-shaped 404 and 405 bodies, and `X-Request-Id` on every response.
+/// Finishes a function's router: contract-shaped 404 and 405 bodies, `X-RateLimit-*` on
+/// key-authenticated responses, and `X-Request-Id` on every response.
 pub fn finish(router: Router) -> Router {
     router
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .fallback(|| async { Error::NotFound("No such route.".into()) })
+        .layer(middleware::from_fn(rate_headers::add))
         .layer(middleware::from_fn(request_id::propagate))
 }
 

@@ -314,6 +314,90 @@ impl ExpirationQuery {
     }
 }
 
+/// Longest key accepted for checking; anything longer is no key of ours (`NOT_FOUND`).
+pub const MAX_PRESENTED_KEY: usize = 512;
+/// Longest `device_id`.
+pub const MAX_DEVICE_ID: usize = 128;
+/// Most tags on one verification.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag.
+pub const MAX_TAG: usize = 64;
+
+/// Body of `POST /api/v1/keys/verify`.
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyRequest {
+    key: Option<String>,
+    permissions: Option<Vec<String>>,
+    device_id: Option<String>,
+    tags: Option<Vec<String>>,
+    ip: Option<String>,
+}
+
+/// A validated verify request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifySpec {
+    /// The presented key (possibly malformed: that is an outcome, not a 400).
+    pub key: String,
+    /// Permissions the key must all hold.
+    pub permissions: Vec<String>,
+    /// The end client's device.
+    pub device_id: Option<String>,
+    /// Tags to record with the usage event.
+    pub tags: Vec<String>,
+    /// The end client's address, when the caller is a proxy.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+impl VerifyRequest {
+    /// Validates the request; the key itself is judged by verification, not here.
+    pub fn parse(self) -> Result<VerifySpec, Error> {
+        let mut p = Problems::default();
+        let key = match self.key {
+            Some(key) if key.len() <= MAX_PRESENTED_KEY => Some(key),
+            Some(_) => p.take(Err(FieldError::new(
+                "key",
+                format!("must be at most {MAX_PRESENTED_KEY} characters"),
+            ))),
+            None => p.take(Err(FieldError::new("key", "is required"))),
+        };
+        let permissions = p.take_many(permissions(&self.permissions.unwrap_or_default()));
+        let device_id = match self.device_id {
+            Some(raw) => {
+                p.take(validate::required_text("device_id", &raw, MAX_DEVICE_ID).map(Some))
+            }
+            None => Some(None),
+        };
+        let tags = self.tags.unwrap_or_default();
+        if tags.len() > MAX_TAGS {
+            p.0.push(FieldError::new(
+                "tags",
+                format!("must hold at most {MAX_TAGS} entries"),
+            ));
+        }
+        let tags: Vec<String> = tags
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| p.take(validate::required_text(&format!("tags[{i}]"), t, MAX_TAG)))
+            .collect();
+        let ip = match self.ip {
+            Some(raw) => p.take(
+                raw.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| FieldError::new("ip", format!("{raw:?} is not an IP address"))),
+            ),
+            None => Some(None),
+        };
+        p.finish(|| VerifySpec {
+            key: key.expect("checked"),
+            permissions: permissions.expect("checked"),
+            device_id: device_id.expect("checked"),
+            tags,
+            ip: ip.expect("checked"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +493,29 @@ mod tests {
             .parse()
             .unwrap(),
             "leaked"
+        );
+    }
+
+    #[test]
+    fn verify_requests() {
+        let parse =
+            |v: serde_json::Value| serde_json::from_value::<VerifyRequest>(v).unwrap().parse();
+        let spec =
+            parse(json!({"key": "sk_x", "tags": ["a"], "device_id": "d1", "ip": "10.0.0.1"}))
+                .unwrap();
+        assert_eq!(spec.tags, ["a"]);
+        assert_eq!(spec.ip, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(fields(parse(json!({})).unwrap_err()), ["key"]);
+        assert_eq!(
+            fields(
+                parse(json!({"key": "k", "ip": "nope", "device_id": "", "tags": ["", "ok"]}))
+                    .unwrap_err()
+            ),
+            ["device_id", "tags[0]", "ip"]
+        );
+        assert_eq!(
+            fields(parse(json!({"key": "k".repeat(513)})).unwrap_err()),
+            ["key"]
         );
     }
 

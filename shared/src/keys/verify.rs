@@ -1,25 +1,34 @@
 //! The verification core: one function decides whether a presented key is usable, for the
-//! verify endpoint, the authorizer and Latchkey's own APIKeyBearer authentication.
+//! verify endpoint, the API Gateway authorizer and Latchkey's own APIKeyBearer authentication.
 //!
-//! Order of checks (the first failure decides): format and checksum (no storage read) → lookup
-//! by id → secret → revoked → disabled → expired (a rotated key past its grace included) → IP
-//! allowlist → required permissions.
+//! Order of checks (the first failure decides): format and checksum (no storage read) → lookup by
+//! id (the warm cache first) → secret (argon2id, behind the per-key failure backoff) → revoked →
+//! disabled → expired (a rotated key past its grace included) → IP allowlist → required
+//! permissions → rate limit. Every outcome for a known key is recorded as usage.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
+    backoff::FailureBackoff,
     cache::{self, VerifiedKeyCache},
     hashing,
     model::ApiKey,
+    ratelimit::{RateDecision, RateLimiter, RateStatus},
     secret::{KeyPrefix, PresentedKey},
     store::KeyStore,
 };
-use crate::{clock::Clock, error::Error};
+use crate::{clock::Clock, error::Error, usage::AttemptContext, usage::UsageRecorder};
 
 /// The outcome codes of VerifyResponse.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     /// Usable.
@@ -40,13 +49,25 @@ pub enum VerifyCode {
     InsufficientPermissions,
 }
 
-/// A verification's outcome: the code, and the key whenever its secret matched.
+/// A verification's outcome.
 #[derive(Clone, Debug)]
 pub struct Verification {
     /// What was decided.
     pub code: VerifyCode,
-    /// The key, when the presented secret is the key's.
+    /// The key, whenever the presented secret is the key's.
     pub key: Option<ApiKey>,
+    /// The key's rate window, when the rate limit was reached in the order of checks.
+    pub rate: Option<RateStatus>,
+}
+
+impl Verification {
+    fn not_found() -> Self {
+        Self {
+            code: VerifyCode::NotFound,
+            key: None,
+            rate: None,
+        }
+    }
 }
 
 /// Verifies presented keys against storage, through the warm-container cache.
@@ -55,21 +76,40 @@ pub struct KeyVerifier {
     prefix: KeyPrefix,
     clock: Arc<dyn Clock>,
     cache: Arc<VerifiedKeyCache>,
+    backoff: FailureBackoff,
+    limiter: RateLimiter,
+    usage: Arc<UsageRecorder>,
+    argon2_checks: AtomicU64,
+}
+
+/// The parts a [`KeyVerifier`] is built from.
+pub struct VerifierParts {
+    /// Key storage.
+    pub store: Arc<dyn KeyStore>,
+    /// The deployment's key prefix.
+    pub prefix: KeyPrefix,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The warm cache, shared with the key service so its writes can evict.
+    pub cache: Arc<VerifiedKeyCache>,
+    /// Rate limits.
+    pub limiter: RateLimiter,
+    /// Usage accounting.
+    pub usage: Arc<UsageRecorder>,
 }
 
 impl KeyVerifier {
-    /// A verifier over `store` for keys with `prefix`.
-    pub fn new(
-        store: Arc<dyn KeyStore>,
-        prefix: KeyPrefix,
-        clock: Arc<dyn Clock>,
-        cache: Arc<VerifiedKeyCache>,
-    ) -> Self {
+    /// A verifier from its parts.
+    pub fn new(parts: VerifierParts) -> Self {
         Self {
-            store,
-            prefix,
-            clock,
-            cache,
+            store: parts.store,
+            prefix: parts.prefix,
+            clock: parts.clock,
+            cache: parts.cache,
+            backoff: FailureBackoff::default(),
+            limiter: parts.limiter,
+            usage: parts.usage,
+            argon2_checks: AtomicU64::new(0),
         }
     }
 
@@ -78,51 +118,91 @@ impl KeyVerifier {
         &self.prefix
     }
 
-    /// Decides whether `presented`, used from `ip`, may act with `required` permissions.
+    /// How many argon2 checks this verifier has run (a metric, and the brute-force test's witness).
+    pub fn argon2_checks(&self) -> u64 {
+        self.argon2_checks.load(Ordering::Relaxed)
+    }
+
+    /// Writes buffered usage now (before a container may be frozen, and in tests).
+    pub async fn flush_usage(&self) {
+        self.usage.flush().await;
+    }
+
+    /// Decides whether `presented` may act with `required` permissions, from where `context` says.
     pub async fn verify(
         &self,
         presented: &str,
-        ip: Option<IpAddr>,
         required: &[String],
+        context: &AttemptContext,
     ) -> Result<Verification, Error> {
-        let not_found = Verification {
-            code: VerifyCode::NotFound,
-            key: None,
-        };
         let Some(parsed) = PresentedKey::parse(&self.prefix, presented) else {
-            return Ok(not_found);
+            return Ok(Verification::not_found());
         };
         let digest = cache::digest(parsed.full);
         let key = match self.cache.get(parsed.id, &digest) {
             Some(key) => key,
             None => {
-                let Some(key) = self.store.get(parsed.id).await? else {
-                    return Ok(not_found);
-                };
-                if !hashing::verify_key(parsed.full.to_owned(), key.secret_hash.clone()).await? {
-                    return Ok(not_found);
+                if self.backoff.is_blocked(parsed.id) {
+                    return Ok(Verification::not_found());
                 }
+                let Some(key) = self.store.get(parsed.id).await? else {
+                    return Ok(Verification::not_found());
+                };
+                self.argon2_checks.fetch_add(1, Ordering::Relaxed);
+                if !hashing::verify_key(parsed.full.to_owned(), key.secret_hash.clone()).await? {
+                    self.backoff.failed(parsed.id);
+                    self.usage
+                        .record(&key, VerifyCode::NotFound, self.clock.now(), context)
+                        .await;
+                    return Ok(Verification::not_found());
+                }
+                self.backoff.succeeded(parsed.id);
                 self.cache.put(digest, key.clone());
                 key
             }
         };
         let now = self.clock.now();
-        let code = if key.revoked_at.is_some() {
-            VerifyCode::Revoked
-        } else if !key.is_active {
-            VerifyCode::Disabled
-        } else if key.is_expired(now) {
-            VerifyCode::Expired
-        } else if !key.allows_ip(ip) {
-            VerifyCode::Forbidden
-        } else if !key.has_permissions(required) {
-            VerifyCode::InsufficientPermissions
-        } else {
-            VerifyCode::Valid
+        let mut rate = None;
+        let code = match state_code(&key, now, context.ip, required) {
+            VerifyCode::Valid => match self.limiter.acquire(&key, now).await? {
+                RateDecision::Allowed(status) => {
+                    rate = Some(status);
+                    VerifyCode::Valid
+                }
+                RateDecision::Limited(status) => {
+                    rate = Some(status);
+                    VerifyCode::RateLimited
+                }
+            },
+            refused => refused,
         };
+        self.usage.record(&key, code, now, context).await;
         Ok(Verification {
             code,
             key: Some(key),
+            rate,
         })
+    }
+}
+
+/// The checks after the secret, in order, before the rate limit.
+fn state_code(
+    key: &ApiKey,
+    now: chrono::DateTime<chrono::Utc>,
+    ip: Option<IpAddr>,
+    required: &[String],
+) -> VerifyCode {
+    if key.revoked_at.is_some() {
+        VerifyCode::Revoked
+    } else if !key.is_active {
+        VerifyCode::Disabled
+    } else if key.is_expired(now) {
+        VerifyCode::Expired
+    } else if !key.allows_ip(ip) {
+        VerifyCode::Forbidden
+    } else if !key.has_permissions(required) {
+        VerifyCode::InsufficientPermissions
+    } else {
+        VerifyCode::Valid
     }
 }

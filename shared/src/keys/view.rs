@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::model::{ApiKey, KeyStatus};
+use super::ratelimit::RateStatus;
 use super::secret::PlainKey;
+use super::verify::{Verification, VerifyCode};
 use crate::{clock::serde_rfc3339, ids::KeyId, validate::format_network};
 
 /// ApiKeyResponse: never carries the secret or its hash.
@@ -208,4 +210,44 @@ pub struct ExpirationSet {
     pub expires_at: Option<String>,
     /// Message.
     pub message: &'static str,
+}
+
+/// VerifyResponse: always 200; the key's details only when the presented secret is the key's.
+#[derive(Debug, Serialize)]
+pub struct VerifyResponse {
+    valid: bool,
+    code: VerifyCode,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    key: Option<VerifiedKey>,
+}
+
+#[derive(Debug, Serialize)]
+struct VerifiedKey {
+    key_id: KeyId,
+    workspace_id: String,
+    owner_id: String,
+    permissions: Vec<String>,
+    read_only: bool,
+    #[serde(with = "serde_rfc3339::option")]
+    expires_at: Option<DateTime<Utc>>,
+    /// Null when verification stopped before the rate limit (the window was not consulted).
+    ratelimit: Option<RateStatus>,
+}
+
+impl From<&Verification> for VerifyResponse {
+    fn from(v: &Verification) -> Self {
+        Self {
+            valid: v.code == VerifyCode::Valid,
+            code: v.code,
+            key: v.key.as_ref().map(|k| VerifiedKey {
+                key_id: k.id,
+                workspace_id: k.workspace_id.to_string(),
+                owner_id: k.owner_id.to_string(),
+                permissions: k.permissions.clone(),
+                read_only: k.read_only,
+                expires_at: k.expires_at,
+                ratelimit: v.rate,
+            }),
+        }
+    }
 }

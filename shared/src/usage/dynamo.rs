@@ -1,0 +1,264 @@
+//! The DynamoDB adapter of [`UsageSink`].
+
+use std::{collections::HashMap, time::Duration};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    Client,
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{AttributeValue, PutRequest, TransactWriteItem, Update, WriteRequest},
+};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
+use crate::{
+    ids::{KeyId, UserId, WorkspaceId},
+    keys::{store::StoreError, verify::VerifyCode},
+    table,
+};
+
+/// Daily aggregates are kept this long (a year of history plus a year to compare it with).
+const DAILY_RETENTION_DAYS: i64 = 800;
+/// Attempts at a `BatchWriteItem` whose items keep coming back unprocessed.
+const BATCH_ATTEMPTS: u32 = 6;
+
+/// Usage in the single table.
+#[derive(Clone, Debug)]
+pub struct DynamoUsageSink {
+    client: Client,
+    table: String,
+    retention_days: u32,
+}
+
+impl DynamoUsageSink {
+    /// An adapter over `table`, keeping events `retention_days`.
+    pub fn new(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention_days,
+        }
+    }
+}
+
+fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The stored shape of a usage event.
+#[derive(Serialize)]
+struct EventRecord<'a> {
+    pk: String,
+    sk: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi3pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi3sk: Option<String>,
+    event_id: uuid::Uuid,
+    at: String,
+    key_id: KeyId,
+    workspace_id: &'a WorkspaceId,
+    owner_id: &'a UserId,
+    outcome: VerifyCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<&'a str>,
+    tags: &'a [String],
+    ttl: i64,
+}
+
+impl DynamoUsageSink {
+    fn event_item(&self, e: &UsageEvent) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let shard = (e.id.as_u128() % u128::from(table::USAGE_SHARDS)) as u32;
+        let sk = table::usage_sk(e.at, e.id);
+        let device = e.context.device_id.as_deref();
+        serde_dynamo::to_item(EventRecord {
+            pk: table::usage_pk(&e.workspace_id, e.at.date_naive(), shard),
+            gsi3pk: device.map(|d| table::device_pk(&e.workspace_id, d)),
+            gsi3sk: device.map(|_| sk.clone()),
+            sk,
+            event_id: e.id,
+            at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            key_id: e.key_id,
+            workspace_id: &e.workspace_id,
+            owner_id: &e.owner_id,
+            outcome: e.outcome,
+            ip: e.context.ip.map(|ip| ip.to_string()),
+            user_agent: e.context.user_agent.as_deref(),
+            device_id: device,
+            tags: &e.context.tags,
+            ttl: (e.at + chrono::Duration::days(i64::from(self.retention_days))).timestamp(),
+        })
+        .map_err(backend)
+    }
+
+    /// Writes events 25 to a `BatchWriteItem`; returns those that could not be written.
+    async fn write_events(&self, events: Vec<UsageEvent>) -> Vec<UsageEvent> {
+        let mut left = Vec::new();
+        for chunk in events.chunks(25) {
+            if let Err(err) = self.write_event_chunk(chunk).await {
+                tracing::warn!(error = %err, events = chunk.len(), "usage events not written");
+                left.extend_from_slice(chunk);
+            }
+        }
+        left
+    }
+
+    async fn write_event_chunk(&self, chunk: &[UsageEvent]) -> Result<(), StoreError> {
+        let mut requests = chunk
+            .iter()
+            .map(|e| {
+                let put = PutRequest::builder()
+                    .set_item(Some(self.event_item(e)?))
+                    .build()
+                    .map_err(backend)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for attempt in 0..BATCH_ATTEMPTS {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(backend)?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut left| left.remove(&self.table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+        }
+        // Events whose puts were processed are in the table; re-putting them on a retry writes the
+        // same item again (same pk/sk), so a retry of the whole chunk cannot duplicate anything.
+        Err(backend(std::io::Error::other(format!(
+            "{} usage events stayed unprocessed",
+            requests.len()
+        ))))
+    }
+
+    fn add_to_key(&self, key: KeyId, tally: &Tally) -> Result<Update, StoreError> {
+        let mut sets = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(table::PK, s(table::key_pk(key)))
+            .key(table::SK, s(table::KEY_SK))
+            .expression_attribute_values(":s", n(tally.success))
+            .expression_attribute_values(":f", n(tally.failed));
+        if let Some(at) = tally.last_used_at {
+            sets.push("last_used_at = :lu");
+            update = update.expression_attribute_values(":lu", s(crate::clock::rfc3339(at)));
+        }
+        if let Some(at) = tally.last_failed_at {
+            sets.push("last_failed_at = :lf");
+            update = update.expression_attribute_values(":lf", s(crate::clock::rfc3339(at)));
+        }
+        let mut expression = "ADD usage_count :s, failed_attempts :f".to_owned();
+        if !sets.is_empty() {
+            expression.push_str(&format!(" SET {}", sets.join(", ")));
+        }
+        update
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(backend)
+    }
+
+    fn add_to_day(&self, pk: String, day: NaiveDate, tally: &Tally) -> Result<Update, StoreError> {
+        let expires = day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+            + chrono::Duration::days(DAILY_RETENTION_DAYS);
+        Update::builder()
+            .table_name(&self.table)
+            .key(table::PK, s(pk))
+            .key(table::SK, s(table::day_sk(day)))
+            .update_expression("ADD success :s, failed :f SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", table::TTL)
+            .expression_attribute_values(":s", n(tally.success))
+            .expression_attribute_values(":f", n(tally.failed))
+            .expression_attribute_values(":ttl", n(expires.timestamp()))
+            .build()
+            .map_err(backend)
+    }
+
+    /// Adds one tally to the key, the key's day and the owner's day in one transaction, so a
+    /// retried tally is never counted twice. A deleted key is not brought back: its days still count.
+    async fn write_tally(&self, key: &TallyKey, tally: &Tally) -> Result<(), StoreError> {
+        let days = [
+            self.add_to_day(table::key_pk(key.key_id), key.day, tally)?,
+            self.add_to_day(table::user_pk(&key.owner_id), key.day, tally)?,
+        ];
+        let with_key =
+            std::iter::once(self.add_to_key(key.key_id, tally)?).chain(days.iter().cloned());
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(
+                with_key
+                    .map(|u| TransactWriteItem::builder().update(u).build())
+                    .collect(),
+            ))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if key_is_gone(&err) => {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(
+                        days.into_iter()
+                            .map(|u| TransactWriteItem::builder().update(u).build())
+                            .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            }
+            Err(err) => Err(backend(err)),
+        }
+    }
+}
+
+/// Whether a tally transaction was cancelled because the key item's condition failed.
+fn key_is_gone<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| match e {
+            TransactWriteItemsError::TransactionCanceledException(c) => {
+                c.cancellation_reasons.as_ref()
+            }
+            _ => None,
+        })
+        .and_then(|reasons| reasons.first())
+        .and_then(|first| first.code.as_deref())
+        == Some("ConditionalCheckFailed")
+}
+
+#[async_trait]
+impl UsageSink for DynamoUsageSink {
+    async fn write(&self, batch: UsageBatch) -> UsageBatch {
+        let mut left = UsageBatch::default();
+        for (key, tally) in batch.tallies {
+            if let Err(err) = self.write_tally(&key, &tally).await {
+                tracing::warn!(error = %err, key_id = %key.key_id, "usage counters not written");
+                left.tallies.insert(key, tally);
+            }
+        }
+        left.events = self.write_events(batch.events).await;
+        left
+    }
+}

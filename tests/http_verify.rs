@@ -1,0 +1,376 @@
+//! End-to-end tests of verification over HTTP (`POST /api/v1/keys/verify`), through the
+//! authorizer function (the Lambda invoke API of `cargo lambda watch`), and of rate limits on
+//! Latchkey's own API.
+
+use latchkey_tests::{Api, Auth, User, as_key, env};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const KEYS: &str = "/api/v1/account/api-keys";
+const VERIFY: &str = "/api/v1/keys/verify";
+
+async fn verify(body: Value) -> Value {
+    Api::new()
+        .send(Method::POST, VERIFY, &Auth::None, Some(body))
+        .await
+        .expect(200)
+}
+
+/// Invokes the authorizer with an HTTP API payload 2.0 REQUEST event.
+async fn authorize(headers: Value, route_key: &str, source_ip: &str) -> Value {
+    let (method, path) = route_key.split_once(' ').unwrap();
+    let event = json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/orders",
+        "identitySource": [], "routeKey": route_key, "rawPath": path, "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "authorizer-test"},
+            "requestId": "id", "routeKey": route_key, "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 0
+        }
+    });
+    let url = format!(
+        "{}/2015-03-31/functions/authorizer/invocations",
+        env("LATCHKEY_API_URL")
+    );
+    reqwest::Client::new()
+        .post(url)
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn both(key: &str, body: Value, route: &str, ip: &str) -> (Value, Value) {
+    let mut request = body;
+    request["key"] = json!(key);
+    let verified = verify(request).await;
+    let authorized = authorize(json!({"x-api-key": key}), route, ip).await;
+    (verified, authorized)
+}
+
+/// Every code, over HTTP and through the authorizer.
+#[tokio::test]
+async fn every_code_over_http_and_through_the_authorizer() {
+    let user = User::new();
+    let (valid_id, valid) = user
+        .create_key(json!({"permissions": ["orders:read"], "allowed_ips": ["192.0.2.0/24"]}))
+        .await;
+    let (_, limited) = user
+        .create_key(json!({"permissions": ["orders:read"], "rate_limit_per_hour": 2}))
+        .await;
+    let (revoked_id, revoked) = user
+        .create_key(json!({"permissions": ["orders:read"]}))
+        .await;
+    let (disabled_id, disabled) = user
+        .create_key(json!({"permissions": ["orders:read"]}))
+        .await;
+    let (expired_id, expired) = user
+        .create_key(json!({"permissions": ["orders:read"]}))
+        .await;
+    let (_, bare) = user.create_key(json!({})).await;
+    user.call(
+        Method::POST,
+        &format!("{KEYS}/{revoked_id}/revoke"),
+        Some(json!({"reason": "test"})),
+    )
+    .await
+    .expect(200);
+    user.call(
+        Method::PUT,
+        &format!("{KEYS}/{disabled_id}"),
+        Some(json!({"is_active": false})),
+    )
+    .await
+    .expect(200);
+    user.call(
+        Method::POST,
+        &format!("{KEYS}/{expired_id}/rotate?grace_period_days=0"),
+        None,
+    )
+    .await
+    .expect(201);
+
+    let inside = "192.0.2.10";
+    let needs = json!({"permissions": ["orders:read"], "ip": inside});
+    let cases = [
+        (
+            valid.as_str(),
+            needs.clone(),
+            "GET /orders",
+            inside,
+            "VALID",
+        ),
+        (
+            "sk_garbage",
+            needs.clone(),
+            "GET /orders",
+            inside,
+            "NOT_FOUND",
+        ),
+        (
+            revoked.as_str(),
+            needs.clone(),
+            "GET /orders",
+            inside,
+            "REVOKED",
+        ),
+        (
+            disabled.as_str(),
+            needs.clone(),
+            "GET /orders",
+            inside,
+            "DISABLED",
+        ),
+        (
+            expired.as_str(),
+            needs.clone(),
+            "GET /orders",
+            inside,
+            "EXPIRED",
+        ),
+        (
+            valid.as_str(),
+            json!({"ip": "203.0.113.9"}),
+            "GET /orders",
+            "203.0.113.9",
+            "FORBIDDEN",
+        ),
+        (
+            bare.as_str(),
+            needs.clone(),
+            "GET /orders",
+            inside,
+            "INSUFFICIENT_PERMISSIONS",
+        ),
+    ];
+    for (key, body, route, ip, expected) in cases {
+        let (verified, authorized) = both(key, body, route, ip).await;
+        assert_eq!(verified["code"], expected, "verify: {verified}");
+        assert_eq!(verified["valid"], expected == "VALID", "{verified}");
+        assert_eq!(
+            authorized["context"]["code"], expected,
+            "authorizer: {authorized}"
+        );
+        assert_eq!(
+            authorized["isAuthorized"],
+            expected == "VALID",
+            "{authorized}"
+        );
+    }
+    // The authorizer's required permissions come from its route table ({"GET /orders":
+    // ["orders:read"]} locally): a route not in it needs none.
+    let other = authorize(json!({"x-api-key": bare}), "GET /other", inside).await;
+    assert_eq!(other["isAuthorized"], true, "{other}");
+
+    // Rate limited: the limit is 2 in this window; each path spends from the same window.
+    let first = verify(json!({"key": limited})).await;
+    assert_eq!(first["code"], "VALID");
+    assert_eq!(first["ratelimit"]["limit"], 2);
+    assert_eq!(first["ratelimit"]["remaining"], 1);
+    let second = authorize(
+        json!({"authorization": format!("Bearer {limited}")}),
+        "GET /orders",
+        inside,
+    )
+    .await;
+    assert_eq!(second["isAuthorized"], true, "{second}");
+    let third = verify(json!({"key": limited})).await;
+    assert_eq!(third["code"], "RATE_LIMITED");
+    assert_eq!(third["ratelimit"]["remaining"], 0);
+    let fourth = authorize(json!({"x-api-key": limited}), "GET /orders", inside).await;
+    assert_eq!(fourth["context"]["code"], "RATE_LIMITED");
+
+    let ok = verify(json!({"key": valid, "ip": inside})).await;
+    assert_eq!(ok["key_id"], valid_id);
+    assert_eq!(ok["owner_id"], user.id);
+    assert_eq!(ok["permissions"], json!(["orders:read"]));
+    assert_eq!(ok["read_only"], false);
+    assert!(ok["workspace_id"].is_string());
+    assert!(ok.get("expires_at").is_some());
+    let allowed = authorize(json!({"x-api-key": valid}), "GET /orders", inside).await;
+    assert_eq!(allowed["context"]["key_id"], valid_id);
+    assert_eq!(allowed["context"]["owner_id"], user.id);
+    assert_eq!(allowed["context"]["permissions"], json!(["orders:read"]));
+    let missing = authorize(json!({}), "GET /orders", inside).await;
+    assert_eq!(missing["isAuthorized"], false);
+    let not_found = verify(json!({"key": "sk_garbage"})).await;
+    assert!(
+        not_found.get("key_id").is_none(),
+        "nothing about unknown keys: {not_found}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_not_found_and_reveals_nothing() {
+    let user = User::new();
+    let (_, key) = user.create_key(json!({})).await;
+    let mut bytes = key.into_bytes();
+    let i = bytes.len() - 10;
+    bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+    let verified = verify(json!({"key": String::from_utf8(bytes).unwrap()})).await;
+    assert_eq!(verified, json!({"valid": false, "code": "NOT_FOUND"}));
+}
+
+#[tokio::test]
+async fn verify_validates_its_body() {
+    let api = Api::new();
+    let cases: Vec<(Value, &[&str])> = vec![
+        (json!({}), &["key"]),
+        (json!({"key": 5}), &["key"]),
+        (json!({"key": "k", "ip": "not-an-ip"}), &["ip"]),
+        (
+            json!({"key": "k", "device_id": "d".repeat(129)}),
+            &["device_id"],
+        ),
+        (json!({"key": "k", "tags": ["t".repeat(65)]}), &["tags[0]"]),
+        (
+            json!({"key": "k", "permissions": ["bad perm"]}),
+            &["permissions[0]"],
+        ),
+    ];
+    for (body, fields) in cases {
+        api.send(Method::POST, VERIFY, &Auth::None, Some(body))
+            .await
+            .expect_invalid(fields);
+    }
+    api.send(Method::GET, VERIFY, &Auth::None, None)
+        .await
+        .expect_error(405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn usage_from_verification_shows_in_stats_and_the_key() {
+    let user = User::new();
+    let (id, key) = user.create_key(json!({"permissions": ["a"]})).await;
+    for body in [
+        json!({"key": key}),
+        json!({"key": key, "device_id": "phone-1", "tags": ["x"]}),
+        json!({"key": key, "permissions": ["b"]}),
+    ] {
+        verify(body).await;
+    }
+    let stats = user
+        .call(Method::GET, &format!("{KEYS}/{id}/stats"), None)
+        .await
+        .expect(200);
+    assert_eq!(stats["usage_count"], 2);
+    assert_eq!(stats["failed_attempts"], 1);
+    assert_eq!(stats["daily"][29]["success"], 2);
+    assert_eq!(stats["daily"][29]["failed"], 1);
+    let shown = user.key(&id).await;
+    assert_eq!(shown["usage_count"], 2);
+    assert!(shown["last_used_at"].is_string());
+}
+
+#[tokio::test]
+async fn latchkey_api_enforces_key_rate_limits_with_headers() {
+    let user = User::new();
+    let (_, key) = user.create_key(json!({"rate_limit_per_hour": 3})).await;
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let reply = user.api.send(Method::GET, KEYS, &as_key(&key), None).await;
+        assert_eq!(reply.status.as_u16(), 200);
+        assert_eq!(reply.headers["x-ratelimit-limit"], "3");
+        assert!(
+            reply.headers["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+                % 3600
+                == 0
+        );
+        remaining.push(
+            reply.headers["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+    let refused = user.api.send(Method::GET, KEYS, &as_key(&key), None).await;
+    let retry_after: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry_after));
+    assert_eq!(refused.headers["x-ratelimit-remaining"], "0");
+    refused.expect_error(429, "rate_limited");
+    let session = user.call(Method::GET, KEYS, None).await;
+    assert!(
+        !session.headers.contains_key("x-ratelimit-limit"),
+        "sessions have no key rate limit"
+    );
+    session.expect(200);
+}
+
+#[tokio::test]
+async fn parallel_http_verifications_get_exactly_the_limit() {
+    let user = User::new();
+    let (_, key) = user.create_key(json!({"rate_limit_per_hour": 5})).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let key = key.clone();
+        tasks.spawn(async move {
+            verify(json!({"key": key})).await["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    let codes = tasks.join_all().await;
+    assert_eq!(
+        codes.iter().filter(|c| *c == "VALID").count(),
+        5,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == "RATE_LIMITED").count(),
+        15,
+        "{codes:?}"
+    );
+}
+
+#[tokio::test]
+async fn revocation_in_the_serving_container_is_immediate() {
+    let user = User::new();
+    let (id, key) = user.create_key(json!({})).await;
+    assert_eq!(verify(json!({"key": key})).await["code"], "VALID");
+    user.call(
+        Method::POST,
+        &format!("{KEYS}/{id}/revoke"),
+        Some(json!({"reason": "now"})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(verify(json!({"key": key})).await["code"], "REVOKED");
+}
+
+#[tokio::test]
+async fn guessing_secrets_does_not_lock_out_a_verified_key() {
+    let user = User::new();
+    let (_, key) = user.create_key(json!({})).await;
+    assert_eq!(verify(json!({"key": key})).await["code"], "VALID");
+    let prefix_and_id = &key[..25];
+    for i in 0..12 {
+        // Right id, random secret, correct checksum: the worst case, each one would cost an argon2.
+        let guess = latchkey::keys::secret::PlainKey::generate(
+            &latchkey_tests::config().key_prefix,
+            latchkey::keys::secret::PresentedKey::parse(&latchkey_tests::config().key_prefix, &key)
+                .unwrap()
+                .id,
+        );
+        assert!(guess.expose().starts_with(prefix_and_id), "{i}");
+        assert_eq!(
+            verify(json!({"key": guess.expose()})).await["code"],
+            "NOT_FOUND"
+        );
+    }
+    assert_eq!(verify(json!({"key": key})).await["code"], "VALID");
+}

@@ -1,0 +1,431 @@
+//! Integration tests of the verification core against DynamoDB Local: exact rate limits under
+//! concurrency, the revocation bound across containers, brute-force backoff, usage storage.
+
+use std::{sync::Arc, time::Duration};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use latchkey::{
+    auth::{Caller, Credential, Role},
+    clock::{Clock, SystemClock},
+    ids::{KeyId, UserId, WorkspaceId},
+    keys::{
+        backoff::FREE_FAILURES,
+        cache::VerifiedKeyCache,
+        dynamo::DynamoKeyStore,
+        input::{CreateKeyRequest, KeyChanges},
+        ratelimit::{DynamoRateCounter, RateCounter, RateLimiter},
+        service::{IssuedKey, KeyService},
+        store::StoreError,
+        verify::{KeyVerifier, VerifierParts, VerifyCode},
+    },
+    table,
+    usage::{AttemptContext, UsageBatch, UsageRecorder, UsageSink, dynamo::DynamoUsageSink},
+};
+use latchkey_tests::ManualClock;
+
+fn caller() -> Caller {
+    let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+    Caller {
+        workspace_id: WorkspaceId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
+        user_id: user,
+        credential: Credential::Session { role: Role::Owner },
+    }
+}
+
+/// A key service as another container would have it: its own cache.
+async fn service(clock: Arc<dyn Clock>) -> KeyService {
+    let config = latchkey_tests::config();
+    let store = DynamoKeyStore::new(latchkey_tests::dynamodb().await, &config.table_name);
+    KeyService::new(
+        Arc::new(store),
+        config.key_prefix,
+        clock,
+        Arc::new(VerifiedKeyCache::new(Duration::from_secs(30))),
+    )
+}
+
+async fn create(keys: &KeyService, owner: &Caller, body: serde_json::Value) -> IssuedKey {
+    let spec = serde_json::from_value::<CreateKeyRequest>(body)
+        .unwrap()
+        .parse(chrono::Utc::now())
+        .unwrap();
+    keys.create(owner, spec).await.unwrap()
+}
+
+async fn code(verifier: &KeyVerifier, key: &str) -> VerifyCode {
+    verifier
+        .verify(key, &[], &AttemptContext::default())
+        .await
+        .unwrap()
+        .code
+}
+
+#[tokio::test]
+async fn parallel_requests_get_exactly_the_limit() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let issued = create(&keys, &owner, serde_json::json!({"rate_limit_per_hour": 7})).await;
+    // Several "containers", each with its own cache and spent-window memory.
+    let mut verifiers = Vec::new();
+    for _ in 0..4 {
+        verifiers.push(Arc::new(
+            latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock))
+                .await
+                .0,
+        ));
+    }
+    let secret = issued.plain.expose().to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let verifier = verifiers[i % verifiers.len()].clone();
+        let secret = secret.clone();
+        tasks.spawn(async move { code(&verifier, &secret).await });
+    }
+    let codes = tasks.join_all().await;
+    let valid = codes.iter().filter(|c| **c == VerifyCode::Valid).count();
+    let limited = codes
+        .iter()
+        .filter(|c| **c == VerifyCode::RateLimited)
+        .count();
+    assert_eq!((valid, limited), (7, 33), "{codes:?}");
+}
+
+#[tokio::test]
+async fn the_rate_window_resets_on_the_hour() {
+    let owner = caller();
+    let clock = ManualClock::now();
+    let keys = service(clock.clone()).await;
+    let issued = create(&keys, &owner, serde_json::json!({"rate_limit_per_hour": 1})).await;
+    let (verifier, _) = latchkey_tests::verifier(Duration::from_secs(30), clock.clone()).await;
+    let first = verifier
+        .verify(issued.plain.expose(), &[], &AttemptContext::default())
+        .await
+        .unwrap();
+    assert_eq!(first.code, VerifyCode::Valid);
+    let rate = first.rate.unwrap();
+    assert_eq!((rate.limit, rate.remaining), (1, 0));
+    assert_eq!(rate.reset % 3600, 0, "windows end on the hour");
+    assert_eq!(
+        code(&verifier, issued.plain.expose()).await,
+        VerifyCode::RateLimited
+    );
+    clock.advance(chrono::Duration::hours(1));
+    assert_eq!(
+        code(&verifier, issued.plain.expose()).await,
+        VerifyCode::Valid
+    );
+}
+
+/// A change made through one container reaches a verifier in another container within the cache
+/// TTL: the revocation bound. The TTL here is one second; deployed it is at most 30.
+#[tokio::test]
+async fn changes_reach_other_containers_within_the_cache_ttl() {
+    let ttl = Duration::from_secs(1);
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let revoked = create(&keys, &owner, serde_json::json!({})).await;
+    let deleted = create(&keys, &owner, serde_json::json!({})).await;
+    let disabled = create(&keys, &owner, serde_json::json!({})).await;
+    let regenerated = create(&keys, &owner, serde_json::json!({})).await;
+    let (verifier, _) = latchkey_tests::verifier(ttl, Arc::new(SystemClock)).await;
+    for issued in [&revoked, &deleted, &disabled, &regenerated] {
+        assert_eq!(
+            code(&verifier, issued.plain.expose()).await,
+            VerifyCode::Valid
+        );
+    }
+    keys.revoke(&owner, revoked.key.id, "test".into())
+        .await
+        .unwrap();
+    keys.delete(&owner, deleted.key.id).await.unwrap();
+    let off = KeyChanges {
+        is_active: Some(false),
+        ..KeyChanges::default()
+    };
+    keys.update(&owner, disabled.key.id, off).await.unwrap();
+    keys.regenerate(&owner, regenerated.key.id).await.unwrap();
+
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    assert_eq!(
+        code(&verifier, revoked.plain.expose()).await,
+        VerifyCode::Revoked
+    );
+    assert_eq!(
+        code(&verifier, deleted.plain.expose()).await,
+        VerifyCode::NotFound
+    );
+    assert_eq!(
+        code(&verifier, disabled.plain.expose()).await,
+        VerifyCode::Disabled
+    );
+    assert_eq!(
+        code(&verifier, regenerated.plain.expose()).await,
+        VerifyCode::NotFound
+    );
+}
+
+#[tokio::test]
+async fn within_the_ttl_the_cache_answers_and_expiry_is_immediate() {
+    let owner = caller();
+    let clock = ManualClock::now();
+    let keys = service(clock.clone()).await;
+    let in_an_hour = latchkey::clock::rfc3339(clock.now() + chrono::Duration::hours(1));
+    let issued = create(&keys, &owner, serde_json::json!({"expires_at": in_an_hour})).await;
+    let (verifier, _) = latchkey_tests::verifier(Duration::from_secs(30), clock.clone()).await;
+    assert_eq!(
+        code(&verifier, issued.plain.expose()).await,
+        VerifyCode::Valid
+    );
+    let checks = verifier.argon2_checks();
+    keys.revoke(&owner, issued.key.id, "elsewhere".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&verifier, issued.plain.expose()).await,
+        VerifyCode::Valid,
+        "another container's cache may still serve it inside the TTL: that is the documented bound"
+    );
+    assert_eq!(
+        verifier.argon2_checks(),
+        checks,
+        "a cache hit runs no argon2"
+    );
+
+    let fresh = create(&keys, &owner, serde_json::json!({"expires_at": latchkey::clock::rfc3339(clock.now() + chrono::Duration::hours(1))})).await;
+    assert_eq!(
+        code(&verifier, fresh.plain.expose()).await,
+        VerifyCode::Valid
+    );
+    clock.advance(chrono::Duration::hours(2));
+    assert_eq!(
+        code(&verifier, fresh.plain.expose()).await,
+        VerifyCode::Expired,
+        "expiry is checked on every hit"
+    );
+}
+
+#[tokio::test]
+async fn wrong_secrets_for_one_key_cannot_run_unbounded_argon2() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let issued = create(&keys, &owner, serde_json::json!({})).await;
+    let (verifier, _) =
+        latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
+    assert_eq!(
+        code(&verifier, issued.plain.expose()).await,
+        VerifyCode::Valid
+    );
+
+    // Another key minted for the same id: right shape and checksum, wrong secret.
+    let prefix = latchkey_tests::config().key_prefix;
+    let before = verifier.argon2_checks();
+    for _ in 0..60 {
+        let guess = latchkey::keys::secret::PlainKey::generate(&prefix, issued.key.id);
+        assert_eq!(code(&verifier, guess.expose()).await, VerifyCode::NotFound);
+    }
+    let spent = verifier.argon2_checks() - before;
+    assert!(
+        spent <= u64::from(FREE_FAILURES) + 1,
+        "{spent} argon2 checks for 60 guesses"
+    );
+    assert_eq!(
+        code(&verifier, issued.plain.expose()).await,
+        VerifyCode::Valid,
+        "the owner's already-verified key keeps working during the block"
+    );
+}
+
+#[tokio::test]
+async fn usage_is_counted_and_events_are_stored_by_workspace_and_device() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let issued = create(&keys, &owner, serde_json::json!({"permissions": ["read"]})).await;
+    let (verifier, _) =
+        latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
+    let device = format!("device-{}", uuid::Uuid::new_v4());
+    let context = AttemptContext {
+        ip: Some("198.51.100.7".parse().unwrap()),
+        user_agent: Some("test-agent/1.0".into()),
+        device_id: Some(device.clone()),
+        tags: vec!["checkout".into(), "eu".into()],
+    };
+    for required in [vec![], vec![], vec!["admin".to_string()]] {
+        verifier
+            .verify(issued.plain.expose(), &required, &context)
+            .await
+            .unwrap();
+    }
+    verifier.flush_usage().await;
+
+    let stats = keys.stats(&owner, issued.key.id).await.unwrap();
+    let stats = serde_json::to_value(stats).unwrap();
+    assert_eq!(stats["usage_count"], 2);
+    assert_eq!(stats["failed_attempts"], 1);
+    assert!(stats["last_used_at"].is_string() && stats["last_failed_at"].is_string());
+    let today = &stats["daily"][29];
+    assert_eq!(
+        (today["success"].as_u64(), today["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    let client = latchkey_tests::dynamodb().await;
+    let table_name = latchkey_tests::config().table_name;
+    let day = chrono::Utc::now().date_naive();
+    let mut events = Vec::new();
+    for shard in 0..table::USAGE_SHARDS {
+        let out = client
+            .query()
+            .table_name(&table_name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(table::usage_pk(&owner.workspace_id, day, shard)),
+            )
+            .send()
+            .await
+            .unwrap();
+        events.extend(out.items.unwrap_or_default());
+    }
+    assert_eq!(events.len(), 3, "one event per verification");
+    for event in &events {
+        assert_eq!(event["key_id"].as_s().unwrap(), &issued.key.id.to_string());
+        assert_eq!(event["ip"].as_s().unwrap(), "198.51.100.7");
+        assert_eq!(event["user_agent"].as_s().unwrap(), "test-agent/1.0");
+        assert_eq!(event["device_id"].as_s().unwrap(), &device);
+        assert_eq!(event["tags"].as_l().unwrap().len(), 2);
+        assert!(event.contains_key("ttl"));
+    }
+    let outcomes: Vec<&str> = events
+        .iter()
+        .map(|e| e["outcome"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "VALID").count(), 2);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == "INSUFFICIENT_PERMISSIONS")
+            .count(),
+        1
+    );
+
+    let by_device = client
+        .query()
+        .table_name(&table_name)
+        .index_name(table::GSI3)
+        .key_condition_expression("gsi3pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(table::device_pk(&owner.workspace_id, &device)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_device.count, 3,
+        "events are found by device without a scan"
+    );
+}
+
+/// Counts the calls that reach DynamoDB on the two write paths of verification.
+#[derive(Default)]
+struct WriteCounts {
+    rate_writes: AtomicU64,
+    usage_flushes: AtomicU64,
+    counter_items: AtomicU64,
+    event_items: AtomicU64,
+}
+
+struct CountingRate(Arc<WriteCounts>, DynamoRateCounter);
+
+#[async_trait::async_trait]
+impl RateCounter for CountingRate {
+    async fn try_increment(
+        &self,
+        key: KeyId,
+        start: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Option<u64>, StoreError> {
+        self.0.rate_writes.fetch_add(1, Ordering::Relaxed);
+        self.1.try_increment(key, start, limit).await
+    }
+}
+
+struct CountingSink(Arc<WriteCounts>, DynamoUsageSink);
+
+#[async_trait::async_trait]
+impl UsageSink for CountingSink {
+    async fn write(&self, batch: UsageBatch) -> UsageBatch {
+        self.0.usage_flushes.fetch_add(1, Ordering::Relaxed);
+        // Each tally is one transaction of three item updates: key, key-day, owner-day.
+        self.0
+            .counter_items
+            .fetch_add(3 * batch.tallies.len() as u64, Ordering::Relaxed);
+        self.0
+            .event_items
+            .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+        self.1.write(batch).await
+    }
+}
+
+/// 2,000 verifications of one key in a burst: the writes DynamoDB sees are bounded by the key's
+/// hourly limit and the flush interval, not by the request rate.
+#[tokio::test]
+async fn a_hammered_key_writes_a_bounded_number_of_items() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let issued = create(
+        &keys,
+        &owner,
+        serde_json::json!({"rate_limit_per_hour": 10}),
+    )
+    .await;
+    let config = latchkey_tests::config();
+    let client = latchkey_tests::dynamodb().await;
+    let counts = Arc::new(WriteCounts::default());
+    let verifier = KeyVerifier::new(VerifierParts {
+        store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
+        prefix: config.key_prefix.clone(),
+        clock: Arc::new(SystemClock),
+        cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30))),
+        limiter: RateLimiter::new(Box::new(CountingRate(
+            counts.clone(),
+            DynamoRateCounter::new(client.clone(), &config.table_name),
+        ))),
+        usage: Arc::new(UsageRecorder::new(
+            Arc::new(CountingSink(
+                counts.clone(),
+                DynamoUsageSink::new(client.clone(), &config.table_name, 90),
+            )),
+            Duration::from_secs(3600),
+        )),
+    });
+    for _ in 0..2000 {
+        verifier
+            .verify(issued.plain.expose(), &[], &AttemptContext::default())
+            .await
+            .unwrap();
+    }
+    verifier.flush_usage().await;
+
+    let stats = serde_json::to_value(keys.stats(&owner, issued.key.id).await.unwrap()).unwrap();
+    assert_eq!(stats["usage_count"], 10);
+    assert_eq!(stats["failed_attempts"], 1990, "every refusal is counted");
+    assert_eq!(
+        counts.rate_writes.load(Ordering::Relaxed),
+        11,
+        "the limit, plus one refused write"
+    );
+    assert_eq!(counts.usage_flushes.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        counts.counter_items.load(Ordering::Relaxed),
+        3,
+        "key, key-day and owner-day, once"
+    );
+    assert_eq!(
+        counts.event_items.load(Ordering::Relaxed),
+        10,
+        "refusals are counted, not stored one by one"
+    );
+}
