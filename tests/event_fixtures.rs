@@ -6,14 +6,28 @@ use std::path::PathBuf;
 use latchkey_tests::{Auth, User, env};
 use serde_json::Value;
 
-/// Every fixture, the function it is for, and the status it must produce.
-const FIXTURES: [(&str, &str, u16); 5] = [
+/// Every HTTP fixture, the function it is for, and the status it must produce.
+const HTTP_FIXTURES: [(&str, &str, u16); 5] = [
     ("account-health.json", "account", 200),
     ("api-keys-create.json", "api-keys", 201),
     ("api-keys-list.json", "api-keys", 200),
     ("api-keys-expiring.json", "api-keys", 200),
     ("api-keys-unauthenticated.json", "api-keys", 401),
 ];
+
+/// Every authorizer fixture and whether it authorizes.
+const AUTHORIZER_FIXTURES: [(&str, bool); 3] = [
+    ("authorizer-x-api-key.json", true),
+    ("authorizer-bearer.json", true),
+    ("authorizer-bad-key.json", false),
+];
+
+fn invoke_url(function: &str) -> String {
+    format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        env("LATCHKEY_API_URL")
+    )
+}
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
@@ -27,9 +41,16 @@ fn every_fixture_is_replayed() {
         .filter(|name| name.ends_with(".json"))
         .collect();
     on_disk.sort();
-    let mut listed: Vec<String> = FIXTURES.iter().map(|(f, _, _)| f.to_string()).collect();
+    let mut listed: Vec<String> = HTTP_FIXTURES
+        .iter()
+        .map(|(f, _, _)| f.to_string())
+        .chain(AUTHORIZER_FIXTURES.iter().map(|(f, _)| f.to_string()))
+        .collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "add new fixtures to FIXTURES");
+    assert_eq!(
+        on_disk, listed,
+        "add new fixtures to HTTP_FIXTURES or AUTHORIZER_FIXTURES"
+    );
 }
 
 #[tokio::test]
@@ -39,15 +60,11 @@ async fn fixtures_invoke_their_functions() {
         unreachable!()
     };
     let http = reqwest::Client::new();
-    for (file, function, status) in FIXTURES {
+    for (file, function, status) in HTTP_FIXTURES {
         let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
         let event: Value = serde_json::from_str(&raw.replace("DEV_TOKEN", token)).unwrap();
-        let url = format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            env("LATCHKEY_API_URL")
-        );
         let response: Value = http
-            .post(url)
+            .post(invoke_url(function))
             .json(&event)
             .send()
             .await
@@ -63,5 +80,31 @@ async fn fixtures_invoke_their_functions() {
             response["headers"]["x-request-id"].is_string(),
             "{file}: {response}"
         );
+    }
+}
+
+#[tokio::test]
+async fn authorizer_fixtures_decide() {
+    let user = User::new();
+    let (key_id, key) = user
+        .create_key(serde_json::json!({"permissions": ["orders:read"]}))
+        .await;
+    let http = reqwest::Client::new();
+    for (file, authorized) in AUTHORIZER_FIXTURES {
+        let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
+        let event: Value = serde_json::from_str(&raw.replace("DEV_KEY", &key)).unwrap();
+        let response: Value = http
+            .post(invoke_url("authorizer"))
+            .json(&event)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(response["isAuthorized"], authorized, "{file}: {response}");
+        if authorized {
+            assert_eq!(response["context"]["key_id"], key_id, "{file}: {response}");
+        }
     }
 }
