@@ -7,8 +7,14 @@ use latchkey_tests::{Auth, User, env};
 use serde_json::Value;
 
 /// Every HTTP fixture, the function it is for, and the status it must produce.
-const HTTP_FIXTURES: [(&str, &str, u16); 5] = [
+const HTTP_FIXTURES: [(&str, &str, u16); 11] = [
     ("account-health.json", "account", 200),
+    ("account-me.json", "account", 200),
+    ("account-notifications.json", "account", 200),
+    ("account-onboarding.json", "account", 200),
+    ("account-dashboard.json", "account", 200),
+    ("privacy-erasure-dry-run.json", "privacy", 200),
+    ("privacy-erasure-with-key.json", "privacy", 401),
     ("api-keys-create.json", "api-keys", 201),
     ("api-keys-list.json", "api-keys", 200),
     ("api-keys-expiring.json", "api-keys", 200),
@@ -21,6 +27,9 @@ const AUTHORIZER_FIXTURES: [(&str, bool); 3] = [
     ("authorizer-bearer.json", true),
     ("authorizer-bad-key.json", false),
 ];
+
+/// The worker's SQS event.
+const WORKER_FIXTURE: &str = "worker-erasure.json";
 
 fn invoke_url(function: &str) -> String {
     format!(
@@ -45,6 +54,7 @@ fn every_fixture_is_replayed() {
         .iter()
         .map(|(f, _, _)| f.to_string())
         .chain(AUTHORIZER_FIXTURES.iter().map(|(f, _)| f.to_string()))
+        .chain(std::iter::once(WORKER_FIXTURE.to_owned()))
         .collect();
     listed.sort();
     assert_eq!(
@@ -107,4 +117,33 @@ async fn authorizer_fixtures_decide() {
             assert_eq!(response["context"]["key_id"], key_id, "{file}: {response}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_worker_fixture_runs_a_job() {
+    let user = User::with(
+        Some(&uuid::Uuid::new_v4().to_string()),
+        Some(latchkey::auth::Role::Owner),
+    );
+    let job = user
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/account/privacy/erasure",
+            Some(serde_json::json!({"scope": "workspace"})),
+        )
+        .await
+        .expect(200);
+    let raw = std::fs::read_to_string(events_dir().join(WORKER_FIXTURE)).unwrap();
+    let event: Value =
+        serde_json::from_str(&raw.replace("JOB_ID", job["job_id"].as_str().unwrap())).unwrap();
+    let response: Value = reqwest::Client::new()
+        .post(invoke_url("worker"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
 }

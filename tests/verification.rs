@@ -400,6 +400,7 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
             )),
             Duration::from_secs(3600),
         )),
+        onboarding: None,
     });
     for _ in 0..2000 {
         verifier

@@ -3,7 +3,8 @@
 The template is the only definition: this script reads its AWS::DynamoDB::Table and
 AWS::SQS::Queue resources and creates exactly those, so local and deployed layouts cannot drift.
 Local names: the table is $LATCHKEY_TABLE, each queue is named after its logical id.
-Prints the queue URLs as KEY=VALUE lines (LATCHKEY_QUEUE_<LOGICAL_ID>=url).
+Prints the queue URLs as KEY=VALUE lines (LATCHKEY_<LOGICAL_ID_IN_SNAKE_CASE>_URL=url, e.g.
+LATCHKEY_WORK_QUEUE_URL), the names template.yaml gives the functions.
 """
 
 import os
@@ -97,7 +98,7 @@ def main():
     for lid in queues:
         create(lid)
     for lid, url in urls.items():
-        print(f"LATCHKEY_QUEUE_{snake(lid)}={url}")
+        print(f"LATCHKEY_{snake(lid)}_URL={url}")
     print(f"created table {name} and queues {', '.join(urls) or 'none'}", file=sys.stderr)
 
 

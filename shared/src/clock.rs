@@ -33,10 +33,22 @@ pub mod serde_rfc3339 {
         s.serialize_str(&super::rfc3339(*at))
     }
 
+    /// Reads any RFC 3339 timestamp.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        <DateTime<Utc> as serde::Deserialize>::deserialize(d)
+    }
+
     /// Serializes an optional timestamp in the contract's format.
     pub mod option {
         use chrono::{DateTime, Utc};
         use serde::Serializer;
+
+        /// Reads an optional RFC 3339 timestamp.
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            <Option<DateTime<Utc>> as serde::Deserialize>::deserialize(d)
+        }
 
         /// Serializes `None` as `null`.
         pub fn serialize<S: Serializer>(

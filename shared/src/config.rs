@@ -25,6 +25,11 @@ pub struct Config {
     /// Permissions the authorizer requires per route key (`"GET /orders"`), from the JSON object
     /// in `LATCHKEY_AUTHORIZER_ROUTE_PERMISSIONS` (default: none required).
     pub route_permissions: std::collections::HashMap<String, Vec<String>>,
+    /// The work queue's URL (`LATCHKEY_WORK_QUEUE_URL`; needed by the functions that enqueue).
+    pub work_queue_url: Option<String>,
+    /// Erasure chunks one worker message may run before it continues in a new message
+    /// (`LATCHKEY_ERASURE_CHUNKS_PER_MESSAGE`; default: until the invocation's deadline).
+    pub erasure_chunks_per_message: Option<usize>,
 }
 
 /// HS256 settings shared by the verifier and the dev-token issuer.
@@ -110,7 +115,18 @@ impl Config {
             }
             _ => Default::default(),
         };
+        let erasure_chunks_per_message = match lookup("LATCHKEY_ERASURE_CHUNKS_PER_MESSAGE") {
+            Some(raw) if !raw.trim().is_empty() => Some(number(
+                &lookup,
+                "LATCHKEY_ERASURE_CHUNKS_PER_MESSAGE",
+                0,
+                1..=1_000_000,
+            )? as usize),
+            _ => None,
+        };
         Ok(Self {
+            work_queue_url: lookup("LATCHKEY_WORK_QUEUE_URL").filter(|v| !v.trim().is_empty()),
+            erasure_chunks_per_message,
             route_permissions,
             table_name: required("LATCHKEY_TABLE")?,
             jwt,

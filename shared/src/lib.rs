@@ -8,15 +8,23 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod notifications;
+pub mod onboarding;
+pub mod privacy;
 pub mod profiles;
+pub mod queue;
 pub mod services;
 pub mod table;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod usage;
 pub mod validate;
+pub mod worker;
 
 pub use error::{Error, Result};

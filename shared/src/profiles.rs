@@ -1,17 +1,19 @@
-//! User profiles: created just in time on a user's first authenticated request.
+//! User profiles: created just in time on a user's first authenticated request, read and
+//! updated through `/api/v1/account/me`.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
     auth::Role,
-    error::Error,
+    clock::serde_rfc3339,
+    error::{Error, FieldError},
     ids::{UserId, WorkspaceId},
-    table,
+    table, validate,
 };
 
 /// What is known of a user when they first arrive.
@@ -29,11 +31,286 @@ pub struct NewProfile {
     pub role: Role,
 }
 
+fn utc() -> String {
+    "UTC".into()
+}
+fn date_format() -> String {
+    "YYYY-MM-DD".into()
+}
+fn time_format() -> String {
+    "24h".into()
+}
+fn api_version() -> String {
+    "v1".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// A stored profile, with the contract's defaults for every setting never changed.
+/// Serialized as UserProfileResponse.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// User id.
+    pub id: UserId,
+    /// Email.
+    #[serde(default)]
+    pub email: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Role in the workspace.
+    pub role: Role,
+    /// Whether the email was verified by the identity provider.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Creation time.
+    #[serde(with = "serde_rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    #[serde(with = "serde_rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    /// Latchkey staff (never set by Latchkey itself).
+    #[serde(default)]
+    pub is_staff: bool,
+    /// Latchkey superuser (never set by Latchkey itself).
+    #[serde(default)]
+    pub is_superuser: bool,
+    /// Free text.
+    #[serde(default)]
+    pub bio: Option<String>,
+    /// Picture URL.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// IANA time zone.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Date display format.
+    #[serde(default = "date_format")]
+    pub date_format: String,
+    /// `12h` or `24h`.
+    #[serde(default = "time_format")]
+    pub time_format: String,
+    /// Email notifications.
+    #[serde(default = "yes")]
+    pub email_notifications: bool,
+    /// Webhook failure notifications.
+    #[serde(default = "yes")]
+    pub webhook_failure_notifications: bool,
+    /// Workflow failure notifications.
+    #[serde(default = "yes")]
+    pub workflow_failure_notifications: bool,
+    /// Usage alert notifications.
+    #[serde(default = "yes")]
+    pub usage_alert_notifications: bool,
+    /// Marketing emails.
+    #[serde(default)]
+    pub marketing_emails: bool,
+    /// Tutorial tooltips.
+    #[serde(default = "yes")]
+    pub show_tutorial_tooltips: bool,
+    /// Product tour done.
+    #[serde(default)]
+    pub has_completed_tour: bool,
+    /// Default API version.
+    #[serde(default = "api_version")]
+    pub default_api_version: String,
+    /// Role in the workspace (the same as `role`).
+    #[serde(default)]
+    pub workspace_role: Option<Role>,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// Company.
+    #[serde(default)]
+    pub company: Option<String>,
+}
+
+/// Body of `PUT /me`: every field optional; unknown fields are ignored; `null` clears the
+/// nullable ones (`bio`, `avatar_url`, `phone_number`).
+#[derive(Debug, Default, Deserialize)]
+pub struct UpdateProfileRequest {
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    avatar_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    phone_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    timezone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    date_format: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    time_format: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    default_api_version: Option<Option<String>>,
+    email_notifications: Option<bool>,
+    webhook_failure_notifications: Option<bool>,
+    workflow_failure_notifications: Option<bool>,
+    usage_alert_notifications: Option<bool>,
+    marketing_emails: Option<bool>,
+    show_tutorial_tooltips: Option<bool>,
+    has_completed_tour: Option<bool>,
+}
+
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A validated profile update: attribute name → new value (`None` removes the attribute).
+#[derive(Debug, Default, PartialEq)]
+pub struct ProfileChanges {
+    /// The changed attributes.
+    pub set: Vec<(&'static str, Option<AttributeValue>)>,
+    /// Whether a notification preference is among them (an onboarding step).
+    pub touches_notifications: bool,
+}
+
+const NOTIFICATION_PREFERENCES: [&str; 5] = [
+    "email_notifications",
+    "webhook_failure_notifications",
+    "workflow_failure_notifications",
+    "usage_alert_notifications",
+    "marketing_emails",
+];
+
+fn avatar(raw: &str) -> Result<String, FieldError> {
+    let url = validate::required_text("avatar_url", raw, 500)?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| FieldError::new("avatar_url", "must be an http(s) URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(FieldError::new(
+            "avatar_url",
+            "must be an http(s) URL with a host",
+        ));
+    }
+    Ok(url)
+}
+
+fn phone(raw: &str) -> Result<String, FieldError> {
+    let phone = validate::required_text("phone_number", raw, 20)?;
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || !phone.chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(FieldError::new(
+            "phone_number",
+            "may hold only digits, spaces and + - ( ) .",
+        ));
+    }
+    Ok(phone)
+}
+
+fn timezone(raw: &str) -> Result<String, FieldError> {
+    let zone = validate::required_text("timezone", raw, 50)?;
+    zone.parse::<chrono_tz::Tz>()
+        .map(|_| zone)
+        .map_err(|_| FieldError::new("timezone", "must be an IANA time zone, e.g. Europe/Berlin"))
+}
+
+fn time_fmt(raw: &str) -> Result<String, FieldError> {
+    match raw {
+        "12h" | "24h" => Ok(raw.to_owned()),
+        _ => Err(FieldError::new("time_format", "must be 12h or 24h")),
+    }
+}
+
+impl UpdateProfileRequest {
+    /// Validates every present field.
+    pub fn parse(self) -> Result<ProfileChanges, Error> {
+        type Check = fn(&str) -> Result<String, FieldError>;
+        let mut errors = Vec::new();
+        let mut set: Vec<(&'static str, Option<AttributeValue>)> = Vec::new();
+        let texts: [(&'static str, Option<Option<String>>, bool, Check); 8] = [
+            ("name", self.name, false, |v| {
+                validate::required_text("name", v, 255)
+            }),
+            ("bio", self.bio, true, |v| {
+                validate::required_text("bio", v, 1000)
+            }),
+            ("avatar_url", self.avatar_url, true, avatar),
+            ("phone_number", self.phone_number, true, phone),
+            ("timezone", self.timezone, false, timezone),
+            ("date_format", self.date_format, false, |v| {
+                validate::required_text("date_format", v, 20)
+            }),
+            ("time_format", self.time_format, false, time_fmt),
+            (
+                "default_api_version",
+                self.default_api_version,
+                false,
+                |v| validate::required_text("default_api_version", v, 10),
+            ),
+        ];
+        for (field, value, nullable, check) in texts {
+            match value {
+                None => {}
+                Some(None) if nullable => set.push((field, None)),
+                Some(None) => errors.push(FieldError::new(field, "must not be null")),
+                Some(Some(raw)) if nullable && raw.trim().is_empty() => set.push((field, None)),
+                Some(Some(raw)) => match check(&raw) {
+                    Ok(v) => set.push((field, Some(AttributeValue::S(v)))),
+                    Err(e) => errors.push(e),
+                },
+            }
+        }
+        let flags = [
+            ("email_notifications", self.email_notifications),
+            (
+                "webhook_failure_notifications",
+                self.webhook_failure_notifications,
+            ),
+            (
+                "workflow_failure_notifications",
+                self.workflow_failure_notifications,
+            ),
+            ("usage_alert_notifications", self.usage_alert_notifications),
+            ("marketing_emails", self.marketing_emails),
+            ("show_tutorial_tooltips", self.show_tutorial_tooltips),
+            ("has_completed_tour", self.has_completed_tour),
+        ];
+        let mut touches_notifications = false;
+        for (field, value) in flags {
+            if let Some(v) = value {
+                touches_notifications |= NOTIFICATION_PREFERENCES.contains(&field);
+                set.push((field, Some(AttributeValue::Bool(v))));
+            }
+        }
+        if errors.is_empty() {
+            Ok(ProfileChanges {
+                set,
+                touches_notifications,
+            })
+        } else {
+            Err(Error::invalid_fields(errors))
+        }
+    }
+}
+
 /// The storage port of profiles.
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
     /// Creates the profile unless it exists; returns whether it was created.
     async fn ensure(&self, profile: &NewProfile) -> Result<bool, Error>;
+    /// The profile of `user`.
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error>;
+    /// Applies `changes` and returns the profile after them.
+    async fn update(
+        &self,
+        user: &UserId,
+        changes: &ProfileChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Profile, Error>;
 }
 
 /// Profiles in the single table.
@@ -51,6 +328,19 @@ impl DynamoProfileStore {
             table: table.into(),
         }
     }
+
+    fn address(user: &UserId) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (
+                table::PK.to_owned(),
+                AttributeValue::S(table::user_pk(user)),
+            ),
+            (
+                table::SK.to_owned(),
+                AttributeValue::S(table::PROFILE_SK.to_owned()),
+            ),
+        ])
+    }
 }
 
 #[derive(Serialize)]
@@ -62,14 +352,15 @@ struct ProfileRecord<'a> {
     name: &'a str,
     workspace_id: &'a WorkspaceId,
     role: Role,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    workspace_role: Role,
+    created_at: String,
+    updated_at: String,
 }
 
 #[async_trait]
 impl ProfileStore for DynamoProfileStore {
     async fn ensure(&self, profile: &NewProfile) -> Result<bool, Error> {
-        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        let now = crate::clock::rfc3339(crate::clock::Clock::now(&crate::clock::SystemClock));
         let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(ProfileRecord {
             pk: table::user_pk(&profile.id),
             sk: table::PROFILE_SK,
@@ -78,7 +369,8 @@ impl ProfileStore for DynamoProfileStore {
             name: &profile.name,
             workspace_id: &profile.workspace_id,
             role: profile.role,
-            created_at: now,
+            workspace_role: profile.role,
+            created_at: now.clone(),
             updated_at: now,
         })
         .map_err(Error::internal)?;
@@ -101,5 +393,122 @@ impl ProfileStore for DynamoProfileStore {
             }
             Err(err) => Err(Error::internal(err)),
         }
+    }
+
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::address(user)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(Error::internal)?;
+        out.item
+            .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        user: &UserId,
+        changes: &ProfileChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Profile, Error> {
+        let mut names = HashMap::from([("#updated_at".to_owned(), "updated_at".to_owned())]);
+        let mut values = HashMap::from([(
+            ":updated_at".to_owned(),
+            AttributeValue::S(crate::clock::rfc3339(at)),
+        )]);
+        let mut sets = vec!["#updated_at = :updated_at".to_owned()];
+        let mut removes = Vec::new();
+        for (i, (field, value)) in changes.set.iter().enumerate() {
+            names.insert(format!("#f{i}"), (*field).to_owned());
+            match value {
+                Some(v) => {
+                    values.insert(format!(":f{i}"), v.clone());
+                    sets.push(format!("#f{i} = :f{i}"));
+                }
+                None => removes.push(format!("#f{i}")),
+            }
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::address(user)))
+            .update_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|err| {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception())
+                {
+                    Error::NotFound("No profile for this user.".into())
+                } else {
+                    Error::internal(err)
+                }
+            })?;
+        let item = out.attributes.unwrap_or_default();
+        serde_dynamo::from_item(item).map_err(Error::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(body: serde_json::Value) -> Vec<String> {
+        match serde_json::from_value::<UpdateProfileRequest>(body)
+            .unwrap()
+            .parse()
+        {
+            Err(Error::Validation { errors, .. }) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_field_is_validated() {
+        assert_eq!(fields(json!({"name": "n".repeat(256)})), ["name"]);
+        assert_eq!(fields(json!({"bio": "b".repeat(1001)})), ["bio"]);
+        assert_eq!(fields(json!({"avatar_url": "ftp://x"})), ["avatar_url"]);
+        assert_eq!(fields(json!({"avatar_url": "https://"})), ["avatar_url"]);
+        assert_eq!(fields(json!({"phone_number": "call me"})), ["phone_number"]);
+        assert_eq!(fields(json!({"timezone": "Mars/Olympus"})), ["timezone"]);
+        assert_eq!(fields(json!({"time_format": "25h"})), ["time_format"]);
+        assert_eq!(fields(json!({"timezone": null})), ["timezone"]);
+        assert_eq!(
+            fields(json!({"default_api_version": "v12345678901"})),
+            ["default_api_version"]
+        );
+    }
+
+    #[test]
+    fn valid_updates_and_notification_touches() {
+        let parse = |v| {
+            serde_json::from_value::<UpdateProfileRequest>(v)
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let changes = parse(
+            json!({"timezone": "Europe/Berlin", "bio": null, "avatar_url": "https://x.test/a.png", "unknown": 1}),
+        );
+        assert_eq!(changes.set.len(), 3);
+        assert!(!changes.touches_notifications);
+        assert!(parse(json!({"marketing_emails": true})).touches_notifications);
+        assert!(!parse(json!({"show_tutorial_tooltips": false})).touches_notifications);
     }
 }

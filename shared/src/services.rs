@@ -2,21 +2,28 @@
 
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use axum::extract::FromRef;
 
 use crate::{
     auth::{Authenticator, jwt::JwtVerifier},
+    aws,
     clock::{Clock, SystemClock},
     config::Config,
+    dashboard::Dashboard,
     keys::{
         cache::VerifiedKeyCache,
         dynamo::DynamoKeyStore,
         ratelimit::{DynamoRateCounter, RateLimiter},
-        service::KeyService,
+        service::{KeyEvents, KeyService},
         store::KeyStore,
         verify::{KeyVerifier, VerifierParts},
     },
-    profiles::DynamoProfileStore,
+    notifications::Notifications,
+    onboarding::Onboarding,
+    privacy::{erasure::Erasure, jobs::JobStore},
+    profiles::{DynamoProfileStore, ProfileStore},
+    queue::WorkQueue,
     usage::{UsageRecorder, dynamo::DynamoUsageSink},
 };
 
@@ -31,23 +38,53 @@ pub struct Services {
     pub verifier: Arc<KeyVerifier>,
     /// The clock every component shares.
     pub clock: Arc<dyn Clock>,
+    /// Profiles.
+    pub profiles: Arc<dyn ProfileStore>,
+    /// Notifications.
+    pub notifications: Arc<Notifications>,
+    /// The onboarding checklist.
+    pub onboarding: Arc<Onboarding>,
+    /// Dashboard metrics.
+    pub dashboard: Arc<Dashboard>,
+    /// Erasure jobs.
+    pub erasure: Arc<Erasure>,
+    /// The work queue, when configured.
+    pub queue: Option<WorkQueue>,
 }
 
 impl Services {
-    /// Builds every component over DynamoDB with the wall clock.
-    pub fn new(config: &Config, dynamodb: aws_sdk_dynamodb::Client) -> Self {
-        Self::with_clock(config, dynamodb, Arc::new(SystemClock))
+    /// Builds every component with the wall clock.
+    pub fn new(config: &Config, sdk: &SdkConfig) -> Self {
+        Self::with_clock(config, sdk, Arc::new(SystemClock))
     }
 
-    /// Builds every component over DynamoDB with the given clock.
-    pub fn with_clock(
-        config: &Config,
-        dynamodb: aws_sdk_dynamodb::Client,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// Builds every component with the given clock.
+    pub fn with_clock(config: &Config, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
+        let dynamodb = aws::dynamodb(sdk);
+        let queue = config
+            .work_queue_url
+            .as_ref()
+            .map(|url| WorkQueue::new(aws::sqs(sdk), url));
         let store: Arc<dyn KeyStore> =
             Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.table_name));
         let cache = Arc::new(VerifiedKeyCache::new(config.key_cache_ttl));
+        let onboarding = Arc::new(Onboarding::new(
+            dynamodb.clone(),
+            &config.table_name,
+            clock.clone(),
+        ));
+        let notifications = Arc::new(Notifications::new(
+            dynamodb.clone(),
+            &config.table_name,
+            clock.clone(),
+        ));
+        let dashboard = Arc::new(Dashboard::new(dynamodb.clone(), &config.table_name));
+        let erasure = Arc::new(Erasure::new(
+            JobStore::new(dynamodb.clone(), &config.table_name),
+            notifications.clone(),
+            clock.clone(),
+            queue.clone(),
+        ));
         let usage = Arc::new(UsageRecorder::new(
             Arc::new(DynamoUsageSink::new(
                 dynamodb.clone(),
@@ -66,24 +103,36 @@ impl Services {
                 &config.table_name,
             ))),
             usage,
+            onboarding: Some(onboarding.clone()),
         }));
-        let profiles = Arc::new(DynamoProfileStore::new(dynamodb, &config.table_name));
+        let profiles: Arc<dyn ProfileStore> = Arc::new(DynamoProfileStore::new(
+            dynamodb.clone(),
+            &config.table_name,
+        ));
         let auth = Arc::new(Authenticator::new(
             JwtVerifier::new(&config.jwt),
             verifier.clone(),
-            profiles,
+            profiles.clone(),
         ));
-        let keys = Arc::new(KeyService::new(
-            store,
-            config.key_prefix.clone(),
-            clock.clone(),
-            cache,
-        ));
+        let keys = Arc::new(
+            KeyService::new(store, config.key_prefix.clone(), clock.clone(), cache).with_events(
+                KeyEvents {
+                    onboarding: onboarding.clone(),
+                    notifications: notifications.clone(),
+                },
+            ),
+        );
         Self {
             auth,
             keys,
             verifier,
             clock,
+            profiles,
+            notifications,
+            onboarding,
+            dashboard,
+            erasure,
+            queue,
         }
     }
 }

@@ -6,6 +6,10 @@
 //! | daily usage of a key | `KEY#<key id>` | `DAY#<YYYY-MM-DD>` | | |
 //! | rate window of a key | `KEY#<key id>` | `RATE#<window start>` | | |
 //! | user profile | `USER#<user id>` | `PROFILE` | | |
+//! | days with usage events | `USAGEDAYS#<workspace>` | `DAY#<YYYY-MM-DD>` | | |
+//! | erasure job | `JOB#<job id>` | `JOB` | | |
+//! | notification | `USER#<user id>` | `NOTIF#<uuid v7>` | | |
+//! | onboarding checklist | `USER#<user id>` | `ONBOARDING` | | |
 //! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
 //!
 //! `gsi1` lists a user's keys newest first; `gsi2` is the sparse expiry index the sweeper reads
@@ -92,6 +96,12 @@ pub fn usage_sk(at: DateTime<Utc>, event: uuid::Uuid) -> String {
         "{}#{event}",
         at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     )
+}
+
+/// Partition of a workspace's day markers: one item per day with usage events, so an erasure
+/// finds the days to visit with one Query instead of probing every day of the retention period.
+pub fn usage_days_pk(workspace: &WorkspaceId) -> String {
+    format!("USAGEDAYS#{workspace}")
 }
 
 /// The device index's partition key of a usage event.

@@ -68,28 +68,54 @@ async fn main() {
     };
     let mut fresh = Vec::new();
     for _ in 0..3 {
-        fresh.push(keys.create(&owner, spec(serde_json::json!({}))).await.unwrap().plain);
+        fresh.push(
+            keys.create(&owner, spec(serde_json::json!({})))
+                .await
+                .unwrap()
+                .plain,
+        );
     }
-    let hot = keys.create(&owner, spec(serde_json::json!({"rate_limit_per_hour": 1}))).await.unwrap().plain;
+    let hot = keys
+        .create(&owner, spec(serde_json::json!({"rate_limit_per_hour": 1})))
+        .await
+        .unwrap()
+        .plain;
     let context = AttemptContext::default();
 
-    let (cached, _) = latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
+    let (cached, _) =
+        latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
     let (uncached, _) = latchkey_tests::verifier(Duration::ZERO, Arc::new(SystemClock)).await;
     let (c, u) = (&cached, &uncached);
     let (first, second, hot, ctx) = (fresh[0].expose(), fresh[1].expose(), hot.expose(), &context);
     verify(c, first, ctx).await;
-    bench("verify, cache hit (rate write to DynamoDB)", 900, |_| verify(c, first, ctx)).await;
-    bench("verify, cache miss (GetItem + argon2 + rate)", 100, |_| verify(u, second, ctx)).await;
+    bench("verify, cache hit (rate write to DynamoDB)", 900, |_| {
+        verify(c, first, ctx)
+    })
+    .await;
+    bench("verify, cache miss (GetItem + argon2 + rate)", 100, |_| {
+        verify(u, second, ctx)
+    })
+    .await;
     verify(c, hot, ctx).await;
-    bench("verify, cache hit, key past its limit", 10_000, |_| verify(c, hot, ctx)).await;
-    bench("verify, malformed key (no storage read)", 10_000, |_| verify(c, "sk_garbage", ctx)).await;
+    bench("verify, cache hit, key past its limit", 10_000, |_| {
+        verify(c, hot, ctx)
+    })
+    .await;
+    bench("verify, malformed key (no storage read)", 10_000, |_| {
+        verify(c, "sk_garbage", ctx)
+    })
+    .await;
 
-    let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/events/authorizer-x-api-key.json"))
+    let event: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+        serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../infra/events/authorizer-x-api-key.json"
+            ))
             .unwrap()
             .replace("DEV_KEY", fresh[2].expose()),
-    )
-    .unwrap();
+        )
+        .unwrap();
     let routes = HashMap::new();
     bench("authorizer handler, cache hit", 900, |_| {
         let (cached, routes, event) = (&cached, &routes, &event);

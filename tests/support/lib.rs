@@ -262,6 +262,7 @@ pub async fn verifier(
             Arc::new(DynamoUsageSink::new(client, &config.table_name, 90)),
             std::time::Duration::ZERO,
         )),
+        onboarding: None,
     });
     (verifier, cache)
 }
@@ -288,4 +289,81 @@ impl latchkey::clock::Clock for ManualClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         *self.0.lock().unwrap()
     }
+}
+
+/// Writes `count` usage events for `workspace` straight through the usage sink (the storage path
+/// verification uses), with the given devices and tags cycling, spread over the last few days.
+pub async fn seed_usage_events(workspace: &str, count: usize, devices: &[&str], tags: &[&[&str]]) {
+    use latchkey::{
+        ids::{KeyId, UserId, WorkspaceId},
+        keys::verify::VerifyCode,
+        usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink, dynamo::DynamoUsageSink},
+    };
+    let config = config();
+    let sink = DynamoUsageSink::new(dynamodb().await, &config.table_name, 90);
+    let now = chrono::Utc::now();
+    let events: Vec<UsageEvent> = (0..count)
+        .map(|i| UsageEvent {
+            id: uuid::Uuid::new_v4(),
+            at: now - chrono::Duration::minutes((i % 3) as i64 * 1440 + 1),
+            key_id: KeyId::new(),
+            workspace_id: WorkspaceId::parse(workspace).unwrap(),
+            owner_id: UserId::parse("seeded").unwrap(),
+            outcome: VerifyCode::Valid,
+            context: AttemptContext {
+                ip: Some("192.0.2.1".parse().unwrap()),
+                user_agent: Some("seed".into()),
+                device_id: (!devices.is_empty()).then(|| devices[i % devices.len()].to_owned()),
+                tags: if tags.is_empty() {
+                    vec![]
+                } else {
+                    tags[i % tags.len()].iter().map(|t| t.to_string()).collect()
+                },
+            },
+        })
+        .collect();
+    for chunk in events.chunks(500) {
+        let left = sink
+            .write(UsageBatch {
+                tallies: Default::default(),
+                events: chunk.to_vec(),
+            })
+            .await;
+        assert!(left.events.is_empty(), "seeding failed");
+    }
+}
+
+/// Counts the usage events of `workspace` on the last `days` days (Query per day and shard).
+pub async fn count_usage_events(workspace: &str, days: i64) -> usize {
+    use aws_sdk_dynamodb::types::{AttributeValue, Select};
+    let client = dynamodb().await;
+    let table = config().table_name;
+    let workspace = latchkey::ids::WorkspaceId::parse(workspace).unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let mut total = 0;
+    for back in 0..days {
+        for shard in 0..latchkey::table::USAGE_SHARDS {
+            let pk =
+                latchkey::table::usage_pk(&workspace, today - chrono::Duration::days(back), shard);
+            let mut start = None;
+            loop {
+                let out = client
+                    .query()
+                    .table_name(&table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                    .select(Select::Count)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .unwrap();
+                total += out.count as usize;
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    total
 }

@@ -1,11 +1,14 @@
-//! The account function: tracing, config, router, run.
+//! The account function: tracing, config, clients, router, run.
 
-use latchkey::{http, telemetry};
+use latchkey::{aws, config::Config, http, services::Services, telemetry};
 
 mod routes;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    http::run(routes::router()).await
+    let config = Config::from_env()?;
+    let sdk = aws::load_sdk_config().await;
+    let services = Services::new(&config, &sdk);
+    http::run(routes::router(services)).await
 }

@@ -9,6 +9,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = aws::load_sdk_config().await;
-    let services = Services::new(&config, aws::dynamodb(&sdk));
+    let services = Services::new(&config, &sdk);
     http::run(routes::router(services)).await
 }

@@ -213,57 +213,22 @@ mod tests {
     //! Router tests: events go through lambda_http's conversion and the router, no stack needed
     //! for the paths that never reach storage.
 
-    use axum::{body::Body, http::StatusCode};
-    use http_body_util::BodyExt;
-    use latchkey::config::Config;
-    use tower::ServiceExt;
+    use axum::http::StatusCode;
+    use latchkey::testing::{offline_services, replay};
 
-    use super::*;
-
-    async fn services() -> Services {
-        let config = Config::from_lookup(|name| {
-            let value = match name {
-                "LATCHKEY_TABLE" => "unused",
-                "LATCHKEY_JWT_SECRET" => "router-test-secret-router-test-secret",
-                "LATCHKEY_JWT_ISSUER" => "latchkey",
-                "LATCHKEY_JWT_AUDIENCE" => "latchkey-api",
-                _ => return None,
-            };
-            Some(value.to_owned())
-        })
-        .unwrap();
-        let sdk = aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .build();
-        Services::new(&config, aws_sdk_dynamodb::Client::new(&sdk))
-    }
-
-    async fn replay(fixture: &str) -> (StatusCode, serde_json::Value) {
-        let path = format!(
-            "{}/../../infra/events/{fixture}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let event = std::fs::read_to_string(path).unwrap();
-        let request = lambda_http::request::from_str(&event).unwrap();
-        let (parts, body) = request.into_parts();
-        let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
-        let response = router(services().await).oneshot(request).await.unwrap();
-        let status = response.status();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&body).unwrap())
-    }
+    use super::router;
 
     #[tokio::test]
     async fn unauthenticated_fixture_is_401() {
-        let (status, body) = replay("api-keys-unauthenticated.json").await;
+        let (status, body) =
+            replay(router(offline_services()), "api-keys-unauthenticated.json").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "unauthenticated");
     }
 
     #[tokio::test]
     async fn placeholder_token_fixture_is_401() {
-        let (status, _) = replay("api-keys-list.json").await;
+        let (status, _) = replay(router(offline_services()), "api-keys-list.json").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 }

@@ -9,7 +9,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let sdk = aws::load_sdk_config().await;
-    let services = Services::new(&config, aws::dynamodb(&sdk));
+    let services = Services::new(&config, &sdk);
     let (verifier, routes) = (&services.verifier, &config.route_permissions);
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {

@@ -101,6 +101,11 @@ impl Authenticator {
         }
     }
 
+    /// The prefix that tells API keys from session tokens.
+    pub fn key_prefix(&self) -> &KeyPrefix {
+        self.keys.prefix()
+    }
+
     /// The caller of a request with `headers`, sent by `client`.
     pub async fn authenticate(
         &self,

@@ -7,7 +7,7 @@ use axum::{
     http::{Method, request::Parts},
 };
 
-use super::{Authenticator, Caller};
+use super::{Authenticator, Caller, Credential, Presented, Role};
 use crate::{
     error::Error,
     http::{ClientContext, RateLimitSlot},
@@ -40,5 +40,37 @@ where
             ));
         }
         Ok(caller)
+    }
+}
+
+/// A caller that must be a user session: an API key is refused with 401 before it is checked
+/// (routes such as privacy erasure never accept keys).
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The caller.
+    pub caller: Caller,
+    /// Their role in the workspace.
+    pub role: Role,
+}
+
+impl<S> FromRequestParts<S> for Session
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Arc::<Authenticator>::from_ref(state);
+        if let Presented::Key(_) = Presented::from_headers(&parts.headers, auth.key_prefix())? {
+            return Err(Error::Unauthenticated(
+                "Authentication failed: this route needs a user session; API keys are not accepted.".into(),
+            ));
+        }
+        let caller = Caller::from_request_parts(parts, state).await?;
+        match caller.credential {
+            Credential::Session { role } => Ok(Session { caller, role }),
+            Credential::ApiKey(_) => unreachable!("keys were refused above"),
+        }
     }
 }

@@ -8,6 +8,7 @@ mod extract;
 pub mod jwt;
 
 pub use authenticator::{Authentication, Authenticator, Presented};
+pub use extract::Session;
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +55,16 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Refuses API keys on routes that need a user session (403).
+    pub fn require_session(&self) -> Result<Role, crate::Error> {
+        match self.credential {
+            Credential::Session { role } => Ok(role),
+            Credential::ApiKey(_) => Err(crate::Error::Forbidden(
+                "This route needs a user session; API keys cannot use it.".into(),
+            )),
+        }
+    }
+
     /// The acting key's limits, when the caller is an API key.
     pub fn grant(&self) -> Option<&KeyGrant> {
         match &self.credential {

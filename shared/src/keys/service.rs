@@ -14,7 +14,14 @@ use super::{
     store::KeyStore,
     view::{ApiKeyStats, STATS_DAYS},
 };
-use crate::{auth::Caller, clock::Clock, error::Error, ids::KeyId};
+use crate::{
+    auth::Caller,
+    clock::{Clock, rfc3339},
+    error::Error,
+    ids::{KeyId, UserId},
+    notifications::{NewNotification, Notifications, kinds},
+    onboarding::{Onboarding, Step},
+};
 
 /// A key together with its one-time plain secret.
 #[derive(Debug)]
@@ -25,12 +32,22 @@ pub struct IssuedKey {
     pub plain: PlainKey,
 }
 
+/// What key use cases set off elsewhere: onboarding steps and notifications.
+#[derive(Clone)]
+pub struct KeyEvents {
+    /// The onboarding checklist.
+    pub onboarding: Arc<Onboarding>,
+    /// Notifications.
+    pub notifications: Arc<Notifications>,
+}
+
 /// The API-keys use cases.
 pub struct KeyService {
     store: Arc<dyn KeyStore>,
     prefix: KeyPrefix,
     clock: Arc<dyn Clock>,
     cache: Arc<VerifiedKeyCache>,
+    events: Option<KeyEvents>,
 }
 
 fn not_found() -> Error {
@@ -72,6 +89,28 @@ impl KeyService {
             prefix,
             clock,
             cache,
+            events: None,
+        }
+    }
+
+    /// The same service, completing onboarding steps and sending notifications as keys change.
+    pub fn with_events(mut self, events: KeyEvents) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    async fn step(&self, user: &UserId, step: Step) {
+        if let Some(events) = &self.events {
+            events.onboarding.record(user, step).await;
+        }
+    }
+
+    async fn notify(&self, user: &UserId, notification: NewNotification) {
+        if let Some(events) = &self.events {
+            events
+                .notifications
+                .notify_quietly(user, notification)
+                .await;
         }
     }
 
@@ -141,6 +180,10 @@ impl KeyService {
             version: 1,
         };
         self.store.insert(&key).await?;
+        self.step(&key.owner_id, Step::CreatedApiKey).await;
+        if key.expires_at.is_some() {
+            self.step(&key.owner_id, Step::SetKeyExpiration).await;
+        }
         Ok(IssuedKey { key, plain })
     }
 
@@ -282,6 +325,20 @@ impl KeyService {
         old.updated_at = now;
         self.store.rotate(&old, &new).await?;
         self.cache.forget(old.id);
+        self.step(&old.owner_id, Step::RotatedApiKey).await;
+        let notification = NewNotification {
+            kind: kinds::API_KEY_ROTATED,
+            title: format!("API key \"{}\" rotated", old.name),
+            message: format!(
+                "A new key replaced \"{}\"; the previous key works until {}.",
+                old.name,
+                rfc3339(grace_end)
+            ),
+            data: serde_json::json!({
+                "api_key_id": old.id, "new_api_key_id": new.id, "grace_period_ends_at": rfc3339(grace_end)
+            }),
+        };
+        self.notify(&old.owner_id, notification).await;
         Ok(IssuedKey { key: new, plain })
     }
 
@@ -304,7 +361,11 @@ impl KeyService {
             }),
             _ => {
                 key.expires_at = expires_at;
-                self.save(key).await
+                let key = self.save(key).await?;
+                if key.expires_at.is_some() {
+                    self.step(&key.owner_id, Step::SetKeyExpiration).await;
+                }
+                Ok(key)
             }
         }
     }
@@ -344,7 +405,19 @@ impl KeyService {
         }
         key.revoked_at = Some(self.now());
         key.revocation_reason = Some(reason);
-        self.save(key).await
+        let key = self.save(key).await?;
+        let notification = NewNotification {
+            kind: kinds::API_KEY_REVOKED,
+            title: format!("API key \"{}\" revoked", key.name),
+            message: format!(
+                "The key \"{}\" was revoked: {}",
+                key.name,
+                key.revocation_reason.as_deref().unwrap_or_default()
+            ),
+            data: serde_json::json!({"api_key_id": key.id, "reason": key.revocation_reason}),
+        };
+        self.notify(&key.owner_id, notification).await;
+        Ok(key)
     }
 
     /// Usage figures of a key, with the last 30 days.

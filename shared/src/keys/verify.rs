@@ -25,7 +25,12 @@ use super::{
     secret::{KeyPrefix, PresentedKey},
     store::KeyStore,
 };
-use crate::{clock::Clock, error::Error, usage::AttemptContext, usage::UsageRecorder};
+use crate::{
+    clock::Clock,
+    error::Error,
+    onboarding::{Onboarding, Step},
+    usage::{AttemptContext, UsageRecorder},
+};
 
 /// The outcome codes of VerifyResponse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +84,7 @@ pub struct KeyVerifier {
     backoff: FailureBackoff,
     limiter: RateLimiter,
     usage: Arc<UsageRecorder>,
+    onboarding: Option<Arc<Onboarding>>,
     argon2_checks: AtomicU64,
 }
 
@@ -96,6 +102,8 @@ pub struct VerifierParts {
     pub limiter: RateLimiter,
     /// Usage accounting.
     pub usage: Arc<UsageRecorder>,
+    /// The onboarding checklist, whose `verified_first_request` a valid verification completes.
+    pub onboarding: Option<Arc<Onboarding>>,
 }
 
 impl KeyVerifier {
@@ -109,6 +117,7 @@ impl KeyVerifier {
             backoff: FailureBackoff::default(),
             limiter: parts.limiter,
             usage: parts.usage,
+            onboarding: parts.onboarding,
             argon2_checks: AtomicU64::new(0),
         }
     }
@@ -177,6 +186,11 @@ impl KeyVerifier {
             refused => refused,
         };
         self.usage.record(&key, code, now, context).await;
+        if let (VerifyCode::Valid, Some(onboarding)) = (code, &self.onboarding) {
+            onboarding
+                .record(&key.owner_id, Step::VerifiedFirstRequest)
+                .await;
+        }
         Ok(Verification {
             code,
             key: Some(key),

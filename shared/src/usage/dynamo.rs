@@ -1,6 +1,10 @@
 //! The DynamoDB adapter of [`UsageSink`].
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Mutex,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
@@ -24,11 +28,13 @@ const DAILY_RETENTION_DAYS: i64 = 800;
 const BATCH_ATTEMPTS: u32 = 6;
 
 /// Usage in the single table.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct DynamoUsageSink {
     client: Client,
     table: String,
     retention_days: u32,
+    /// Workspace days this container has written a day marker for.
+    marked: Mutex<HashSet<(WorkspaceId, NaiveDate)>>,
 }
 
 impl DynamoUsageSink {
@@ -38,6 +44,7 @@ impl DynamoUsageSink {
             client,
             table: table.into(),
             retention_days,
+            marked: Mutex::new(HashSet::new()),
         }
     }
 }
@@ -104,8 +111,46 @@ impl DynamoUsageSink {
         .map_err(backend)
     }
 
+    /// Writes the day markers of the workspaces and days `events` fall on that this container has
+    /// not marked yet (an idempotent put each), so erasure can find every day with events.
+    async fn mark_days(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
+        let fresh: Vec<(WorkspaceId, NaiveDate)> = {
+            let marked = self.marked.lock().expect("marker lock");
+            let mut fresh: Vec<_> = events
+                .iter()
+                .map(|e| (e.workspace_id.clone(), e.at.date_naive()))
+                .filter(|k| !marked.contains(k))
+                .collect();
+            fresh.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+            fresh.dedup();
+            fresh
+        };
+        for (workspace, day) in &fresh {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(table::PK, s(table::usage_days_pk(workspace)))
+                .item(table::SK, s(table::day_sk(*day)))
+                .item(
+                    table::TTL,
+                    n((day.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+                        + chrono::Duration::days(i64::from(self.retention_days) + 1))
+                    .timestamp()),
+                )
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        self.marked.lock().expect("marker lock").extend(fresh);
+        Ok(())
+    }
+
     /// Writes events 25 to a `BatchWriteItem`; returns those that could not be written.
     async fn write_events(&self, events: Vec<UsageEvent>) -> Vec<UsageEvent> {
+        if let Err(err) = self.mark_days(&events).await {
+            tracing::warn!(error = %err, "usage day markers not written");
+            return events;
+        }
         let mut left = Vec::new();
         for chunk in events.chunks(25) {
             if let Err(err) = self.write_event_chunk(chunk).await {

@@ -1,0 +1,250 @@
+//! The onboarding checklist: steps complete by themselves when the user does the thing, or by hand.
+//!
+//! One item per user (`USER#<user>` / `ONBOARDING`) with one attribute per step holding when it was
+//! completed, set with `if_not_exists`: concurrent completions each set their own attribute, so
+//! none is ever lost, and a step's time never moves. `completed_at` is derived (the last step's
+//! time once all are done), so it cannot disagree with the steps. Dismissal is set once, for good.
+
+use std::{collections::HashSet, sync::Arc, sync::Mutex};
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    clock::{Clock, serde_rfc3339},
+    error::Error,
+    ids::UserId,
+    table,
+};
+
+/// A checklist step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Created an API key.
+    CreatedApiKey,
+    /// A key of theirs was verified successfully.
+    VerifiedFirstRequest,
+    /// Set an expiry on a key.
+    SetKeyExpiration,
+    /// Rotated a key.
+    RotatedApiKey,
+    /// Changed a notification preference.
+    ConfiguredNotifications,
+}
+
+impl Step {
+    /// Every step, in checklist order.
+    pub const ALL: [Step; 5] = [
+        Step::CreatedApiKey,
+        Step::VerifiedFirstRequest,
+        Step::SetKeyExpiration,
+        Step::RotatedApiKey,
+        Step::ConfiguredNotifications,
+    ];
+
+    /// The step's id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Step::CreatedApiKey => "created_api_key",
+            Step::VerifiedFirstRequest => "verified_first_request",
+            Step::SetKeyExpiration => "set_key_expiration",
+            Step::RotatedApiKey => "rotated_api_key",
+            Step::ConfiguredNotifications => "configured_notifications",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Step::CreatedApiKey => "Create your first API key",
+            Step::VerifiedFirstRequest => "Verify your first request",
+            Step::SetKeyExpiration => "Set an expiration on a key",
+            Step::RotatedApiKey => "Rotate a key",
+            Step::ConfiguredNotifications => "Choose your notifications",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.id() == raw)
+    }
+}
+
+/// Body of `POST /onboarding/progress`.
+#[derive(Debug, Default, Deserialize)]
+pub struct MarkStepRequest {
+    step: Option<String>,
+}
+
+impl MarkStepRequest {
+    /// The step named; an unknown one is a 400 that lists the known ones.
+    pub fn parse(self) -> Result<Step, Error> {
+        let raw = self
+            .step
+            .ok_or_else(|| Error::invalid_field("step", "is required"))?;
+        Step::parse(&raw).ok_or_else(|| {
+            let known: Vec<&str> = Step::ALL.iter().map(|s| s.id()).collect();
+            Error::invalid_field(
+                "step",
+                format!("{raw:?} is not a step; steps are {}", known.join(", ")),
+            )
+        })
+    }
+}
+
+/// One step in OnboardingProgressResponse.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct StepProgress {
+    id: &'static str,
+    title: &'static str,
+    completed: bool,
+    #[serde(with = "serde_rfc3339::option")]
+    completed_at: Option<DateTime<Utc>>,
+}
+
+/// OnboardingProgressResponse.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct OnboardingProgress {
+    steps: Vec<StepProgress>,
+    completed_steps: usize,
+    total_steps: usize,
+    completion_percentage: u32,
+    #[serde(with = "serde_rfc3339::option")]
+    completed_at: Option<DateTime<Utc>>,
+    dismissed: bool,
+    #[serde(with = "serde_rfc3339::option")]
+    dismissed_at: Option<DateTime<Utc>>,
+}
+
+/// The checklist of every user.
+pub struct Onboarding {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+    /// Steps this container already recorded, so repeated actions write once.
+    recorded: Mutex<HashSet<(UserId, Step)>>,
+}
+
+const ONBOARDING_SK: &str = "ONBOARDING";
+
+impl Onboarding {
+    /// The checklist over `table`.
+    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            clock,
+            recorded: Mutex::new(HashSet::new()),
+        }
+    }
+
+    async fn set_once(&self, user: &UserId, attribute: &str) -> Result<(), Error> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(table::user_pk(user)))
+            .key(table::SK, AttributeValue::S(ONBOARDING_SK.into()))
+            .update_expression("SET #a = if_not_exists(#a, :now)")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::S(crate::clock::rfc3339(self.clock.now())),
+            )
+            .send()
+            .await
+            .map_err(Error::internal)?;
+        Ok(())
+    }
+
+    /// Completes `step` for `user` (no-op if done).
+    pub async fn complete(&self, user: &UserId, step: Step) -> Result<(), Error> {
+        let key = (user.clone(), step);
+        if self.recorded.lock().expect("lock").contains(&key) {
+            return Ok(());
+        }
+        self.set_once(user, step.id()).await?;
+        self.recorded.lock().expect("lock").insert(key);
+        Ok(())
+    }
+
+    /// Completes `step` as a side effect of another action: a failure is logged, not returned.
+    pub async fn record(&self, user: &UserId, step: Step) {
+        if let Err(err) = self.complete(user, step).await {
+            tracing::warn!(error = %err, step = step.id(), "onboarding step not recorded");
+        }
+    }
+
+    /// Dismisses the checklist for good.
+    pub async fn dismiss(&self, user: &UserId) -> Result<(), Error> {
+        self.set_once(user, "dismissed_at").await
+    }
+
+    /// The checklist of `user`.
+    pub async fn progress(&self, user: &UserId) -> Result<OnboardingProgress, Error> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(table::user_pk(user)))
+            .key(table::SK, AttributeValue::S(ONBOARDING_SK.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(Error::internal)?
+            .item
+            .unwrap_or_default();
+        let time = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let steps: Vec<StepProgress> = Step::ALL
+            .iter()
+            .map(|step| {
+                let completed_at = time(step.id());
+                StepProgress {
+                    id: step.id(),
+                    title: step.title(),
+                    completed: completed_at.is_some(),
+                    completed_at,
+                }
+            })
+            .collect();
+        let completed_steps = steps.iter().filter(|s| s.completed).count();
+        let total_steps = steps.len();
+        let completed_at = (completed_steps == total_steps)
+            .then(|| steps.iter().filter_map(|s| s.completed_at).max())
+            .flatten();
+        let dismissed_at = time("dismissed_at");
+        Ok(OnboardingProgress {
+            completion_percentage: (completed_steps * 100 / total_steps) as u32,
+            steps,
+            completed_steps,
+            total_steps,
+            completed_at,
+            dismissed: dismissed_at.is_some(),
+            dismissed_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_parse_by_id() {
+        for step in Step::ALL {
+            assert_eq!(Step::parse(step.id()), Some(step));
+        }
+        assert!(
+            MarkStepRequest {
+                step: Some("made_coffee".into())
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(MarkStepRequest { step: None }.parse().is_err());
+    }
+}

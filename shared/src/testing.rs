@@ -1,0 +1,51 @@
+//! Test support for router tests (feature `testing`): services wired to a DynamoDB client that is
+//! never reached, for requests that stop before storage (auth failures, 404/405, validation).
+
+use crate::{config::Config, services::Services};
+
+/// Services built from a fixed test configuration and an unreachable DynamoDB endpoint.
+pub fn offline_services() -> Services {
+    let config = Config::from_lookup(|name| {
+        let value = match name {
+            "LATCHKEY_TABLE" => "unused",
+            "LATCHKEY_JWT_SECRET" => "router-test-secret-router-test-secret",
+            "LATCHKEY_JWT_ISSUER" => "latchkey",
+            "LATCHKEY_JWT_AUDIENCE" => "latchkey-api",
+            _ => return None,
+        };
+        Some(value.to_owned())
+    })
+    .expect("the test configuration is valid");
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    Services::new(&config, &sdk)
+}
+
+/// Replays an API Gateway event file from `infra/events/` through a router.
+pub async fn replay(
+    router: axum::Router,
+    event_file: &str,
+) -> (http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let path = format!(
+        "{}/../infra/events/{event_file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = std::fs::read_to_string(path).expect("fixture exists");
+    let request = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
+    let (parts, body) = request.into_parts();
+    let request = http::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
+    let response = router.oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}

@@ -1,0 +1,158 @@
+//! Integration tests of erasure execution against DynamoDB Local: a worker that stops mid-job
+//! resumes with exact counts; a message that names no job fails for good.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use latchkey::{
+    clock::SystemClock,
+    ids::{UserId, WorkspaceId},
+    notifications::Notifications,
+    privacy::{
+        ErasureRequest, JobStatus,
+        erasure::{Budget, Erasure, RunError, RunOutcome},
+        jobs::JobStore,
+    },
+    queue::WorkQueue,
+};
+
+async fn erasure() -> Erasure {
+    let config = latchkey_tests::config();
+    let client = latchkey_tests::dynamodb().await;
+    let sdk = latchkey::aws::load_sdk_config().await;
+    let sqs = latchkey::aws::sqs(&sdk);
+    // A queue of this test's own, so the stack's worker never picks up these jobs.
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("erasure-test-{}", uuid::Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    Erasure::new(
+        JobStore::new(client.clone(), &config.table_name),
+        Arc::new(Notifications::new(
+            client,
+            &config.table_name,
+            Arc::new(SystemClock),
+        )),
+        Arc::new(SystemClock),
+        Some(WorkQueue::new(sqs, url)),
+    )
+}
+
+fn budget(max_chunks: Option<usize>) -> Budget {
+    Budget {
+        deadline: Instant::now() + Duration::from_secs(600),
+        max_chunks,
+    }
+}
+
+#[tokio::test]
+async fn a_worker_stopped_mid_job_resumes_with_exact_counts() {
+    let workspace = uuid::Uuid::new_v4().to_string();
+    latchkey_tests::seed_usage_events(&workspace, 450, &["d"], &[]).await;
+    let erasure = erasure().await;
+    let spec = serde_json::from_value::<ErasureRequest>(serde_json::json!({"scope": "workspace"}))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let job = erasure
+        .create(
+            &UserId::parse("requester").unwrap(),
+            &WorkspaceId::parse(&workspace).unwrap(),
+            spec,
+        )
+        .await
+        .unwrap();
+    assert_eq!(job.estimated_count, 450);
+
+    // The first worker commits two chunks and dies.
+    assert_eq!(
+        erasure.run(job.job_id, budget(Some(2))).await.unwrap(),
+        RunOutcome::Continued
+    );
+    let halfway = erasure.get(&job.workspace_id, job.job_id).await.unwrap();
+    assert_eq!(halfway.status, JobStatus::Running);
+    assert!(
+        halfway.deleted_count > 0 && halfway.deleted_count < 450,
+        "{}",
+        halfway.deleted_count
+    );
+    assert_eq!(
+        latchkey_tests::count_usage_events(&workspace, 4).await as u64,
+        450 - halfway.deleted_count
+    );
+
+    // Redelivery, twice at once: they race over the same job and still count each event once.
+    let (a, b) = tokio::join!(
+        erasure.run(job.job_id, budget(None)),
+        erasure.run(job.job_id, budget(None))
+    );
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        (RunOutcome::Finished, RunOutcome::Finished)
+    );
+    let done = erasure.get(&job.workspace_id, job.job_id).await.unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.deleted_count, 450);
+    assert_eq!(
+        done.started_at, halfway.started_at,
+        "started_at is set once"
+    );
+    assert_eq!(latchkey_tests::count_usage_events(&workspace, 4).await, 0);
+
+    // A late duplicate finds the job finished and changes nothing.
+    assert_eq!(
+        erasure.run(job.job_id, budget(None)).await.unwrap(),
+        RunOutcome::Finished
+    );
+    assert_eq!(
+        erasure.get(&job.workspace_id, job.job_id).await.unwrap(),
+        done
+    );
+}
+
+#[tokio::test]
+async fn a_message_for_no_job_cannot_succeed() {
+    let erasure = erasure().await;
+    assert!(matches!(
+        erasure.run(uuid::Uuid::new_v4(), budget(None)).await,
+        Err(RunError::Permanent(_))
+    ));
+}
+
+#[tokio::test]
+async fn failing_a_job_records_the_error_once() {
+    let workspace = uuid::Uuid::new_v4().to_string();
+    let erasure = erasure().await;
+    let spec = serde_json::from_value::<ErasureRequest>(serde_json::json!({"scope": "workspace"}))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let job = erasure
+        .create(
+            &UserId::parse("requester").unwrap(),
+            &WorkspaceId::parse(&workspace).unwrap(),
+            spec,
+        )
+        .await
+        .unwrap();
+    erasure
+        .fail(job.job_id, "storage unavailable")
+        .await
+        .unwrap();
+    erasure.fail(job.job_id, "a later error").await.unwrap();
+    let failed = erasure.get(&job.workspace_id, job.job_id).await.unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error.as_deref(), Some("storage unavailable"));
+    assert!(failed.completed_at.is_some());
+    assert_eq!(
+        erasure.run(job.job_id, budget(None)).await.unwrap(),
+        RunOutcome::Finished,
+        "a failed job stays failed"
+    );
+}
