@@ -51,23 +51,28 @@ fn budget(max_chunks: Option<usize>) -> Budget {
     }
 }
 
+/// Records a workspace-scope job (enqueued on this test's own queue).
+async fn workspace_job(erasure: &Erasure, workspace: &str) -> latchkey::privacy::ErasureJob {
+    let spec = serde_json::from_value::<ErasureRequest>(serde_json::json!({"scope": "workspace"}))
+        .unwrap()
+        .parse()
+        .unwrap();
+    erasure
+        .create(
+            &UserId::parse("requester").unwrap(),
+            &WorkspaceId::parse(workspace).unwrap(),
+            spec,
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_worker_stopped_mid_job_resumes_with_exact_counts() {
     let workspace = uuid::Uuid::new_v4().to_string();
     latchkey_tests::seed_usage_events(&workspace, 450, &["d"], &[]).await;
     let erasure = erasure().await;
-    let spec = serde_json::from_value::<ErasureRequest>(serde_json::json!({"scope": "workspace"}))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let job = erasure
-        .create(
-            &UserId::parse("requester").unwrap(),
-            &WorkspaceId::parse(&workspace).unwrap(),
-            spec,
-        )
-        .await
-        .unwrap();
+    let job = workspace_job(&erasure, &workspace).await;
     assert_eq!(job.estimated_count, 450);
 
     // The first worker commits two chunks and dies.
@@ -129,18 +134,7 @@ async fn a_message_for_no_job_cannot_succeed() {
 async fn failing_a_job_records_the_error_once() {
     let workspace = uuid::Uuid::new_v4().to_string();
     let erasure = erasure().await;
-    let spec = serde_json::from_value::<ErasureRequest>(serde_json::json!({"scope": "workspace"}))
-        .unwrap()
-        .parse()
-        .unwrap();
-    let job = erasure
-        .create(
-            &UserId::parse("requester").unwrap(),
-            &WorkspaceId::parse(&workspace).unwrap(),
-            spec,
-        )
-        .await
-        .unwrap();
+    let job = workspace_job(&erasure, &workspace).await;
     erasure
         .fail(job.job_id, "storage unavailable")
         .await

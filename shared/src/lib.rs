@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod aws;
+pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod dashboard;

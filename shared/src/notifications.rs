@@ -376,7 +376,7 @@ impl Notifications {
         let mut batches = tokio::task::JoinSet::new();
         for chunk in requests.chunks(25) {
             let (client, table, chunk) = (self.client.clone(), self.table.clone(), chunk.to_vec());
-            batches.spawn(async move { write_all(&client, &table, chunk).await });
+            batches.spawn(async move { crate::batch::write(&client, &table, chunk).await });
             if batches.len() >= 8 {
                 batches
                     .join_next()
@@ -389,39 +389,6 @@ impl Notifications {
             done.map_err(Error::internal)??;
         }
         Ok(updated)
-    }
-}
-
-/// One `BatchWriteItem`, retrying unprocessed items with backoff.
-pub async fn write_all(
-    client: &Client,
-    table: &str,
-    mut requests: Vec<WriteRequest>,
-) -> Result<(), Error> {
-    for attempt in 0..8u32 {
-        if requests.is_empty() {
-            return Ok(());
-        }
-        let out = client
-            .batch_write_item()
-            .request_items(table, requests)
-            .send()
-            .await
-            .map_err(Error::internal)?;
-        requests = out
-            .unprocessed_items
-            .and_then(|mut left| left.remove(table))
-            .unwrap_or_default();
-        if !requests.is_empty() {
-            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-        }
-    }
-    if requests.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::internal(std::io::Error::other(
-            "batch writes stayed unprocessed",
-        )))
     }
 }
 

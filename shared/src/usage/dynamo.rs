@@ -3,7 +3,6 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::Mutex,
-    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -24,8 +23,6 @@ use crate::{
 
 /// Daily aggregates are kept this long (a year of history plus a year to compare it with).
 const DAILY_RETENTION_DAYS: i64 = 800;
-/// Attempts at a `BatchWriteItem` whose items keep coming back unprocessed.
-const BATCH_ATTEMPTS: u32 = 6;
 
 /// Usage in the single table.
 #[derive(Debug)]
@@ -162,7 +159,7 @@ impl DynamoUsageSink {
     }
 
     async fn write_event_chunk(&self, chunk: &[UsageEvent]) -> Result<(), StoreError> {
-        let mut requests = chunk
+        let requests = chunk
             .iter()
             .map(|e| {
                 let put = PutRequest::builder()
@@ -172,29 +169,7 @@ impl DynamoUsageSink {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        for attempt in 0..BATCH_ATTEMPTS {
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, requests)
-                .send()
-                .await
-                .map_err(backend)?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut left| left.remove(&self.table))
-                .unwrap_or_default();
-            if requests.is_empty() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-        }
-        // Events whose puts were processed are in the table; re-putting them on a retry writes the
-        // same item again (same pk/sk), so a retry of the whole chunk cannot duplicate anything.
-        Err(backend(std::io::Error::other(format!(
-            "{} usage events stayed unprocessed",
-            requests.len()
-        ))))
+        crate::batch::write(&self.client, &self.table, requests).await
     }
 
     fn add_to_key(&self, key: KeyId, tally: &Tally) -> Result<Update, StoreError> {

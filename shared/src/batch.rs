@@ -1,0 +1,45 @@
+//! `BatchWriteItem` with DynamoDB's contract handled: unprocessed items are retried with
+//! exponential backoff until they are written or the attempts run out.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::{Client, types::WriteRequest};
+
+use crate::keys::store::StoreError;
+
+/// Attempts at one batch whose items keep coming back unprocessed.
+const ATTEMPTS: u32 = 8;
+
+/// Writes up to 25 requests to `table`, retrying what DynamoDB leaves unprocessed. Puts and
+/// deletes are idempotent, so a retried batch never duplicates anything.
+pub async fn write(
+    client: &Client,
+    table: &str,
+    mut requests: Vec<WriteRequest>,
+) -> Result<(), StoreError> {
+    for attempt in 0..ATTEMPTS {
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let out = client
+            .batch_write_item()
+            .request_items(table, requests)
+            .send()
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        requests = out
+            .unprocessed_items
+            .and_then(|mut left| left.remove(table))
+            .unwrap_or_default();
+        if !requests.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+        }
+    }
+    if requests.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(Box::new(std::io::Error::other(
+            format!("{} batch writes stayed unprocessed", requests.len()),
+        ))))
+    }
+}
