@@ -30,6 +30,8 @@ const AUTHORIZER_FIXTURES: [(&str, bool); 3] = [
 
 /// The worker's SQS event.
 const WORKER_FIXTURE: &str = "worker-erasure.json";
+/// The sweeper's scheduled event.
+const SWEEPER_FIXTURE: &str = "sweeper-scheduled.json";
 
 fn invoke_url(function: &str) -> String {
     format!(
@@ -54,7 +56,7 @@ fn every_fixture_is_replayed() {
         .iter()
         .map(|(f, _, _)| f.to_string())
         .chain(AUTHORIZER_FIXTURES.iter().map(|(f, _)| f.to_string()))
-        .chain(std::iter::once(WORKER_FIXTURE.to_owned()))
+        .chain([WORKER_FIXTURE.to_owned(), SWEEPER_FIXTURE.to_owned()])
         .collect();
     listed.sort();
     assert_eq!(
@@ -146,4 +148,23 @@ async fn the_worker_fixture_runs_a_job() {
         .await
         .unwrap();
     assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+}
+
+#[tokio::test]
+async fn the_sweeper_fixture_sweeps() {
+    // Far in the past: nothing is due then, so this sweep changes no other test's keys.
+    let raw = std::fs::read_to_string(events_dir().join(SWEEPER_FIXTURE)).unwrap();
+    let event: Value =
+        serde_json::from_str(&raw.replace("SWEEP_TIME", "2001-01-01T00:00:00Z")).unwrap();
+    let response: Value = reqwest::Client::new()
+        .post(invoke_url("sweeper"))
+        .json(&event)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["queries"], 38, "{response}");
+    assert_eq!(response["enqueued"], 0, "{response}");
 }

@@ -1,4 +1,7 @@
-"""The local bridge: does what AWS does between the queue and the worker.
+"""The local bridge: does what AWS does between the queue, the schedule and the functions.
+
+Invokes the `sweeper` with a scheduled-event payload every LATCHKEY_SWEEP_INTERVAL_SECONDS (0 turns
+the timer off), as the EventBridge schedule does.
 
 Polls the work queue of the SQS emulator and invokes the `worker` function through cargo lambda's
 invoke API with real SQS event payloads (batches of up to 10). Messages the worker reports in
@@ -20,7 +23,9 @@ import boto3
 
 REGION = os.environ["AWS_REGION"]
 QUEUE_URL = os.environ["LATCHKEY_WORK_QUEUE_URL"]
-INVOKE_URL = f"http://127.0.0.1:{os.environ['LATCHKEY_PORT']}/2015-03-31/functions/worker/invocations"
+FUNCTIONS = f"http://127.0.0.1:{os.environ['LATCHKEY_PORT']}/2015-03-31/functions"
+INVOKE_URL = f"{FUNCTIONS}/worker/invocations"
+SWEEP_INTERVAL = int(os.environ.get("LATCHKEY_SWEEP_INTERVAL_SECONDS", "60"))
 RETRY_SECONDS = int(os.environ.get("LATCHKEY_BRIDGE_RETRY_SECONDS", "1"))
 
 running = True
@@ -31,9 +36,9 @@ def stop(*_):
     running = False
 
 
-def invoke(event):
+def invoke(event, url=INVOKE_URL):
     request = urllib.request.Request(
-        INVOKE_URL, data=json.dumps(event).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        url, data=json.dumps(event).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(request, timeout=900) as response:
         return json.load(response)
@@ -44,8 +49,21 @@ def main():
     signal.signal(signal.SIGINT, stop)
     sqs = boto3.client("sqs", region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL_SQS"])
     arn = sqs.get_queue_attributes(QueueUrl=QUEUE_URL, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    print(f"bridge: polling {QUEUE_URL}", flush=True)
+    print(f"bridge: polling {QUEUE_URL}; sweeping every {SWEEP_INTERVAL or 'never'} s", flush=True)
+    next_sweep = time.monotonic() + SWEEP_INTERVAL
     while running:
+        if SWEEP_INTERVAL and time.monotonic() >= next_sweep:
+            next_sweep = time.monotonic() + SWEEP_INTERVAL
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            event = {
+                "version": "0", "id": f"local-sweep-{now}", "detail-type": "Scheduled Event",
+                "source": "aws.events", "account": "123456789012", "time": now, "region": REGION,
+                "resources": ["arn:aws:events:us-east-1:123456789012:rule/latchkey-sweep"], "detail": {},
+            }
+            try:
+                print(f"bridge: sweep {invoke(event, f'{FUNCTIONS}/sweeper/invocations')}", flush=True)
+            except (urllib.error.URLError, ValueError) as err:
+                print(f"bridge: sweeper invocation failed: {err}", file=sys.stderr, flush=True)
         try:
             out = sqs.receive_message(
                 QueueUrl=QUEUE_URL, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]

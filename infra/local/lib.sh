@@ -93,6 +93,17 @@ PY
   done
 }
 
+# Waits until the stack started by process $1 says it is ready (every function started), for at
+# most $2 seconds.
+wait_for_ready() {
+  local watched=$1 timeout=$2 start=$SECONDS
+  until [ -e "$STATE/ready" ]; do
+    [ $((SECONDS - start)) -lt "$timeout" ] || return 1
+    kill -0 "$watched" 2>/dev/null || return 1
+    sleep 0.5
+  done
+}
+
 port_free() {
   ! "$TOOLS/venv/bin/python" -c "import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(0 if s.connect_ex(('127.0.0.1', int(sys.argv[1]))) == 0 else 1)" "$1"
 }

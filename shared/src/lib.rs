@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod lifecycle;
 pub mod notifications;
 pub mod onboarding;
 pub mod privacy;

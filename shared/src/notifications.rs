@@ -36,6 +36,8 @@ pub mod kinds {
     pub const ERASURE_COMPLETED: &str = "privacy.erasure_completed";
     /// An erasure job failed.
     pub const ERASURE_FAILED: &str = "privacy.erasure_failed";
+    /// A rotated key's grace period ended: the rotation is complete.
+    pub const API_KEY_ROTATION_COMPLETED: &str = "api_key.rotation_completed";
 }
 
 /// Notifications are kept this long.
@@ -191,27 +193,41 @@ impl Notifications {
         .map_err(Error::internal)
     }
 
-    /// Creates a notification for `user`.
-    pub async fn notify(&self, user: &UserId, new: NewNotification) -> Result<Notification, Error> {
-        let created_at = self.clock.now();
+    /// The `Put` that creates a notification for `user`, for callers that must create it in one
+    /// transaction with another write (so it is sent exactly once).
+    pub fn put(
+        &self,
+        user: &UserId,
+        new: NewNotification,
+    ) -> Result<aws_sdk_dynamodb::types::Put, Error> {
         let notification = Notification {
             id: Uuid::now_v7(),
             kind: new.kind.to_owned(),
             title: new.title,
             message: new.message,
             is_read: false,
-            created_at,
+            created_at: self.clock.now(),
             read_at: None,
             data: new.data,
         };
-        self.client
-            .put_item()
+        aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(self.item(user, &notification)?))
+            .build()
+            .map_err(Error::internal)
+    }
+
+    /// Creates a notification for `user`.
+    pub async fn notify(&self, user: &UserId, new: NewNotification) -> Result<(), Error> {
+        let put = self.put(user, new)?;
+        self.client
+            .put_item()
+            .table_name(put.table_name())
+            .set_item(Some(put.item().clone()))
             .send()
             .await
             .map_err(Error::internal)?;
-        Ok(notification)
+        Ok(())
     }
 
     /// Creates a notification, logging instead of failing: for side effects of another action.

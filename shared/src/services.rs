@@ -5,6 +5,8 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::extract::FromRef;
 
+use crate::lifecycle::Lifecycle;
+
 use crate::{
     auth::{Authenticator, jwt::JwtVerifier},
     aws,
@@ -50,6 +52,8 @@ pub struct Services {
     pub erasure: Arc<Erasure>,
     /// The work queue, when configured.
     pub queue: Option<WorkQueue>,
+    /// Key lifecycle sweeps and transitions.
+    pub lifecycle: Arc<Lifecycle>,
 }
 
 impl Services {
@@ -114,6 +118,12 @@ impl Services {
             verifier.clone(),
             profiles.clone(),
         ));
+        let lifecycle = Arc::new(Lifecycle::new(
+            dynamodb.clone(),
+            &config.table_name,
+            store.clone(),
+            notifications.clone(),
+        ));
         let keys = Arc::new(
             KeyService::new(store, config.key_prefix.clone(), clock.clone(), cache).with_events(
                 KeyEvents {
@@ -133,6 +143,7 @@ impl Services {
             dashboard,
             erasure,
             queue,
+            lifecycle,
         }
     }
 }

@@ -11,6 +11,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use serde::Serialize;
 
 use crate::{
+    lifecycle::Lifecycle,
     privacy::erasure::{Budget, Erasure, RunError, RunOutcome},
     queue::{WorkMessage, WorkQueue},
 };
@@ -38,6 +39,8 @@ struct ItemFailure {
 pub struct Worker<'a> {
     /// Erasure jobs.
     pub erasure: &'a Erasure,
+    /// Key lifecycle transitions.
+    pub lifecycle: &'a Lifecycle,
     /// Where continuations go.
     pub queue: &'a WorkQueue,
     /// Chunks one message may run before it continues in a new one (`None`: until the deadline).
@@ -84,6 +87,24 @@ impl Worker<'_> {
             }
         };
         match message {
+            WorkMessage::KeyTransition {
+                key_id,
+                expires_at,
+                transition,
+                at,
+            } => {
+                match self
+                    .lifecycle
+                    .apply(key_id, expires_at, transition, at)
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(err) => {
+                        tracing::warn!(%key_id, ?transition, error = ?err, "key transition failed; SQS will retry");
+                        false
+                    }
+                }
+            }
             WorkMessage::Erasure { job_id } => match self.erasure.run(job_id, budget).await {
                 Ok(RunOutcome::Finished) => true,
                 Ok(RunOutcome::Continued) => {

@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .ok_or(ConfigError::Missing("LATCHKEY_WORK_QUEUE_URL"))?;
     let worker = &Worker {
         erasure: &services.erasure,
+        lifecycle: &services.lifecycle,
         queue,
         max_chunks: config.erasure_chunks_per_message,
     };
