@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use latchkey_tests::{Auth, User, env};
+use latchkey_tests::{Auth, User};
 use serde_json::Value;
 
 /// Every HTTP fixture, the function it is for, and the status it must produce.
@@ -32,13 +32,6 @@ const AUTHORIZER_FIXTURES: [(&str, bool); 3] = [
 const WORKER_FIXTURE: &str = "worker-erasure.json";
 /// The sweeper's scheduled event.
 const SWEEPER_FIXTURE: &str = "sweeper-scheduled.json";
-
-fn invoke_url(function: &str) -> String {
-    format!(
-        "{}/2015-03-31/functions/{function}/invocations",
-        env("LATCHKEY_API_URL")
-    )
-}
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/events")
@@ -71,19 +64,10 @@ async fn fixtures_invoke_their_functions() {
     let Auth::Bearer(token) = &user.auth else {
         unreachable!()
     };
-    let http = reqwest::Client::new();
     for (file, function, status) in HTTP_FIXTURES {
         let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
         let event: Value = serde_json::from_str(&raw.replace("DEV_TOKEN", token)).unwrap();
-        let response: Value = http
-            .post(invoke_url(function))
-            .json(&event)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let response: Value = latchkey_tests::invoke(function, &event).await;
         assert_eq!(response["statusCode"], status, "{file}: {response}");
         let body: Value =
             serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap();
@@ -101,19 +85,10 @@ async fn authorizer_fixtures_decide() {
     let (key_id, key) = user
         .create_key(serde_json::json!({"permissions": ["orders:read"]}))
         .await;
-    let http = reqwest::Client::new();
     for (file, authorized) in AUTHORIZER_FIXTURES {
         let raw = std::fs::read_to_string(events_dir().join(file)).unwrap();
         let event: Value = serde_json::from_str(&raw.replace("DEV_KEY", &key)).unwrap();
-        let response: Value = http
-            .post(invoke_url("authorizer"))
-            .json(&event)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let response: Value = latchkey_tests::invoke("authorizer", &event).await;
         assert_eq!(response["isAuthorized"], authorized, "{file}: {response}");
         if authorized {
             assert_eq!(response["context"]["key_id"], key_id, "{file}: {response}");
@@ -138,15 +113,7 @@ async fn the_worker_fixture_runs_a_job() {
     let raw = std::fs::read_to_string(events_dir().join(WORKER_FIXTURE)).unwrap();
     let event: Value =
         serde_json::from_str(&raw.replace("JOB_ID", job["job_id"].as_str().unwrap())).unwrap();
-    let response: Value = reqwest::Client::new()
-        .post(invoke_url("worker"))
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let response: Value = latchkey_tests::invoke("worker", &event).await;
     assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
 }
 
@@ -156,15 +123,7 @@ async fn the_sweeper_fixture_sweeps() {
     let raw = std::fs::read_to_string(events_dir().join(SWEEPER_FIXTURE)).unwrap();
     let event: Value =
         serde_json::from_str(&raw.replace("SWEEP_TIME", "2001-01-01T00:00:00Z")).unwrap();
-    let response: Value = reqwest::Client::new()
-        .post(invoke_url("sweeper"))
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let response: Value = latchkey_tests::invoke("sweeper", &event).await;
     assert_eq!(response["queries"], 38, "{response}");
     assert_eq!(response["enqueued"], 0, "{response}");
 }

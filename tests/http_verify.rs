@@ -2,7 +2,7 @@
 //! authorizer function (the Lambda invoke API of `cargo lambda watch`), and of rate limits on
 //! Latchkey's own API.
 
-use latchkey_tests::{Api, Auth, User, as_key, env};
+use latchkey_tests::{Api, Auth, User, as_key};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -30,19 +30,7 @@ async fn authorize(headers: Value, route_key: &str, source_ip: &str) -> Value {
             "requestId": "id", "routeKey": route_key, "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 0
         }
     });
-    let url = format!(
-        "{}/2015-03-31/functions/authorizer/invocations",
-        env("LATCHKEY_API_URL")
-    );
-    reqwest::Client::new()
-        .post(url)
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    latchkey_tests::invoke("authorizer", &event).await
 }
 
 async fn both(key: &str, body: Value, route: &str, ip: &str) -> (Value, Value) {

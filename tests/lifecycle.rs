@@ -13,7 +13,7 @@ use latchkey::{
     notifications::Notifications,
     queue::{WorkMessage, WorkQueue},
 };
-use latchkey_tests::{Api, Auth, User, env};
+use latchkey_tests::{Api, Auth, User};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -292,19 +292,7 @@ async fn sweep_at(at: DateTime<Utc>) -> Value {
         "account": "123456789012", "time": latchkey::clock::rfc3339(at), "region": "us-east-1",
         "resources": [], "detail": {}
     });
-    let url = format!(
-        "{}/2015-03-31/functions/sweeper/invocations",
-        env("LATCHKEY_API_URL")
-    );
-    reqwest::Client::new()
-        .post(url)
-        .json(&event)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    latchkey_tests::invoke("sweeper", &event).await
 }
 
 async fn wait_for_kinds(user: &User, expected: &[&str]) -> Value {

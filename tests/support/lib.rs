@@ -367,3 +367,21 @@ pub async fn count_usage_events(workspace: &str, days: i64) -> usize {
     }
     total
 }
+
+/// Invokes `function` through cargo lambda's Lambda invoke API (what `cargo lambda invoke` does)
+/// with `event`, and returns the function's JSON response.
+pub async fn invoke(function: &str, event: &serde_json::Value) -> serde_json::Value {
+    let url = format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        env("LATCHKEY_API_URL")
+    );
+    reqwest::Client::new()
+        .post(url)
+        .json(event)
+        .send()
+        .await
+        .expect("the local invoke API answers")
+        .json()
+        .await
+        .expect("a JSON response")
+}
