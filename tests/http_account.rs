@@ -609,6 +609,9 @@ async fn dashboard_validates_ranges_and_refuses_keys() {
         "time_range=custom&start_date=2026-02-01&end_date=2026-01-01",
         "time_range=custom&start_date=2024-01-01&end_date=2026-01-01",
         "time_range=custom&start_date=soon&end_date=2026-01-01",
+        // Found by the contract fuzzing: a malformed date was ignored outside `custom`.
+        "start_date=",
+        "time_range=7d&end_date=tomorrow",
     ] {
         user.call(Method::GET, &format!("{DASHBOARD}?{bad}"), None)
             .await

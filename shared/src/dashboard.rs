@@ -12,11 +12,35 @@ use crate::{clock::serde_rfc3339, error::Error, ids::UserId, table};
 pub const MAX_CUSTOM_DAYS: i64 = 366;
 
 /// Query of the metrics route.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MetricsQuery {
+    /// The period: the last 1, 7 or 30 UTC days, or `custom`.
+    #[param(value_type = Option<TimeRange>)]
     time_range: Option<String>,
+    /// First day of a `custom` period (required for it), before `end_date`.
+    #[param(value_type = Option<crate::validate::DateOrTime>)]
     start_date: Option<String>,
+    /// Last day of a `custom` period (required for it); at most 366 days after `start_date`.
+    #[param(value_type = Option<crate::validate::DateOrTime>)]
     end_date: Option<String>,
+}
+
+/// The periods of the dashboard.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TimeRange {
+    /// Today (UTC).
+    Today,
+    /// The last 7 days.
+    #[schema(rename = "7d")]
+    Days7,
+    /// The last 30 days.
+    #[schema(rename = "30d")]
+    Days30,
+    /// `start_date` to `end_date`.
+    Custom,
 }
 
 /// A reporting period: whole UTC days, `start..=end`.
@@ -72,18 +96,29 @@ impl MetricsQuery {
             start: today - Duration::days(days - 1),
             end: today,
         };
+        // A malformed date is a 400 whatever the range: a client never learns of its typo by a
+        // silently ignored parameter.
+        let start = self
+            .start_date
+            .as_deref()
+            .map(|raw| date("start_date", raw))
+            .transpose()?;
+        let end = self
+            .end_date
+            .as_deref()
+            .map(|raw| date("end_date", raw))
+            .transpose()?;
         match self.time_range.as_deref().unwrap_or("today") {
             "today" => Ok(last("today", 1)),
             "7d" => Ok(last("7d", 7)),
             "30d" => Ok(last("30d", 30)),
             "custom" => {
-                let start = self.start_date.as_deref().ok_or_else(|| {
+                let start = start.ok_or_else(|| {
                     Error::invalid_field("start_date", "is required when time_range is custom")
                 })?;
-                let end = self.end_date.as_deref().ok_or_else(|| {
+                let end = end.ok_or_else(|| {
                     Error::invalid_field("end_date", "is required when time_range is custom")
                 })?;
-                let (start, end) = (date("start_date", start)?, date("end_date", end)?);
                 if start >= end {
                     return Err(Error::invalid_field(
                         "start_date",
@@ -111,7 +146,7 @@ impl MetricsQuery {
 }
 
 /// `{"successful", "total", "success_rate"}`.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RequestSuccess {
     successful: u64,
     total: u64,
@@ -119,7 +154,7 @@ pub struct RequestSuccess {
 }
 
 /// The figures of one period.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Figures {
     #[serde(with = "serde_rfc3339")]
     period_start: DateTime<Utc>,
@@ -131,7 +166,7 @@ pub struct Figures {
 }
 
 /// Change from the previous period, in percent; null where the previous figure is 0.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Change {
     requests_total: Option<f64>,
     successful: Option<f64>,
@@ -140,7 +175,7 @@ pub struct Change {
 }
 
 /// The previous period's figures and the change.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Comparison {
     #[serde(flatten)]
     figures: Figures,
@@ -148,8 +183,9 @@ pub struct Comparison {
 }
 
 /// DashboardMetricsResponse.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DashboardMetrics {
+    #[schema(value_type = TimeRange)]
     time_range: &'static str,
     active_keys: usize,
     #[serde(flatten)]

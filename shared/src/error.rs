@@ -8,7 +8,7 @@ use axum::{
 use serde::Serialize;
 
 /// A problem with one field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field's name as the client sent it (`allowed_ips[2]` for list items).
     pub field: String,
@@ -141,11 +141,18 @@ impl Error {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// A sentence for humans; a 5xx never echoes internals.
     detail: String,
+    /// Machine-readable reason: `validation_error`, `unauthenticated`, `forbidden`, `not_found`,
+    /// `method_not_allowed`, `conflict`, `rate_limited`, `internal_error`, or a state reason such
+    /// as `key_revoked`.
     code: &'a str,
+    /// Each field at fault, on validation errors.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(value_type = Vec<FieldError>)]
     errors: &'a [FieldError],
 }
 

@@ -4,6 +4,7 @@
 //! the table layout and its DynamoDB adapters, the one error type and the HTTP glue that turns
 //! it into responses. Function crates only read config, build clients and mount routers.
 
+pub mod api;
 pub mod auth;
 pub mod aws;
 pub mod batch;
@@ -23,7 +24,7 @@ pub mod queue;
 pub mod services;
 pub mod table;
 pub mod telemetry;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod usage;
 pub mod validate;

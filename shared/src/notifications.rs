@@ -61,7 +61,7 @@ pub struct NewNotification {
 }
 
 /// A stored notification, serialized as the contract's Notification.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -86,7 +86,7 @@ pub struct Notification {
 }
 
 /// NotificationList.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotificationList {
     /// Newest first.
     pub notifications: Vec<Notification>,
@@ -97,10 +97,16 @@ pub struct NotificationList {
 }
 
 /// Query of the list route.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only unread notifications.
+    #[param(default = false)]
     unread_only: Option<bool>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 50)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 

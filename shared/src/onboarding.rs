@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// A checklist step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Created an API key.
@@ -71,8 +71,10 @@ impl Step {
 }
 
 /// Body of `POST /onboarding/progress`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct MarkStepRequest {
+    /// The step to mark done.
+    #[schema(value_type = Step)]
     step: Option<String>,
 }
 
@@ -93,8 +95,9 @@ impl MarkStepRequest {
 }
 
 /// One step in OnboardingProgressResponse.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StepProgress {
+    #[schema(value_type = Step)]
     id: &'static str,
     title: &'static str,
     completed: bool,
@@ -103,7 +106,7 @@ pub struct StepProgress {
 }
 
 /// OnboardingProgressResponse.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OnboardingProgress {
     steps: Vec<StepProgress>,
     completed_steps: usize,

@@ -49,7 +49,7 @@ fn yes() -> bool {
 
 /// A stored profile, with the contract's defaults for every setting never changed.
 /// Serialized as UserProfileResponse.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     /// User id.
     pub id: UserId,
@@ -130,31 +130,66 @@ pub struct Profile {
 
 /// Body of `PUT /me`: every field optional; unknown fields are ignored; `null` clears the
 /// nullable ones (`bio`, `avatar_url`, `phone_number`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct UpdateProfileRequest {
+    /// Display name.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 255, pattern = r"\S")]
     name: Option<Option<String>>,
+    /// Free text; null or blank clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     bio: Option<Option<String>>,
+    /// An http(s) URL with a host; null or blank clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^(https?://[^/?#\s]+\S*|\s*)$")]
     avatar_url: Option<Option<String>>,
+    /// Digits, spaces and `+ - ( ) .`; null or blank clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 20, pattern = r"^([0-9 +().-]*[0-9][0-9 +().-]*|\s*)$")]
     phone_number: Option<Option<String>>,
+    /// An IANA time zone such as `Europe/Berlin`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50, example = "Europe/Berlin")]
     timezone: Option<Option<String>>,
+    /// Date display format.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 20, pattern = r"\S")]
     date_format: Option<Option<String>>,
+    /// `12h` or `24h`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = TimeFormat, required = false)]
     time_format: Option<Option<String>>,
+    /// API version shown by default.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 10, pattern = r"\S")]
     default_api_version: Option<Option<String>>,
+    /// Email notifications.
     email_notifications: Option<bool>,
+    /// Webhook failure notifications.
     webhook_failure_notifications: Option<bool>,
+    /// Workflow failure notifications.
     workflow_failure_notifications: Option<bool>,
+    /// Usage alert notifications.
     usage_alert_notifications: Option<bool>,
+    /// Marketing emails.
     marketing_emails: Option<bool>,
+    /// Tutorial tooltips.
     show_tutorial_tooltips: Option<bool>,
+    /// Whether the product tour is done.
     has_completed_tour: Option<bool>,
+}
+
+/// Clock display format.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum TimeFormat {
+    /// 12-hour clock.
+    #[schema(rename = "12h")]
+    Twelve,
+    /// 24-hour clock.
+    #[schema(rename = "24h")]
+    TwentyFour,
 }
 
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(

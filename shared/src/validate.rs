@@ -123,6 +123,32 @@ pub fn format_network(net: &IpNet) -> String {
     }
 }
 
+/// A date (`YYYY-MM-DD`, a whole UTC day) or an RFC 3339 timestamp, as request fields take them.
+pub struct DateOrTime;
+
+impl utoipa::PartialSchema for DateOrTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{
+            KnownFormat, SchemaFormat,
+            schema::{ObjectBuilder, OneOfBuilder, Type},
+        };
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        OneOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .description(Some(
+                "A date (`YYYY-MM-DD`, a whole UTC day) or an RFC 3339 timestamp.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DateOrTime {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

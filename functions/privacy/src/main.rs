@@ -1,8 +1,6 @@
 //! The privacy function: tracing, config, clients, router, run.
 
-use latchkey::{aws, config::Config, http, services::Services, telemetry};
-
-mod routes;
+use latchkey::{api, aws, config::Config, http, services::Services, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -10,5 +8,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     let sdk = aws::load_sdk_config().await;
     let services = Services::new(&config, &sdk);
-    http::run(routes::router(services)).await
+    http::run(api::privacy::router(services)).await
 }

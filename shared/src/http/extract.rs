@@ -12,8 +12,8 @@ use crate::{
     ids::KeyId,
 };
 
-/// A JSON body. An empty body reads as `{}` (every request type has defaults or says what is
-/// missing); anything but a JSON object is a 400 naming the field at fault.
+/// A JSON body. An empty body or `null` reads as `{}` (every request type has defaults or says
+/// what is missing); anything but a JSON object is a 400 naming the field at fault.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -36,7 +36,12 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         detail: "The request body is not UTF-8.".into(),
         errors: vec![],
     })?;
-    let text = if text.trim().is_empty() { "{}" } else { text };
+    // No body and a JSON `null` both mean "nothing sent": each request type then applies its
+    // defaults or names what it needs.
+    let text = match text.trim() {
+        "" | "null" => "{}",
+        _ => text,
+    };
     if !text.trim_start().starts_with('{') {
         return Err(Error::Validation {
             detail: "The request body must be a JSON object.".into(),
@@ -105,6 +110,33 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyIdPath {
     }
 }
 
+impl utoipa::IntoParams for KeyIdPath {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::{
+            KnownFormat, Required, SchemaFormat,
+            path::{ParameterBuilder, ParameterIn},
+            schema::{ObjectBuilder, Type},
+        };
+        vec![
+            ParameterBuilder::new()
+                .name("api_key_id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(
+                    "The key's id. Anything but a UUID names no key (404).",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                ))
+                .build(),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +162,8 @@ mod tests {
     fn empty_body_is_an_empty_object() {
         assert!(parse_json::<Body>(b"").is_ok());
         assert!(parse_json::<Body>(b"  ").is_ok());
+        assert!(parse_json::<Body>(b" null ").is_ok());
+        assert!(parse_json::<Body>(b"[]").is_err());
     }
 
     #[test]

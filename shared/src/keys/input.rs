@@ -32,16 +32,42 @@ pub const DEFAULT_GRACE_DAYS: i64 = 7;
 pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
 
 /// Body of `POST /api-keys`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct CreateKeyRequest {
+    /// Name; surrounding whitespace is trimmed.
+    #[schema(min_length = 1, max_length = 100, default = "Default", pattern = r"\S")]
     name: Option<String>,
+    /// Permissions the key holds; duplicates are dropped.
+    #[schema(value_type = Option<Vec<Permission>>, max_items = 50)]
     permissions: Option<Vec<String>>,
+    /// A read-only key may not call mutating routes.
+    #[schema(default = false)]
     read_only: Option<bool>,
+    /// Free text; blank means none.
+    #[schema(max_length = 500)]
     description: Option<String>,
+    /// When the key stops working; must be in the future.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// Verifications allowed per hour.
+    #[schema(minimum = 1, maximum = 1000, default = 1000)]
     rate_limit_per_hour: Option<i64>,
+    /// Where the key may be used from; empty or absent means anywhere.
+    #[schema(value_type = Option<Vec<Network>>, max_items = 100)]
     allowed_ips: Option<Vec<String>>,
 }
+
+/// A permission: 1 to 100 letters, digits and `_ : . * / -`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9_:.*/-]+$")]
+#[allow(dead_code)]
+pub struct Permission(String);
+
+/// An IPv4 or IPv6 address, or a CIDR network such as `10.0.0.0/8` or `2001:db8::/32`.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, min_length = 2, max_length = 43, pattern = r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$")]
+#[allow(dead_code)]
+pub struct Network(String);
 
 /// A validated create request.
 #[derive(Clone, Debug, PartialEq)]
@@ -162,15 +188,27 @@ impl CreateKeyRequest {
 }
 
 /// Body of `PUT /api-keys/{id}`: every field optional. `description: null` clears it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct UpdateKeyRequest {
+    /// New name.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: Option<String>,
+    /// New permissions (replace the old ones).
+    #[schema(value_type = Option<Vec<Permission>>, max_items = 50)]
     permissions: Option<Vec<String>>,
+    /// Switch the key off (false) or back on (true).
     is_active: Option<bool>,
+    /// New hourly limit.
+    #[schema(minimum = 1, maximum = 1000)]
     rate_limit_per_hour: Option<i64>,
+    /// New read-only flag.
     read_only: Option<bool>,
+    /// New description; null or blank clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 500)]
     description: Option<Option<String>>,
+    /// New networks (replace the old ones).
+    #[schema(value_type = Option<Vec<Network>>, max_items = 100)]
     allowed_ips: Option<Vec<String>>,
 }
 
@@ -238,8 +276,10 @@ impl UpdateKeyRequest {
 }
 
 /// Body of `POST /api-keys/{id}/revoke`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RevokeRequest {
+    /// Why the key is revoked, kept for audit.
+    #[schema(value_type = String, min_length = 1, max_length = 500, pattern = r"\S")]
     reason: Option<String>,
 }
 
@@ -255,8 +295,11 @@ impl RevokeRequest {
 }
 
 /// Query of `POST /api-keys/{id}/rotate`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RotateQuery {
+    /// Days the old key keeps working; 0 ends it at once.
+    #[param(minimum = 0, maximum = 90, default = 7)]
     grace_period_days: Option<i64>,
 }
 
@@ -274,8 +317,11 @@ impl RotateQuery {
 }
 
 /// Query of `GET /api-keys/expiring`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExpiringQuery {
+    /// Look-ahead in days.
+    #[param(minimum = 1, maximum = 365, default = 30)]
     days: Option<i64>,
 }
 
@@ -288,8 +334,11 @@ impl ExpiringQuery {
 }
 
 /// Query of `PATCH /api-keys/{id}/expiration`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExpirationQuery {
+    /// The new expiry, in the future; an empty value or `null` removes the expiry.
+    #[param(value_type = String, required = true)]
     expires_at: Option<String>,
 }
 
@@ -324,14 +373,36 @@ pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG: usize = 64;
 
 /// Body of `POST /api/v1/keys/verify`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct VerifyRequest {
+    /// The presented key. A malformed one is not a 400 but the outcome `NOT_FOUND`.
+    #[schema(value_type = String, max_length = 512)]
     key: Option<String>,
+    /// Permissions the key must all hold.
+    #[schema(value_type = Option<Vec<Permission>>, max_items = 50)]
     permissions: Option<Vec<String>>,
+    /// The end client's device, recorded with the usage event.
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     device_id: Option<String>,
+    /// Tags recorded with the usage event.
+    #[schema(value_type = Option<Vec<Tag>>, max_items = 20)]
     tags: Option<Vec<String>>,
+    /// The end client's address, when the caller is a proxy.
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 45, pattern = r"^[0-9A-Fa-f:.]+$")]
     ip: Option<String>,
 }
+
+/// An end client's device id: 1 to 128 characters, not only whitespace.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 128, pattern = r"\S")]
+#[allow(dead_code)]
+pub struct DeviceId(String);
+
+/// A usage tag: 1 to 64 characters, not only whitespace.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, min_length = 1, max_length = 64, pattern = r"\S")]
+#[allow(dead_code)]
+pub struct Tag(String);
 
 /// A validated verify request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,7 +424,7 @@ impl VerifyRequest {
     pub fn parse(self) -> Result<VerifySpec, Error> {
         let mut p = Problems::default();
         let key = match self.key {
-            Some(key) if key.len() <= MAX_PRESENTED_KEY => Some(key),
+            Some(key) if key.chars().count() <= MAX_PRESENTED_KEY => Some(key),
             Some(_) => p.take(Err(FieldError::new(
                 "key",
                 format!("must be at most {MAX_PRESENTED_KEY} characters"),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{KeyId, UserId, WorkspaceId};
 
 /// The lifecycle status shown to clients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
     /// Usable.

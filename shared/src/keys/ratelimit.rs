@@ -20,7 +20,7 @@ use crate::{ids::KeyId, table};
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// Where a key stands in its current window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RateStatus {
     /// Requests allowed per window.
     pub limit: u32,

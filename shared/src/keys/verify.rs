@@ -33,7 +33,7 @@ use crate::{
 };
 
 /// The outcome codes of VerifyResponse.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     /// Usable.

@@ -10,7 +10,7 @@ use super::verify::{Verification, VerifyCode};
 use crate::{clock::serde_rfc3339, ids::KeyId, validate::format_network};
 
 /// ApiKeyResponse: never carries the secret or its hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyResponse {
     id: KeyId,
     name: String,
@@ -67,7 +67,7 @@ impl ApiKeyResponse {
 }
 
 /// ApiKeyDetailSchema: the only body that ever holds the full secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyDetail {
     id: KeyId,
     name: String,
@@ -80,7 +80,7 @@ pub struct ApiKeyDetail {
 }
 
 /// ApiKeyCreateResponse.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyCreateResponse {
     message: &'static str,
     api_key: ApiKeyDetail,
@@ -105,7 +105,7 @@ impl ApiKeyCreateResponse {
 }
 
 /// ExpiringKey.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExpiringKey {
     id: KeyId,
     name: String,
@@ -129,7 +129,7 @@ impl ExpiringKey {
 }
 
 /// One day of ApiKeyStats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DailyUsage {
     /// The UTC day.
     pub date: NaiveDate,
@@ -140,7 +140,7 @@ pub struct DailyUsage {
 }
 
 /// ApiKeyStats.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyStats {
     id: KeyId,
     usage_count: u64,
@@ -183,17 +183,17 @@ impl ApiKeyStats {
     }
 }
 
-/// `{"message", "id"}`.
-#[derive(Debug, Serialize)]
+/// `{"message", "id"}`: what a delete or a mark-as-read answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageWithId {
     /// Message.
     pub message: &'static str,
-    /// The key's id.
-    pub id: KeyId,
+    /// The resource's id.
+    pub id: uuid::Uuid,
 }
 
 /// `{"message", "api_key"}` of an update.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UpdatedKey {
     /// Message.
     pub message: &'static str,
@@ -202,7 +202,7 @@ pub struct UpdatedKey {
 }
 
 /// `{"id", "expires_at", "message"}` of a set-expiration: every value a string or null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExpirationSet {
     /// The key's id.
     pub id: String,
@@ -213,24 +213,39 @@ pub struct ExpirationSet {
 }
 
 /// VerifyResponse: always 200; the key's details only when the presented secret is the key's.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VerifyResponse {
     valid: bool,
     code: VerifyCode,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = VerifiedKey)]
     key: Option<VerifiedKey>,
 }
 
-#[derive(Debug, Serialize)]
+/// The key's details in a VerifyResponse: present only when the presented secret is the key's.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct VerifiedKey {
+    /// The key's id.
+    #[schema(required = false)]
     key_id: KeyId,
+    /// The key's workspace.
+    #[schema(required = false)]
     workspace_id: String,
+    /// The user the key acts for.
+    #[schema(required = false)]
     owner_id: String,
+    /// The key's permissions.
+    #[schema(required = false)]
     permissions: Vec<String>,
+    /// Whether the key is read-only.
+    #[schema(required = false)]
     read_only: bool,
+    /// The key's expiry, or null.
     #[serde(with = "serde_rfc3339::option")]
+    #[schema(required = false)]
     expires_at: Option<DateTime<Utc>>,
     /// Null when verification stopped before the rate limit (the window was not consulted).
+    #[schema(required = false)]
     ratelimit: Option<RateStatus>,
 }
 

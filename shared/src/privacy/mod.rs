@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// What an erasure covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Every event of the workspace (`org` is an alias).
@@ -34,7 +34,7 @@ pub enum Scope {
 }
 
 /// The state of a job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Recorded, waiting for the worker.
@@ -48,14 +48,43 @@ pub enum JobStatus {
 }
 
 /// Body of `POST /privacy/erasure`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ErasureRequest {
+    /// What to erase; `org` is an alias of `workspace`.
+    #[schema(value_type = RequestedScope)]
     scope: Option<String>,
+    /// Devices to erase (required for scope `device`).
+    #[schema(value_type = Option<Vec<crate::keys::input::DeviceId>>, max_items = 100)]
     device_ids: Option<Vec<String>>,
+    /// Start (inclusive): a date, the whole day, or an RFC 3339 timestamp. Required for `date_range`.
+    #[schema(value_type = Option<crate::validate::DateOrTime>)]
     from_date: Option<String>,
+    /// End: a date (inclusive, the whole day) or an RFC 3339 timestamp (exclusive), after `from_date`. Required for `date_range`.
+    #[schema(value_type = Option<crate::validate::DateOrTime>)]
     to_date: Option<String>,
+    /// Tags to erase (required for scope `tag`).
+    #[schema(value_type = Option<Vec<crate::keys::input::Tag>>, max_items = 100)]
     tags: Option<Vec<String>>,
+    /// Count only, delete nothing.
+    #[schema(default = false)]
     dry_run: Option<bool>,
+}
+
+/// The scopes a request may name.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum RequestedScope {
+    /// Every event of the caller's workspace.
+    Workspace,
+    /// Alias of `workspace`.
+    Org,
+    /// The events of `device_ids`.
+    Device,
+    /// The events between `from_date` and `to_date`.
+    DateRange,
+    /// The events carrying any of `tags`.
+    Tag,
 }
 
 /// A validated erasure request.
@@ -277,7 +306,7 @@ pub struct ErasureJob {
 }
 
 /// PrivacyErasureResponse.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ErasureResponse {
     job_id: Uuid,
     status: JobStatus,

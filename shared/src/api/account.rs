@@ -1,0 +1,334 @@
+//! The account family: health, profile, notifications, onboarding, dashboard, and the API's
+//! own description. Each handler extracts, calls the domain, and maps the result.
+
+use std::sync::LazyLock;
+
+use axum::{
+    Json as Body, Router,
+    extract::{Path, State},
+    http::header,
+    response::IntoResponse,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    Error, Result,
+    auth::Caller,
+    dashboard::{DashboardMetrics, MetricsQuery},
+    http::{Json, Query},
+    keys::{model::KeyStatus, view::MessageWithId},
+    notifications::{ListQuery, NotificationList},
+    onboarding::{MarkStepRequest, OnboardingProgress, Step},
+    profiles::{Profile, UpdateProfileRequest},
+    services::Services,
+};
+
+/// The account function's router.
+pub fn router(services: Services) -> Router {
+    super::mount(routes(), services)
+}
+
+/// The family's routes, each with its operation in the document.
+pub(super) fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(openapi))
+        .routes(routes!(me, update_me))
+        .routes(routes!(notifications))
+        .routes(routes!(read_all))
+        .routes(routes!(read_one))
+        .routes(routes!(progress, mark_step))
+        .routes(routes!(dismiss))
+        .routes(routes!(metrics))
+}
+
+type Svc = State<Services>;
+
+/// `{"status": "ok"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(value_type = String, example = "ok")]
+    status: &'static str,
+}
+
+/// `{"message", "profile"}` of a profile update.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileUpdated {
+    /// Message.
+    message: &'static str,
+    /// The profile after the update.
+    profile: Profile,
+}
+
+/// `{"message", "updated"}` of mark-all-read.
+#[derive(Serialize, ToSchema)]
+pub struct MarkedRead {
+    /// Message.
+    message: &'static str,
+    /// How many notifications changed from unread to read.
+    updated: u64,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/account/health", tag = "meta", operation_id = "health",
+    summary = "Liveness",
+    responses((status = 200, description = "The function is up.", body = Health)),
+)]
+async fn health() -> Body<Health> {
+    Body(Health { status: "ok" })
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(super::document_json);
+
+#[utoipa::path(
+    get, path = "/api/v1/openapi.json", tag = "meta", operation_id = "openapi",
+    summary = "This document",
+    responses((status = 200, description = "The OpenAPI 3.1 document of every route.", content_type = "application/json", body = Object)),
+)]
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}
+
+async fn profile_of(s: &Services, caller: &Caller) -> Result<Profile> {
+    s.profiles
+        .get(&caller.user_id)
+        .await?
+        .ok_or_else(|| Error::NotFound("No profile for this user.".into()))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/account/me", tag = "account", operation_id = "get_profile",
+    summary = "The caller's profile",
+    description = "The first authenticated request of a new user provisions their profile.",
+    responses(
+        (status = 200, description = "The profile.", body = Profile),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
+)]
+async fn me(State(s): Svc, caller: Caller) -> Result<Body<Profile>> {
+    Ok(Body(profile_of(&s, &caller).await?))
+}
+
+#[utoipa::path(
+    put, path = "/api/v1/account/me", tag = "account", operation_id = "update_profile",
+    summary = "Change the caller's profile",
+    description = "Only the fields present change; `null` clears `bio`, `avatar_url` and `phone_number`.",
+    request_body = Option<UpdateProfileRequest>,
+    responses(
+        (status = 200, description = "The profile after the change.", body = ProfileUpdated),
+        (status = 400, response = super::BadRequest),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
+)]
+async fn update_me(
+    State(s): Svc,
+    caller: Caller,
+    Json(body): Json<UpdateProfileRequest>,
+) -> Result<Body<ProfileUpdated>> {
+    let changes = body.parse()?;
+    let profile = s
+        .profiles
+        .update(&caller.user_id, &changes, s.clock.now())
+        .await?;
+    if changes.touches_notifications {
+        s.onboarding
+            .record(&caller.user_id, Step::ConfiguredNotifications)
+            .await;
+    }
+    Ok(Body(ProfileUpdated {
+        message: "Profile updated.",
+        profile,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/account/notifications", tag = "account",
+    operation_id = "list_notifications", summary = "The caller's notifications, newest first",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of notifications.", body = NotificationList),
+        (status = 400, response = super::BadRequest),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
+)]
+async fn notifications(
+    State(s): Svc,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Body<NotificationList>> {
+    Ok(Body(
+        s.notifications.list(&caller.user_id, &q.parse()?).await?,
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/account/notifications/{notification_id}/read", tag = "account",
+    operation_id = "mark_notification_read", summary = "Mark one notification read",
+    params(("notification_id" = uuid::Uuid, Path, description = "The notification's id. Anything but a UUID names none (404).")),
+    responses(
+        (status = 200, description = "Marked (idempotent).", body = MessageWithId),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 404, response = super::NotFound),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
+)]
+async fn read_one(
+    State(s): Svc,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Body<MessageWithId>> {
+    let id = uuid::Uuid::parse_str(&raw)
+        .map_err(|_| Error::NotFound("No notification with that id.".into()))?;
+    s.notifications.mark_read(&caller.user_id, id).await?;
+    Ok(Body(MessageWithId {
+        message: "Notification marked as read.",
+        id,
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/account/notifications/read-all", tag = "account",
+    operation_id = "mark_all_notifications_read", summary = "Mark every notification read",
+    responses(
+        (status = 200, description = "How many changed.", body = MarkedRead),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
+)]
+async fn read_all(State(s): Svc, caller: Caller) -> Result<Body<MarkedRead>> {
+    let updated = s.notifications.mark_all_read(&caller.user_id).await?;
+    Ok(Body(MarkedRead {
+        message: "All notifications marked as read.",
+        updated,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/account/onboarding/progress", tag = "account",
+    operation_id = "get_onboarding_progress", summary = "The onboarding checklist",
+    description = "Sessions only: an API key is refused with 403.",
+    responses(
+        (status = 200, description = "The checklist.", body = OnboardingProgress),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn progress(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgress>> {
+    caller.require_session()?;
+    Ok(Body(s.onboarding.progress(&caller.user_id).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/account/onboarding/progress", tag = "account",
+    operation_id = "complete_onboarding_step", summary = "Mark a checklist step done by hand",
+    description = "Sessions only: an API key is refused with 403. Steps also complete by themselves.",
+    request_body = MarkStepRequest,
+    responses(
+        (status = 200, description = "The checklist.", body = OnboardingProgress),
+        (status = 400, response = super::BadRequest),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn mark_step(
+    State(s): Svc,
+    caller: Caller,
+    Json(body): Json<MarkStepRequest>,
+) -> Result<Body<OnboardingProgress>> {
+    caller.require_session()?;
+    s.onboarding
+        .complete(&caller.user_id, body.parse()?)
+        .await?;
+    Ok(Body(s.onboarding.progress(&caller.user_id).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/account/onboarding/dismiss", tag = "account",
+    operation_id = "dismiss_onboarding", summary = "Dismiss the checklist for good",
+    description = "Sessions only: an API key is refused with 403.",
+    responses(
+        (status = 200, description = "The checklist.", body = OnboardingProgress),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn dismiss(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgress>> {
+    caller.require_session()?;
+    s.onboarding.dismiss(&caller.user_id).await?;
+    Ok(Body(s.onboarding.progress(&caller.user_id).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/account/dashboard/metrics", tag = "account",
+    operation_id = "get_dashboard_metrics", summary = "Verification figures for a period",
+    description = "Sessions only: an API key is refused with 403. Figures for the period and the \
+        previous period of equal length.",
+    params(MetricsQuery),
+    responses(
+        (status = 200, description = "The figures.", body = DashboardMetrics),
+        (status = 400, response = super::BadRequest),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 429, response = super::RateLimited),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn metrics(
+    State(s): Svc,
+    caller: Caller,
+    Query(q): Query<MetricsQuery>,
+) -> Result<Body<DashboardMetrics>> {
+    caller.require_session()?;
+    let now = s.clock.now();
+    let period = q.parse(now.date_naive())?;
+    let active = s
+        .keys
+        .list(&caller)
+        .await?
+        .iter()
+        .filter(|k| matches!(k.status(now), KeyStatus::Active | KeyStatus::Rotating))
+        .count();
+    Ok(Body(
+        s.dashboard.metrics(&caller.user_id, period, active).await?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{offline_services, replay};
+    use axum::http::StatusCode;
+
+    use super::router;
+
+    #[tokio::test]
+    async fn health_fixture_is_ok() {
+        let (status, body) = replay(router(offline_services()), "account-health.json").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, serde_json::json!({"status": "ok"}));
+    }
+}

@@ -1,0 +1,192 @@
+//! The parts of the OpenAPI document that no single route owns: its info, the two security
+//! schemes, the shared error responses, and the headers every response carries.
+
+use utoipa::{
+    Modify, OpenApi, ToResponse,
+    openapi::{
+        self, Header, RefOr,
+        path::{Operation, PathItem},
+        schema::{ObjectBuilder, Type},
+        security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        },
+    },
+};
+
+pub use crate::error::ErrorBody;
+
+/// Name of the session scheme in the document (CONTRACT.md's name).
+pub const JWT: &str = "JWTBearer";
+/// Name of the API-key scheme in the document (CONTRACT.md's name).
+pub const API_KEY: &str = "APIKeyBearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey API",
+        description = "API keys and the account around them: create, list, rotate with a grace \
+            period, regenerate, expire, revoke and verify keys; profile, notifications, onboarding, \
+            dashboard metrics and GDPR erasure jobs.\n\nEvery error body is `ErrorBody`. Unknown \
+            routes are 404 and a known route with another method is 405, both with an `ErrorBody`. \
+            Every response carries `X-Request-Id` (the caller's, or a new one).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(
+        schemas(ErrorBody, crate::error::FieldError),
+        responses(BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited),
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "api-keys", description = "Managing the caller's API keys."),
+        (name = "verification", description = "Checking a presented key, for the services keys protect."),
+        (name = "account", description = "Profile, notifications, onboarding and dashboard."),
+        (name = "privacy", description = "GDPR Article 17 erasure jobs."),
+        (name = "meta", description = "Health and this document."),
+    ),
+)]
+pub(super) struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            JWT,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A user session: an HS256 JWT with `sub`, `exp`, `iss` and `aud`, and \
+                         optionally `email`, `name`, `workspace_id` and `role` \
+                         (`owner`, `admin`, `member`, `viewer`).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            API_KEY,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-KEY",
+                "A Latchkey API key acting for its owner. `Authorization: Bearer <key>` works too \
+                 when the token carries the key prefix.",
+            ))),
+        );
+    }
+}
+
+/// The request is malformed or a value is out of range; `errors` names each field at fault.
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct BadRequest(ErrorBody<'static>);
+
+/// Missing, malformed, expired, revoked or disabled credentials.
+#[derive(ToResponse)]
+#[response(headers(("WWW-Authenticate" = String, description = "The schemes that are accepted.")))]
+#[allow(dead_code)]
+pub struct Unauthenticated(ErrorBody<'static>);
+
+/// A read-only key on a mutating route, a missing permission, an address outside the key's
+/// `allowed_ips`, a key that would grant more than it holds, or a role that may not do this.
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Forbidden(ErrorBody<'static>);
+
+/// No such resource for this caller (another user's resource is a 404 too).
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct NotFound(ErrorBody<'static>);
+
+/// A concurrent change to the same resource won the race; re-read and retry.
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct Conflict(ErrorBody<'static>);
+
+/// The key is over its `rate_limit_per_hour`.
+#[derive(ToResponse)]
+#[response(headers(
+    ("Retry-After" = u64, description = "Seconds until the rate window ends."),
+    ("X-RateLimit-Limit" = u32, description = "Requests allowed per window."),
+    ("X-RateLimit-Remaining" = u32, description = "Requests left in the window."),
+    ("X-RateLimit-Reset" = i64, description = "When the window ends, in epoch seconds."),
+))]
+#[allow(dead_code)]
+pub struct RateLimited(ErrorBody<'static>);
+
+/// Adds what every operation shares: `X-Request-Id` on every response, and the rate-limit
+/// headers on the responses of operations an API key may call.
+pub(super) fn finish(doc: &mut openapi::OpenApi) {
+    let request_id = header("The caller's `X-Request-Id`, or a new one.", Type::String);
+    if let Some(components) = doc.components.as_mut() {
+        for response in components.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                response
+                    .headers
+                    .insert("X-Request-Id".into(), RefOr::T(request_id.clone()));
+            }
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for operation in operations(item) {
+            let keyed =
+                operation.security.iter().flatten().any(|requirement| {
+                    *requirement == SecurityRequirement::new(API_KEY, NO_SCOPES)
+                });
+            for response in operation.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                response
+                    .headers
+                    .insert("X-Request-Id".into(), RefOr::T(request_id.clone()));
+                if keyed {
+                    for (name, description) in RATE_HEADERS {
+                        response
+                            .headers
+                            .insert(name.into(), RefOr::T(header(description, Type::Integer)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+const NO_SCOPES: [&str; 0] = [];
+
+const RATE_HEADERS: [(&str, &str); 3] = [
+    (
+        "X-RateLimit-Limit",
+        "On key-authenticated responses: requests allowed per window.",
+    ),
+    (
+        "X-RateLimit-Remaining",
+        "On key-authenticated responses: requests left in the window.",
+    ),
+    (
+        "X-RateLimit-Reset",
+        "On key-authenticated responses: when the window ends, in epoch seconds.",
+    ),
+];
+
+fn header(description: &str, kind: Type) -> Header {
+    let mut header = Header::new(ObjectBuilder::new().schema_type(kind));
+    header.description = Some(description.to_owned());
+    header
+}
+
+/// Every operation of a path item, whatever its method.
+pub(super) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}

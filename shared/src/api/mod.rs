@@ -1,0 +1,50 @@
+//! The HTTP API of every family, and the OpenAPI document it is described by.
+//!
+//! Each family module declares its routes with `utoipa_axum::routes!`, which mounts a handler and
+//! records its `#[utoipa::path]` operation in one step, so a route cannot exist without its
+//! description. A function mounts its family's [`Router`]; [`document`] merges every family into
+//! the one document served at `GET /api/v1/openapi.json` and written to `infra/openapi.json`.
+
+pub mod account;
+pub mod api_keys;
+mod doc;
+pub mod privacy;
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::services::Services;
+
+pub use doc::{BadRequest, Conflict, ErrorBody, Forbidden, NotFound, RateLimited, Unauthenticated};
+
+/// Where the committed copy of the document lives, relative to the workspace root.
+pub const DOCUMENT_PATH: &str = "infra/openapi.json";
+
+/// The OpenAPI 3.1 document of every HTTP route of every function.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = doc::ApiDoc::openapi();
+    for family in [api_keys::routes(), account::routes(), privacy::routes()] {
+        doc.merge(family.into_openapi());
+    }
+    doc::finish(&mut doc);
+    doc
+}
+
+/// [`document`] as pretty JSON with a trailing newline: the served body and the committed file.
+pub fn document_json() -> String {
+    let mut json = document()
+        .to_pretty_json()
+        .expect("the document serializes");
+    json.push('\n');
+    json
+}
+
+/// Mounts a family's documented routes with their state and the shared HTTP finish.
+fn mount(routes: OpenApiRouter<Services>, services: Services) -> Router {
+    let (router, _) = routes.split_for_parts();
+    crate::http::finish(router.with_state(services))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,100 @@
+//! The privacy family: GDPR erasure jobs. Sessions only; creating one needs owner or admin.
+
+use axum::{
+    Json as Body, Router,
+    extract::{Path, State},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    Error, Result,
+    auth::{Role, Session},
+    http::Json,
+    privacy::{ErasureRequest, ErasureResponse},
+    services::Services,
+};
+
+/// The privacy function's router.
+pub fn router(services: Services) -> Router {
+    super::mount(routes(), services)
+}
+
+/// The family's routes, each with its operation in the document.
+pub(super) fn routes() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(read))
+}
+
+type Svc = State<Services>;
+
+#[utoipa::path(
+    post, path = "/api/v1/account/privacy/erasure", tag = "privacy",
+    operation_id = "create_erasure_job", summary = "Erase end clients' usage events",
+    description = "Sessions of a workspace owner or admin only (an API key is 401). The job runs in \
+        the background; a dry run counts and deletes nothing.",
+    request_body = ErasureRequest,
+    responses(
+        (status = 200, description = "The recorded job.", body = ErasureResponse),
+        (status = 400, response = super::BadRequest),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn create(
+    State(s): Svc,
+    session: Session,
+    Json(body): Json<ErasureRequest>,
+) -> Result<Body<ErasureResponse>> {
+    if !matches!(session.role, Role::Owner | Role::Admin) {
+        return Err(Error::Forbidden(
+            "Only a workspace owner or admin may erase its data.".into(),
+        ));
+    }
+    let spec = body.parse()?;
+    let job = s
+        .erasure
+        .create(&session.caller.user_id, &session.caller.workspace_id, spec)
+        .await?;
+    Ok(Body(ErasureResponse::from(&job)))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/account/privacy/erasure/{job_id}", tag = "privacy",
+    operation_id = "get_erasure_job", summary = "An erasure job's progress",
+    description = "Jobs of the caller's workspace only; any other id is 404.",
+    params(("job_id" = uuid::Uuid, Path, description = "The job's id. Anything but a UUID names none (404).")),
+    responses(
+        (status = 200, description = "The job.", body = ErasureResponse),
+        (status = 401, response = super::Unauthenticated),
+        (status = 404, response = super::NotFound),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn read(
+    State(s): Svc,
+    session: Session,
+    Path(raw): Path<String>,
+) -> Result<Body<ErasureResponse>> {
+    let id = uuid::Uuid::parse_str(&raw)
+        .map_err(|_| Error::NotFound("No erasure job with that id.".into()))?;
+    let job = s.erasure.get(&session.caller.workspace_id, id).await?;
+    Ok(Body(ErasureResponse::from(&job)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{offline_services, replay};
+    use axum::http::StatusCode;
+
+    use super::router;
+
+    #[tokio::test]
+    async fn api_keys_are_refused_with_401() {
+        let (status, body) =
+            replay(router(offline_services()), "privacy-erasure-with-key.json").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "unauthenticated");
+    }
+}

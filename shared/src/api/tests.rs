@@ -1,0 +1,145 @@
+//! The document against the routers it describes, and against its committed copy.
+
+use std::collections::BTreeSet;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Method, Request, StatusCode},
+};
+use tower::ServiceExt;
+
+use super::{DOCUMENT_PATH, account, api_keys, document, document_json, privacy};
+use crate::testing::offline_services;
+
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+fn families() -> Vec<Router> {
+    vec![
+        api_keys::router(offline_services()),
+        account::router(offline_services()),
+        privacy::router(offline_services()),
+    ]
+}
+
+/// The paths a router matches. axum offers no listing, but its `Debug` names every path; an
+/// empty answer fails the test below rather than passing it.
+fn routed_paths(router: &Router) -> BTreeSet<String> {
+    let debug = format!("{router:?}");
+    debug
+        .split('"')
+        .filter(|piece| piece.starts_with("/api/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `method` is served on `path`: anything but the 405 fallback. No request here carries
+/// credentials or a body, so none reaches storage.
+async fn serves(router: &Router, method: &Method, path: &str) -> bool {
+    let concrete = path
+        .replace("{api_key_id}", "0190a0b0-0000-7000-8000-000000000001")
+        .replace("{notification_id}", "0190a0b0-0000-7000-8000-000000000002")
+        .replace("{job_id}", "0190a0b0-0000-7000-8000-000000000003");
+    let request = Request::builder()
+        .method(method)
+        .uri(concrete)
+        .body(Body::empty())
+        .expect("a valid request");
+    let status = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("infallible")
+        .status();
+    assert_ne!(
+        status,
+        StatusCode::NOT_FOUND,
+        "{method} {path} fell through to the fallback"
+    );
+    status != StatusCode::METHOD_NOT_ALLOWED
+}
+
+fn documented() -> BTreeSet<(String, String)> {
+    let doc = serde_json::to_value(document()).expect("serializes");
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            operations.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn the_document_names_exactly_the_routes_the_routers_serve() {
+    let mut served = BTreeSet::new();
+    for router in families() {
+        let paths = routed_paths(&router);
+        assert!(!paths.is_empty(), "no paths read from {router:?}");
+        for path in paths {
+            for method in &METHODS {
+                if serves(&router, method, &path).await {
+                    served.insert((method.to_string(), path.clone()));
+                }
+            }
+        }
+    }
+    let documented = documented();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "served but not documented: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
+    assert_eq!(served.len(), 25, "{served:?}");
+}
+
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    let path = format!("{}/../{DOCUMENT_PATH}", env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == document_json(),
+        "{DOCUMENT_PATH} is stale: run `cargo run -p latchkey-shared --bin openapi`"
+    );
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_both_schemes_and_the_error_body() {
+    let doc = serde_json::to_value(document()).expect("serializes");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let components = &doc["components"];
+    assert_eq!(
+        components["securitySchemes"]["JWTBearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        components["securitySchemes"]["APIKeyBearer"]["name"],
+        "X-API-KEY"
+    );
+    assert_eq!(
+        components["schemas"]["ErrorBody"]["required"],
+        serde_json::json!(["detail", "code"])
+    );
+    let create = &doc["paths"]["/api/v1/account/api-keys"]["post"];
+    assert_eq!(
+        create["responses"]["400"]["$ref"],
+        "#/components/responses/BadRequest"
+    );
+    assert!(create["responses"]["201"]["headers"]["X-RateLimit-Remaining"].is_object());
+    let rate = &components["schemas"]["CreateKeyRequest"]["properties"]["rate_limit_per_hour"];
+    assert_eq!(
+        (rate["minimum"].as_i64(), rate["maximum"].as_i64()),
+        (Some(1), Some(1000))
+    );
+}
