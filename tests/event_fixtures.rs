@@ -7,7 +7,7 @@ use latchkey_tests::{Auth, User};
 use serde_json::Value;
 
 /// Every HTTP fixture, the function it is for, and the status it must produce.
-const HTTP_FIXTURES: [(&str, &str, u16); 11] = [
+const HTTP_FIXTURES: [(&str, &str, u16); 12] = [
     ("account-health.json", "account", 200),
     ("account-me.json", "account", 200),
     ("account-notifications.json", "account", 200),
@@ -16,6 +16,10 @@ const HTTP_FIXTURES: [(&str, &str, u16); 11] = [
     ("privacy-erasure-dry-run.json", "privacy", 200),
     ("privacy-erasure-with-key.json", "privacy", 401),
     ("api-keys-create.json", "api-keys", 201),
+    // A JSON body that is not UTF-8, as API Gateway delivers it (base64). cargo lambda watch
+    // cannot forward such a request (it answers 500 itself), so the fuzzing skips these bodies
+    // and this fixture holds the functions to a 400.
+    ("api-keys-create-binary-body.json", "api-keys", 400),
     ("api-keys-list.json", "api-keys", 200),
     ("api-keys-expiring.json", "api-keys", 200),
     ("api-keys-unauthenticated.json", "api-keys", 401),

@@ -1,0 +1,60 @@
+"""Summarises Schemathesis NDJSON reports: requests sent per operation and run, and failed checks.
+
+    python infra/fuzz/summary.py .local/stack-9000/fuzz/*.ndjson
+
+Exits 1 when any check failed, so the caller cannot miss a failure a report holds.
+"""
+
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+
+def read(report: Path):
+    sent: Counter = Counter()
+    failed: Counter = Counter()
+    for line in report.open():
+        event = json.loads(line)
+        finished = event.get("ScenarioFinished")
+        if not finished:
+            continue
+        recorder = finished["recorder"]
+        for case_id, case in recorder.get("cases", {}).items():
+            value = case["value"]
+            label = recorder["label"]
+            if finished["phase"] == "stateful":
+                # Stateful scenarios chain operations: count each request under its own.
+                label = f"{value['method']} {value['path']}"
+            if case_id in recorder.get("interactions", {}):
+                sent[label] += 1
+            for check in recorder.get("checks", {}).get(case_id, []):
+                if check["status"] == "failure":
+                    failed[(label, check["name"])] += 1
+    return sent, failed
+
+
+def main(paths: list[str]) -> int:
+    reports = [Path(p) for p in paths]
+    table: dict[str, dict[str, int]] = defaultdict(dict)
+    failures: Counter = Counter()
+    for report in reports:
+        sent, failed = read(report)
+        for label, count in sent.items():
+            table[label][report.stem] = count
+        failures.update(failed)
+    runs = [r.stem for r in reports]
+    width = max((len(label) for label in table), default=10)
+    print(f"{'operation':<{width}}  " + "  ".join(f"{r:>9}" for r in runs))
+    for label in sorted(table, key=lambda l: (l.split(" ", 1)[-1], l)):
+        print(f"{label:<{width}}  " + "  ".join(f"{table[label].get(r, 0):>9}" for r in runs))
+    totals = [sum(table[l].get(r, 0) for l in table) for r in runs]
+    print(f"{'total requests':<{width}}  " + "  ".join(f"{t:>9}" for t in totals))
+    for (label, check), count in sorted(failures.items()):
+        print(f"FAILED {check} on {label}: {count} case(s)")
+    print(f"latchkey fuzz: {sum(totals)} requests, {sum(failures.values())} failed checks")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
