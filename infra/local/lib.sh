@@ -40,7 +40,7 @@ ensure_python_tools() {
     return
   fi
   need python3 "install Python 3.11 or newer"
-  log "installing cargo-lambda, moto, cfn-lint into .tools/venv"
+  log "installing cargo-lambda, moto, cfn-lint, schemathesis into .tools/venv"
   python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed: install python3-venv"
   "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/infra/local/requirements.txt" \
     || die "pip could not install infra/local/requirements.txt"

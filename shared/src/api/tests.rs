@@ -142,4 +142,17 @@ fn the_document_is_openapi_3_1_with_both_schemes_and_the_error_body() {
         (rate["minimum"].as_i64(), rate["maximum"].as_i64()),
         (Some(1), Some(1000))
     );
+    let shapes = components["schemas"]["ErasureRequest"]["oneOf"]
+        .as_array()
+        .expect("one shape per scope");
+    let required: Vec<&serde_json::Value> = shapes.iter().map(|s| &s["required"]).collect();
+    assert_eq!(
+        required,
+        [
+            &serde_json::json!(["scope"]),
+            &serde_json::json!(["scope", "device_ids"]),
+            &serde_json::json!(["scope", "from_date", "to_date"]),
+            &serde_json::json!(["scope", "tags"]),
+        ]
+    );
 }

@@ -47,44 +47,119 @@ pub enum JobStatus {
     Failed,
 }
 
-/// Body of `POST /privacy/erasure`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+/// Body of `POST /privacy/erasure`. Its document schema is written out below: one shape per
+/// scope, so clients see which fields each scope requires.
+#[derive(Debug, Default, Deserialize)]
 pub struct ErasureRequest {
-    /// What to erase; `org` is an alias of `workspace`.
-    #[schema(value_type = RequestedScope)]
     scope: Option<String>,
-    /// Devices to erase (required for scope `device`).
-    #[schema(value_type = Option<Vec<crate::keys::input::DeviceId>>, max_items = 100)]
     device_ids: Option<Vec<String>>,
-    /// Start (inclusive): a date, the whole day, or an RFC 3339 timestamp. Required for `date_range`.
-    #[schema(value_type = Option<crate::validate::DateOrTime>)]
     from_date: Option<String>,
-    /// End: a date (inclusive, the whole day) or an RFC 3339 timestamp (exclusive), after `from_date`. Required for `date_range`.
-    #[schema(value_type = Option<crate::validate::DateOrTime>)]
     to_date: Option<String>,
-    /// Tags to erase (required for scope `tag`).
-    #[schema(value_type = Option<Vec<crate::keys::input::Tag>>, max_items = 100)]
     tags: Option<Vec<String>>,
-    /// Count only, delete nothing.
-    #[schema(default = false)]
     dry_run: Option<bool>,
 }
 
-/// The scopes a request may name.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum RequestedScope {
-    /// Every event of the caller's workspace.
-    Workspace,
-    /// Alias of `workspace`.
-    Org,
-    /// The events of `device_ids`.
-    Device,
-    /// The events between `from_date` and `to_date`.
-    DateRange,
-    /// The events carrying any of `tags`.
-    Tag,
+impl utoipa::PartialSchema for ErasureRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{
+            Ref, RefOr,
+            schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type},
+        };
+        let list = |item: &str, required: bool| -> RefOr<Schema> {
+            let array = ArrayBuilder::new()
+                .items(Ref::from_schema_name(item))
+                .max_items(Some(MAX_SELECTORS));
+            if required {
+                array.min_items(Some(1)).into()
+            } else {
+                array
+                    .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+                    .into()
+            }
+        };
+        let instant = |required: bool| -> RefOr<Schema> {
+            if required {
+                Ref::from_schema_name("DateOrTime").into()
+            } else {
+                OneOfBuilder::new()
+                    .item(Ref::from_schema_name("DateOrTime"))
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .into()
+            }
+        };
+        let shape = |scopes: &[&str], required: &[&str], description: &str| {
+            let needs = |field: &str| required.contains(&field);
+            let mut object = ObjectBuilder::new()
+                .description(Some(description))
+                .property(
+                    "scope",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(scopes.iter().copied())),
+                )
+                .required("scope")
+                .property("device_ids", list("DeviceId", needs("device_ids")))
+                .property("tags", list("Tag", needs("tags")))
+                .property("from_date", instant(needs("from_date")))
+                .property("to_date", instant(needs("to_date")))
+                .property(
+                    "dry_run",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
+                        .default(Some(false.into()))
+                        .description(Some("Count only, delete nothing.")),
+                );
+            for field in required {
+                object = object.required(*field);
+            }
+            object
+        };
+        OneOfBuilder::new()
+            .description(Some(
+                "What to erase, one shape per scope. `from_date` and `to_date` take a date (a whole \
+                 UTC day, `to_date` inclusive) or an RFC 3339 timestamp (`to_date` exclusive), \
+                 `from_date` first; they narrow every scope and are required for `date_range`.",
+            ))
+            .item(shape(
+                &["workspace", "org"],
+                &[],
+                "Every event of the caller's workspace (`org` is an alias).",
+            ))
+            .item(shape(
+                &["device"],
+                &["device_ids"],
+                "The events of these devices.",
+            ))
+            .item(shape(
+                &["date_range"],
+                &["from_date", "to_date"],
+                "The events between the two instants.",
+            ))
+            .item(shape(
+                &["tag"],
+                &["tags"],
+                "The events carrying any of these tags.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErasureRequest {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use crate::{
+            keys::input::{DeviceId, Tag},
+            validate::DateOrTime,
+        };
+        use utoipa::PartialSchema;
+        schemas.push((DeviceId::name().into(), DeviceId::schema()));
+        schemas.push((Tag::name().into(), Tag::schema()));
+        schemas.push((DateOrTime::name().into(), DateOrTime::schema()));
+    }
 }
 
 /// A validated erasure request.
