@@ -1,0 +1,51 @@
+"""Invokes every function once with a harmless event, through cargo lambda's invoke API.
+
+    python infra/local/invoke_all.py <api url> [seconds to wait for each]
+
+`up` runs it to start every function before it says "ready" (cargo lambda watch starts a function
+on its first invocation, and no request should wait behind that). `test` runs it again after the
+stack has sat idle, because an idle function must still answer. Exits 1 naming the first function
+that does not.
+"""
+
+import json
+import sys
+import urllib.request
+from pathlib import Path
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+def load(name: str, **replace: str) -> dict:
+    text = (EVENTS / name).read_text()
+    for placeholder, value in replace.items():
+        text = text.replace(placeholder, value)
+    return json.loads(text)
+
+
+def main(api: str, timeout: float) -> int:
+    events = {
+        "api-keys": load("api-keys-unauthenticated.json"),
+        "account": load("account-health.json"),
+        "privacy": load("privacy-erasure-with-key.json"),
+        "authorizer": load("authorizer-bad-key.json"),
+        "worker": {"Records": []},
+        "sweeper": load("sweeper-scheduled.json", SWEEP_TIME="2001-01-01T00:00:00Z"),
+    }
+    for function, event in events.items():
+        request = urllib.request.Request(
+            f"{api}/2015-03-31/functions/{function}/invocations",
+            data=json.dumps(event).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=timeout).read()
+        except Exception as error:  # any failure names the function
+            print(f"invoke_all: {function} did not answer: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 600))
