@@ -91,6 +91,10 @@ async fn create_applies_defaults_to_an_empty_body() {
         .await
         .expect(201);
     assert_eq!(created["api_key"]["name"], "Default");
+    // Also found by it: a body of only whitespace is not "no body" but malformed JSON.
+    user.call(Method::POST, KEYS, Some(Value::String("\r\n ".into())))
+        .await
+        .expect_error(400, "validation_error");
 }
 
 #[tokio::test]

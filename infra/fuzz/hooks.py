@@ -1,13 +1,27 @@
 """Schemathesis hooks for Latchkey's contract fuzzing (loaded through SCHEMATHESIS_HOOKS).
 
-cargo lambda watch, the local stand-in for API Gateway, answers a JSON request whose body is not
-UTF-8 with its own 500 before any function runs (it builds the event with String::from_utf8).
-API Gateway delivers such a body base64-encoded instead, and the functions answer it with a 400;
-tests/http_fuzz_regressions.rs proves that through the Lambda invoke API. Only those bodies are
-dropped here: every other malformed body, UTF-8 garbage included, still reaches the functions.
+Both hooks are about cargo lambda watch, the local stand-in for API Gateway and Lambda, never
+about the functions:
+
+- It answers a JSON request whose body is not UTF-8 with its own 500 before any function runs (it
+  builds the event with String::from_utf8). API Gateway delivers such a body base64-encoded, and
+  the functions answer that with a 400 (infra/events/api-keys-create-binary-body.json, replayed by
+  tests/event_fixtures.rs). Only those bodies are skipped: every other malformed body, UTF-8
+  garbage included, still reaches the functions.
+- Rarely (about once in several thousand requests) it answers a request with its own 500, a
+  problem+json body no function produces (a function's 5xx is the contract's ErrorBody, a crash
+  is Lambda's errorType/errorMessage). Such a failure is kept unless the same request, sent again,
+  is answered below 500; every one is written to the file named by LATCHKEY_FUZZ_EMULATOR_LOG,
+  which the summary counts.
 """
 
+import json
+import os
+
+import requests
 import schemathesis
+
+EMULATOR_500 = b'"type":"https://httpstatuses.com/500"'
 
 
 def _utf8(body) -> bool:
@@ -23,3 +37,25 @@ def _utf8(body) -> bool:
 @schemathesis.hook
 def filter_case(context, case) -> bool:
     return _utf8(case.body)
+
+
+# One retry per response, however many checks it failed.
+_retried: dict[int, int] = {}
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response) -> bool:
+    if response is None or response.status_code != 500 or EMULATOR_500 not in response.content:
+        return True
+    key = id(response)
+    if key not in _retried:
+        _retried[key] = requests.Session().send(response.request, timeout=30).status_code
+        path = os.environ.get("LATCHKEY_FUZZ_EMULATOR_LOG")
+        if path:
+            record = {
+                "request": f"{response.request.method} {response.request.url}",
+                "retried_status": _retried[key],
+            }
+            with open(path, "a") as log:
+                log.write(json.dumps(record) + "\n")
+    return _retried[key] >= 500

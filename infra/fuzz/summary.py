@@ -2,7 +2,8 @@
 
     python infra/fuzz/summary.py .local/stack-9000/fuzz/*.ndjson
 
-Exits 1 when any check failed, so the caller cannot miss a failure a report holds.
+Exits 1 when any check failed, so the caller cannot miss a failure a report holds. Also reports
+the emulator's own 500s that hooks.py retried (emulator-500s.jsonl next to the reports).
 """
 
 import json
@@ -52,6 +53,14 @@ def main(paths: list[str]) -> int:
     print(f"{'total requests':<{width}}  " + "  ".join(f"{t:>9}" for t in totals))
     for (label, check), count in sorted(failures.items()):
         print(f"FAILED {check} on {label}: {count} case(s)")
+    emulator = reports[0].parent / "emulator-500s.jsonl" if reports else None
+    if emulator and emulator.exists():
+        retried = [json.loads(line) for line in emulator.open() if line.strip()]
+        answered = sum(1 for r in retried if r["retried_status"] < 500)
+        print(
+            f"cargo lambda watch answered {len(retried)} request(s) with its own 500; "
+            f"{answered} answered below 500 when sent again: {[r['request'] for r in retried]}"
+        )
     print(f"latchkey fuzz: {sum(totals)} requests, {sum(failures.values())} failed checks")
     return 1 if failures else 0
 

@@ -2,7 +2,8 @@
 //!
 //! It holds everything that is not wiring: the key format and its hashing, authentication,
 //! the table layout and its DynamoDB adapters, the one error type and the HTTP glue that turns
-//! it into responses. Function crates only read config, build clients and mount routers.
+//! it into responses, and the HTTP routes of every family with the OpenAPI document they make
+//! ([`api`]). Function crates only read config, build clients and mount their family's router.
 
 pub mod api;
 pub mod auth;
