@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    error::SdkError,
     types::{AttributeValue, Put, TransactWriteItem, Update},
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -171,18 +170,14 @@ impl From<KeyRecord> for ApiKey {
 
 type Item = HashMap<String, AttributeValue>;
 
-fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(err))
-}
-
 fn to_item(key: &ApiKey) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(KeyRecord::from(key)).map_err(backend)
+    serde_dynamo::to_item(KeyRecord::from(key)).map_err(StoreError::backend)
 }
 
 fn from_item(item: Item) -> Result<ApiKey, StoreError> {
     serde_dynamo::from_item::<_, KeyRecord>(item)
         .map(ApiKey::from)
-        .map_err(backend)
+        .map_err(StoreError::backend)
 }
 
 /// The pieces of an `UpdateItem` that rewrites every settings attribute of `key` and removes the
@@ -244,18 +239,6 @@ fn key_address(id: KeyId) -> Item {
     ])
 }
 
-/// Maps a failed conditional write to `Conflict`, anything else to `Backend`.
-fn conditional<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match err.as_service_error() {
-        Some(service) if is_condition(service) => StoreError::Conflict,
-        _ => backend(err),
-    }
-}
-
 #[async_trait]
 impl KeyStore for DynamoKeyStore {
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
@@ -267,7 +250,7 @@ impl KeyStore for DynamoKeyStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(StoreError::backend)?;
         out.item.map(from_item).transpose()
     }
 
@@ -288,7 +271,7 @@ impl KeyStore for DynamoKeyStore {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(backend)?;
+            .map_err(StoreError::backend)?;
         pages.into_iter().map(from_item).collect()
     }
 
@@ -300,7 +283,9 @@ impl KeyStore for DynamoKeyStore {
             .condition_expression(NEW_ITEM_CONDITION)
             .send()
             .await
-            .map_err(|e| conditional(e, |s| s.is_conditional_check_failed_exception()))?;
+            .map_err(|e| {
+                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
+            })?;
         Ok(())
     }
 
@@ -316,7 +301,9 @@ impl KeyStore for DynamoKeyStore {
             .condition_expression(VERSION_CONDITION)
             .send()
             .await
-            .map_err(|e| conditional(e, |s| s.is_conditional_check_failed_exception()))?;
+            .map_err(|e| {
+                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
+            })?;
         Ok(())
     }
 
@@ -330,20 +317,20 @@ impl KeyStore for DynamoKeyStore {
             .set_expression_attribute_values(Some(update.values))
             .condition_expression(VERSION_CONDITION)
             .build()
-            .map_err(backend)?;
+            .map_err(StoreError::backend)?;
         let new_write = Put::builder()
             .table_name(&self.table)
             .set_item(Some(to_item(new)?))
             .condition_expression(NEW_ITEM_CONDITION)
             .build()
-            .map_err(backend)?;
+            .map_err(StoreError::backend)?;
         self.client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(old_write).build())
             .transact_items(TransactWriteItem::builder().put(new_write).build())
             .send()
             .await
-            .map_err(|e| conditional(e, |s| s.is_transaction_canceled_exception()))?;
+            .map_err(|e| StoreError::conditional(e, |s| s.is_transaction_canceled_exception()))?;
         Ok(())
     }
 
@@ -357,7 +344,9 @@ impl KeyStore for DynamoKeyStore {
             .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
             .send()
             .await
-            .map_err(|e| conditional(e, |s| s.is_conditional_check_failed_exception()))?;
+            .map_err(|e| {
+                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
+            })?;
         Ok(())
     }
 
@@ -392,17 +381,20 @@ impl KeyStore for DynamoKeyStore {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(backend)?;
+            .map_err(StoreError::backend)?;
         items
             .into_iter()
             .map(|item| {
-                let day: DayRecord = serde_dynamo::from_item(item).map_err(backend)?;
+                let day: DayRecord = serde_dynamo::from_item(item).map_err(StoreError::backend)?;
                 let date = day
                     .sk
                     .strip_prefix(table::DAY_SK_PREFIX)
                     .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
                     .ok_or_else(|| {
-                        backend(std::io::Error::other(format!("bad day item {}", day.sk)))
+                        StoreError::backend(std::io::Error::other(format!(
+                            "bad day item {}",
+                            day.sk
+                        )))
                     })?;
                 Ok(DailyUsage {
                     date,

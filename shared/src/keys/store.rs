@@ -17,6 +17,29 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl StoreError {
+    /// A backend failure, keeping its cause.
+    pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(err))
+    }
+
+    /// A failed conditional write (as `is_condition` recognises it) is `Conflict`; anything else
+    /// is `Backend`.
+    pub fn conditional<E, R>(
+        err: aws_sdk_dynamodb::error::SdkError<E, R>,
+        is_condition: impl Fn(&E) -> bool,
+    ) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match err.as_service_error() {
+            Some(service) if is_condition(service) => Self::Conflict,
+            _ => Self::backend(err),
+        }
+    }
+}
+
 impl From<StoreError> for crate::Error {
     fn from(err: StoreError) -> Self {
         match err {

@@ -12,10 +12,6 @@ use crate::keys::store::StoreError;
 
 const JOB_SK: &str = "JOB";
 
-fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(err))
-}
-
 #[derive(Serialize, Deserialize)]
 struct JobRecord {
     pk: String,
@@ -47,7 +43,7 @@ pub fn job_item(job: &ErasureJob) -> Result<HashMap<String, AttributeValue>, Sto
         sk: JOB_SK.into(),
         job: job.clone(),
     })
-    .map_err(backend)
+    .map_err(StoreError::backend)
 }
 
 /// Reads and writes jobs.
@@ -76,12 +72,12 @@ impl JobStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(StoreError::backend)?;
         out.item
             .map(|item| {
                 serde_dynamo::from_item::<_, JobRecord>(item)
                     .map(|r| r.job)
-                    .map_err(backend)
+                    .map_err(StoreError::backend)
             })
             .transpose()
     }
@@ -95,9 +91,8 @@ impl JobStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_conditional_check_failed_exception() => StoreError::Conflict,
-                _ => backend(e),
+            .map_err(|e| {
+                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
             })?;
         Ok(())
     }
@@ -115,9 +110,8 @@ impl JobStore {
             )
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_conditional_check_failed_exception() => StoreError::Conflict,
-                _ => backend(e),
+            .map_err(|e| {
+                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
             })?;
         Ok(())
     }

@@ -46,10 +46,6 @@ impl DynamoUsageSink {
     }
 }
 
-fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(err))
-}
-
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -105,7 +101,7 @@ impl DynamoUsageSink {
             tags: &e.context.tags,
             ttl: (e.at + chrono::Duration::days(i64::from(self.retention_days))).timestamp(),
         })
-        .map_err(backend)
+        .map_err(StoreError::backend)
     }
 
     /// Writes the day markers of the workspaces and days `events` fall on that this container has
@@ -136,7 +132,7 @@ impl DynamoUsageSink {
                 )
                 .send()
                 .await
-                .map_err(backend)?;
+                .map_err(StoreError::backend)?;
         }
         self.marked.lock().expect("marker lock").extend(fresh);
         Ok(())
@@ -165,7 +161,7 @@ impl DynamoUsageSink {
                 let put = PutRequest::builder()
                     .set_item(Some(self.event_item(e)?))
                     .build()
-                    .map_err(backend)?;
+                    .map_err(StoreError::backend)?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -196,7 +192,7 @@ impl DynamoUsageSink {
             .update_expression(expression)
             .condition_expression("attribute_exists(pk)")
             .build()
-            .map_err(backend)
+            .map_err(StoreError::backend)
     }
 
     fn add_to_day(&self, pk: String, day: NaiveDate, tally: &Tally) -> Result<Update, StoreError> {
@@ -212,7 +208,7 @@ impl DynamoUsageSink {
             .expression_attribute_values(":f", n(tally.failed))
             .expression_attribute_values(":ttl", n(expires.timestamp()))
             .build()
-            .map_err(backend)
+            .map_err(StoreError::backend)
     }
 
     /// Adds one tally to the key, the key's day and the owner's day in one transaction, so a
@@ -246,10 +242,10 @@ impl DynamoUsageSink {
                     ))
                     .send()
                     .await
-                    .map_err(backend)?;
+                    .map_err(StoreError::backend)?;
                 Ok(())
             }
-            Err(err) => Err(backend(err)),
+            Err(err) => Err(StoreError::backend(err)),
         }
     }
 }
