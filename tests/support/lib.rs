@@ -114,6 +114,12 @@ impl Api {
     }
 
     /// Sends a request; `body` is sent as raw text when it is a string, else as JSON.
+    ///
+    /// A GET that `cargo lambda watch` itself answers with a 500 is sent again (at most
+    /// [`EMULATOR_RETRIES`] times, each noted on stderr): the emulator answers the function's
+    /// runtime-API response before reading its body, and now and then loses a large body in that
+    /// race. API Gateway has no such step, and no function produces that body. Other methods are
+    /// never resent, so a test cannot see a write applied twice.
     pub async fn send(
         &self,
         method: Method,
@@ -121,7 +127,9 @@ impl Api {
         auth: &Auth,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         request = match auth {
             Auth::None => request,
             Auth::Bearer(token) => request.bearer_auth(token),
@@ -134,17 +142,43 @@ impl Api {
             Some(json) => request.json(&json),
             None => request,
         };
-        let response = request.send().await.expect("the local API answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
+        let mut retries = if method == Method::GET {
+            EMULATOR_RETRIES
+        } else {
+            0
+        };
+        loop {
+            let attempt = request.try_clone().expect("request bodies are buffered");
+            let response = attempt.send().await.expect("the local API answers");
+            let status = response.status();
+            let headers = response.headers().clone();
+            let bytes = response.bytes().await.expect("body");
+            if retries > 0 && is_emulator_500(status, &bytes) {
+                retries -= 1;
+                eprintln!(
+                    "cargo lambda watch answered {method} {path} with its own 500; sending it again"
+                );
+                continue;
+            }
+            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            return Reply {
+                status,
+                headers,
+                body,
+            };
         }
     }
+}
+
+/// How many times a GET answered by the emulator's own 500 is sent again.
+pub const EMULATOR_RETRIES: usize = 2;
+
+/// Whether a response is `cargo lambda watch`'s own 500: an `http-api-problem` body, which no
+/// function writes (a function's 5xx is the contract's error body).
+fn is_emulator_500(status: StatusCode, body: &[u8]) -> bool {
+    const SIGNATURE: &[u8] = br#""type":"https://httpstatuses.com/500""#;
+    status == StatusCode::INTERNAL_SERVER_ERROR
+        && body.windows(SIGNATURE.len()).any(|w| w == SIGNATURE)
 }
 
 /// A fresh user of the local stack, with a session token.
