@@ -155,6 +155,7 @@ impl Api {
             let bytes = response.bytes().await.expect("body");
             if retries > 0 && is_emulator_500(status, &bytes) {
                 retries -= 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 eprintln!(
                     "cargo lambda watch answered {method} {path} with its own 500; sending it again"
                 );
