@@ -5,6 +5,22 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::Error;
+
+/// The UUID id of a resource that clients name in a path (`/api-keys/{api_key_id}`).
+pub trait ResourceId: From<Uuid> {
+    /// The path parameter that carries it.
+    const PATH_PARAM: &'static str;
+    /// What it names, as a sentence says it ("API key").
+    const NOUN: &'static str;
+
+    /// The 404 for an id that names nothing the caller may see: unknown, someone else's, or not
+    /// a UUID at all. One answer for all three, so ids cannot be probed.
+    fn not_found() -> Error {
+        Error::NotFound(format!("No {} with that id.", Self::NOUN))
+    }
+}
+
 /// The id of an API key; it is also embedded in the key itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
@@ -16,10 +32,51 @@ impl KeyId {
         Self(Uuid::new_v4())
     }
 
-    /// Parses an id from a path segment; anything that is not a UUID names no key.
+    /// Parses an id; anything that is not a UUID names no key.
     pub fn parse(raw: &str) -> Option<Self> {
         Uuid::parse_str(raw).ok().map(Self)
     }
+}
+
+impl From<Uuid> for KeyId {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl ResourceId for KeyId {
+    const PATH_PARAM: &'static str = "api_key_id";
+    const NOUN: &'static str = "API key";
+}
+
+/// The id of a notification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotificationId(pub Uuid);
+
+impl From<Uuid> for NotificationId {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl ResourceId for NotificationId {
+    const PATH_PARAM: &'static str = "notification_id";
+    const NOUN: &'static str = "notification";
+}
+
+/// The id of an erasure job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErasureJobId(pub Uuid);
+
+impl From<Uuid> for ErasureJobId {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl ResourceId for ErasureJobId {
+    const PATH_PARAM: &'static str = "job_id";
+    const NOUN: &'static str = "erasure job";
 }
 
 impl Default for KeyId {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     clock::{Clock, serde_rfc3339},
     error::Error,
-    ids::UserId,
+    ids::{NotificationId, ResourceId, UserId},
     table,
 };
 
@@ -169,10 +169,6 @@ struct Record<'a> {
     #[serde(flatten)]
     notification: &'a Notification,
     ttl: i64,
-}
-
-fn not_found() -> Error {
-    Error::NotFound("No notification with that id.".into())
 }
 
 impl Notifications {
@@ -371,7 +367,11 @@ impl Notifications {
                     .map_err(Error::internal)?
                     .item
                     .is_some();
-                if exists { Ok(()) } else { Err(not_found()) }
+                if exists {
+                    Ok(())
+                } else {
+                    Err(NotificationId::not_found())
+                }
             }
             Err(err) => Err(Error::internal(err)),
         }

@@ -3,12 +3,7 @@
 
 use std::sync::LazyLock;
 
-use axum::{
-    Json as Body, Router,
-    extract::{Path, State},
-    http::header,
-    response::IntoResponse,
-};
+use axum::{Json as Body, Router, extract::State, http::header, response::IntoResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -17,7 +12,8 @@ use crate::{
     Error, Result,
     auth::Caller,
     dashboard::{DashboardMetrics, MetricsQuery},
-    http::{Json, Query},
+    http::{IdPath, Json, Query},
+    ids::NotificationId,
     keys::{model::KeyStatus, view::MessageWithId},
     notifications::{ListQuery, NotificationList},
     onboarding::{MarkStepRequest, OnboardingProgress, Step},
@@ -179,7 +175,7 @@ async fn notifications(
 #[utoipa::path(
     post, path = "/api/v1/account/notifications/{notification_id}/read", tag = "account",
     operation_id = "mark_notification_read", summary = "Mark one notification read",
-    params(("notification_id" = uuid::Uuid, Path, description = "The notification's id. Anything but a UUID names none (404).")),
+    params(IdPath<NotificationId>),
     responses(
         (status = 200, description = "Marked (idempotent).", body = MessageWithId),
         (status = 401, response = super::Unauthenticated),
@@ -192,10 +188,8 @@ async fn notifications(
 async fn read_one(
     State(s): Svc,
     caller: Caller,
-    Path(raw): Path<String>,
+    IdPath(NotificationId(id)): IdPath<NotificationId>,
 ) -> Result<Body<MessageWithId>> {
-    let id = uuid::Uuid::parse_str(&raw)
-        .map_err(|_| Error::NotFound("No notification with that id.".into()))?;
     s.notifications.mark_read(&caller.user_id, id).await?;
     Ok(Body(MessageWithId {
         message: "Notification marked as read.",

@@ -8,7 +8,8 @@ use crate::{
     Result,
     auth::Caller,
     clock::rfc3339,
-    http::{ClientContext, Json, KeyIdPath, Query},
+    http::{ClientContext, IdPath, Json, Query},
+    ids::KeyId,
     keys::{
         input::{
             CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
@@ -125,7 +126,7 @@ async fn expiring(
 #[utoipa::path(
     get, path = "/api/v1/account/api-keys/{api_key_id}", tag = "api-keys",
     operation_id = "get_api_key", summary = "Read a key",
-    params(KeyIdPath),
+    params(IdPath<KeyId>),
     responses(
         (status = 200, description = "The key.", body = ApiKeyResponse),
         (status = 401, response = super::Unauthenticated),
@@ -138,7 +139,7 @@ async fn expiring(
 async fn read(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
 ) -> Result<axum::Json<ApiKeyResponse>> {
     let key = s.keys.get(&caller, id).await?;
     Ok(axum::Json(ApiKeyResponse::new(&key, s.keys.now())))
@@ -149,7 +150,7 @@ async fn read(
     operation_id = "update_api_key", summary = "Change a key's settings",
     description = "Only the fields present change; `description: null` clears it. The secret can \
         never be changed here.",
-    params(KeyIdPath),
+    params(IdPath<KeyId>),
     request_body = Option<UpdateKeyRequest>,
     responses(
         (status = 200, description = "The key after the change.", body = UpdatedKey),
@@ -165,7 +166,7 @@ async fn read(
 async fn update(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
     Json(body): Json<UpdateKeyRequest>,
 ) -> Result<axum::Json<UpdatedKey>> {
     let key = s.keys.update(&caller, id, body.parse()?).await?;
@@ -180,7 +181,7 @@ async fn update(
     delete, path = "/api/v1/account/api-keys/{api_key_id}", tag = "api-keys",
     operation_id = "delete_api_key", summary = "Delete a key",
     description = "The key is gone: it stops verifying within the cache bound and reads are 404.",
-    params(KeyIdPath),
+    params(IdPath<KeyId>),
     responses(
         (status = 200, description = "Deleted.", body = MessageWithId),
         (status = 401, response = super::Unauthenticated),
@@ -194,7 +195,7 @@ async fn update(
 async fn remove(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
 ) -> Result<axum::Json<MessageWithId>> {
     s.keys.delete(&caller, id).await?;
     Ok(axum::Json(MessageWithId {
@@ -208,7 +209,7 @@ async fn remove(
     operation_id = "regenerate_api_key", summary = "Replace a key's secret",
     description = "Keeps the id and settings; the old secret stops working at once. A revoked key \
         cannot be regenerated (400).",
-    params(KeyIdPath),
+    params(IdPath<KeyId>),
     responses(
         (status = 200, description = "The key with its new secret.", body = ApiKeyCreateResponse),
         (status = 400, response = super::BadRequest),
@@ -223,7 +224,7 @@ async fn remove(
 async fn regenerate(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
 ) -> Result<axum::Json<ApiKeyCreateResponse>> {
     let issued = s.keys.regenerate(&caller, id).await?;
     let body = ApiKeyCreateResponse::new(
@@ -240,7 +241,7 @@ async fn regenerate(
     description = "Creates a new key with the same settings; the old key works until now + \
         `grace_period_days`, then counts as expired. A key already rotating, revoked or expired \
         cannot be rotated (400).",
-    params(KeyIdPath, RotateQuery),
+    params(IdPath<KeyId>, RotateQuery),
     responses(
         (status = 201, description = "The new key, with its secret.", body = ApiKeyCreateResponse),
         (status = 400, response = super::BadRequest),
@@ -255,7 +256,7 @@ async fn regenerate(
 async fn rotate(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
     Query(q): Query<RotateQuery>,
 ) -> Result<(StatusCode, axum::Json<ApiKeyCreateResponse>)> {
     let grace_days = q.parse()?;
@@ -271,7 +272,7 @@ async fn rotate(
 #[utoipa::path(
     patch, path = "/api/v1/account/api-keys/{api_key_id}/expiration", tag = "api-keys",
     operation_id = "set_api_key_expiration", summary = "Set or remove a key's expiry",
-    params(KeyIdPath, ExpirationQuery),
+    params(IdPath<KeyId>, ExpirationQuery),
     responses(
         (status = 200, description = "The new expiry.", body = ExpirationSet),
         (status = 400, response = super::BadRequest),
@@ -286,7 +287,7 @@ async fn rotate(
 async fn set_expiration(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
     Query(q): Query<ExpirationQuery>,
 ) -> Result<axum::Json<ExpirationSet>> {
     let expires_at = q.parse(s.keys.now())?;
@@ -307,7 +308,7 @@ async fn set_expiration(
     post, path = "/api/v1/account/api-keys/{api_key_id}/revoke", tag = "api-keys",
     operation_id = "revoke_api_key", summary = "Revoke a key for good",
     description = "Permanent, and kept for audit (`revoked_at`, `revocation_reason`).",
-    params(KeyIdPath),
+    params(IdPath<KeyId>),
     request_body = RevokeRequest,
     responses(
         (status = 200, description = "The revoked key.", body = ApiKeyResponse),
@@ -323,7 +324,7 @@ async fn set_expiration(
 async fn revoke(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
     Json(body): Json<RevokeRequest>,
 ) -> Result<axum::Json<ApiKeyResponse>> {
     let key = s.keys.revoke(&caller, id, body.parse()?).await?;
@@ -333,7 +334,7 @@ async fn revoke(
 #[utoipa::path(
     get, path = "/api/v1/account/api-keys/{api_key_id}/stats", tag = "api-keys",
     operation_id = "get_api_key_stats", summary = "A key's usage over the last 30 days",
-    params(KeyIdPath),
+    params(IdPath<KeyId>),
     responses(
         (status = 200, description = "Usage figures.", body = ApiKeyStats),
         (status = 401, response = super::Unauthenticated),
@@ -346,7 +347,7 @@ async fn revoke(
 async fn stats(
     State(s): Svc,
     caller: Caller,
-    KeyIdPath(id): KeyIdPath,
+    IdPath(id): IdPath<KeyId>,
 ) -> Result<axum::Json<ApiKeyStats>> {
     Ok(axum::Json(s.keys.stats(&caller, id).await?))
 }

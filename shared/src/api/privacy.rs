@@ -1,15 +1,13 @@
 //! The privacy family: GDPR erasure jobs. Sessions only; creating one needs owner or admin.
 
-use axum::{
-    Json as Body, Router,
-    extract::{Path, State},
-};
+use axum::{Json as Body, Router, extract::State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     Error, Result,
     auth::{Role, Session},
-    http::Json,
+    http::{IdPath, Json},
+    ids::ErasureJobId,
     privacy::{ErasureRequest, ErasureResponse},
     services::Services,
 };
@@ -64,7 +62,7 @@ async fn create(
     get, path = "/api/v1/account/privacy/erasure/{job_id}", tag = "privacy",
     operation_id = "get_erasure_job", summary = "An erasure job's progress",
     description = "Jobs of the caller's workspace only; any other id is 404.",
-    params(("job_id" = uuid::Uuid, Path, description = "The job's id. Anything but a UUID names none (404).")),
+    params(IdPath<ErasureJobId>),
     responses(
         (status = 200, description = "The job.", body = ErasureResponse),
         (status = 401, response = super::Unauthenticated),
@@ -75,10 +73,8 @@ async fn create(
 async fn read(
     State(s): Svc,
     session: Session,
-    Path(raw): Path<String>,
+    IdPath(ErasureJobId(id)): IdPath<ErasureJobId>,
 ) -> Result<Body<ErasureResponse>> {
-    let id = uuid::Uuid::parse_str(&raw)
-        .map_err(|_| Error::NotFound("No erasure job with that id.".into()))?;
     let job = s.erasure.get(&session.caller.workspace_id, id).await?;
     Ok(Body(ErasureResponse::from(&job)))
 }

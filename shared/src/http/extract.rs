@@ -7,9 +7,11 @@ use axum::{
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use uuid::Uuid;
+
 use crate::{
     error::{Error, FieldError},
-    ids::KeyId,
+    ids::ResourceId,
 };
 
 /// A JSON body. No body at all or `null` reads as `{}` (every request type has defaults or says
@@ -95,23 +97,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The `{api_key_id}` path segment. A value that is not a UUID names no key: 404.
+/// The `{…_id}` path segment naming a `T`. A value that is not a UUID names nothing: the same 404
+/// as an unknown id.
 #[derive(Debug, Clone, Copy)]
-pub struct KeyIdPath(pub KeyId);
+pub struct IdPath<T>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for KeyIdPath {
+impl<S: Send + Sync, T: ResourceId> FromRequestParts<S> for IdPath<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let not_found = || Error::NotFound("No API key with that id.".into());
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| not_found())?;
-        KeyId::parse(&raw).map(KeyIdPath).ok_or_else(not_found)
+            .map_err(|_| T::not_found())?;
+        let id = Uuid::parse_str(&raw).map_err(|_| T::not_found())?;
+        Ok(IdPath(T::from(id)))
     }
 }
 
-impl utoipa::IntoParams for KeyIdPath {
+impl<T: ResourceId> utoipa::IntoParams for IdPath<T> {
     fn into_params(
         _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
@@ -122,12 +125,13 @@ impl utoipa::IntoParams for KeyIdPath {
         };
         vec![
             ParameterBuilder::new()
-                .name("api_key_id")
+                .name(T::PATH_PARAM)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .description(Some(
-                    "The key's id. Anything but a UUID names no key (404).",
-                ))
+                .description(Some(format!(
+                    "The {}'s id. Anything but a UUID names none (404).",
+                    T::NOUN
+                )))
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
@@ -173,6 +177,34 @@ mod tests {
     fn wrong_type_names_the_field() {
         let (_, fields) = detail(parse_json::<Body>(br#"{"limit": "ten"}"#).unwrap_err());
         assert_eq!(fields, ["limit"]);
+    }
+
+    #[tokio::test]
+    async fn a_path_id_that_is_not_a_uuid_is_the_unknown_id_404() {
+        use crate::ids::NotificationId;
+        use axum::{Router, body::Body as HttpBody, http::Request, routing::get};
+        use tower::ServiceExt;
+
+        let app = Router::new().route(
+            "/n/{notification_id}",
+            get(|IdPath(NotificationId(id)): IdPath<NotificationId>| async move { id.to_string() }),
+        );
+        let call = |path: &str| {
+            let request = Request::get(path).body(HttpBody::empty()).unwrap();
+            app.clone().oneshot(request)
+        };
+        let id = Uuid::new_v4();
+        let ok = call(&format!("/n/{id}")).await.unwrap();
+        assert_eq!(ok.status(), 200);
+        let bytes = axum::body::to_bytes(ok.into_body(), 1024).await.unwrap();
+        assert_eq!(bytes, id.to_string());
+        for bad in ["/n/not-a-uuid", "/n/%FF", &format!("/n/{id}x")] {
+            let reply = call(bad).await.unwrap();
+            assert_eq!(reply.status(), 404, "{bad}");
+            let bytes = axum::body::to_bytes(reply.into_body(), 4096).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body["detail"], "No notification with that id.", "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod rate_headers;
 mod request_id;
 
 pub use client::ClientContext;
-pub use extract::{Json, KeyIdPath, Query};
+pub use extract::{IdPath, Json, Query};
 pub use rate_headers::RateLimitSlot;
 pub use request_id::REQUEST_ID;
 

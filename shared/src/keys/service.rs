@@ -18,7 +18,7 @@ use crate::{
     auth::Caller,
     clock::{Clock, rfc3339},
     error::Error,
-    ids::{KeyId, UserId},
+    ids::{KeyId, ResourceId, UserId},
     notifications::{NewNotification, Notifications, kinds},
     onboarding::{Onboarding, Step},
 };
@@ -48,10 +48,6 @@ pub struct KeyService {
     clock: Arc<dyn Clock>,
     cache: Arc<VerifiedKeyCache>,
     events: Option<KeyEvents>,
-}
-
-fn not_found() -> Error {
-    Error::NotFound("No API key with that id.".into())
 }
 
 fn escalation(what: &str) -> Error {
@@ -123,7 +119,7 @@ impl KeyService {
     async fn owned(&self, caller: &Caller, id: KeyId) -> Result<ApiKey, Error> {
         match self.store.get(id).await? {
             Some(key) if key.owner_id == caller.user_id => Ok(key),
-            _ => Err(not_found()),
+            _ => Err(KeyId::not_found()),
         }
     }
 

@@ -25,7 +25,7 @@ use super::{
 use crate::{
     clock::Clock,
     error::Error,
-    ids::{UserId, WorkspaceId},
+    ids::{ErasureJobId, ResourceId, UserId, WorkspaceId},
     keys::store::StoreError,
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
@@ -301,7 +301,7 @@ impl Erasure {
     pub async fn get(&self, workspace: &WorkspaceId, id: Uuid) -> Result<ErasureJob, Error> {
         match self.jobs.get(id).await? {
             Some(job) if &job.workspace_id == workspace => Ok(job),
-            _ => Err(Error::NotFound("No erasure job with that id.".into())),
+            _ => Err(ErasureJobId::not_found()),
         }
     }
 
