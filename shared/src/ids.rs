@@ -38,46 +38,35 @@ impl KeyId {
     }
 }
 
-impl From<Uuid> for KeyId {
-    fn from(id: Uuid) -> Self {
-        Self(id)
-    }
+/// Makes a UUID newtype a [`ResourceId`] with its path parameter and noun.
+macro_rules! resource_id {
+    ($id:ident, $param:literal, $noun:literal) => {
+        impl From<Uuid> for $id {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl ResourceId for $id {
+            const PATH_PARAM: &'static str = $param;
+            const NOUN: &'static str = $noun;
+        }
+    };
 }
 
-impl ResourceId for KeyId {
-    const PATH_PARAM: &'static str = "api_key_id";
-    const NOUN: &'static str = "API key";
-}
+resource_id!(KeyId, "api_key_id", "API key");
 
 /// The id of a notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotificationId(pub Uuid);
 
-impl From<Uuid> for NotificationId {
-    fn from(id: Uuid) -> Self {
-        Self(id)
-    }
-}
-
-impl ResourceId for NotificationId {
-    const PATH_PARAM: &'static str = "notification_id";
-    const NOUN: &'static str = "notification";
-}
+resource_id!(NotificationId, "notification_id", "notification");
 
 /// The id of an erasure job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErasureJobId(pub Uuid);
 
-impl From<Uuid> for ErasureJobId {
-    fn from(id: Uuid) -> Self {
-        Self(id)
-    }
-}
-
-impl ResourceId for ErasureJobId {
-    const PATH_PARAM: &'static str = "job_id";
-    const NOUN: &'static str = "erasure job";
-}
+resource_id!(ErasureJobId, "job_id", "erasure job");
 
 impl Default for KeyId {
     fn default() -> Self {
