@@ -1,12 +1,9 @@
 //! Benchmarks of verification against the local stack (run by `infra/local/bench`, which starts
 //! it): verify on a cache hit and on a miss, a key past its limit, and the authorizer handler.
 
-use std::{
-    collections::HashMap,
-    hint::black_box,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, hint::black_box, sync::Arc, time::Duration};
+
+use latchkey_tests::bench;
 
 use latchkey::{
     auth::{Caller, Credential, Role},
@@ -18,27 +15,6 @@ use latchkey::{
     },
     usage::AttemptContext,
 };
-
-async fn bench<F, Fut>(name: &str, iterations: usize, mut f: F)
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut samples = Vec::with_capacity(iterations);
-    for i in 0..iterations {
-        let start = Instant::now();
-        f(i).await;
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    let mean = samples.iter().sum::<Duration>() / iterations as u32;
-    let pick = |q: f64| samples[((iterations as f64 * q) as usize).min(iterations - 1)];
-    println!(
-        "{name:<44} n={iterations:<6} mean={mean:>10.2?} p50={:>10.2?} p99={:>10.2?}",
-        pick(0.50),
-        pick(0.99)
-    );
-}
 
 async fn verify(verifier: &KeyVerifier, key: &str, context: &AttemptContext) {
     black_box(verifier.verify(key, &[], context).await.unwrap());

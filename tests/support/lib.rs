@@ -327,8 +327,19 @@ impl latchkey::clock::Clock for ManualClock {
 }
 
 /// Writes `count` usage events for `workspace` straight through the usage sink (the storage path
-/// verification uses), with the given devices and tags cycling, spread over the last few days.
+/// verification uses), with the given devices and tags cycling, spread over the last three days.
 pub async fn seed_usage_events(workspace: &str, count: usize, devices: &[&str], tags: &[&[&str]]) {
+    seed_usage_events_over(workspace, count, 3, devices, tags).await
+}
+
+/// [`seed_usage_events`] spread over the last `days` days (today included).
+pub async fn seed_usage_events_over(
+    workspace: &str,
+    count: usize,
+    days: usize,
+    devices: &[&str],
+    tags: &[&[&str]],
+) {
     use latchkey::{
         ids::{KeyId, UserId, WorkspaceId},
         keys::verify::VerifyCode,
@@ -340,7 +351,7 @@ pub async fn seed_usage_events(workspace: &str, count: usize, devices: &[&str], 
     let events: Vec<UsageEvent> = (0..count)
         .map(|i| UsageEvent {
             id: uuid::Uuid::new_v4(),
-            at: now - chrono::Duration::minutes((i % 3) as i64 * 1440 + 1),
+            at: now - chrono::Duration::minutes((i % days) as i64 * 1440 + 1),
             key_id: KeyId::new(),
             workspace_id: WorkspaceId::parse(workspace).unwrap(),
             owner_id: UserId::parse("seeded").unwrap(),
@@ -419,4 +430,28 @@ pub async fn invoke(function: &str, event: &serde_json::Value) -> serde_json::Va
         .json()
         .await
         .expect("a JSON response")
+}
+
+/// Times `iterations` calls of `f` and prints the mean, p50 and p99 on one line (for the benches;
+/// tests never assert on time).
+pub async fn bench<F, Fut>(name: &str, iterations: usize, mut f: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use std::time::{Duration, Instant};
+    let mut samples = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let start = Instant::now();
+        f(i).await;
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    let mean = samples.iter().sum::<Duration>() / iterations as u32;
+    let pick = |q: f64| samples[((iterations as f64 * q) as usize).min(iterations - 1)];
+    println!(
+        "{name:<44} n={iterations:<6} mean={mean:>10.2?} p50={:>10.2?} p99={:>10.2?}",
+        pick(0.50),
+        pick(0.99)
+    );
 }

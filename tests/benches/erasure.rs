@@ -1,0 +1,51 @@
+//! Benchmark of an erasure request's estimate, which the request itself counts, against the local
+//! stack (run by `infra/local/bench`): dry runs over workspaces whose events span 1, 30 and 90 days
+//! (90 is the default retention), 16 partitions per day.
+
+use std::sync::Arc;
+
+use latchkey::{
+    clock::SystemClock,
+    ids::{UserId, WorkspaceId},
+    notifications::Notifications,
+    privacy::{ErasureRequest, erasure::Erasure, jobs::JobStore},
+};
+use latchkey_tests::bench;
+
+#[tokio::main]
+async fn main() {
+    let config = latchkey_tests::config();
+    let client = latchkey_tests::dynamodb().await;
+    let erasure = Erasure::new(
+        JobStore::new(client.clone(), &config.table_name),
+        Arc::new(Notifications::new(
+            client,
+            &config.table_name,
+            Arc::new(SystemClock),
+        )),
+        Arc::new(SystemClock),
+        None,
+    );
+    let requester = UserId::parse("bench").unwrap();
+    for days in [1, 30, 90] {
+        let workspace = uuid::Uuid::new_v4().to_string();
+        let events = days * 20;
+        latchkey_tests::seed_usage_events_over(&workspace, events, days, &[], &[]).await;
+        let workspace = WorkspaceId::parse(&workspace).unwrap();
+        let name = format!("erasure dry run, events on {days} days");
+        bench(&name, 5, |_| {
+            let (erasure, requester, workspace) = (&erasure, &requester, &workspace);
+            async move {
+                let spec = serde_json::from_value::<ErasureRequest>(
+                    serde_json::json!({"scope": "workspace", "dry_run": true}),
+                )
+                .unwrap()
+                .parse()
+                .unwrap();
+                let job = erasure.create(requester, workspace, spec).await.unwrap();
+                assert_eq!(job.estimated_count, events as u64);
+            }
+        })
+        .await;
+    }
+}
