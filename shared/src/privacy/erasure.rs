@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, Delete, Put, Select, TransactWriteItem},
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
 use super::{
@@ -34,6 +35,10 @@ use crate::{
 
 /// Events deleted per transaction: DynamoDB allows 100 items, one is the job.
 const CHUNK: i32 = 99;
+
+/// Partitions an estimate counts at once. The request waits for the estimate, and a workspace
+/// with events on each of 90 days has 1,440 partitions.
+const COUNT_CONCURRENCY: usize = 16;
 
 /// One partition to erase from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,27 +226,33 @@ impl Erasure {
         query
     }
 
-    /// Events in scope of `job` now (a Query with `Select: COUNT` per target).
+    /// Events in scope of `job` now: a Query with `Select: COUNT` per target,
+    /// [`COUNT_CONCURRENCY`] targets at a time.
     pub async fn count(&self, job: &ErasureJob) -> Result<u64, Error> {
+        stream::iter(Self::targets(job))
+            .map(|target| self.count_target(job, target))
+            .buffer_unordered(COUNT_CONCURRENCY)
+            .try_fold(0, |total, count| async move { Ok(total + count) })
+            .await
+    }
+
+    async fn count_target(&self, job: &ErasureJob, target: Target) -> Result<u64, Error> {
         let mut total = 0;
-        for target in Self::targets(job) {
-            let mut start = None;
-            loop {
-                let out = self
-                    .query(job, &target)
-                    .select(Select::Count)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(Error::internal)?;
-                total += out.count as u64;
-                start = out.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
+        let mut start = None;
+        loop {
+            let out = self
+                .query(job, &target)
+                .select(Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(Error::internal)?;
+            total += out.count as u64;
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(total);
             }
         }
-        Ok(total)
     }
 
     /// Records a job for `spec`, with its estimate. A dry run is counted and completed here; any
