@@ -1,6 +1,15 @@
 """Schemathesis hooks for Latchkey's contract fuzzing (loaded through SCHEMATHESIS_HOOKS).
 
-Both hooks are about cargo lambda watch, the local stand-in for API Gateway and Lambda, never
+Two keep the fuzzer's own credentials usable for the whole run:
+
+- The API-key run authenticates with the keys in LATCHKEY_FUZZ_API_KEYS in turn, so it stays
+  under each key's hourly rate limit.
+- No request may revoke, rotate, regenerate, delete, disable or restrict a key whose id is in
+  LATCHKEY_FUZZ_KEY_IDS: such a request is sent for a random id instead (a 404, which the
+  document lists). Without this the session run deleted the API-key run's key, and every later
+  request of that run was a 401.
+
+The others are about cargo lambda watch, the local stand-in for API Gateway and Lambda, never
 about the functions:
 
 - It answers a JSON request whose body is not UTF-8 with its own 500 before any function runs (it
@@ -15,13 +24,42 @@ about the functions:
   which the summary counts.
 """
 
+import itertools
 import json
 import os
+import uuid
 
 import requests
 import schemathesis
 
 EMULATOR_500 = b'"type":"https://httpstatuses.com/500"'
+
+
+_API_KEYS = os.environ.get("LATCHKEY_FUZZ_API_KEYS", "").split()
+_OWN_KEY_IDS = set(os.environ.get("LATCHKEY_FUZZ_KEY_IDS", "").split())
+
+if _API_KEYS:
+
+    @schemathesis.auth(refresh_interval=None)
+    class ApiKeysInTurn:
+        """X-API-KEY from the fuzzing keys, one after another."""
+
+        def __init__(self):
+            self._keys = itertools.cycle(_API_KEYS)
+
+        def get(self, case, ctx):
+            return next(self._keys)
+
+        def set(self, case, data, ctx):
+            case.headers = {**(case.headers or {}), "X-API-KEY": data}
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    params = case.path_parameters or {}
+    target = params.get("api_key_id")
+    if case.method.upper() != "GET" and isinstance(target, str) and target in _OWN_KEY_IDS:
+        case.path_parameters = {**params, "api_key_id": str(uuid.uuid4())}
 
 
 def _utf8(body) -> bool:
