@@ -1,29 +1,22 @@
 //! Integration tests of erasure execution against DynamoDB Local: a worker that stops mid-job
 //! resumes with exact counts; a message that names no job fails for good.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use latchkey::{
-    clock::SystemClock,
     ids::{UserId, WorkspaceId},
-    notifications::Notifications,
     privacy::{
         ErasureRequest, JobStatus,
         erasure::{Budget, Erasure, RunError, RunOutcome},
-        jobs::JobStore,
     },
     queue::WorkQueue,
 };
 
+/// The erasure service with a queue of this test's own, so the stack's worker never picks up
+/// these jobs.
 async fn erasure() -> Erasure {
-    let config = latchkey_tests::config();
-    let client = latchkey_tests::dynamodb().await;
     let sdk = latchkey::aws::load_sdk_config().await;
     let sqs = latchkey::aws::sqs(&sdk);
-    // A queue of this test's own, so the stack's worker never picks up these jobs.
     let url = sqs
         .create_queue()
         .queue_name(format!("erasure-test-{}", uuid::Uuid::new_v4()))
@@ -32,16 +25,7 @@ async fn erasure() -> Erasure {
         .unwrap()
         .queue_url
         .unwrap();
-    Erasure::new(
-        JobStore::new(client.clone(), &config.table_name),
-        Arc::new(Notifications::new(
-            client,
-            &config.table_name,
-            Arc::new(SystemClock),
-        )),
-        Arc::new(SystemClock),
-        Some(WorkQueue::new(sqs, url)),
-    )
+    latchkey_tests::erasure(Some(WorkQueue::new(sqs, url))).await
 }
 
 fn budget(max_chunks: Option<usize>) -> Budget {

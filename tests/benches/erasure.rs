@@ -2,30 +2,15 @@
 //! stack (run by `infra/local/bench`): dry runs over workspaces whose events span 1, 30 and 90 days
 //! (90 is the default retention), 16 partitions per day.
 
-use std::sync::Arc;
-
 use latchkey::{
-    clock::SystemClock,
     ids::{UserId, WorkspaceId},
-    notifications::Notifications,
-    privacy::{ErasureRequest, erasure::Erasure, jobs::JobStore},
+    privacy::ErasureRequest,
 };
 use latchkey_tests::bench;
 
 #[tokio::main]
 async fn main() {
-    let config = latchkey_tests::config();
-    let client = latchkey_tests::dynamodb().await;
-    let erasure = Erasure::new(
-        JobStore::new(client.clone(), &config.table_name),
-        Arc::new(Notifications::new(
-            client,
-            &config.table_name,
-            Arc::new(SystemClock),
-        )),
-        Arc::new(SystemClock),
-        None,
-    );
+    let erasure = latchkey_tests::erasure(None).await;
     let requester = UserId::parse("bench").unwrap();
     for days in [1, 30, 90] {
         let workspace = uuid::Uuid::new_v4().to_string();

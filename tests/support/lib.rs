@@ -116,10 +116,10 @@ impl Api {
     /// Sends a request; `body` is sent as raw text when it is a string, else as JSON.
     ///
     /// A GET that `cargo lambda watch` itself answers with a 500 is sent again (at most
-    /// [`EMULATOR_RETRIES`] times, each noted on stderr): the emulator answers the function's
-    /// runtime-API response before reading its body, and now and then loses a large body in that
-    /// race. API Gateway has no such step, and no function produces that body. Other methods are
-    /// never resent, so a test cannot see a write applied twice.
+    /// [`EMULATOR_RETRIES`] times, each noted on stderr). No function produces that body; the
+    /// likeliest cause is that the emulator answers the function's runtime-API response before
+    /// reading its body, which API Gateway never does (see the README's Decisions). Other methods
+    /// are never resent, so a test cannot see a write applied twice.
     pub async fn send(
         &self,
         method: Method,
@@ -454,4 +454,20 @@ where
         pick(0.50),
         pick(0.99)
     );
+}
+
+/// The erasure service over the local stack's table, as the functions build it; `queue` is where
+/// non-dry-run jobs go (`None`: only dry runs can be created).
+pub async fn erasure(
+    queue: Option<latchkey::queue::WorkQueue>,
+) -> latchkey::privacy::erasure::Erasure {
+    use latchkey::{clock::SystemClock, notifications::Notifications, privacy::jobs::JobStore};
+    let table = config().table_name;
+    let client = dynamodb().await;
+    latchkey::privacy::erasure::Erasure::new(
+        JobStore::new(client.clone(), &table),
+        Arc::new(Notifications::new(client, &table, Arc::new(SystemClock))),
+        Arc::new(SystemClock),
+        queue,
+    )
 }

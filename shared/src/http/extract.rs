@@ -6,7 +6,6 @@ use axum::{
 };
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-
 use uuid::Uuid;
 
 use crate::{
