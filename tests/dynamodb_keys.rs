@@ -46,7 +46,10 @@ fn service(store: Arc<dyn KeyStore>) -> KeyService {
         store,
         config.key_prefix,
         Arc::new(SystemClock),
-        Arc::new(VerifiedKeyCache::new(config.key_cache_ttl)),
+        Arc::new(VerifiedKeyCache::new(
+            config.key_cache_ttl,
+            Arc::new(SystemClock),
+        )),
     )
 }
 

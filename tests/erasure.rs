@@ -16,7 +16,7 @@ use latchkey::{
 /// these jobs.
 async fn erasure() -> Erasure {
     let sdk = latchkey::aws::load_sdk_config().await;
-    let sqs = latchkey::aws::sqs(&sdk);
+    let sqs = latchkey::aws::Aws::unguarded(sdk.clone()).sqs(latchkey::aws::CallPath::Background);
     let url = sqs
         .create_queue()
         .queue_name(format!("erasure-test-{}", uuid::Uuid::new_v4()))

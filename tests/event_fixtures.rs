@@ -13,7 +13,7 @@ const HTTP_FIXTURES: [(&str, &str, u16); 12] = [
     ("account-notifications.json", "account", 200),
     ("account-onboarding.json", "account", 200),
     ("account-dashboard.json", "account", 200),
-    ("privacy-erasure-dry-run.json", "privacy", 200),
+    ("privacy-erasure-dry-run.json", "privacy", 201),
     ("privacy-erasure-with-key.json", "privacy", 401),
     ("api-keys-create.json", "api-keys", 201),
     // A JSON body that is not UTF-8, as API Gateway delivers it (base64). cargo lambda watch
@@ -113,7 +113,7 @@ async fn the_worker_fixture_runs_a_job() {
             Some(serde_json::json!({"scope": "workspace"})),
         )
         .await
-        .expect(200);
+        .expect(201);
     let raw = std::fs::read_to_string(events_dir().join(WORKER_FIXTURE)).unwrap();
     let event: Value =
         serde_json::from_str(&raw.replace("JOB_ID", job["job_id"].as_str().unwrap())).unwrap();

@@ -43,8 +43,8 @@ async fn the_first_request_provisions_a_profile_with_every_default() {
 #[tokio::test]
 async fn profile_updates_validate_and_move_updated_at_only() {
     let user = User::new();
+    // No pause: timestamps have milliseconds, so an update in the second of creation shows.
     let before = user.call(Method::GET, ME, None).await.expect(200);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let body = json!({
         "name": "Ada", "bio": "Engineer", "avatar_url": "https://example.com/a.png", "phone_number": "+49 30 1234567",
         "timezone": "Europe/Berlin", "date_format": "DD.MM.YYYY", "time_format": "12h", "marketing_emails": true,
@@ -404,7 +404,7 @@ async fn onboarding_fills_itself_through_the_key_lifecycle() {
         )
         .await
         .expect(200);
-    let in_a_week = latchkey::clock::rfc3339(chrono::Utc::now() + chrono::Duration::days(7));
+    let in_a_week = latchkey::timestamp::format(chrono::Utc::now() + chrono::Duration::days(7));
     user.call(
         Method::PATCH,
         &format!("{KEYS}/{id}/expiration?expires_at={in_a_week}"),

@@ -68,7 +68,7 @@ async fn only_owners_and_admins_with_sessions_may_erase() {
             Some(json!({"scope": "workspace", "dry_run": true})),
         )
         .await
-        .expect(200);
+        .expect(201);
     let (_, key) = admin.create_key(json!({})).await;
     let reply = admin
         .api
@@ -133,7 +133,7 @@ async fn a_dry_run_counts_and_deletes_nothing_then_a_real_job_erases() {
             Some(json!({"scope": "org", "dry_run": true})),
         )
         .await
-        .expect(200);
+        .expect(201);
     assert_eq!(dry["status"], "completed");
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["estimated_count"], 4);
@@ -149,7 +149,7 @@ async fn a_dry_run_counts_and_deletes_nothing_then_a_real_job_erases() {
     let job = owner
         .call(Method::POST, ERASURE, Some(json!({"scope": "workspace"})))
         .await
-        .expect(200);
+        .expect(201);
     assert_eq!(job["status"], "pending");
     assert_eq!(job["estimated_count"], 4);
     let done = wait_for_end(
@@ -190,7 +190,7 @@ async fn device_tag_and_date_scopes_erase_only_what_they_name() {
             let job = owner
                 .call(Method::POST, ERASURE, Some(body))
                 .await
-                .expect(200);
+                .expect(201);
             wait_for_end(
                 &owner,
                 job["job_id"].as_str().unwrap(),
@@ -226,7 +226,7 @@ async fn device_tag_and_date_scopes_erase_only_what_they_name() {
     let by_dates = stranger
         .call(Method::POST, ERASURE, Some(json!({"scope": "date_range", "from_date": today.to_string(), "to_date": today.to_string()})))
         .await
-        .expect(200);
+        .expect(201);
     let done = wait_for_end(
         &stranger,
         by_dates["job_id"].as_str().unwrap(),
@@ -285,7 +285,7 @@ async fn aggregates_and_audit_fields_survive_erasure() {
     let job = owner
         .call(Method::POST, ERASURE, Some(json!({"scope": "workspace"})))
         .await
-        .expect(200);
+        .expect(201);
     let done = wait_for_end(
         &owner,
         job["job_id"].as_str().unwrap(),
@@ -324,7 +324,7 @@ async fn ten_thousand_events_with_a_duplicate_message() {
     let job = owner
         .call(Method::POST, ERASURE, Some(json!({"scope": "workspace"})))
         .await
-        .expect(200);
+        .expect(201);
     assert_eq!(job["estimated_count"], 10_000);
     let job_id = job["job_id"].as_str().unwrap();
     let sqs = aws_sdk_sqs::Client::new(&latchkey::aws::load_sdk_config().await);

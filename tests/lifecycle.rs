@@ -36,7 +36,8 @@ async fn lifecycle() -> (Lifecycle, Arc<DynamoKeyStore>) {
 
 /// A queue of this test's own, so the stack's worker does not consume what a sweep enqueues.
 async fn own_queue() -> (WorkQueue, aws_sdk_sqs::Client, String) {
-    let sqs = latchkey::aws::sqs(&latchkey::aws::load_sdk_config().await);
+    let sqs = latchkey::aws::Aws::unguarded(latchkey::aws::load_sdk_config().await)
+        .sqs(latchkey::aws::CallPath::Background);
     let url = sqs
         .create_queue()
         .queue_name(format!("lifecycle-test-{}", uuid::Uuid::new_v4()))
@@ -289,7 +290,7 @@ async fn transitions_apply_once_whatever_is_redelivered() {
 async fn sweep_at(at: DateTime<Utc>) -> Value {
     let event = json!({
         "version": "0", "id": "test-sweep", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": latchkey::clock::rfc3339(at), "region": "us-east-1",
+        "account": "123456789012", "time": latchkey::timestamp::format(at), "region": "us-east-1",
         "resources": [], "detail": {}
     });
     latchkey_tests::invoke("sweeper", &event).await
@@ -330,10 +331,12 @@ async fn the_stack_warns_expires_and_completes_rotations_on_a_moved_clock() {
     let now = Utc::now();
     let expires_at = now + Duration::days(5000);
     let (id, secret) = user
-        .create_key(json!({"name": "expiring", "expires_at": latchkey::clock::rfc3339(expires_at)}))
+        .create_key(
+            json!({"name": "expiring", "expires_at": latchkey::timestamp::format(expires_at)}),
+        )
         .await;
     // Far enough past the first key's expiry that none of the sweeps below warns about it.
-    let (old, _) = user.create_key(json!({"name": "rotated", "expires_at": latchkey::clock::rfc3339(expires_at + Duration::days(30))})).await;
+    let (old, _) = user.create_key(json!({"name": "rotated", "expires_at": latchkey::timestamp::format(expires_at + Duration::days(30))})).await;
 
     sweep_at(expires_at - Duration::days(3)).await;
     sweep_at(expires_at - Duration::days(3)).await;

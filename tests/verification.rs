@@ -41,8 +41,8 @@ async fn service(clock: Arc<dyn Clock>) -> KeyService {
     KeyService::new(
         Arc::new(store),
         config.key_prefix,
-        clock,
-        Arc::new(VerifiedKeyCache::new(Duration::from_secs(30))),
+        clock.clone(),
+        Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),
     )
 }
 
@@ -129,7 +129,8 @@ async fn changes_reach_other_containers_within_the_cache_ttl() {
     let deleted = create(&keys, &owner, serde_json::json!({})).await;
     let disabled = create(&keys, &owner, serde_json::json!({})).await;
     let regenerated = create(&keys, &owner, serde_json::json!({})).await;
-    let (verifier, _) = latchkey_tests::verifier(ttl, Arc::new(SystemClock)).await;
+    let clock = latchkey_tests::ManualClock::now();
+    let (verifier, _) = latchkey_tests::verifier(ttl, clock.clone()).await;
     for issued in [&revoked, &deleted, &disabled, &regenerated] {
         assert_eq!(
             code(&verifier, issued.plain.expose()).await,
@@ -147,7 +148,12 @@ async fn changes_reach_other_containers_within_the_cache_ttl() {
     keys.update(&owner, disabled.key.id, off).await.unwrap();
     keys.regenerate(&owner, regenerated.key.id).await.unwrap();
 
-    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    // Still cached in this container: the old answers hold until the TTL passes.
+    assert_eq!(
+        code(&verifier, revoked.plain.expose()).await,
+        VerifyCode::Valid
+    );
+    clock.advance(chrono::Duration::from_std(ttl).unwrap() + chrono::Duration::milliseconds(1));
     assert_eq!(
         code(&verifier, revoked.plain.expose()).await,
         VerifyCode::Revoked
@@ -171,7 +177,7 @@ async fn within_the_ttl_the_cache_answers_and_expiry_is_immediate() {
     let owner = caller();
     let clock = ManualClock::now();
     let keys = service(clock.clone()).await;
-    let in_an_hour = latchkey::clock::rfc3339(clock.now() + chrono::Duration::hours(1));
+    let in_an_hour = latchkey::timestamp::format(clock.now() + chrono::Duration::hours(1));
     let issued = create(&keys, &owner, serde_json::json!({"expires_at": in_an_hour})).await;
     let (verifier, _) = latchkey_tests::verifier(Duration::from_secs(30), clock.clone()).await;
     assert_eq!(
@@ -193,7 +199,7 @@ async fn within_the_ttl_the_cache_answers_and_expiry_is_immediate() {
         "a cache hit runs no argon2"
     );
 
-    let fresh = create(&keys, &owner, serde_json::json!({"expires_at": latchkey::clock::rfc3339(clock.now() + chrono::Duration::hours(1))})).await;
+    let fresh = create(&keys, &owner, serde_json::json!({"expires_at": latchkey::timestamp::format(clock.now() + chrono::Duration::hours(1))})).await;
     assert_eq!(
         code(&verifier, fresh.plain.expose()).await,
         VerifyCode::Valid
@@ -240,10 +246,11 @@ async fn wrong_secrets_for_one_key_cannot_run_unbounded_argon2() {
 #[tokio::test]
 async fn usage_is_counted_and_events_are_stored_by_workspace_and_device() {
     let owner = caller();
-    let keys = service(Arc::new(SystemClock)).await;
+    // One instant for the whole test, so "today" is the same day for the writes and the reads.
+    let clock = latchkey_tests::ManualClock::now();
+    let keys = service(clock.clone()).await;
     let issued = create(&keys, &owner, serde_json::json!({"permissions": ["read"]})).await;
-    let (verifier, _) =
-        latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
+    let (verifier, _) = latchkey_tests::verifier(Duration::from_secs(30), clock.clone()).await;
     let device = format!("device-{}", uuid::Uuid::new_v4());
     let context = AttemptContext {
         ip: Some("198.51.100.7".parse().unwrap()),
@@ -272,7 +279,7 @@ async fn usage_is_counted_and_events_are_stored_by_workspace_and_device() {
 
     let client = latchkey_tests::dynamodb().await;
     let table_name = latchkey_tests::config().table_name;
-    let day = chrono::Utc::now().date_naive();
+    let day = clock.now().date_naive();
     let mut events = Vec::new();
     for shard in 0..table::USAGE_SHARDS {
         let out = client
@@ -374,7 +381,9 @@ impl UsageSink for CountingSink {
 #[tokio::test]
 async fn a_hammered_key_writes_a_bounded_number_of_items() {
     let owner = caller();
-    let keys = service(Arc::new(SystemClock)).await;
+    // A clock that stands still: the burst falls in one rate window whenever the test runs.
+    let clock: Arc<dyn Clock> = latchkey_tests::ManualClock::now();
+    let keys = service(clock.clone()).await;
     let issued = create(
         &keys,
         &owner,
@@ -387,8 +396,8 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
     let verifier = KeyVerifier::new(VerifierParts {
         store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
         prefix: config.key_prefix.clone(),
-        clock: Arc::new(SystemClock),
-        cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30))),
+        clock: clock.clone(),
+        cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),
         limiter: RateLimiter::new(Box::new(CountingRate(
             counts.clone(),
             DynamoRateCounter::new(client.clone(), &config.table_name),

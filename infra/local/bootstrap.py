@@ -5,7 +5,13 @@ AWS::SQS::Queue resources and creates exactly those, so local and deployed layou
 Local names: the table is $LATCHKEY_TABLE, each queue is named after its logical id.
 Prints the queue URLs as KEY=VALUE lines (LATCHKEY_<LOGICAL_ID_IN_SNAKE_CASE>_URL=url, e.g.
 LATCHKEY_WORK_QUEUE_URL), the names template.yaml gives the functions.
+
+Given a second argument, also writes there the IAM actions template.yaml grants each function
+(a JSON object: binary name -> sorted actions), which the functions' policy guard enforces on
+the local stack (shared/src/aws.rs), as IAM does in AWS.
 """
+
+import json
 
 import os
 import re
@@ -37,6 +43,28 @@ CfnLoader.add_multi_constructor("!", _intrinsic)
 
 def snake(logical_id):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).upper()
+
+
+def policies(resources):
+    """The actions each function's inline policy statements allow, by its cargo binary name."""
+    granted = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        binary = resource.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        if not binary:
+            continue
+        actions = set()
+        for policy in resource["Properties"].get("Policies", []):
+            if not isinstance(policy, dict) or "Statement" not in policy:
+                sys.exit(f"{binary}: only inline policy statements can be checked, found {policy!r}")
+            for statement in policy["Statement"]:
+                if statement.get("Effect") != "Allow":
+                    continue
+                listed = statement["Action"]
+                actions.update([listed] if isinstance(listed, str) else listed)
+        granted[binary] = sorted(actions)
+    return granted
 
 
 def main():
@@ -99,6 +127,9 @@ def main():
         create(lid)
     for lid, url in urls.items():
         print(f"LATCHKEY_{snake(lid)}_URL={url}")
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], "w", encoding="utf-8") as f:
+            json.dump(policies(resources), f, indent=2, sort_keys=True)
     print(f"created table {name} and queues {', '.join(urls) or 'none'}", file=sys.stderr)
 
 

@@ -34,17 +34,30 @@ ensure_java() {
   apt_install openjdk-17-jre-headless || die "java is missing: install a Java 17 runtime (Debian: openjdk-17-jre-headless)"
 }
 
-ensure_python_tools() {
-  local stamp="$TOOLS/venv/.requirements"
-  if [ -x "$TOOLS/venv/bin/python" ] && cmp -s "$stamp" "$ROOT/infra/local/requirements.txt"; then
+# Installs $3 (a requirements file) into the virtualenv .tools/$1 unless it holds exactly that
+# already; $2 says what it is, for the log.
+ensure_venv() {
+  local venv="$TOOLS/$1" what=$2 requirements=$3
+  local stamp="$venv/.requirements"
+  if [ -x "$venv/bin/python" ] && cmp -s "$stamp" "$requirements"; then
     return
   fi
   need python3 "install Python 3.11 or newer"
-  log "installing cargo-lambda, moto, cfn-lint, schemathesis into .tools/venv"
-  python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed: install python3-venv"
-  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check -r "$ROOT/infra/local/requirements.txt" \
-    || die "pip could not install infra/local/requirements.txt"
-  cp "$ROOT/infra/local/requirements.txt" "$stamp"
+  log "installing $what into .tools/$1"
+  python3 -m venv "$venv" || die "python3 -m venv failed: install python3-venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" \
+    || die "pip could not install ${requirements#"$ROOT"/}"
+  cp "$requirements" "$stamp"
+}
+
+ensure_python_tools() {
+  ensure_venv venv "cargo-lambda, moto, cfn-lint, schemathesis" "$ROOT/infra/local/requirements.txt"
+}
+
+# The published client SDKs the compatibility suites drive, in a virtualenv of their own so their
+# pinned dependencies never meet the stack's tools.
+ensure_sdk_clients() {
+  ensure_venv sdk-venv "the client SDKs of tests/sdk/requirements.txt" "$ROOT/tests/sdk/requirements.txt"
 }
 
 ensure_dynamodb_local() {

@@ -26,7 +26,7 @@ pub async fn write(
             .request_items(table, requests)
             .send()
             .await
-            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+            .map_err(StoreError::sdk)?;
         requests = out
             .unprocessed_items
             .and_then(|mut left| left.remove(table))
@@ -42,4 +42,17 @@ pub async fn write(
             format!("{} batch writes stayed unprocessed", requests.len()),
         ))))
     }
+}
+
+/// Writes any number of requests to `table`, 25 at a time (the most one batch may hold).
+pub async fn write_all(
+    client: &Client,
+    table: &str,
+    requests: Vec<WriteRequest>,
+) -> Result<(), crate::Error> {
+    let mut requests = requests.into_iter().peekable();
+    while requests.peek().is_some() {
+        write(client, table, requests.by_ref().take(25).collect()).await?;
+    }
+    Ok(())
 }

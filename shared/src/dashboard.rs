@@ -3,10 +3,16 @@
 //! period D more, whatever the number of requests.
 
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{clock::serde_rfc3339, error::Error, ids::UserId, table};
+use crate::{
+    error::Error,
+    ids::UserId,
+    keys::model::{ApiKey, KeyStatus},
+    table,
+    timestamp::serde_rfc3339,
+};
 
 /// The longest custom range, in days.
 pub const MAX_CUSTOM_DAYS: i64 = 366;
@@ -59,42 +65,50 @@ impl Period {
         (self.end - self.start).num_days() + 1
     }
 
-    /// The period of equal length just before this one.
-    pub fn previous(&self) -> Period {
-        let end = self.start - Duration::days(1);
-        Period {
+    /// The period of equal length just before this one; `None` where that leaves the calendar.
+    pub fn previous(&self) -> Option<Period> {
+        let end = self.start.checked_sub_days(Days::new(1))?;
+        let start = end.checked_sub_days(Days::new(u64::try_from(self.days() - 1).ok()?))?;
+        Some(Period {
             range: self.range,
-            start: end - Duration::days(self.days() - 1),
+            start,
             end,
-        }
+        })
     }
 
-    fn bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
-        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        (midnight(self.start), midnight(self.end + Duration::days(1)))
+    /// The first instant of the period and the first after it; `None` where that leaves the calendar.
+    fn bounds(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let after = self.end.checked_add_days(Days::new(1))?;
+        Some((
+            self.start.and_time(NaiveTime::MIN).and_utc(),
+            after.and_time(NaiveTime::MIN).and_utc(),
+        ))
     }
 }
 
+fn out_of_calendar() -> Error {
+    Error::invalid_field(
+        "time_range",
+        "the period or the one before it falls outside the dates Latchkey can count",
+    )
+}
+
 fn date(field: &str, raw: &str) -> Result<NaiveDate, Error> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .or_else(|_| {
-            DateTime::parse_from_rfc3339(raw.trim()).map(|t| t.with_timezone(&Utc).date_naive())
-        })
-        .map_err(|_| {
-            Error::invalid_field(
-                field,
-                "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
-            )
-        })
+    crate::validate::date(field, raw).map_err(|e| Error::invalid_fields(vec![e]))
 }
 
 impl MetricsQuery {
     /// The period asked for, relative to `today`.
     pub fn parse(self, today: NaiveDate) -> Result<Period, Error> {
-        let last = |range, days: i64| Period {
-            range,
-            start: today - Duration::days(days - 1),
-            end: today,
+        let last = |range, days: u64| {
+            today
+                .checked_sub_days(Days::new(days - 1))
+                .map(|start| Period {
+                    range,
+                    start,
+                    end: today,
+                })
+                .ok_or_else(out_of_calendar)
         };
         // A malformed date is a 400 whatever the range: a client never learns of its typo by a
         // silently ignored parameter.
@@ -109,9 +123,9 @@ impl MetricsQuery {
             .map(|raw| date("end_date", raw))
             .transpose()?;
         match self.time_range.as_deref().unwrap_or("today") {
-            "today" => Ok(last("today", 1)),
-            "7d" => Ok(last("7d", 7)),
-            "30d" => Ok(last("30d", 30)),
+            "today" => last("today", 1),
+            "7d" => last("7d", 7),
+            "30d" => last("30d", 30),
             "custom" => {
                 let start = start.ok_or_else(|| {
                     Error::invalid_field("start_date", "is required when time_range is custom")
@@ -150,7 +164,17 @@ impl MetricsQuery {
 pub struct RequestSuccess {
     successful: u64,
     total: u64,
+    /// Percent; null when `total` is 0.
     success_rate: Option<f64>,
+}
+
+/// The same figures in the spatialflow SDK's words: `{"successful", "total", "rate"}`.
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct DeliverySuccess {
+    successful: u64,
+    total: u64,
+    /// Percent; null when `total` is 0.
+    rate: Option<f64>,
 }
 
 /// The figures of one period.
@@ -160,9 +184,17 @@ pub struct Figures {
     period_start: DateTime<Utc>,
     #[serde(with = "serde_rfc3339")]
     period_end: DateTime<Utc>,
+    /// Keys active at the end of the period (or now, for the current one).
+    active_keys: u64,
     requests_total: u64,
     request_success: RequestSuccess,
     failed_attempts: u64,
+    /// `active_keys`, as the SDK names it.
+    active_workflows: u64,
+    /// `requests_total`, as the SDK names it.
+    events_total: u64,
+    /// `request_success`, as the SDK names it.
+    action_delivery_success: DeliverySuccess,
 }
 
 /// Change from the previous period, in percent; null where the previous figure is 0.
@@ -180,6 +212,12 @@ pub struct Comparison {
     #[serde(flatten)]
     figures: Figures,
     change: Change,
+    /// `requests_total` now minus before (the SDK's name and meaning).
+    events_change: i64,
+    /// `active_keys` now minus before (the SDK's name and meaning).
+    workflows_change: i64,
+    /// Success rate now minus before, in percentage points; null when either rate is null.
+    success_rate_change: Option<f64>,
 }
 
 /// DashboardMetricsResponse.
@@ -187,7 +225,6 @@ pub struct Comparison {
 pub struct DashboardMetrics {
     #[schema(value_type = TimeRange)]
     time_range: &'static str,
-    active_keys: usize,
     #[serde(flatten)]
     figures: Figures,
     comparison: Comparison,
@@ -201,20 +238,46 @@ fn change(now: f64, before: f64) -> Option<f64> {
     (before != 0.0).then(|| round2((now - before) / before * 100.0))
 }
 
-fn figures(period: &Period, success: u64, failed: u64) -> Figures {
-    let (period_start, period_end) = period.bounds();
-    let total = success + failed;
-    Figures {
+fn difference(now: u64, before: u64) -> i64 {
+    i64::try_from(now).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX)
+}
+
+/// The figures of one period; `None` where the period leaves the calendar.
+fn figures(period: &Period, active_keys: u64, success: u64, failed: u64) -> Option<Figures> {
+    let (period_start, period_end) = period.bounds()?;
+    let total = success.saturating_add(failed);
+    let rate = (total > 0).then(|| round2(success as f64 * 100.0 / total as f64));
+    Some(Figures {
         period_start,
         period_end,
+        active_keys,
         requests_total: total,
         request_success: RequestSuccess {
             successful: success,
             total,
-            success_rate: (total > 0).then(|| round2(success as f64 * 100.0 / total as f64)),
+            success_rate: rate,
         },
         failed_attempts: failed,
-    }
+        active_workflows: active_keys,
+        events_total: total,
+        action_delivery_success: DeliverySuccess {
+            successful: success,
+            total,
+            rate,
+        },
+    })
+}
+
+/// How many of `keys` were usable (active or in a rotation grace) at the end of `period`, or
+/// `now` if that is earlier.
+fn active_keys(keys: &[ApiKey], period: &Period, now: DateTime<Utc>) -> Result<u64, Error> {
+    let (_, end) = period.bounds().ok_or_else(out_of_calendar)?;
+    let at = end.min(now);
+    Ok(keys
+        .iter()
+        .filter(|k| k.created_at <= at)
+        .filter(|k| matches!(k.status(at), KeyStatus::Active | KeyStatus::Rotating))
+        .count() as u64)
 }
 
 /// Reads the owner's daily aggregates.
@@ -247,7 +310,7 @@ impl Dashboard {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         let number = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
             item.get(name)
                 .and_then(|v| v.as_n().ok())
@@ -259,38 +322,44 @@ impl Dashboard {
         }))
     }
 
-    /// The metrics of `user` for `period`, compared with the period before it.
+    /// The metrics of `user` for `period`, compared with the period before it; `keys` are the
+    /// user's keys, counted as active where they were usable at each period's end.
     pub async fn metrics(
         &self,
         user: &UserId,
         period: Period,
-        active_keys: usize,
+        keys: &[ApiKey],
+        now: DateTime<Utc>,
     ) -> Result<DashboardMetrics, Error> {
-        let previous = period.previous();
+        let previous = period.previous().ok_or_else(out_of_calendar)?;
+        let (active, was_active) = (
+            active_keys(keys, &period, now)?,
+            active_keys(keys, &previous, now)?,
+        );
         let ((s, f), (ps, pf)) =
             tokio::try_join!(self.totals(user, &period), self.totals(user, &previous))?;
-        let now = figures(&period, s, f);
-        let before = figures(&previous, ps, pf);
+        let now = figures(&period, active, s, f).ok_or_else(out_of_calendar)?;
+        let before = figures(&previous, was_active, ps, pf).ok_or_else(out_of_calendar)?;
+        let (rate, previous_rate) = (
+            now.request_success.success_rate,
+            before.request_success.success_rate,
+        );
         let change = Change {
             requests_total: change(now.requests_total as f64, before.requests_total as f64),
             successful: change(s as f64, ps as f64),
             failed_attempts: change(f as f64, pf as f64),
-            success_rate: match (
-                now.request_success.success_rate,
-                before.request_success.success_rate,
-            ) {
-                (Some(a), Some(b)) => change(a, b),
-                _ => None,
-            },
+            success_rate: rate.zip(previous_rate).and_then(|(a, b)| change(a, b)),
         };
         Ok(DashboardMetrics {
             time_range: period.range,
-            active_keys,
-            figures: now,
             comparison: Comparison {
+                events_change: difference(now.requests_total, before.requests_total),
+                workflows_change: difference(active, was_active),
+                success_rate_change: rate.zip(previous_rate).map(|(a, b)| round2(a - b)),
                 figures: before,
                 change,
             },
+            figures: now,
         })
     }
 }
@@ -319,13 +388,13 @@ mod tests {
             (week.start, week.end),
             (day("2026-11-16"), day("2026-11-22"))
         );
-        let before = week.previous();
+        let before = week.previous().unwrap();
         assert_eq!(
             (before.start, before.end),
             (day("2026-11-09"), day("2026-11-15"))
         );
         let today = q("today", None, None).unwrap();
-        assert_eq!(today.previous().end, day("2026-11-21"));
+        assert_eq!(today.previous().unwrap().end, day("2026-11-21"));
         let custom = q("custom", Some("2026-01-01"), Some("2026-01-31")).unwrap();
         assert_eq!(custom.days(), 31);
     }
@@ -346,10 +415,51 @@ mod tests {
     }
 
     #[test]
+    fn far_dates_are_refused_not_a_crash() {
+        // Once `NaiveDate + TimeDelta overflowed`: a panic and a 500.
+        assert!(q("custom", Some("+262142-12-01"), Some("+262142-12-31")).is_err());
+        assert!(q("custom", Some("9999-12-01"), Some("9999-12-31")).is_ok());
+        assert!(q("custom", Some("1970-01-01"), Some("1970-01-31")).is_ok());
+        let edge = q("custom", Some("1970-01-01"), Some("1970-01-31")).unwrap();
+        assert!(edge.previous().is_some_and(|p| p.bounds().is_some()));
+        let last = q("custom", Some("9999-12-01"), Some("9999-12-31")).unwrap();
+        assert!(last.bounds().is_some());
+    }
+
+    #[test]
+    fn sdk_datetimes_name_their_utc_day() {
+        let p = q(
+            "custom",
+            Some("2025-01-01T00:00:00Z"),
+            Some("2025-01-31T23:59:59.123456+0000"),
+        )
+        .unwrap();
+        assert_eq!((p.start, p.end), (day("2025-01-01"), day("2025-01-31")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_is_a_period_or_a_400(
+            range in proptest::option::of("today|7d|30d|custom|[a-z0-9]{0,5}"),
+            start in proptest::option::of("\\PC{0,30}|[+-]?[0-9]{4,6}-[0-9]{2}-[0-9]{2}"),
+            end in proptest::option::of("\\PC{0,30}|[+-]?[0-9]{4,6}-[0-9]{2}-[0-9]{2}"),
+            today in 0i64..2_932_896,
+        ) {
+            let today = NaiveDate::from_num_days_from_ce_opt(719_163 + today as i32).unwrap();
+            let query = MetricsQuery { time_range: range, start_date: start, end_date: end };
+            if let Ok(period) = query.parse(today) {
+                let _ = period.previous().and_then(|p| p.bounds());
+                let _ = period.bounds();
+            }
+        }
+    }
+
+    #[test]
     fn rates_and_changes() {
         let p = q("today", None, None).unwrap();
-        assert_eq!(figures(&p, 0, 0).request_success.success_rate, None);
-        assert_eq!(figures(&p, 2, 1).request_success.success_rate, Some(66.67));
+        let rate = |s, f| figures(&p, 0, s, f).unwrap().request_success.success_rate;
+        assert_eq!(rate(0, 0), None);
+        assert_eq!(rate(2, 1), Some(66.67));
         assert_eq!(change(15.0, 10.0), Some(50.0));
         assert_eq!(change(5.0, 0.0), None);
     }

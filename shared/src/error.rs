@@ -70,6 +70,22 @@ pub enum Error {
         /// Seconds until the window resets.
         retry_after: u64,
     },
+    /// The request body is larger than any request of the API needs (413).
+    #[error("The request body is larger than {limit} bytes.")]
+    PayloadTooLarge {
+        /// The largest body accepted, in bytes.
+        limit: usize,
+    },
+    /// Storage or the queue is unreachable, slow or throttling (503); retrying later can help.
+    /// The cause is logged, never returned.
+    #[error("The service is briefly unavailable; retry after {retry_after} seconds.")]
+    Unavailable {
+        /// Seconds the client should wait.
+        retry_after: u64,
+        /// What failed.
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Anything the client cannot fix (500). The cause is logged, never returned.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -102,6 +118,34 @@ impl Error {
         Self::Internal(Box::new(cause))
     }
 
+    /// How long a client should wait after a 503, in seconds.
+    pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
+
+    /// A 503 wrapping its cause: a dependency that is unreachable, slow or throttling.
+    pub fn unavailable(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable {
+            retry_after: Self::RETRY_AFTER_UNAVAILABLE,
+            cause: Box::new(cause),
+        }
+    }
+
+    /// A failed AWS call: a 503 when retrying later can help ([`crate::aws::is_transient`]), else a 500.
+    pub fn storage<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if crate::aws::is_transient(&err) {
+            Self::unavailable(err)
+        } else {
+            Self::internal(err)
+        }
+    }
+
     /// For event-driven functions (no HTTP response to carry it): logs the cause of an internal
     /// error and returns the error boxed for the Lambda runtime, which reports the invocation failed.
     pub fn into_invocation_error(self) -> Box<dyn std::error::Error + Send + Sync> {
@@ -121,6 +165,8 @@ impl Error {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +182,8 @@ impl Error {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::RateLimited { .. } => "rate_limited",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -147,8 +195,8 @@ pub struct ErrorBody<'a> {
     /// A sentence for humans; a 5xx never echoes internals.
     detail: String,
     /// Machine-readable reason: `validation_error`, `unauthenticated`, `forbidden`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `rate_limited`, `internal_error`, or a state reason such
-    /// as `key_revoked`.
+    /// `method_not_allowed`, `conflict`, `rate_limited`, `payload_too_large`, `unavailable`,
+    /// `internal_error`, or a state reason such as `key_revoked`.
     code: &'a str,
     /// Each field at fault, on validation errors.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
@@ -164,6 +212,10 @@ impl IntoResponse for Error {
                 tracing::error!(error = %cause, source = ?cause.source(), "request failed");
                 "The server could not complete the request.".to_owned()
             }
+            Self::Unavailable { cause, .. } => {
+                tracing::warn!(error = %cause, source = ?cause.source(), "a dependency is unavailable");
+                self.to_string()
+            }
             other => other.to_string(),
         };
         let errors = match &self {
@@ -176,7 +228,8 @@ impl IntoResponse for Error {
             errors,
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after, .. } = self {
+        if let Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

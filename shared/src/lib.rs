@@ -5,6 +5,7 @@
 //! it into responses, and the HTTP routes of every family with the OpenAPI document they make
 //! ([`api`]). Function crates only read config, build clients and mount their family's router.
 
+pub mod account_closure;
 pub mod api;
 pub mod auth;
 pub mod aws;
@@ -15,6 +16,7 @@ pub mod dashboard;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod issue_reports;
 pub mod keys;
 pub mod lifecycle;
 pub mod notifications;
@@ -22,11 +24,14 @@ pub mod onboarding;
 pub mod privacy;
 pub mod profiles;
 pub mod queue;
+#[cfg(test)]
+mod request_properties;
 pub mod services;
 pub mod table;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod timestamp;
 pub mod usage;
 pub mod validate;
 pub mod worker;

@@ -22,13 +22,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    clock::rfc3339,
     error::Error,
     ids::KeyId,
     keys::store::KeyStore,
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
-    table,
+    table, timestamp,
 };
 
 /// How far back a sweep looks for expired keys it has not handled (a sweeper outage shorter than
@@ -133,14 +132,14 @@ impl Lifecycle {
                 .expression_attribute_values(":pk", AttributeValue::S(pk))
                 .expression_attribute_values(
                     ":horizon",
-                    AttributeValue::S(format!("{}~", rfc3339(horizon))),
+                    AttributeValue::S(format!("{}~", timestamp::format(horizon))),
                 )
                 .into_paginator()
                 .items()
                 .send()
                 .collect::<Result<Vec<_>, _>>()
                 .await
-                .map_err(Error::internal)?;
+                .map_err(Error::storage)?;
             report.queries += 1;
             report.items_read += items.len() as u64;
             for item in items {
@@ -190,14 +189,17 @@ impl Lifecycle {
         {
             return Ok(Applied::Skipped);
         }
-        let expiry = rfc3339(expires_at);
+        let [expiry, legacy] = timestamp::stored_forms(expires_at);
         let mut update = Update::builder()
             .table_name(&self.table)
             .key(table::PK, AttributeValue::S(table::key_pk(key_id)))
             .key(table::SK, AttributeValue::S(table::KEY_SK.into()))
-            .condition_expression("expires_at = :exp AND (attribute_not_exists(#m) OR #m <> :exp)")
+            .condition_expression(
+                "expires_at IN (:exp, :legacy) AND (attribute_not_exists(#m) OR NOT (#m IN (:exp, :legacy)))",
+            )
             .expression_attribute_names("#m", transition.marker())
-            .expression_attribute_values(":exp", AttributeValue::S(expiry.clone()));
+            .expression_attribute_values(":exp", AttributeValue::S(expiry.clone()))
+            .expression_attribute_values(":legacy", AttributeValue::S(legacy));
         update = if transition == Transition::Expired {
             // Handled: the key leaves the expiry index, so later sweeps no longer read it.
             update.update_expression("SET #m = :exp REMOVE gsi2pk, gsi2sk")
@@ -260,7 +262,7 @@ impl Lifecycle {
             {
                 Ok(Applied::Skipped)
             }
-            Err(err) => Err(Error::internal(err)),
+            Err(err) => Err(Error::storage(err)),
         }
     }
 }

@@ -16,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    clock::{Clock, serde_rfc3339},
+    clock::Clock,
     error::Error,
     ids::{NotificationId, ResourceId, UserId},
     table,
+    timestamp::serde_rfc3339,
 };
 
 /// Notification types Latchkey sends.
@@ -38,6 +39,8 @@ pub mod kinds {
     pub const ERASURE_FAILED: &str = "privacy.erasure_failed";
     /// A rotated key's grace period ended: the rotation is complete.
     pub const API_KEY_ROTATION_COMPLETED: &str = "api_key.rotation_completed";
+    /// A member of the workspace reported an issue.
+    pub const ISSUE_REPORTED: &str = "support.issue_reported";
 }
 
 /// Notifications are kept this long.
@@ -83,6 +86,35 @@ pub struct Notification {
     /// Details.
     #[serde(default)]
     pub data: serde_json::Value,
+    /// Where the console shows the thing the notification is about.
+    #[serde(default)]
+    pub action_url: Option<String>,
+    /// The link text for `action_url`.
+    #[serde(default)]
+    pub action_label: Option<String>,
+}
+
+/// The console page of what `data` names (a key, an erasure job), if any.
+fn action(data: &serde_json::Value) -> (Option<String>, Option<String>) {
+    let id = |name: &str| data.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    if let Some(key) = id("new_api_key_id").or_else(|| id("api_key_id")) {
+        (
+            Some(format!("/console/keys/{key}")),
+            Some("View key".into()),
+        )
+    } else if let Some(job) = id("job_id") {
+        (
+            Some(format!("/console/privacy/{job}")),
+            Some("View erasure job".into()),
+        )
+    } else if let Some(report) = id("issue_report_id") {
+        (
+            Some(format!("/console/issue-reports/{report}")),
+            Some("View report".into()),
+        )
+    } else {
+        (None, None)
+    }
 }
 
 /// NotificationList.
@@ -90,6 +122,8 @@ pub struct Notification {
 pub struct NotificationList {
     /// Newest first.
     pub notifications: Vec<Notification>,
+    /// Notifications in this page.
+    pub count: usize,
     /// Unread notifications in all pages.
     pub unread_count: u64,
     /// Pass as `cursor` for the next page.
@@ -202,7 +236,10 @@ impl Notifications {
         user: &UserId,
         new: NewNotification,
     ) -> Result<aws_sdk_dynamodb::types::Put, Error> {
+        let (action_url, action_label) = action(&new.data);
         let notification = Notification {
+            action_url,
+            action_label,
             id: Uuid::now_v7(),
             kind: new.kind.to_owned(),
             title: new.title,
@@ -228,7 +265,7 @@ impl Notifications {
             .set_item(Some(put.item().clone()))
             .send()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         Ok(())
     }
 
@@ -270,7 +307,7 @@ impl Notifications {
                     .filter_expression("is_read = :false")
                     .expression_attribute_values(":false", AttributeValue::Bool(false));
             }
-            let out = query.send().await.map_err(Error::internal)?;
+            let out = query.send().await.map_err(Error::storage)?;
             for item in out.items.unwrap_or_default() {
                 found.push(
                     serde_dynamo::from_item::<_, Notification>(item).map_err(Error::internal)?,
@@ -286,6 +323,7 @@ impl Notifications {
             .then(|| found.last().map(|n| encode_cursor(n.id)))
             .flatten();
         Ok(NotificationList {
+            count: found.len(),
             notifications: found,
             unread_count: self.unread_count(user).await?,
             next_cursor,
@@ -315,7 +353,7 @@ impl Notifications {
             if count_only {
                 query = query.select(aws_sdk_dynamodb::types::Select::Count);
             }
-            let out = query.send().await.map_err(Error::internal)?;
+            let out = query.send().await.map_err(Error::storage)?;
             count += out.count as u64;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
@@ -343,7 +381,7 @@ impl Notifications {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(
                 ":now",
-                AttributeValue::S(crate::clock::rfc3339(self.clock.now())),
+                AttributeValue::S(crate::timestamp::format(self.clock.now())),
             )
             .send()
             .await;
@@ -364,7 +402,7 @@ impl Notifications {
                     .projection_expression("pk")
                     .send()
                     .await
-                    .map_err(Error::internal)?
+                    .map_err(Error::storage)?
                     .item
                     .is_some();
                 if exists {
@@ -373,7 +411,7 @@ impl Notifications {
                     Err(NotificationId::not_found())
                 }
             }
-            Err(err) => Err(Error::internal(err)),
+            Err(err) => Err(Error::storage(err)),
         }
     }
 
@@ -381,7 +419,7 @@ impl Notifications {
     /// so a thousand of them take one call well inside a Lambda timeout. Returns how many changed.
     pub async fn mark_all_read(&self, user: &UserId) -> Result<u64, Error> {
         let (_, items) = self.unread(user, false).await?;
-        let now = crate::clock::rfc3339(self.clock.now());
+        let now = crate::timestamp::format(self.clock.now());
         let requests: Vec<WriteRequest> = items
             .into_iter()
             .map(|mut item| {

@@ -11,12 +11,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    clock::{Clock, serde_rfc3339},
-    error::Error,
-    ids::UserId,
-    table,
-};
+use crate::{clock::Clock, error::Error, ids::UserId, table, timestamp::serde_rfc3339};
 
 /// A checklist step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -151,11 +146,11 @@ impl Onboarding {
             .expression_attribute_names("#a", attribute)
             .expression_attribute_values(
                 ":now",
-                AttributeValue::S(crate::clock::rfc3339(self.clock.now())),
+                AttributeValue::S(crate::timestamp::format(self.clock.now())),
             )
             .send()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         Ok(())
     }
 
@@ -193,7 +188,7 @@ impl Onboarding {
             .consistent_read(true)
             .send()
             .await
-            .map_err(Error::internal)?
+            .map_err(Error::storage)?
             .item
             .unwrap_or_default();
         let time = |name: &str| {

@@ -10,10 +10,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{
     auth::Role,
-    clock::serde_rfc3339,
     error::{Error, FieldError},
     ids::{UserId, WorkspaceId},
-    table, validate,
+    table,
+    timestamp::serde_rfc3339,
+    validate,
 };
 
 /// What is known of a user when they first arrive.
@@ -45,6 +46,12 @@ fn api_version() -> String {
 }
 fn yes() -> bool {
     true
+}
+fn map_style() -> String {
+    "streets".into()
+}
+fn geofence_color() -> String {
+    "#3B82F6".into()
 }
 
 /// A stored profile, with the contract's defaults for every setting never changed.
@@ -118,6 +125,15 @@ pub struct Profile {
     /// Default API version.
     #[serde(default = "api_version")]
     pub default_api_version: String,
+    /// The spatialflow SDK's map style preference.
+    #[serde(default = "map_style")]
+    pub default_map_style: String,
+    /// The spatialflow SDK's geofence colour preference (`#RRGGBB`).
+    #[serde(default = "geofence_color")]
+    pub default_geofence_color: String,
+    /// The spatialflow SDK's workflow tour flag.
+    #[serde(default)]
+    pub has_completed_workflow_tour: bool,
     /// Role in the workspace (the same as `role`).
     #[serde(default)]
     pub workspace_role: Option<Role>,
@@ -178,6 +194,16 @@ pub struct UpdateProfileRequest {
     show_tutorial_tooltips: Option<bool>,
     /// Whether the product tour is done.
     has_completed_tour: Option<bool>,
+    /// Map style preference (the spatialflow SDK's).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50, pattern = r"\S")]
+    default_map_style: Option<Option<String>>,
+    /// Geofence colour preference, `#RRGGBB` (the spatialflow SDK's).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = false, pattern = r"^\s*#[0-9A-Fa-f]{6}\s*$", example = "#3B82F6")]
+    default_geofence_color: Option<Option<String>>,
+    /// Whether the workflow tour is done (the spatialflow SDK's).
+    has_completed_workflow_tour: Option<bool>,
 }
 
 /// Clock display format.
@@ -253,6 +279,19 @@ fn timezone(raw: &str) -> Result<String, FieldError> {
         .map_err(|_| FieldError::new("timezone", "must be an IANA time zone, e.g. Europe/Berlin"))
 }
 
+fn color(raw: &str) -> Result<String, FieldError> {
+    let color = raw.trim();
+    let hex = color.strip_prefix('#').unwrap_or_default();
+    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(color.to_owned())
+    } else {
+        Err(FieldError::new(
+            "default_geofence_color",
+            "must be a colour #RRGGBB",
+        ))
+    }
+}
+
 fn time_fmt(raw: &str) -> Result<String, FieldError> {
     match raw {
         "12h" | "24h" => Ok(raw.to_owned()),
@@ -266,7 +305,7 @@ impl UpdateProfileRequest {
         type Check = fn(&str) -> Result<String, FieldError>;
         let mut errors = Vec::new();
         let mut set: Vec<(&'static str, Option<AttributeValue>)> = Vec::new();
-        let texts: [(&'static str, Option<Option<String>>, bool, Check); 8] = [
+        let texts: [(&'static str, Option<Option<String>>, bool, Check); 10] = [
             ("name", self.name, false, |v| {
                 validate::required_text("name", v, 255)
             }),
@@ -285,6 +324,15 @@ impl UpdateProfileRequest {
                 self.default_api_version,
                 false,
                 |v| validate::required_text("default_api_version", v, 10),
+            ),
+            ("default_map_style", self.default_map_style, false, |v| {
+                validate::required_text("default_map_style", v, 50)
+            }),
+            (
+                "default_geofence_color",
+                self.default_geofence_color,
+                false,
+                color,
             ),
         ];
         for (field, value, nullable, check) in texts {
@@ -313,6 +361,10 @@ impl UpdateProfileRequest {
             ("marketing_emails", self.marketing_emails),
             ("show_tutorial_tooltips", self.show_tutorial_tooltips),
             ("has_completed_tour", self.has_completed_tour),
+            (
+                "has_completed_workflow_tour",
+                self.has_completed_workflow_tour,
+            ),
         ];
         let mut touches_notifications = false;
         for (field, value) in flags {
@@ -335,8 +387,8 @@ impl UpdateProfileRequest {
 /// The storage port of profiles.
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
-    /// Creates the profile unless it exists; returns whether it was created.
-    async fn ensure(&self, profile: &NewProfile) -> Result<bool, Error>;
+    /// Creates the profile unless it exists, as of `at`; returns whether it was created.
+    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error>;
     /// The profile of `user`.
     async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error>;
     /// Applies `changes` and returns the profile after them.
@@ -346,6 +398,21 @@ pub trait ProfileStore: Send + Sync {
         changes: &ProfileChanges,
         at: DateTime<Utc>,
     ) -> Result<Profile, Error>;
+    /// The members of `workspace` that have a profile, with their roles.
+    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error>;
+    /// Erases everything stored under `user` (profile, notifications, onboarding) except the
+    /// daily aggregates, which hold no personal data. Idempotent.
+    async fn erase(&self, user: &UserId) -> Result<(), Error>;
+}
+
+/// A workspace member, as the member index knows them.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Member {
+    /// The user.
+    #[serde(rename = "id")]
+    pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
 }
 
 /// Profiles in the single table.
@@ -378,56 +445,59 @@ impl DynamoProfileStore {
     }
 }
 
-#[derive(Serialize)]
-struct ProfileRecord<'a> {
-    pk: String,
-    sk: &'static str,
-    id: &'a UserId,
-    email: &'a str,
-    name: &'a str,
-    workspace_id: &'a WorkspaceId,
-    role: Role,
-    workspace_role: Role,
-    created_at: String,
-    updated_at: String,
-}
-
 #[async_trait]
 impl ProfileStore for DynamoProfileStore {
-    async fn ensure(&self, profile: &NewProfile) -> Result<bool, Error> {
-        let now = crate::clock::rfc3339(crate::clock::Clock::now(&crate::clock::SystemClock));
-        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(ProfileRecord {
-            pk: table::user_pk(&profile.id),
-            sk: table::PROFILE_SK,
-            id: &profile.id,
-            email: &profile.email,
-            name: &profile.name,
-            workspace_id: &profile.workspace_id,
-            role: profile.role,
-            workspace_role: profile.role,
-            created_at: now.clone(),
-            updated_at: now,
-        })
-        .map_err(Error::internal)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(Error::internal(err)),
+    /// One `UpdateItem` that fills only what is missing: a new profile is created whole, and a
+    /// profile stored before the member index existed gains its index entry.
+    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error> {
+        let now = crate::timestamp::format(at);
+        let role: AttributeValue =
+            serde_dynamo::to_attribute_value(profile.role).map_err(Error::internal)?;
+        let fields = [
+            ("id", AttributeValue::S(profile.id.to_string())),
+            ("email", AttributeValue::S(profile.email.clone())),
+            ("name", AttributeValue::S(profile.name.clone())),
+            (
+                "workspace_id",
+                AttributeValue::S(profile.workspace_id.to_string()),
+            ),
+            ("role", role.clone()),
+            ("workspace_role", role),
+            ("created_at", AttributeValue::S(now.clone())),
+            ("updated_at", AttributeValue::S(now)),
+            (
+                table::GSI1_PK,
+                AttributeValue::S(table::members_pk(&profile.workspace_id)),
+            ),
+            (
+                table::GSI1_SK,
+                AttributeValue::S(table::member_sk(&profile.id)),
+            ),
+        ];
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (field, value)) in fields.into_iter().enumerate() {
+            names.insert(format!("#f{i}"), field.to_owned());
+            values.insert(format!(":f{i}"), value);
+            sets.push(format!("#f{i} = if_not_exists(#f{i}, :f{i})"));
         }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::address(&profile.id)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .send()
+            .await
+            .map_err(Error::storage)?;
+        let existed = out
+            .attributes
+            .is_some_and(|old| old.contains_key("created_at"));
+        Ok(!existed)
     }
 
     async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error> {
@@ -439,7 +509,7 @@ impl ProfileStore for DynamoProfileStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         out.item
             .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
             .transpose()
@@ -454,7 +524,7 @@ impl ProfileStore for DynamoProfileStore {
         let mut names = HashMap::from([("#updated_at".to_owned(), "updated_at".to_owned())]);
         let mut values = HashMap::from([(
             ":updated_at".to_owned(),
-            AttributeValue::S(crate::clock::rfc3339(at)),
+            AttributeValue::S(crate::timestamp::format(at)),
         )]);
         let mut sets = vec!["#updated_at = :updated_at".to_owned()];
         let mut removes = Vec::new();
@@ -491,11 +561,82 @@ impl ProfileStore for DynamoProfileStore {
                 {
                     Error::NotFound("No profile for this user.".into())
                 } else {
-                    Error::internal(err)
+                    Error::storage(err)
                 }
             })?;
         let item = out.attributes.unwrap_or_default();
         serde_dynamo::from_item(item).map_err(Error::internal)
+    }
+
+    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(table::GSI1)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", table::GSI1_PK)
+            .expression_attribute_values(":pk", AttributeValue::S(table::members_pk(workspace)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(Error::storage)?;
+        items
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
+            .collect()
+    }
+
+    async fn erase(&self, user: &UserId) -> Result<(), Error> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_names("#sk", table::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
+            .projection_expression("#pk, #sk")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(Error::storage)?;
+        let sort_key = |item: &HashMap<String, AttributeValue>| {
+            item.get(table::SK)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let items = items
+            .into_iter()
+            .filter(|item| !sort_key(item).starts_with(table::DAY_SK_PREFIX));
+        // The profile goes last, so an erasure cut short leaves a profile to erase again.
+        let (profile, rest): (Vec<_>, Vec<_>) =
+            items.partition(|item| sort_key(item) == table::PROFILE_SK);
+        let deletes = |items: Vec<HashMap<String, AttributeValue>>| {
+            items
+                .into_iter()
+                .map(|key| {
+                    aws_sdk_dynamodb::types::DeleteRequest::builder()
+                        .set_key(Some(key))
+                        .build()
+                        .map(|delete| {
+                            aws_sdk_dynamodb::types::WriteRequest::builder()
+                                .delete_request(delete)
+                                .build()
+                        })
+                        .map_err(Error::internal)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        crate::batch::write_all(&self.client, &self.table, deletes(rest)?).await?;
+        crate::batch::write_all(&self.client, &self.table, deletes(profile)?).await?;
+        Ok(())
     }
 }
 
@@ -527,6 +668,14 @@ mod tests {
         assert_eq!(
             fields(json!({"default_api_version": "v12345678901"})),
             ["default_api_version"]
+        );
+        assert_eq!(
+            fields(json!({"default_geofence_color": "blue"})),
+            ["default_geofence_color"]
+        );
+        assert_eq!(
+            fields(json!({"default_map_style": "m".repeat(51)})),
+            ["default_map_style"]
         );
     }
 

@@ -67,7 +67,7 @@ impl WorkQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(Error::internal)?;
+                .map_err(Error::storage)?;
             if !out.failed().is_empty() {
                 return Err(Error::internal(std::io::Error::other(format!(
                     "{} messages were not enqueued",
@@ -87,7 +87,7 @@ impl WorkQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         Ok(())
     }
 }

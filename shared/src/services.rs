@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use axum::extract::FromRef;
 
 use crate::lifecycle::Lifecycle;
 
 use crate::{
     auth::{Authenticator, jwt::JwtVerifier},
-    aws,
+    aws::{Aws, CallPath},
     clock::{Clock, SystemClock},
     config::Config,
     dashboard::Dashboard,
+    issue_reports::{IssueReports, Scrubber},
     keys::{
         cache::VerifiedKeyCache,
         dynamo::DynamoKeyStore,
@@ -54,24 +54,28 @@ pub struct Services {
     pub queue: Option<WorkQueue>,
     /// Key lifecycle sweeps and transitions.
     pub lifecycle: Arc<Lifecycle>,
+    /// Issue reports.
+    pub issue_reports: Arc<IssueReports>,
 }
 
 impl Services {
-    /// Builds every component with the wall clock.
-    pub fn new(config: &Config, sdk: &SdkConfig) -> Self {
-        Self::with_clock(config, sdk, Arc::new(SystemClock))
+    /// Builds every component with the wall clock. Verification always runs on the tightest
+    /// timeouts ([`CallPath::Verification`]); everything else on `path`'s.
+    pub fn new(config: &Config, aws: &Aws, path: CallPath) -> Self {
+        Self::with_clock(config, aws, path, Arc::new(SystemClock))
     }
 
     /// Builds every component with the given clock.
-    pub fn with_clock(config: &Config, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
-        let dynamodb = aws::dynamodb(sdk);
+    pub fn with_clock(config: &Config, aws: &Aws, path: CallPath, clock: Arc<dyn Clock>) -> Self {
+        let dynamodb = aws.dynamodb(path);
+        let verification = aws.dynamodb(CallPath::Verification);
         let queue = config
             .work_queue_url
             .as_ref()
-            .map(|url| WorkQueue::new(aws::sqs(sdk), url));
+            .map(|url| WorkQueue::new(aws.sqs(path), url));
         let store: Arc<dyn KeyStore> =
             Arc::new(DynamoKeyStore::new(dynamodb.clone(), &config.table_name));
-        let cache = Arc::new(VerifiedKeyCache::new(config.key_cache_ttl));
+        let cache = Arc::new(VerifiedKeyCache::new(config.key_cache_ttl, clock.clone()));
         let onboarding = Arc::new(Onboarding::new(
             dynamodb.clone(),
             &config.table_name,
@@ -91,19 +95,22 @@ impl Services {
         ));
         let usage = Arc::new(UsageRecorder::new(
             Arc::new(DynamoUsageSink::new(
-                dynamodb.clone(),
+                verification.clone(),
                 &config.table_name,
                 config.usage_retention_days,
             )),
             config.usage_flush_interval,
         ));
         let verifier = Arc::new(KeyVerifier::new(VerifierParts {
-            store: store.clone(),
+            store: Arc::new(DynamoKeyStore::new(
+                verification.clone(),
+                &config.table_name,
+            )),
             prefix: config.key_prefix.clone(),
             clock: clock.clone(),
             cache: cache.clone(),
             limiter: RateLimiter::new(Box::new(DynamoRateCounter::new(
-                dynamodb.clone(),
+                verification,
                 &config.table_name,
             ))),
             usage,
@@ -117,6 +124,7 @@ impl Services {
             JwtVerifier::new(&config.jwt),
             verifier.clone(),
             profiles.clone(),
+            clock.clone(),
         ));
         let lifecycle = Arc::new(Lifecycle::new(
             dynamodb.clone(),
@@ -132,7 +140,16 @@ impl Services {
                 },
             ),
         );
+        let issue_reports = Arc::new(IssueReports::new(
+            dynamodb.clone(),
+            &config.table_name,
+            Scrubber::new(&config.key_prefix),
+            notifications.clone(),
+            profiles.clone(),
+            clock.clone(),
+        ));
         Self {
+            issue_reports,
             auth,
             keys,
             verifier,

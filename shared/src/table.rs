@@ -5,14 +5,17 @@
 //! | API key | `KEY#<key id>` | `KEY` | `USER#<owner>` / `KEY#<created_at>#<id>` | `EXPIRY#<day>` / `<expires_at>#<id>` (sparse) |
 //! | daily usage of a key | `KEY#<key id>` | `DAY#<YYYY-MM-DD>` | | |
 //! | rate window of a key | `KEY#<key id>` | `RATE#<window start>` | | |
-//! | user profile | `USER#<user id>` | `PROFILE` | | |
+//! | user profile | `USER#<user id>` | `PROFILE` | `MEMBERS#<workspace>` / `USER#<user id>` | |
+//! | daily usage of a user (dashboard) | `USER#<user id>` | `DAY#<YYYY-MM-DD>` | | |
+//! | issue report | `WORKSPACE#<workspace>` | `REPORT#<report id>` | | |
 //! | days with usage events | `USAGEDAYS#<workspace>` | `DAY#<YYYY-MM-DD>` | | |
 //! | erasure job | `JOB#<job id>` | `JOB` | | |
 //! | notification | `USER#<user id>` | `NOTIF#<uuid v7>` | | |
 //! | onboarding checklist | `USER#<user id>` | `ONBOARDING` | | |
 //! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
 //!
-//! `gsi1` lists a user's keys newest first; `gsi2` is the sparse expiry index the sweeper reads
+//! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
+//! report; whether a leaving owner is the last one); `gsi2` is the sparse expiry index the sweeper reads
 //! one day-partition at a time; `gsi3` finds a device's usage events. Usage events of one workspace
 //! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
 //! `ttl` is the table's TTL attribute (rate windows and usage events expire by it).
@@ -55,6 +58,26 @@ pub const PROFILE_SK: &str = "PROFILE";
 /// Sort-key prefix of a key's daily usage counters.
 pub const DAY_SK_PREFIX: &str = "DAY#";
 
+/// The member index's partition key: a workspace's members.
+pub fn members_pk(workspace: &WorkspaceId) -> String {
+    format!("MEMBERS#{workspace}")
+}
+
+/// The member index's sort key of a member.
+pub fn member_sk(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// Partition key of a workspace's own items (issue reports).
+pub fn workspace_pk(workspace: &WorkspaceId) -> String {
+    format!("WORKSPACE#{workspace}")
+}
+
+/// Sort key of an issue report.
+pub fn issue_report_sk(id: uuid::Uuid) -> String {
+    format!("REPORT#{id}")
+}
+
 /// Partition key of an API key.
 pub fn key_pk(id: KeyId) -> String {
     format!("KEY#{id}")
@@ -67,7 +90,7 @@ pub fn user_pk(user: &UserId) -> String {
 
 /// The owner index's sort key of a key: newest-first listing with a stable tie-break.
 pub fn key_by_owner_sk(created_at: DateTime<Utc>, id: KeyId) -> String {
-    format!("KEY#{}#{id}", crate::clock::rfc3339(created_at))
+    format!("KEY#{}#{id}", crate::timestamp::format(created_at))
 }
 
 /// The expiry index's partition key: one partition per UTC day keeps the index free of hot spots.
@@ -77,12 +100,12 @@ pub fn expiry_pk(expires_at: DateTime<Utc>) -> String {
 
 /// The expiry index's sort key.
 pub fn expiry_sk(expires_at: DateTime<Utc>, id: KeyId) -> String {
-    format!("{}#{id}", crate::clock::rfc3339(expires_at))
+    format!("{}#{id}", crate::timestamp::format(expires_at))
 }
 
 /// Sort key of a key's rate-limit counter for the window starting at `start`.
 pub fn rate_sk(start: DateTime<Utc>) -> String {
-    format!("RATE#{}", crate::clock::rfc3339(start))
+    format!("RATE#{}", crate::timestamp::format(start))
 }
 
 /// Partition key of one shard of a workspace's usage events of one day.
@@ -92,10 +115,7 @@ pub fn usage_pk(workspace: &WorkspaceId, day: NaiveDate, shard: u32) -> String {
 
 /// Sort key of a usage event: time first, so a Query can select a time range.
 pub fn usage_sk(at: DateTime<Utc>, event: uuid::Uuid) -> String {
-    format!(
-        "{}#{event}",
-        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    )
+    format!("{}#{event}", crate::timestamp::format(at))
 }
 
 /// Partition of a workspace's day markers: one item per day with usage events, so an erasure

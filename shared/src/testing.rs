@@ -21,7 +21,11 @@ pub fn offline_services() -> Services {
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    Services::new(&config, &sdk)
+    Services::new(
+        &config,
+        &crate::aws::Aws::unguarded(sdk),
+        crate::aws::CallPath::Api,
+    )
 }
 
 /// Replays an API Gateway event file from `infra/events/` through a router.

@@ -57,21 +57,25 @@ pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, Fiel
     }
 }
 
-/// An RFC 3339 timestamp strictly after `now`, truncated to whole seconds.
+/// A client's timestamp (any form [`crate::timestamp`] reads) as a field value.
+pub fn timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, FieldError> {
+    crate::timestamp::parse_datetime(raw)
+        .map(|at| chrono::SubsecRound::trunc_subsecs(at, 3))
+        .map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// A client's date (a datetime means its UTC date) as a field value.
+pub fn date(field: &str, raw: &str) -> Result<chrono::NaiveDate, FieldError> {
+    crate::timestamp::parse_date(raw).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
+/// A timestamp strictly after `now`, truncated to whole milliseconds as every stored one is.
 pub fn future_timestamp(
     field: &str,
     raw: &str,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, FieldError> {
-    let at = DateTime::parse_from_rfc3339(raw.trim())
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                "must be an RFC 3339 timestamp, e.g. 2026-12-31T00:00:00Z",
-            )
-        })?
-        .with_timezone(&Utc);
-    let at = chrono::SubsecRound::trunc_subsecs(at, 0);
+    let at = timestamp(field, raw)?;
     if at <= now {
         return Err(FieldError::new(field, "must be in the future"));
     }
@@ -123,7 +127,7 @@ pub fn format_network(net: &IpNet) -> String {
     }
 }
 
-/// A date (`YYYY-MM-DD`, a whole UTC day) or an RFC 3339 timestamp, as request fields take them.
+/// A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp, as request fields take them.
 pub struct DateOrTime;
 
 impl utoipa::PartialSchema for DateOrTime {
@@ -141,7 +145,7 @@ impl utoipa::PartialSchema for DateOrTime {
             .item(string(KnownFormat::Date))
             .item(string(KnownFormat::DateTime))
             .description(Some(
-                "A date (`YYYY-MM-DD`, a whole UTC day) or an RFC 3339 timestamp.",
+                "A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp (RFC 3339, or ISO 8601 with `Z`, `+HH:MM`, `+HHMM`, `+HH` or no offset, which means UTC); years 1970 to 9999.",
             ))
             .into()
     }

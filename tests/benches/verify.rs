@@ -28,7 +28,10 @@ async fn main() {
         Arc::new(DynamoKeyStore::new(client, &config.table_name)),
         config.key_prefix.clone(),
         Arc::new(SystemClock),
-        Arc::new(VerifiedKeyCache::new(Duration::from_secs(30))),
+        Arc::new(VerifiedKeyCache::new(
+            Duration::from_secs(30),
+            Arc::new(SystemClock),
+        )),
     );
     let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
     let owner = Caller {

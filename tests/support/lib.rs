@@ -29,7 +29,7 @@ pub fn config() -> Config {
 /// A DynamoDB client for the local stack.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     let sdk = latchkey::aws::load_sdk_config().await;
-    latchkey::aws::dynamodb(&sdk)
+    latchkey::aws::Aws::unguarded(sdk).dynamodb(latchkey::aws::CallPath::Background)
 }
 
 /// A response: status, headers and JSON body (`Value::Null` when the body is not JSON).
@@ -283,7 +283,7 @@ pub async fn verifier(
     };
     let config = config();
     let client = dynamodb().await;
-    let cache = Arc::new(VerifiedKeyCache::new(cache_ttl));
+    let cache = Arc::new(VerifiedKeyCache::new(cache_ttl, clock.clone()));
     let verifier = KeyVerifier::new(VerifierParts {
         store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
         prefix: config.key_prefix.clone(),

@@ -8,8 +8,8 @@ use latchkey::{aws, config::Config, keys::authorizer, services::Services, teleme
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let sdk = aws::load_sdk_config().await;
-    let services = Services::new(&config, &sdk);
+    let aws = aws::Aws::load("authorizer").await;
+    let services = Services::new(&config, &aws, aws::CallPath::Verification);
     let (verifier, routes) = (&services.verifier, &config.route_permissions);
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {

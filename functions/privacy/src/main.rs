@@ -6,7 +6,7 @@ use latchkey::{api, aws, config::Config, http, services::Services, telemetry};
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let sdk = aws::load_sdk_config().await;
-    let services = Services::new(&config, &sdk);
+    let aws = aws::Aws::load("privacy").await;
+    let services = Services::new(&config, &aws, aws::CallPath::Api);
     http::run(api::privacy::router(services)).await
 }

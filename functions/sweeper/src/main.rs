@@ -14,8 +14,8 @@ use latchkey::{
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let sdk = aws::load_sdk_config().await;
-    let services = Services::new(&config, &sdk);
+    let aws = aws::Aws::load("sweeper").await;
+    let services = Services::new(&config, &aws, aws::CallPath::Background);
     let queue = services
         .queue
         .as_ref()

@@ -3,18 +3,24 @@
 
 use std::sync::LazyLock;
 
-use axum::{Json as Body, Router, extract::State, http::header, response::IntoResponse};
+use axum::{
+    Json as Body, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    Error, Result,
+    Error, Result, account_closure,
     auth::Caller,
     dashboard::{DashboardMetrics, MetricsQuery},
     http::{IdPath, Json, Query},
     ids::NotificationId,
-    keys::{model::KeyStatus, view::MessageWithId},
+    issue_reports::IssueReportRequest,
+    keys::view::MessageWithId,
     notifications::{ListQuery, NotificationList},
     onboarding::{MarkStepRequest, OnboardingProgress, Step},
     profiles::{Profile, UpdateProfileRequest},
@@ -31,7 +37,8 @@ pub(super) fn routes() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(openapi))
-        .routes(routes!(me, update_me))
+        .routes(routes!(me, update_me, delete_me))
+        .routes(routes!(report_issue))
         .routes(routes!(notifications))
         .routes(routes!(read_all))
         .routes(routes!(read_one))
@@ -147,6 +154,77 @@ async fn update_me(
         message: "Profile updated.",
         profile,
     }))
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/account/me", tag = "account", operation_id = "delete_own_account",
+    summary = "Delete the caller's account",
+    description = "Sessions only (an API key is 403). Erases the caller's profile, notifications \
+        and onboarding, and deletes every key they own (each stops verifying within the cache \
+        bound); daily aggregates stay. 409 while the caller is the only owner of a workspace with \
+        other members. Idempotent: a second call is 204 too.",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+        (status = 409, response = super::Conflict),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn delete_me(State(s): Svc, caller: Caller) -> Result<StatusCode> {
+    let role = caller.require_session()?;
+    account_closure::delete_own_account(&caller, role, &s.keys, s.profiles.as_ref()).await?;
+    s.auth.forget(&caller.user_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// IssueReportResponse.
+#[derive(Serialize, ToSchema)]
+pub struct IssueReportResponse {
+    /// Id.
+    id: uuid::Uuid,
+    /// Short and quotable, e.g. `LK-7F3K9Q`.
+    #[schema(example = "LK-7F3K9Q")]
+    reference_id: String,
+    /// `received`.
+    #[schema(example = "received")]
+    status: String,
+    /// When it was received.
+    #[schema(value_type = String, format = DateTime)]
+    created_at: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/account/issue-reports", tag = "account",
+    operation_id = "create_issue_report", summary = "Report an issue to the workspace",
+    description = "Sessions only (an API key is 403). Stored privately in the caller's workspace, \
+        with anything that looks like a key or a bearer token scrubbed out first; the workspace's \
+        owners and admins get a `support.issue_reported` notification.",
+    request_body = IssueReportRequest,
+    responses(
+        (status = 201, description = "Received.", body = IssueReportResponse),
+        (status = 400, response = super::BadRequest),
+        (status = 401, response = super::Unauthenticated),
+        (status = 403, response = super::Forbidden),
+    ),
+    security(("JWTBearer" = [])),
+)]
+async fn report_issue(
+    State(s): Svc,
+    caller: Caller,
+    Json(body): Json<IssueReportRequest>,
+) -> Result<(StatusCode, Body<IssueReportResponse>)> {
+    caller.require_session()?;
+    let report = s.issue_reports.create(&caller, body.parse()?).await?;
+    Ok((
+        StatusCode::CREATED,
+        Body(IssueReportResponse {
+            id: report.id,
+            reference_id: report.reference_id,
+            status: report.status,
+            created_at: crate::timestamp::format(report.created_at),
+        }),
+    ))
 }
 
 #[utoipa::path(
@@ -300,15 +378,11 @@ async fn metrics(
     caller.require_session()?;
     let now = s.clock.now();
     let period = q.parse(now.date_naive())?;
-    let active = s
-        .keys
-        .list(&caller)
-        .await?
-        .iter()
-        .filter(|k| matches!(k.status(now), KeyStatus::Active | KeyStatus::Rotating))
-        .count();
+    let keys = s.keys.list(&caller).await?;
     Ok(Body(
-        s.dashboard.metrics(&caller.user_id, period, active).await?,
+        s.dashboard
+            .metrics(&caller.user_id, period, &keys, now)
+            .await?,
     ))
 }
 

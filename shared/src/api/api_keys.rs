@@ -7,7 +7,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     Result,
     auth::Caller,
-    clock::rfc3339,
     http::{ClientContext, IdPath, Json, Query},
     ids::KeyId,
     keys::{
@@ -21,6 +20,7 @@ use crate::{
         },
     },
     services::Services,
+    timestamp,
 };
 
 /// The api-keys function's router.
@@ -299,7 +299,7 @@ async fn set_expiration(
     };
     Ok(axum::Json(ExpirationSet {
         id: key.id.to_string(),
-        expires_at: key.expires_at.map(rfc3339),
+        expires_at: key.expires_at.map(timestamp::format),
         message,
     }))
 }

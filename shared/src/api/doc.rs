@@ -33,7 +33,10 @@ pub const API_KEY: &str = "APIKeyBearer";
     ),
     components(
         schemas(ErrorBody, crate::error::FieldError),
-        responses(BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited),
+        responses(
+            BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited,
+            PayloadTooLarge, Unavailable,
+        ),
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -114,7 +117,18 @@ pub struct Conflict(ErrorBody<'static>);
 #[allow(dead_code)]
 pub struct RateLimited(ErrorBody<'static>);
 
-/// Adds what every operation shares: `X-Request-Id` on every response, and the rate-limit
+/// The request body is over 1 MiB; nothing of it was read.
+#[derive(ToResponse)]
+#[allow(dead_code)]
+pub struct PayloadTooLarge(ErrorBody<'static>);
+
+/// Storage or the queue is unreachable, slow or throttling; nothing was written. Retry later.
+#[derive(ToResponse)]
+#[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")))]
+#[allow(dead_code)]
+pub struct Unavailable(ErrorBody<'static>);
+
+/// Adds what every operation shares: 413 where a body is taken, 503 where storage is reached, `X-Request-Id` on every response, and the rate-limit
 /// headers on the responses of operations an API key may call.
 pub(super) fn finish(doc: &mut openapi::OpenApi) {
     let request_id = header("The caller's `X-Request-Id`, or a new one.", Type::String);
@@ -129,6 +143,19 @@ pub(super) fn finish(doc: &mut openapi::OpenApi) {
     }
     for item in doc.paths.paths.values_mut() {
         for operation in operations(item) {
+            let shared = |name| RefOr::Ref(openapi::Ref::from_response_name(name));
+            if operation.request_body.is_some() {
+                operation
+                    .responses
+                    .responses
+                    .insert("413".into(), shared("PayloadTooLarge"));
+            }
+            if !operation.tags.iter().flatten().any(|tag| tag == "meta") {
+                operation
+                    .responses
+                    .responses
+                    .insert("503".into(), shared("Unavailable"));
+            }
             let keyed =
                 operation.security.iter().flatten().any(|requirement| {
                     *requirement == SecurityRequirement::new(API_KEY, NO_SCOPES)

@@ -1,6 +1,6 @@
 //! The privacy family: GDPR erasure jobs. Sessions only; creating one needs owner or admin.
 
-use axum::{Json as Body, Router, extract::State};
+use axum::{Json as Body, Router, extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -33,7 +33,7 @@ type Svc = State<Services>;
         the background; a dry run counts and deletes nothing.",
     request_body = ErasureRequest,
     responses(
-        (status = 200, description = "The recorded job.", body = ErasureResponse),
+        (status = 201, description = "The recorded job.", body = ErasureResponse),
         (status = 400, response = super::BadRequest),
         (status = 401, response = super::Unauthenticated),
         (status = 403, response = super::Forbidden),
@@ -44,7 +44,7 @@ async fn create(
     State(s): Svc,
     session: Session,
     Json(body): Json<ErasureRequest>,
-) -> Result<Body<ErasureResponse>> {
+) -> Result<(StatusCode, Body<ErasureResponse>)> {
     if !matches!(session.role, Role::Owner | Role::Admin) {
         return Err(Error::Forbidden(
             "Only a workspace owner or admin may erase its data.".into(),
@@ -55,7 +55,7 @@ async fn create(
         .erasure
         .create(&session.caller.user_id, &session.caller.workspace_id, spec)
         .await?;
-    Ok(Body(ErasureResponse::from(&job)))
+    Ok((StatusCode::CREATED, Body(ErasureResponse::from(&job))))
 }
 
 #[utoipa::path(

@@ -2,10 +2,12 @@
 
 use std::{collections::HashSet, sync::Arc, sync::Mutex};
 
+use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
 use super::{Caller, Credential, Role, jwt::JwtVerifier};
 use crate::{
+    clock::Clock,
     error::Error,
     ids::{UserId, WorkspaceId},
     keys::{
@@ -41,6 +43,7 @@ pub struct Authenticator {
     jwt: JwtVerifier,
     keys: Arc<KeyVerifier>,
     profiles: Arc<dyn ProfileStore>,
+    clock: Arc<dyn Clock>,
     /// Users this container has already provisioned, so a warm container writes a profile once.
     provisioned: Mutex<HashSet<UserId>>,
 }
@@ -92,11 +95,17 @@ fn unauthenticated(why: &str) -> Error {
 
 impl Authenticator {
     /// An authenticator over the given verifiers and profile store.
-    pub fn new(jwt: JwtVerifier, keys: Arc<KeyVerifier>, profiles: Arc<dyn ProfileStore>) -> Self {
+    pub fn new(
+        jwt: JwtVerifier,
+        keys: Arc<KeyVerifier>,
+        profiles: Arc<dyn ProfileStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             jwt,
             keys,
             profiles,
+            clock,
             provisioned: Mutex::new(HashSet::new()),
         }
     }
@@ -116,7 +125,7 @@ impl Authenticator {
             Ok(Presented::Key(key)) => match self.keys.verify(key, &[], client).await {
                 Ok(verification) => Authentication {
                     rate: verification.rate,
-                    result: key_caller(verification),
+                    result: key_caller(verification, self.clock.now()),
                 },
                 Err(err) => Authentication::failed(err),
             },
@@ -167,13 +176,16 @@ impl Authenticator {
             return Ok(());
         }
         self.profiles
-            .ensure(&NewProfile {
-                id: caller.user_id.clone(),
-                email: email.unwrap_or_default(),
-                name: name.unwrap_or_default(),
-                workspace_id: caller.workspace_id.clone(),
-                role,
-            })
+            .ensure(
+                &NewProfile {
+                    id: caller.user_id.clone(),
+                    email: email.unwrap_or_default(),
+                    name: name.unwrap_or_default(),
+                    workspace_id: caller.workspace_id.clone(),
+                    role,
+                },
+                self.clock.now(),
+            )
             .await?;
         self.provisioned
             .lock()
@@ -181,10 +193,16 @@ impl Authenticator {
             .insert(caller.user_id.clone());
         Ok(())
     }
+
+    /// Forgets that `user` was provisioned here, after their profile was erased, so their next
+    /// request provisions it again.
+    pub fn forget(&self, user: &UserId) {
+        self.provisioned.lock().expect("lock").remove(user);
+    }
 }
 
 /// The caller a key verification names, or the error the contract gives for its code.
-fn key_caller(verification: Verification) -> Result<Caller, Error> {
+fn key_caller(verification: Verification, now: DateTime<Utc>) -> Result<Caller, Error> {
     let refused = match verification.code {
         VerifyCode::Valid => None,
         VerifyCode::NotFound => Some(unauthenticated("the API key is not valid")),
@@ -205,7 +223,7 @@ fn key_caller(verification: Verification) -> Result<Caller, Error> {
             });
             Some(Error::RateLimited {
                 limit: rate.limit,
-                retry_after: rate.retry_after(chrono::Utc::now()),
+                retry_after: rate.retry_after(now),
             })
         }
     };

@@ -22,17 +22,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| Error::Validation {
-                detail: format!("The request body could not be read: {e}."),
-                errors: vec![],
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge {
+                    limit: super::MAX_BODY_BYTES,
+                }
+            } else {
+                Error::Validation {
+                    detail: format!("The request body could not be read: {e}."),
+                    errors: vec![],
+                }
+            }
+        })?;
         parse_json(&bytes).map(Json)
     }
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let text = std::str::from_utf8(bytes).map_err(|_| Error::Validation {
         detail: "The request body is not UTF-8.".into(),
         errors: vec![],

@@ -2,12 +2,14 @@
 //! error body, request ids, the 404/405 fallbacks, and the Lambda entry point.
 
 mod client;
-mod extract;
+pub(crate) mod extract;
+mod guard;
 mod rate_headers;
 mod request_id;
 
 pub use client::ClientContext;
 pub use extract::{IdPath, Json, Query};
+pub use guard::MAX_BODY_BYTES;
 pub use rate_headers::RateLimitSlot;
 pub use request_id::REQUEST_ID;
 
@@ -15,12 +17,16 @@ use axum::{Router, middleware};
 
 use crate::error::Error;
 
-/// Finishes a function's router: contract-shaped 404 and 405 bodies, `X-RateLimit-*` on
-/// key-authenticated responses, and `X-Request-Id` on every response.
+/// Finishes a function's router: contract-shaped 404 and 405 bodies, a 413 for bodies over
+/// [`MAX_BODY_BYTES`] before anything parses them, the contract's 500 for a handler that
+/// panicked (one request lost, not the container), `X-RateLimit-*` on key-authenticated
+/// responses, and `X-Request-Id` on every response.
 pub fn finish(router: Router) -> Router {
     router
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .fallback(|| async { Error::NotFound("No such route.".into()) })
+        .layer(middleware::from_fn(guard::limit_body))
+        .layer(guard::catch_panics())
         .layer(middleware::from_fn(rate_headers::add))
         .layer(middleware::from_fn(request_id::propagate))
 }

@@ -7,15 +7,17 @@
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
+    sync::{Arc, Mutex},
+    time::Duration,
 };
+
+use chrono::{DateTime, Utc};
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::model::ApiKey;
-use crate::ids::KeyId;
+use crate::{clock::Clock, ids::KeyId};
 
 /// Most entries held; past it, expired entries are dropped first, then everything.
 const CAPACITY: usize = 10_000;
@@ -32,30 +34,39 @@ pub fn digest(presented: &str) -> KeyDigest {
 struct Entry {
     digest: KeyDigest,
     key: ApiKey,
-    stored: Instant,
+    stored: DateTime<Utc>,
 }
 
 /// Verified keys by id.
 #[derive(Debug)]
 pub struct VerifiedKeyCache {
     ttl: Duration,
+    clock: Arc<dyn Clock>,
     entries: Mutex<HashMap<KeyId, Entry>>,
 }
 
 impl VerifiedKeyCache {
-    /// A cache whose entries live `ttl` (zero disables it).
-    pub fn new(ttl: Duration) -> Self {
+    /// A cache whose entries live `ttl` by `clock` (zero disables it).
+    pub fn new(ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             ttl,
+            clock,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn fresh(&self, entry: &Entry, now: DateTime<Utc>) -> bool {
+        // A clock that went back makes an entry stale, not immortal.
+        (now - entry.stored)
+            .to_std()
+            .is_ok_and(|age| age < self.ttl)
     }
 
     /// The cached key `id`, if `digest` matches the verified one and the entry is fresh.
     pub fn get(&self, id: KeyId, digest: &KeyDigest) -> Option<ApiKey> {
         let entries = self.entries.lock().expect("cache lock");
         let entry = entries.get(&id)?;
-        let fresh = entry.stored.elapsed() < self.ttl;
+        let fresh = self.fresh(entry, self.clock.now());
         let same: bool = entry.digest.ct_eq(digest).into();
         (fresh && same).then(|| entry.key.clone())
     }
@@ -65,10 +76,10 @@ impl VerifiedKeyCache {
         if self.ttl.is_zero() {
             return;
         }
+        let now = self.clock.now();
         let mut entries = self.entries.lock().expect("cache lock");
         if entries.len() >= CAPACITY {
-            let ttl = self.ttl;
-            entries.retain(|_, e| e.stored.elapsed() < ttl);
+            entries.retain(|_, e| self.fresh(e, now));
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
@@ -78,7 +89,7 @@ impl VerifiedKeyCache {
             Entry {
                 digest,
                 key,
-                stored: Instant::now(),
+                stored: now,
             },
         );
     }

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    table,
+    table, timestamp,
 };
 
 /// Keys in a DynamoDB table laid out as [`crate::table`] describes.
@@ -63,11 +63,21 @@ struct KeyRecord {
     is_active: bool,
     rate_limit_per_hour: u32,
     allowed_ips: Vec<ipnet::IpNet>,
+    #[serde(with = "timestamp::serde_rfc3339")]
     created_at: DateTime<Utc>,
+    #[serde(with = "timestamp::serde_rfc3339")]
     updated_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::serde_rfc3339::option"
+    )]
     expires_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::serde_rfc3339::option"
+    )]
     revoked_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revocation_reason: Option<String>,
@@ -250,7 +260,7 @@ impl KeyStore for DynamoKeyStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(StoreError::sdk)?;
         out.item.map(from_item).transpose()
     }
 
@@ -271,7 +281,7 @@ impl KeyStore for DynamoKeyStore {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(StoreError::sdk)?;
         pages.into_iter().map(from_item).collect()
     }
 
@@ -381,7 +391,7 @@ impl KeyStore for DynamoKeyStore {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(StoreError::sdk)?;
         items
             .into_iter()
             .map(|item| {

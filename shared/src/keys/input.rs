@@ -337,27 +337,20 @@ impl ExpiringQuery {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExpirationQuery {
-    /// The new expiry, in the future; an empty value or `null` removes the expiry.
-    #[param(value_type = String, required = true)]
+    /// The new expiry, in the future. Absent (the SDK omits a `None`), empty or `null` removes the expiry.
+    #[param(value_type = Option<crate::validate::DateOrTime>)]
     expires_at: Option<String>,
 }
 
 impl ExpirationQuery {
-    /// `Ok(None)` removes the expiry (an empty value or `null`); a time must be in the future.
+    /// `Ok(None)` removes the expiry (absent, empty or `null`); a time must be in the future.
     pub fn parse(self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
-        let raw = self.expires_at.ok_or_else(|| {
-            Error::invalid_field(
-                "expires_at",
-                "is required (empty or null removes the expiry)",
-            )
-        })?;
+        let raw = self.expires_at.unwrap_or_default();
         let raw = raw.trim();
         if raw.is_empty() || raw == "null" {
             return Ok(None);
         }
-        // An unencoded `+` in a query string arrives as a space: read `...T10:00:00 02:00` as `+02:00`.
-        let repaired = raw.replace(' ', "+");
-        validate::future_timestamp("expires_at", &repaired, now)
+        validate::future_timestamp("expires_at", raw, now)
             .map(Some)
             .map_err(|e| Error::invalid_fields(vec![e]))
     }
@@ -623,7 +616,7 @@ mod tests {
         };
         assert_eq!(q(Some("")).unwrap(), None);
         assert_eq!(q(Some("null")).unwrap(), None);
-        assert!(q(None).is_err());
+        assert_eq!(q(None).unwrap(), None, "the SDK omits a None");
         assert!(q(Some("2001-01-01T00:00:00Z")).is_err());
         assert!(q(Some("2999-01-01T10:00:00 02:00")).unwrap().is_some());
     }

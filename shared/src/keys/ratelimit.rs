@@ -173,7 +173,7 @@ impl RateCounter for DynamoRateCounter {
             {
                 Ok(None)
             }
-            Err(err) => Err(StoreError::Backend(Box::new(err))),
+            Err(err) => Err(StoreError::sdk(err)),
         }
     }
 }

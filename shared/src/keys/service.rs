@@ -16,11 +16,12 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    clock::{Clock, rfc3339},
+    clock::Clock,
     error::Error,
     ids::{KeyId, ResourceId, UserId},
     notifications::{NewNotification, Notifications, kinds},
     onboarding::{Onboarding, Step},
+    timestamp,
 };
 
 /// A key together with its one-time plain secret.
@@ -328,10 +329,10 @@ impl KeyService {
             message: format!(
                 "A new key replaced \"{}\"; the previous key works until {}.",
                 old.name,
-                rfc3339(grace_end)
+                timestamp::format(grace_end)
             ),
             data: serde_json::json!({
-                "api_key_id": old.id, "new_api_key_id": new.id, "grace_period_ends_at": rfc3339(grace_end)
+                "api_key_id": old.id, "new_api_key_id": new.id, "grace_period_ends_at": timestamp::format(grace_end)
             }),
         };
         self.notify(&old.owner_id, notification).await;

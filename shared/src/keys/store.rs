@@ -15,6 +15,9 @@ pub enum StoreError {
     /// The backend failed; the cause is for the logs.
     #[error("storage backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend is unreachable, slow or throttling; retrying later can help.
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {
@@ -23,19 +26,40 @@ impl StoreError {
         Self::Backend(Box::new(err))
     }
 
+    /// A failed AWS call: `Unavailable` when retrying later can help, else `Backend`.
+    pub fn sdk<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if crate::aws::is_transient(&err) {
+            Self::Unavailable(Box::new(err))
+        } else {
+            Self::backend(err)
+        }
+    }
+
     /// A failed conditional write (as `is_condition` recognises it) is `Conflict`; anything else
-    /// is `Backend`.
+    /// is [`StoreError::sdk`].
     pub fn conditional<E, R>(
         err: aws_sdk_dynamodb::error::SdkError<E, R>,
         is_condition: impl Fn(&E) -> bool,
     ) -> Self
     where
-        E: std::error::Error + Send + Sync + 'static,
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         match err.as_service_error() {
             Some(service) if is_condition(service) => Self::Conflict,
-            _ => Self::backend(err),
+            _ => Self::sdk(err),
         }
     }
 }
@@ -47,6 +71,10 @@ impl From<StoreError> for crate::Error {
                 Self::Conflict("the key was changed by a concurrent request; retry".into())
             }
             StoreError::Backend(cause) => Self::Internal(cause),
+            StoreError::Unavailable(cause) => Self::Unavailable {
+                retry_after: Self::RETRY_AFTER_UNAVAILABLE,
+                cause,
+            },
         }
     }
 }

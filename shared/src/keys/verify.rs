@@ -151,7 +151,7 @@ impl KeyVerifier {
         let key = match self.cache.get(parsed.id, &digest) {
             Some(key) => key,
             None => {
-                if self.backoff.is_blocked(parsed.id) {
+                if self.backoff.is_blocked(parsed.id, self.clock.now()) {
                     return Ok(Verification::not_found());
                 }
                 let Some(key) = self.store.get(parsed.id).await? else {
@@ -159,7 +159,7 @@ impl KeyVerifier {
                 };
                 self.argon2_checks.fetch_add(1, Ordering::Relaxed);
                 if !hashing::verify_key(parsed.full.to_owned(), key.secret_hash.clone()).await? {
-                    self.backoff.failed(parsed.id);
+                    self.backoff.failed(parsed.id, self.clock.now());
                     self.usage
                         .record(&key, VerifyCode::NotFound, self.clock.now(), context)
                         .await;

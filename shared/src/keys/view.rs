@@ -7,7 +7,7 @@ use super::model::{ApiKey, KeyStatus};
 use super::ratelimit::RateStatus;
 use super::secret::PlainKey;
 use super::verify::{Verification, VerifyCode};
-use crate::{clock::serde_rfc3339, ids::KeyId, validate::format_network};
+use crate::{ids::KeyId, timestamp::serde_rfc3339, validate::format_network};
 
 /// ApiKeyResponse: never carries the secret or its hash.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -97,10 +97,6 @@ fn day_of(sk: &str) -> Option<NaiveDate> {
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
-fn millis(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 impl Erasure {
     /// Erasure over `jobs`' table; `queue` is where new jobs go (without one, only dry runs can
     /// be created).
@@ -146,7 +142,7 @@ impl Erasure {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         Ok(items
             .iter()
             .filter_map(|item| {
@@ -200,11 +196,16 @@ impl Erasure {
             Some((sk_condition, from, to)) => {
                 query = query.expression_attribute_names("#sk", sk_attr);
                 if let Some(from) = from {
-                    query =
-                        query.expression_attribute_values(":from", AttributeValue::S(millis(from)));
+                    query = query.expression_attribute_values(
+                        ":from",
+                        AttributeValue::S(crate::timestamp::format(from)),
+                    );
                 }
                 if let Some(to) = to {
-                    query = query.expression_attribute_values(":to", AttributeValue::S(millis(to)));
+                    query = query.expression_attribute_values(
+                        ":to",
+                        AttributeValue::S(crate::timestamp::format(to)),
+                    );
                 }
                 format!("#pk = :pk AND {sk_condition}")
             }
@@ -246,7 +247,7 @@ impl Erasure {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(Error::internal)?;
+                .map_err(Error::storage)?;
             total += out.count as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -302,9 +303,16 @@ impl Erasure {
             .as_ref()
             .ok_or_else(|| Error::internal(std::io::Error::other("no work queue configured")))?;
         self.jobs.insert(&job).await?;
-        queue
+        if let Err(err) = queue
             .send(&WorkMessage::Erasure { job_id: job.job_id })
-            .await?;
+            .await
+        {
+            // A job nobody will run must not stay behind as `pending`.
+            if let Err(cleanup) = self.jobs.remove(job.job_id).await {
+                tracing::error!(job_id = %job.job_id, error = %cleanup, "an unqueued job stayed behind");
+            }
+            return Err(err);
+        }
         Ok(job)
     }
 
@@ -393,7 +401,7 @@ impl Erasure {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::storage)?;
         let items = page.items.unwrap_or_default();
         let after: Option<HashMap<String, String>> = page.last_evaluated_key.map(|key| {
             key.into_iter()
@@ -456,7 +464,7 @@ impl Erasure {
             {
                 self.reload(job.job_id).await
             }
-            Err(err) => Err(Error::internal(err).into()),
+            Err(err) => Err(Error::storage(err).into()),
         }
     }
 

@@ -72,7 +72,7 @@ impl JobStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(StoreError::sdk)?;
         out.item
             .map(|item| {
                 serde_dynamo::from_item::<_, JobRecord>(item)
@@ -94,6 +94,18 @@ impl JobStore {
             .map_err(|e| {
                 StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
             })?;
+        Ok(())
+    }
+
+    /// Removes a job that was never announced (its message could not be queued).
+    pub async fn remove(&self, id: Uuid) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(job_key(id)))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    clock::serde_rfc3339,
     error::{Error, FieldError},
     ids::{UserId, WorkspaceId},
+    timestamp::serde_rfc3339,
     validate,
 };
 
@@ -182,25 +182,18 @@ pub struct ErasureSpec {
 /// Most devices or tags in one request.
 pub const MAX_SELECTORS: usize = 100;
 
-/// A date (`YYYY-MM-DD`, the whole day) or an RFC 3339 timestamp; `end` picks the day's end.
+/// A date (the whole UTC day) or a timestamp; for the range's `end`, a date means the end of that day.
 fn instant(field: &str, raw: &str, end: bool) -> Result<DateTime<Utc>, FieldError> {
-    let raw = raw.trim();
-    if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        let day = if end {
-            day + chrono::Duration::days(1)
-        } else {
-            day
-        };
-        return Ok(day.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    let at = validate::timestamp(field, raw)?;
+    if !(end && crate::timestamp::is_date_only(raw)) {
+        return Ok(at);
     }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
-            )
-        })
+    at.checked_add_days(chrono::Days::new(1)).ok_or_else(|| {
+        FieldError::new(
+            field,
+            crate::timestamp::TimestampError::OutOfRange.to_string(),
+        )
+    })
 }
 
 fn selectors(

@@ -90,7 +90,7 @@ impl DynamoUsageSink {
             gsi3sk: device.map(|_| sk.clone()),
             sk,
             event_id: e.id,
-            at: e.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            at: crate::timestamp::format(e.at),
             key_id: e.key_id,
             workspace_id: &e.workspace_id,
             owner_id: &e.owner_id,
@@ -132,7 +132,7 @@ impl DynamoUsageSink {
                 )
                 .send()
                 .await
-                .map_err(StoreError::backend)?;
+                .map_err(StoreError::sdk)?;
         }
         self.marked.lock().expect("marker lock").extend(fresh);
         Ok(())
@@ -178,11 +178,11 @@ impl DynamoUsageSink {
             .expression_attribute_values(":f", n(tally.failed));
         if let Some(at) = tally.last_used_at {
             sets.push("last_used_at = :lu");
-            update = update.expression_attribute_values(":lu", s(crate::clock::rfc3339(at)));
+            update = update.expression_attribute_values(":lu", s(crate::timestamp::format(at)));
         }
         if let Some(at) = tally.last_failed_at {
             sets.push("last_failed_at = :lf");
-            update = update.expression_attribute_values(":lf", s(crate::clock::rfc3339(at)));
+            update = update.expression_attribute_values(":lf", s(crate::timestamp::format(at)));
         }
         let mut expression = "ADD usage_count :s, failed_attempts :f".to_owned();
         if !sets.is_empty() {
@@ -242,10 +242,10 @@ impl DynamoUsageSink {
                     ))
                     .send()
                     .await
-                    .map_err(StoreError::backend)?;
+                    .map_err(StoreError::sdk)?;
                 Ok(())
             }
-            Err(err) => Err(StoreError::backend(err)),
+            Err(err) => Err(StoreError::sdk(err)),
         }
     }
 }
