@@ -15,7 +15,7 @@ about the functions:
 - It answers a JSON request whose body is not UTF-8 with its own 500 before any function runs (it
   builds the event with String::from_utf8). API Gateway delivers such a body base64-encoded, and
   the functions answer that with a 400 (infra/events/api-keys-create-binary-body.json, replayed by
-  tests/event_fixtures.rs). Only those bodies are skipped: every other malformed body, UTF-8
+  tests/it/event_fixtures.rs). Only those bodies are skipped: every other malformed body, UTF-8
   garbage included, still reaches the functions.
 - Rarely (about once in several thousand requests) it answers a request with its own 500, a
   problem+json body no function produces (a function's 5xx is the contract's ErrorBody, a crash
