@@ -7,7 +7,7 @@ use latchkey::{
     ids::{UserId, WorkspaceId},
     privacy::{
         ErasureRequest, JobStatus,
-        erasure::{Budget, Erasure, RunError, RunOutcome},
+        erasure::{Budget, Erasure, RunOutcome},
     },
     queue::WorkQueue,
 };
@@ -105,12 +105,14 @@ async fn a_worker_stopped_mid_job_resumes_with_exact_counts() {
     );
 }
 
+/// A job is removed when its message seemed not to reach the queue; if the queue was only slow,
+/// the message arrives for no job, and is done with rather than retried into the dead letters.
 #[tokio::test]
-async fn a_message_for_no_job_cannot_succeed() {
+async fn a_message_for_no_job_is_done_with() {
     let erasure = erasure().await;
     assert!(matches!(
         erasure.run(uuid::Uuid::new_v4(), budget(None)).await,
-        Err(RunError::Permanent(_))
+        Ok(RunOutcome::Finished)
     ));
 }
 

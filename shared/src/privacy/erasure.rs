@@ -333,11 +333,12 @@ impl Erasure {
 
     /// Runs job `id` from its recorded progress until it is finished or `budget` runs out.
     pub async fn run(&self, id: Uuid, budget: Budget) -> Result<RunOutcome, RunError> {
-        let mut job = self
-            .jobs
-            .get(id)
-            .await?
-            .ok_or_else(|| RunError::Permanent(format!("no erasure job {id}")))?;
+        let Some(mut job) = self.jobs.get(id).await? else {
+            // The job was removed because its message seemed not to reach the queue, which it
+            // did after all (the queue was slow, not down): nothing to run, nothing to retry.
+            tracing::warn!(job_id = %id, "a message for an erasure job that does not exist; dropped");
+            return Ok(RunOutcome::Finished);
+        };
         let mut chunks = 0usize;
         loop {
             match job.status {
