@@ -7,8 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::sqs::SqsEvent;
-use serde::Serialize;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use crate::{
     lifecycle::Lifecycle,
@@ -21,19 +20,6 @@ use crate::{
 pub const MAX_RECEIVES: u32 = 5;
 /// Time kept in reserve before the invocation's deadline (at most a fifth of what is left).
 const DEADLINE_RESERVE: Duration = Duration::from_secs(10);
-
-/// The partial-batch response (`ReportBatchItemFailures`).
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct BatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    item_identifier: String,
-}
 
 /// Handles work messages.
 pub struct Worker<'a> {
@@ -48,8 +34,9 @@ pub struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// Handles a batch that must be done by `deadline_ms` (epoch milliseconds, from the Lambda context).
-    pub async fn handle(&self, event: SqsEvent, deadline_ms: u64) -> BatchResponse {
+    /// Handles a batch that must be done by `deadline_ms` (epoch milliseconds, from the Lambda
+    /// context); the answer names the records to deliver again (`ReportBatchItemFailures`).
+    pub async fn handle(&self, event: SqsEvent, deadline_ms: u64) -> SqsBatchResponse {
         let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
         let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
         let left = remaining.saturating_sub(DEADLINE_RESERVE.min(remaining / 5));
@@ -57,7 +44,7 @@ impl Worker<'_> {
             deadline: Instant::now() + left,
             max_chunks: self.max_chunks,
         };
-        let mut response = BatchResponse::default();
+        let mut response = SqsBatchResponse::default();
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
             let receives: u32 = record
@@ -69,9 +56,7 @@ impl Worker<'_> {
                 .handle_one(record.body.as_deref().unwrap_or_default(), receives, budget)
                 .await
             {
-                response.batch_item_failures.push(ItemFailure {
-                    item_identifier: id,
-                });
+                response.add_failure(id);
             }
         }
         response
