@@ -5,7 +5,7 @@
 //! none is ever lost, and a step's time never moves. `completed_at` is derived (the last step's
 //! time once all are done), so it cannot disagree with the steps. Dismissal is set once, for good.
 
-use std::{collections::HashSet, sync::Arc, sync::Mutex};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
@@ -119,8 +119,9 @@ pub struct Onboarding {
     client: Client,
     table: String,
     clock: Arc<dyn Clock>,
-    /// Steps this container already recorded, so repeated actions write once.
-    recorded: Mutex<HashSet<(UserId, Step)>>,
+    /// Steps this container already recorded, so repeated actions write once (a bounded memo:
+    /// a step forgotten is written again, and `if_not_exists` keeps its first time).
+    recorded: moka::sync::Cache<(UserId, Step), ()>,
 }
 
 const ONBOARDING_SK: &str = "ONBOARDING";
@@ -132,7 +133,7 @@ impl Onboarding {
             client,
             table: table.into(),
             clock,
-            recorded: Mutex::new(HashSet::new()),
+            recorded: moka::sync::Cache::new(100_000),
         }
     }
 
@@ -157,11 +158,11 @@ impl Onboarding {
     /// Completes `step` for `user` (no-op if done).
     pub async fn complete(&self, user: &UserId, step: Step) -> Result<(), Error> {
         let key = (user.clone(), step);
-        if self.recorded.lock().expect("lock").contains(&key) {
+        if self.recorded.contains_key(&key) {
             return Ok(());
         }
         self.set_once(user, step.id()).await?;
-        self.recorded.lock().expect("lock").insert(key);
+        self.recorded.insert(key, ());
         Ok(())
     }
 

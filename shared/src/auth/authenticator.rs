@@ -1,6 +1,6 @@
 //! Turns request credentials into a [`Caller`].
 
-use std::{collections::HashSet, sync::Arc, sync::Mutex};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
@@ -44,8 +44,9 @@ pub struct Authenticator {
     keys: Arc<KeyVerifier>,
     profiles: Arc<dyn ProfileStore>,
     clock: Arc<dyn Clock>,
-    /// Users this container has already provisioned, so a warm container writes a profile once.
-    provisioned: Mutex<HashSet<UserId>>,
+    /// Users this container has already provisioned, so a warm container writes a profile once
+    /// (an hour at most, for as many users as fit in a bounded memo).
+    provisioned: moka::sync::Cache<UserId, ()>,
 }
 
 /// The credential a request presents, before it is checked.
@@ -89,6 +90,9 @@ impl<'a> Presented<'a> {
     }
 }
 
+/// Users a container remembers having provisioned.
+const PROVISIONED_MEMO: u64 = 100_000;
+
 fn unauthenticated(why: &str) -> Error {
     Error::Unauthenticated(format!("Authentication failed: {why}."))
 }
@@ -106,7 +110,10 @@ impl Authenticator {
             keys,
             profiles,
             clock,
-            provisioned: Mutex::new(HashSet::new()),
+            provisioned: moka::sync::Cache::builder()
+                .max_capacity(PROVISIONED_MEMO)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
         }
     }
 
@@ -167,12 +174,7 @@ impl Authenticator {
         email: Option<String>,
         name: Option<String>,
     ) -> Result<(), Error> {
-        if self
-            .provisioned
-            .lock()
-            .expect("lock")
-            .contains(&caller.user_id)
-        {
+        if self.provisioned.contains_key(&caller.user_id) {
             return Ok(());
         }
         self.profiles
@@ -187,17 +189,14 @@ impl Authenticator {
                 self.clock.now(),
             )
             .await?;
-        self.provisioned
-            .lock()
-            .expect("lock")
-            .insert(caller.user_id.clone());
+        self.provisioned.insert(caller.user_id.clone(), ());
         Ok(())
     }
 
     /// Forgets that `user` was provisioned here, after their profile was erased, so their next
     /// request provisions it again.
     pub fn forget(&self, user: &UserId) {
-        self.provisioned.lock().expect("lock").remove(user);
+        self.provisioned.invalidate(user);
     }
 }
 

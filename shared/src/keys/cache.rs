@@ -5,11 +5,7 @@
 //! younger than the TTL, which bounds how long a revoked, deleted, disabled or regenerated key can
 //! keep working in another container (in this one, writes call [`VerifiedKeyCache::forget`]).
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
@@ -19,8 +15,8 @@ use subtle::ConstantTimeEq;
 use super::model::ApiKey;
 use crate::{clock::Clock, ids::KeyId};
 
-/// Most entries held; past it, expired entries are dropped first, then everything.
-const CAPACITY: usize = 10_000;
+/// Most entries held; past it, moka evicts the least likely to be used again (TinyLFU).
+const CAPACITY: u64 = 10_000;
 
 /// The SHA-256 digest of a presented key.
 pub type KeyDigest = [u8; 32];
@@ -37,12 +33,21 @@ struct Entry {
     stored: DateTime<Utc>,
 }
 
-/// Verified keys by id.
-#[derive(Debug)]
+/// Verified keys by id. Bounded by moka; freshness is judged by the injected clock, so tests
+/// move time instead of sleeping for the TTL.
 pub struct VerifiedKeyCache {
     ttl: Duration,
     clock: Arc<dyn Clock>,
-    entries: Mutex<HashMap<KeyId, Entry>>,
+    entries: moka::sync::Cache<KeyId, Arc<Entry>>,
+}
+
+impl std::fmt::Debug for VerifiedKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedKeyCache")
+            .field("ttl", &self.ttl)
+            .field("entries", &self.entries.entry_count())
+            .finish()
+    }
 }
 
 impl VerifiedKeyCache {
@@ -51,7 +56,7 @@ impl VerifiedKeyCache {
         Self {
             ttl,
             clock,
-            entries: Mutex::new(HashMap::new()),
+            entries: moka::sync::Cache::new(CAPACITY),
         }
     }
 
@@ -64,9 +69,8 @@ impl VerifiedKeyCache {
 
     /// The cached key `id`, if `digest` matches the verified one and the entry is fresh.
     pub fn get(&self, id: KeyId, digest: &KeyDigest) -> Option<ApiKey> {
-        let entries = self.entries.lock().expect("cache lock");
-        let entry = entries.get(&id)?;
-        let fresh = self.fresh(entry, self.clock.now());
+        let entry = self.entries.get(&id)?;
+        let fresh = self.fresh(&entry, self.clock.now());
         let same: bool = entry.digest.ct_eq(digest).into();
         (fresh && same).then(|| entry.key.clone())
     }
@@ -76,26 +80,19 @@ impl VerifiedKeyCache {
         if self.ttl.is_zero() {
             return;
         }
-        let now = self.clock.now();
-        let mut entries = self.entries.lock().expect("cache lock");
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, e| self.fresh(e, now));
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(
+        let stored = self.clock.now();
+        self.entries.insert(
             key.id,
-            Entry {
+            Arc::new(Entry {
                 digest,
                 key,
-                stored: now,
-            },
+                stored,
+            }),
         );
     }
 
     /// Drops key `id`, after a write in this container changed it.
     pub fn forget(&self, id: KeyId) {
-        self.entries.lock().expect("cache lock").remove(&id);
+        self.entries.invalidate(&id);
     }
 }

@@ -1,9 +1,6 @@
 //! The DynamoDB adapter of [`UsageSink`].
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Mutex,
-};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
@@ -30,8 +27,9 @@ pub struct DynamoUsageSink {
     client: Client,
     table: String,
     retention_days: u32,
-    /// Workspace days this container has written a day marker for.
-    marked: Mutex<HashSet<(WorkspaceId, NaiveDate)>>,
+    /// Workspace days this container has written a day marker for (a bounded memo: a marker
+    /// forgotten is written again, which is harmless).
+    marked: moka::sync::Cache<(WorkspaceId, NaiveDate), ()>,
 }
 
 impl DynamoUsageSink {
@@ -41,7 +39,7 @@ impl DynamoUsageSink {
             client,
             table: table.into(),
             retention_days,
-            marked: Mutex::new(HashSet::new()),
+            marked: moka::sync::Cache::new(10_000),
         }
     }
 }
@@ -107,17 +105,13 @@ impl DynamoUsageSink {
     /// Writes the day markers of the workspaces and days `events` fall on that this container has
     /// not marked yet (an idempotent put each), so erasure can find every day with events.
     async fn mark_days(&self, events: &[UsageEvent]) -> Result<(), StoreError> {
-        let fresh: Vec<(WorkspaceId, NaiveDate)> = {
-            let marked = self.marked.lock().expect("marker lock");
-            let mut fresh: Vec<_> = events
-                .iter()
-                .map(|e| (e.workspace_id.clone(), e.at.date_naive()))
-                .filter(|k| !marked.contains(k))
-                .collect();
-            fresh.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-            fresh.dedup();
-            fresh
-        };
+        let mut fresh: Vec<(WorkspaceId, NaiveDate)> = events
+            .iter()
+            .map(|e| (e.workspace_id.clone(), e.at.date_naive()))
+            .filter(|k| !self.marked.contains_key(k))
+            .collect();
+        fresh.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+        fresh.dedup();
         for (workspace, day) in &fresh {
             self.client
                 .put_item()
@@ -134,7 +128,9 @@ impl DynamoUsageSink {
                 .await
                 .map_err(StoreError::sdk)?;
         }
-        self.marked.lock().expect("marker lock").extend(fresh);
+        for marked in fresh {
+            self.marked.insert(marked, ());
+        }
         Ok(())
     }
 
