@@ -6,6 +6,7 @@ pub mod cache;
 pub mod dynamo;
 pub mod hashing;
 pub mod input;
+pub mod memory;
 pub mod model;
 pub mod ratelimit;
 pub mod secret;

@@ -426,3 +426,132 @@ impl KeyService {
         Ok(ApiKeyStats::new(&key, &daily, today))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The key use cases over the in-memory store: no DynamoDB needed.
+
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        auth::{Credential, Role},
+        clock::SystemClock,
+        ids::WorkspaceId,
+        keys::{
+            input::CreateKeyRequest, memory::MemoryKeyStore, model::KeyStatus, store::StoreError,
+        },
+    };
+
+    fn service() -> (KeyService, Arc<MemoryKeyStore>) {
+        let store = Arc::new(MemoryKeyStore::default());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let cache = Arc::new(VerifiedKeyCache::new(
+            std::time::Duration::from_secs(30),
+            clock.clone(),
+        ));
+        let service = KeyService::new(store.clone(), KeyPrefix::default(), clock, cache);
+        (service, store)
+    }
+
+    fn caller() -> Caller {
+        let id = uuid::Uuid::new_v4().to_string();
+        Caller {
+            user_id: UserId::parse(&id).unwrap(),
+            workspace_id: WorkspaceId::parse(&id).unwrap(),
+            credential: Credential::Session { role: Role::Owner },
+        }
+    }
+
+    async fn create(keys: &KeyService, caller: &Caller, body: serde_json::Value) -> IssuedKey {
+        let spec = serde_json::from_value::<CreateKeyRequest>(body)
+            .unwrap()
+            .parse(keys.now())
+            .unwrap();
+        keys.create(caller, spec).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn another_users_key_does_not_exist_for_them() {
+        let (keys, _) = service();
+        let (alice, bob) = (caller(), caller());
+        let issued = create(&keys, &alice, json!({"name": "a"})).await;
+        assert_eq!(keys.list(&alice).await.unwrap().len(), 1);
+        assert!(keys.list(&bob).await.unwrap().is_empty());
+        for result in [
+            keys.get(&bob, issued.key.id).await.map(|_| ()),
+            keys.delete(&bob, issued.key.id).await,
+            keys.revoke(&bob, issued.key.id, "x".into())
+                .await
+                .map(|_| ()),
+        ] {
+            assert!(matches!(result, Err(Error::NotFound(_))), "{result:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rotation_keeps_the_old_key_for_its_grace_and_refuses_a_second_rotation() {
+        let (keys, _) = service();
+        let owner = caller();
+        let old = create(
+            &keys,
+            &owner,
+            json!({"name": "rotated", "permissions": ["read"]}),
+        )
+        .await;
+        let new = keys.rotate(&owner, old.key.id, 7).await.unwrap();
+        assert_ne!(new.key.id, old.key.id);
+        assert_eq!(new.key.permissions, ["read"]);
+        let old_now = keys.get(&owner, old.key.id).await.unwrap();
+        assert_eq!(old_now.status(keys.now()), KeyStatus::Rotating);
+        assert_eq!(old_now.rotated_to, Some(new.key.id));
+        let again = keys.rotate(&owner, old.key.id, 7).await;
+        assert!(
+            matches!(again, Err(Error::InvalidState { .. })),
+            "{again:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn revocation_is_permanent_and_delete_is_gone() {
+        let (keys, _) = service();
+        let owner = caller();
+        let issued = create(&keys, &owner, json!({})).await;
+        let revoked = keys
+            .revoke(&owner, issued.key.id, "leaked".into())
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(keys.now()), KeyStatus::Revoked);
+        assert!(
+            keys.revoke(&owner, issued.key.id, "again".into())
+                .await
+                .is_err()
+        );
+        keys.delete(&owner, issued.key.id).await.unwrap();
+        assert!(matches!(
+            keys.get(&owner, issued.key.id).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_write_from_a_stale_version_is_a_conflict() {
+        let (keys, store) = service();
+        let owner = caller();
+        let issued = create(&keys, &owner, json!({})).await;
+        let mut stale = issued.key.clone();
+        keys.regenerate(&owner, issued.key.id).await.unwrap();
+        stale.version += 1;
+        stale.name = "lost update".into();
+        assert!(matches!(
+            store.update(&stale).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_ne!(
+            keys.get(&owner, issued.key.id).await.unwrap().name,
+            "lost update"
+        );
+    }
+}
