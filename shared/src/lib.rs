@@ -26,7 +26,6 @@ pub mod profiles;
 pub mod queue;
 #[cfg(test)]
 mod request_properties;
-pub mod services;
 pub mod table;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
@@ -34,6 +33,7 @@ pub mod testing;
 pub mod timestamp;
 pub mod usage;
 pub mod validate;
+pub mod wiring;
 pub mod worker;
 
 pub use error::{Error, Result};

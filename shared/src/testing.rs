@@ -1,10 +1,15 @@
-//! Test support for router tests (feature `testing`): services wired to a DynamoDB client that is
-//! never reached, for requests that stop before storage (auth failures, 404/405, validation).
+//! Test support for router tests (feature `testing`): components wired to a DynamoDB endpoint
+//! that is never reached, for requests that stop before storage (auth failures, 404/405,
+//! validation).
 
-use crate::{config::Config, services::Services};
+use crate::{
+    aws::{Aws, CallPath},
+    config::Config,
+    wiring::Wiring,
+};
 
-/// Services built from a fixed test configuration and an unreachable DynamoDB endpoint.
-pub fn offline_services() -> Services {
+/// Wiring from a fixed test configuration and an unreachable DynamoDB endpoint.
+pub fn offline_wiring() -> Wiring {
     let config = Config::from_lookup(|name| {
         let value = match name {
             "LATCHKEY_TABLE" => "unused",
@@ -21,11 +26,7 @@ pub fn offline_services() -> Services {
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    Services::new(
-        &config,
-        &crate::aws::Aws::unguarded(sdk),
-        crate::aws::CallPath::Api,
-    )
+    Wiring::new(config, Aws::unguarded(sdk), CallPath::Api)
 }
 
 /// Replays an API Gateway event file from `infra/events/` through a router.

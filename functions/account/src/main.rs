@@ -1,12 +1,17 @@
-//! The account function: tracing, config, clients, router, run.
+//! The account function: tracing, config, the components its routes use, router, run.
 
-use latchkey::{api, aws, config::Config, http, services::Services, telemetry};
+use latchkey::{
+    api::account::{self, AccountApi},
+    aws::{Aws, CallPath},
+    config::Config,
+    http, telemetry,
+    wiring::Wiring,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws::Aws::load("account").await;
-    let services = Services::new(&config, &aws, aws::CallPath::Api);
-    http::run(api::account::router(services)).await
+    let wiring = Wiring::new(config, Aws::load("account").await, CallPath::Api);
+    http::run(account::router(AccountApi::wire(&wiring))).await
 }

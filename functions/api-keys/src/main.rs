@@ -1,12 +1,17 @@
-//! The api-keys function: tracing, config, clients, router, run.
+//! The api-keys function: tracing, config, the components its routes use, router, run.
 
-use latchkey::{api, aws, config::Config, http, services::Services, telemetry};
+use latchkey::{
+    api::api_keys::{self, KeysApi},
+    aws::{Aws, CallPath},
+    config::Config,
+    http, telemetry,
+    wiring::Wiring,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws::Aws::load("api-keys").await;
-    let services = Services::new(&config, &aws, aws::CallPath::Api);
-    http::run(api::api_keys::router(services)).await
+    let wiring = Wiring::new(config, Aws::load("api-keys").await, CallPath::Api);
+    http::run(api_keys::router(KeysApi::wire(&wiring))).await
 }

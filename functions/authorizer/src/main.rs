@@ -1,16 +1,26 @@
-//! The authorizer function: tracing, config, clients, handler, run.
+//! The authorizer function: tracing, config, the verifier (all it uses), handler, run.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_runtime::{LambdaEvent, service_fn};
-use latchkey::{aws, config::Config, keys::authorizer, services::Services, telemetry};
+use latchkey::{
+    aws::{Aws, CallPath},
+    config::Config,
+    keys::authorizer,
+    telemetry,
+    wiring::Wiring,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws::Aws::load("authorizer").await;
-    let services = Services::new(&config, &aws, aws::CallPath::Verification);
-    let (verifier, routes) = (&services.verifier, &config.route_permissions);
+    let wiring = Wiring::new(
+        config,
+        Aws::load("authorizer").await,
+        CallPath::Verification,
+    );
+    let verifier = &wiring.verifier();
+    let routes = &wiring.config().route_permissions;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
             authorizer::authorize(verifier, routes, &event.payload)

@@ -1,12 +1,17 @@
-//! The privacy function: tracing, config, clients, router, run.
+//! The privacy function: tracing, config, the components its routes use, router, run.
 
-use latchkey::{api, aws, config::Config, http, services::Services, telemetry};
+use latchkey::{
+    api::privacy::{self, PrivacyApi},
+    aws::{Aws, CallPath},
+    config::Config,
+    http, telemetry,
+    wiring::Wiring,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws::Aws::load("privacy").await;
-    let services = Services::new(&config, &aws, aws::CallPath::Api);
-    http::run(api::privacy::router(services)).await
+    let wiring = Wiring::new(config, Aws::load("privacy").await, CallPath::Api);
+    http::run(privacy::router(PrivacyApi::wire(&wiring))).await
 }

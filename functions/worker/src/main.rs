@@ -1,12 +1,13 @@
-//! The worker function: tracing, config, clients, handler, run.
+//! The worker function: tracing, config, erasure, the lifecycle and the queue (all it uses),
+//! handler, run.
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use latchkey::{
-    aws,
+    aws::{Aws, CallPath},
     config::{Config, ConfigError},
-    services::Services,
     telemetry,
+    wiring::Wiring,
     worker::Worker,
 };
 
@@ -14,17 +15,17 @@ use latchkey::{
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws::Aws::load("worker").await;
-    let services = Services::new(&config, &aws, aws::CallPath::Background);
-    let queue = services
-        .queue
-        .as_ref()
+    let max_chunks = config.erasure_chunks_per_message;
+    let wiring = Wiring::new(config, Aws::load("worker").await, CallPath::Background);
+    let queue = wiring
+        .queue()
         .ok_or(ConfigError::Missing("LATCHKEY_WORK_QUEUE_URL"))?;
+    let (erasure, lifecycle) = (wiring.erasure(), wiring.lifecycle());
     let worker = &Worker {
-        erasure: &services.erasure,
-        lifecycle: &services.lifecycle,
-        queue,
-        max_chunks: config.erasure_chunks_per_message,
+        erasure: &erasure,
+        lifecycle: &lifecycle,
+        queue: &queue,
+        max_chunks,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(worker.handle(event.payload, event.context.deadline).await)

@@ -1,11 +1,11 @@
 //! The account family: health, profile, notifications, onboarding, dashboard, and the API's
 //! own description. Each handler extracts, calls the domain, and maps the result.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::{
     Json as Body, Router,
-    extract::State,
+    extract::{FromRef, State},
     http::{StatusCode, header},
     response::IntoResponse,
 };
@@ -15,25 +15,69 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     Error, Result, account_closure,
-    auth::Caller,
-    dashboard::{DashboardMetrics, MetricsQuery},
+    auth::{Authenticator, Caller},
+    clock::Clock,
+    dashboard::{Dashboard, DashboardMetrics, MetricsQuery},
     http::{IdPath, Json, Query},
     ids::NotificationId,
-    issue_reports::IssueReportRequest,
-    keys::view::MessageWithId,
-    notifications::{ListQuery, NotificationList},
-    onboarding::{MarkStepRequest, OnboardingProgress, Step},
-    profiles::{Profile, UpdateProfileRequest},
-    services::Services,
+    issue_reports::{IssueReportRequest, IssueReports},
+    keys::{service::KeyService, view::MessageWithId},
+    notifications::{ListQuery, NotificationList, Notifications},
+    onboarding::{MarkStepRequest, Onboarding, OnboardingProgress, Step},
+    profiles::{Profile, ProfileStore, UpdateProfileRequest},
+    wiring::Wiring,
 };
 
 /// The account function's router.
-pub fn router(services: Services) -> Router {
-    super::mount(routes(), services)
+pub fn router(state: AccountApi) -> Router {
+    super::mount(routes(), state)
+}
+
+/// What the account function's routes use.
+#[derive(Clone)]
+pub struct AccountApi {
+    /// Authentication of callers.
+    pub auth: Arc<Authenticator>,
+    /// The API-key use cases (the dashboard counts keys; deleting an account deletes them).
+    pub keys: Arc<KeyService>,
+    /// Profiles.
+    pub profiles: Arc<dyn ProfileStore>,
+    /// Notifications.
+    pub notifications: Arc<Notifications>,
+    /// The onboarding checklist.
+    pub onboarding: Arc<Onboarding>,
+    /// Dashboard metrics.
+    pub dashboard: Arc<Dashboard>,
+    /// Issue reports.
+    pub issue_reports: Arc<IssueReports>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AccountApi {
+    /// Takes what the routes use from `wiring`.
+    pub fn wire(wiring: &Wiring) -> Self {
+        Self {
+            auth: wiring.auth(),
+            keys: wiring.keys(),
+            profiles: wiring.profiles(),
+            notifications: wiring.notifications(),
+            onboarding: wiring.onboarding(),
+            dashboard: wiring.dashboard(),
+            issue_reports: wiring.issue_reports(),
+            clock: wiring.clock(),
+        }
+    }
+}
+
+impl FromRef<AccountApi> for Arc<Authenticator> {
+    fn from_ref(state: &AccountApi) -> Self {
+        state.auth.clone()
+    }
 }
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<Services> {
+pub(super) fn routes() -> OpenApiRouter<AccountApi> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(openapi))
@@ -47,7 +91,7 @@ pub(super) fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(metrics))
 }
 
-type Svc = State<Services>;
+type Svc = State<AccountApi>;
 
 /// `{"status": "ok"}`.
 #[derive(Serialize, ToSchema)]
@@ -98,7 +142,7 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-async fn profile_of(s: &Services, caller: &Caller) -> Result<Profile> {
+async fn profile_of(s: &AccountApi, caller: &Caller) -> Result<Profile> {
     s.profiles
         .get(&caller.user_id)
         .await?
@@ -388,14 +432,18 @@ async fn metrics(
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{offline_services, replay};
+    use crate::testing::{offline_wiring, replay};
     use axum::http::StatusCode;
 
     use super::router;
 
     #[tokio::test]
     async fn health_fixture_is_ok() {
-        let (status, body) = replay(router(offline_services()), "account-health.json").await;
+        let (status, body) = replay(
+            router(super::AccountApi::wire(&offline_wiring())),
+            "account-health.json",
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, serde_json::json!({"status": "ok"}));
     }

@@ -1,12 +1,18 @@
 //! The API-keys family: managing the caller's keys, and verifying presented keys.
 //! Each handler extracts, calls the key service, and maps the result.
 
-use axum::{Router, extract::State, http::StatusCode};
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::{FromRef, State},
+    http::StatusCode,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     Result,
-    auth::Caller,
+    auth::{Authenticator, Caller},
     http::{ClientContext, IdPath, Json, Query},
     ids::KeyId,
     keys::{
@@ -14,22 +20,52 @@ use crate::{
             CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
             UpdateKeyRequest, VerifyRequest,
         },
+        service::KeyService,
+        verify::KeyVerifier,
         view::{
             ApiKeyCreateResponse, ApiKeyResponse, ApiKeyStats, ExpirationSet, ExpiringKey,
             MessageWithId, UpdatedKey, VerifyResponse,
         },
     },
-    services::Services,
     timestamp,
+    wiring::Wiring,
 };
 
 /// The api-keys function's router.
-pub fn router(services: Services) -> Router {
-    super::mount(routes(), services)
+pub fn router(state: KeysApi) -> Router {
+    super::mount(routes(), state)
+}
+
+/// What the api-keys function's routes use.
+#[derive(Clone)]
+pub struct KeysApi {
+    /// Authentication of callers.
+    pub auth: Arc<Authenticator>,
+    /// The API-key use cases.
+    pub keys: Arc<KeyService>,
+    /// The verification core.
+    pub verifier: Arc<KeyVerifier>,
+}
+
+impl KeysApi {
+    /// Takes what the routes use from `wiring`.
+    pub fn wire(wiring: &Wiring) -> Self {
+        Self {
+            auth: wiring.auth(),
+            keys: wiring.keys(),
+            verifier: wiring.verifier(),
+        }
+    }
+}
+
+impl FromRef<KeysApi> for Arc<Authenticator> {
+    fn from_ref(state: &KeysApi) -> Self {
+        state.auth.clone()
+    }
 }
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<Services> {
+pub(super) fn routes() -> OpenApiRouter<KeysApi> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(expiring))
@@ -42,7 +78,7 @@ pub(super) fn routes() -> OpenApiRouter<Services> {
         .routes(routes!(verify))
 }
 
-type Svc = State<Services>;
+type Svc = State<KeysApi>;
 
 #[utoipa::path(
     post, path = "/api/v1/account/api-keys", tag = "api-keys", operation_id = "create_api_key",
@@ -386,22 +422,29 @@ mod tests {
     //! Router tests: events go through lambda_http's conversion and the router, no stack needed
     //! for the paths that never reach storage.
 
-    use crate::testing::{offline_services, replay};
+    use crate::testing::{offline_wiring, replay};
     use axum::http::StatusCode;
 
     use super::router;
 
     #[tokio::test]
     async fn unauthenticated_fixture_is_401() {
-        let (status, body) =
-            replay(router(offline_services()), "api-keys-unauthenticated.json").await;
+        let (status, body) = replay(
+            router(super::KeysApi::wire(&offline_wiring())),
+            "api-keys-unauthenticated.json",
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "unauthenticated");
     }
 
     #[tokio::test]
     async fn placeholder_token_fixture_is_401() {
-        let (status, _) = replay(router(offline_services()), "api-keys-list.json").await;
+        let (status, _) = replay(
+            router(super::KeysApi::wire(&offline_wiring())),
+            "api-keys-list.json",
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
 }

@@ -14,8 +14,6 @@ use axum::Router;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::services::Services;
-
 pub use doc::{BadRequest, Conflict, ErrorBody, Forbidden, NotFound, RateLimited, Unauthenticated};
 
 /// Where the committed copy of the document lives, relative to the workspace root.
@@ -24,8 +22,12 @@ pub const DOCUMENT_PATH: &str = "infra/openapi.json";
 /// The OpenAPI 3.1 document of every HTTP route of every function.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = doc::ApiDoc::openapi();
-    for family in [api_keys::routes(), account::routes(), privacy::routes()] {
-        doc.merge(family.into_openapi());
+    for family in [
+        api_keys::routes().into_openapi(),
+        account::routes().into_openapi(),
+        privacy::routes().into_openapi(),
+    ] {
+        doc.merge(family);
     }
     doc::finish(&mut doc);
     doc
@@ -41,9 +43,9 @@ pub fn document_json() -> String {
 }
 
 /// Mounts a family's documented routes with their state and the shared HTTP finish.
-fn mount(routes: OpenApiRouter<Services>, services: Services) -> Router {
+fn mount<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, state: S) -> Router {
     let (router, _) = routes.split_for_parts();
-    crate::http::finish(router.with_state(services))
+    crate::http::finish(router.with_state(state))
 }
 
 #[cfg(test)]

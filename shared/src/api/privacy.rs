@@ -1,30 +1,61 @@
 //! The privacy family: GDPR erasure jobs. Sessions only; creating one needs owner or admin.
 
-use axum::{Json as Body, Router, extract::State, http::StatusCode};
+use std::sync::Arc;
+
+use axum::{
+    Json as Body, Router,
+    extract::{FromRef, State},
+    http::StatusCode,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     Error, Result,
-    auth::{Role, Session},
+    auth::{Authenticator, Role, Session},
     http::{IdPath, Json},
     ids::ErasureJobId,
-    privacy::{ErasureRequest, ErasureResponse},
-    services::Services,
+    privacy::{ErasureRequest, ErasureResponse, erasure::Erasure},
+    wiring::Wiring,
 };
 
 /// The privacy function's router.
-pub fn router(services: Services) -> Router {
-    super::mount(routes(), services)
+pub fn router(state: PrivacyApi) -> Router {
+    super::mount(routes(), state)
+}
+
+/// What the privacy function's routes use.
+#[derive(Clone)]
+pub struct PrivacyApi {
+    /// Authentication of callers.
+    pub auth: Arc<Authenticator>,
+    /// Erasure jobs.
+    pub erasure: Arc<Erasure>,
+}
+
+impl PrivacyApi {
+    /// Takes what the routes use from `wiring`.
+    pub fn wire(wiring: &Wiring) -> Self {
+        Self {
+            auth: wiring.auth(),
+            erasure: wiring.erasure(),
+        }
+    }
+}
+
+impl FromRef<PrivacyApi> for Arc<Authenticator> {
+    fn from_ref(state: &PrivacyApi) -> Self {
+        state.auth.clone()
+    }
 }
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<Services> {
+pub(super) fn routes() -> OpenApiRouter<PrivacyApi> {
     OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(read))
 }
 
-type Svc = State<Services>;
+type Svc = State<PrivacyApi>;
 
 #[utoipa::path(
     post, path = "/api/v1/account/privacy/erasure", tag = "privacy",
@@ -81,15 +112,18 @@ async fn read(
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{offline_services, replay};
+    use crate::testing::{offline_wiring, replay};
     use axum::http::StatusCode;
 
     use super::router;
 
     #[tokio::test]
     async fn api_keys_are_refused_with_401() {
-        let (status, body) =
-            replay(router(offline_services()), "privacy-erasure-with-key.json").await;
+        let (status, body) = replay(
+            router(super::PrivacyApi::wire(&offline_wiring())),
+            "privacy-erasure-with-key.json",
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["code"], "unauthenticated");
     }

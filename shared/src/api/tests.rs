@@ -10,7 +10,7 @@ use axum::{
 use tower::ServiceExt;
 
 use super::{DOCUMENT_PATH, account, api_keys, document, document_json, privacy};
-use crate::testing::offline_services;
+use crate::testing::offline_wiring;
 
 const METHODS: [Method; 5] = [
     Method::GET,
@@ -22,9 +22,9 @@ const METHODS: [Method; 5] = [
 
 fn families() -> Vec<Router> {
     vec![
-        api_keys::router(offline_services()),
-        account::router(offline_services()),
-        privacy::router(offline_services()),
+        api_keys::router(api_keys::KeysApi::wire(&offline_wiring())),
+        account::router(account::AccountApi::wire(&offline_wiring())),
+        privacy::router(privacy::PrivacyApi::wire(&offline_wiring())),
     ]
 }
 

@@ -1,0 +1,269 @@
+//! Wiring: builds, once per cold start, only the components a function asks for.
+//!
+//! Each accessor builds its component (and what that needs) on first use and hands out the same
+//! one after, so a function's `main.rs` names what it uses and nothing else is constructed: the
+//! authorizer asks for the verifier alone, and never builds erasure, the dashboard or the
+//! lifecycle. What a function asks for is what its IAM policy in `template.yaml` must grant (the
+//! local stack's policy guard holds the two together, see [`crate::aws`]).
+
+use std::sync::{Arc, OnceLock};
+
+use crate::{
+    auth::{Authenticator, jwt::JwtVerifier},
+    aws::{Aws, CallPath},
+    clock::{Clock, SystemClock},
+    config::Config,
+    dashboard::Dashboard,
+    issue_reports::{IssueReports, Scrubber},
+    keys::{
+        cache::VerifiedKeyCache,
+        dynamo::DynamoKeyStore,
+        ratelimit::{DynamoRateCounter, RateLimiter},
+        service::{KeyEvents, KeyService},
+        store::KeyStore,
+        verify::{KeyVerifier, VerifierParts},
+    },
+    lifecycle::Lifecycle,
+    notifications::Notifications,
+    onboarding::Onboarding,
+    privacy::{erasure::Erasure, jobs::JobStore},
+    profiles::{DynamoProfileStore, ProfileStore},
+    queue::WorkQueue,
+    usage::{UsageRecorder, dynamo::DynamoUsageSink},
+};
+
+/// The components of one function, each built on first use.
+pub struct Wiring {
+    config: Config,
+    aws: Aws,
+    path: CallPath,
+    clock: Arc<dyn Clock>,
+    dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
+    cache: OnceLock<Arc<VerifiedKeyCache>>,
+    store: OnceLock<Arc<dyn KeyStore>>,
+    verifier: OnceLock<Arc<KeyVerifier>>,
+    keys: OnceLock<Arc<KeyService>>,
+    profiles: OnceLock<Arc<dyn ProfileStore>>,
+    auth: OnceLock<Arc<Authenticator>>,
+    notifications: OnceLock<Arc<Notifications>>,
+    onboarding: OnceLock<Arc<Onboarding>>,
+    erasure: OnceLock<Arc<Erasure>>,
+    lifecycle: OnceLock<Arc<Lifecycle>>,
+    queue: OnceLock<Option<WorkQueue>>,
+}
+
+impl Wiring {
+    /// Components on the wall clock. Verification always runs on the tightest timeouts
+    /// ([`CallPath::Verification`]); everything else on `path`'s.
+    pub fn new(config: Config, aws: Aws, path: CallPath) -> Self {
+        Self::with_clock(config, aws, path, Arc::new(SystemClock))
+    }
+
+    /// Components on the given clock.
+    pub fn with_clock(config: Config, aws: Aws, path: CallPath, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            config,
+            aws,
+            path,
+            clock,
+            dynamodb: OnceLock::new(),
+            cache: OnceLock::new(),
+            store: OnceLock::new(),
+            verifier: OnceLock::new(),
+            keys: OnceLock::new(),
+            profiles: OnceLock::new(),
+            auth: OnceLock::new(),
+            notifications: OnceLock::new(),
+            onboarding: OnceLock::new(),
+            erasure: OnceLock::new(),
+            lifecycle: OnceLock::new(),
+            queue: OnceLock::new(),
+        }
+    }
+
+    /// The configuration read at cold start.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The clock every component shares.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    fn table(&self) -> &str {
+        &self.config.table_name
+    }
+
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        self.dynamodb
+            .get_or_init(|| self.aws.dynamodb(self.path))
+            .clone()
+    }
+
+    /// The verified-key cache, shared by the verifier and the key use cases so a write in this
+    /// container evicts what it changed.
+    fn cache(&self) -> Arc<VerifiedKeyCache> {
+        self.cache
+            .get_or_init(|| {
+                Arc::new(VerifiedKeyCache::new(
+                    self.config.key_cache_ttl,
+                    self.clock(),
+                ))
+            })
+            .clone()
+    }
+
+    fn store(&self) -> Arc<dyn KeyStore> {
+        self.store
+            .get_or_init(|| Arc::new(DynamoKeyStore::new(self.dynamodb(), self.table())))
+            .clone()
+    }
+
+    /// The verification core, on the verification path's client and timeouts.
+    pub fn verifier(&self) -> Arc<KeyVerifier> {
+        self.verifier
+            .get_or_init(|| {
+                let client = self.aws.dynamodb(CallPath::Verification);
+                let usage = UsageRecorder::new(
+                    Arc::new(DynamoUsageSink::new(
+                        client.clone(),
+                        self.table(),
+                        self.config.usage_retention_days,
+                    )),
+                    self.config.usage_flush_interval,
+                );
+                Arc::new(KeyVerifier::new(VerifierParts {
+                    store: Arc::new(DynamoKeyStore::new(client.clone(), self.table())),
+                    prefix: self.config.key_prefix.clone(),
+                    clock: self.clock(),
+                    cache: self.cache(),
+                    limiter: RateLimiter::new(Box::new(DynamoRateCounter::new(
+                        client,
+                        self.table(),
+                    ))),
+                    usage: Arc::new(usage),
+                    onboarding: Some(self.onboarding()),
+                }))
+            })
+            .clone()
+    }
+
+    /// The API-key use cases.
+    pub fn keys(&self) -> Arc<KeyService> {
+        self.keys
+            .get_or_init(|| {
+                Arc::new(
+                    KeyService::new(
+                        self.store(),
+                        self.config.key_prefix.clone(),
+                        self.clock(),
+                        self.cache(),
+                    )
+                    .with_events(KeyEvents {
+                        onboarding: self.onboarding(),
+                        notifications: self.notifications(),
+                    }),
+                )
+            })
+            .clone()
+    }
+
+    /// Profiles.
+    pub fn profiles(&self) -> Arc<dyn ProfileStore> {
+        self.profiles
+            .get_or_init(|| Arc::new(DynamoProfileStore::new(self.dynamodb(), self.table())))
+            .clone()
+    }
+
+    /// Authentication of callers (sessions and keys), provisioning first-time users.
+    pub fn auth(&self) -> Arc<Authenticator> {
+        self.auth
+            .get_or_init(|| {
+                Arc::new(Authenticator::new(
+                    JwtVerifier::new(&self.config.jwt),
+                    self.verifier(),
+                    self.profiles(),
+                    self.clock(),
+                ))
+            })
+            .clone()
+    }
+
+    /// Notifications.
+    pub fn notifications(&self) -> Arc<Notifications> {
+        self.notifications
+            .get_or_init(|| {
+                Arc::new(Notifications::new(
+                    self.dynamodb(),
+                    self.table(),
+                    self.clock(),
+                ))
+            })
+            .clone()
+    }
+
+    /// The onboarding checklist.
+    pub fn onboarding(&self) -> Arc<Onboarding> {
+        self.onboarding
+            .get_or_init(|| Arc::new(Onboarding::new(self.dynamodb(), self.table(), self.clock())))
+            .clone()
+    }
+
+    /// Dashboard metrics.
+    pub fn dashboard(&self) -> Arc<Dashboard> {
+        Arc::new(Dashboard::new(self.dynamodb(), self.table()))
+    }
+
+    /// Issue reports.
+    pub fn issue_reports(&self) -> Arc<IssueReports> {
+        Arc::new(IssueReports::new(
+            self.dynamodb(),
+            self.table(),
+            Scrubber::new(&self.config.key_prefix),
+            self.notifications(),
+            self.profiles(),
+            self.clock(),
+        ))
+    }
+
+    /// The work queue, when one is configured.
+    pub fn queue(&self) -> Option<WorkQueue> {
+        self.queue
+            .get_or_init(|| {
+                self.config
+                    .work_queue_url
+                    .as_ref()
+                    .map(|url| WorkQueue::new(self.aws.sqs(self.path), url))
+            })
+            .clone()
+    }
+
+    /// Erasure jobs.
+    pub fn erasure(&self) -> Arc<Erasure> {
+        self.erasure
+            .get_or_init(|| {
+                Arc::new(Erasure::new(
+                    JobStore::new(self.dynamodb(), self.table()),
+                    self.notifications(),
+                    self.clock(),
+                    self.queue(),
+                ))
+            })
+            .clone()
+    }
+
+    /// Key lifecycle sweeps and transitions.
+    pub fn lifecycle(&self) -> Arc<Lifecycle> {
+        self.lifecycle
+            .get_or_init(|| {
+                Arc::new(Lifecycle::new(
+                    self.dynamodb(),
+                    self.table(),
+                    self.store(),
+                    self.notifications(),
+                ))
+            })
+            .clone()
+    }
+}
