@@ -337,8 +337,10 @@ impl ExpiringQuery {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExpirationQuery {
-    /// The new expiry, in the future. Absent (the SDK omits a `None`), empty or `null` removes the expiry.
-    #[param(value_type = Option<crate::validate::DateOrTime>)]
+    /// The new expiry, in the future: a timestamp (RFC 3339, or ISO 8601 with `Z`, `+HH:MM`,
+    /// `+HHMM`, `+HH` or no offset, meaning UTC) or a date (its UTC midnight). Absent (the SDK
+    /// omits a `None`), empty or `null` removes the expiry.
+    #[param(value_type = Option<String>, example = "2027-01-01T00:00:00Z")]
     expires_at: Option<String>,
 }
 
