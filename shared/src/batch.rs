@@ -5,10 +5,19 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::{Client, types::WriteRequest};
 
-use crate::keys::store::StoreError;
+use crate::store::StoreError;
 
 /// Attempts at one batch whose items keep coming back unprocessed.
 const ATTEMPTS: u32 = 8;
+
+/// Exponential backoff with full jitter (AWS's advice for unprocessed items): a random pause up
+/// to 20 ms doubled per attempt, so containers that were throttled together do not retry together.
+/// A loop of its own rather than backon's: what is retried shrinks with every attempt (only the
+/// unprocessed items go again), which a retry of one fixed call does not express.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = 20u64 << attempt.min(10);
+    Duration::from_millis(rand::Rng::gen_range(&mut rand::thread_rng(), 0..=ceiling))
+}
 
 /// Writes up to 25 requests to `table`, retrying what DynamoDB leaves unprocessed. Puts and
 /// deletes are idempotent, so a retried batch never duplicates anything.
@@ -32,7 +41,7 @@ pub async fn write(
             .and_then(|mut left| left.remove(table))
             .unwrap_or_default();
         if !requests.is_empty() {
-            tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            tokio::time::sleep(backoff(attempt)).await;
         }
     }
     if requests.is_empty() {

@@ -26,6 +26,7 @@ pub mod profiles;
 pub mod queue;
 #[cfg(test)]
 mod request_properties;
+pub mod store;
 pub mod table;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

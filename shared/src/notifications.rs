@@ -184,10 +184,6 @@ fn decode_cursor(raw: &str) -> Option<Uuid> {
     Uuid::from_slice(&bytes).ok()
 }
 
-fn sk(id: Uuid) -> String {
-    format!("NOTIF#{id}")
-}
-
 /// Notifications in the single table.
 #[derive(Clone)]
 pub struct Notifications {
@@ -222,7 +218,7 @@ impl Notifications {
     ) -> Result<HashMap<String, AttributeValue>, Error> {
         serde_dynamo::to_item(Record {
             pk: table::user_pk(user),
-            sk: sk(n.id),
+            sk: table::notification_sk(n.id),
             notification: n,
             ttl: (n.created_at + chrono::Duration::days(RETENTION_DAYS)).timestamp(),
         })
@@ -286,7 +282,10 @@ impl Notifications {
                     table::PK.to_owned(),
                     AttributeValue::S(table::user_pk(user)),
                 ),
-                (table::SK.to_owned(), AttributeValue::S(sk(id))),
+                (
+                    table::SK.to_owned(),
+                    AttributeValue::S(table::notification_sk(id)),
+                ),
             ])
         });
         let mut more;
@@ -297,7 +296,10 @@ impl Notifications {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
-                .expression_attribute_values(":prefix", AttributeValue::S("NOTIF#".into()))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(table::NOTIFICATION_SK_PREFIX.into()),
+                )
                 .scan_index_forward(false)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
@@ -346,7 +348,10 @@ impl Notifications {
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .filter_expression("is_read = :false")
                 .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
-                .expression_attribute_values(":prefix", AttributeValue::S("NOTIF#".into()))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(table::NOTIFICATION_SK_PREFIX.into()),
+                )
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take());
@@ -374,7 +379,7 @@ impl Notifications {
             .update_item()
             .table_name(&self.table)
             .key(table::PK, AttributeValue::S(table::user_pk(user)))
-            .key(table::SK, AttributeValue::S(sk(id)))
+            .key(table::SK, AttributeValue::S(table::notification_sk(id)))
             .update_expression("SET is_read = :true, read_at = :now")
             .condition_expression("is_read = :false")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
@@ -398,7 +403,7 @@ impl Notifications {
                     .get_item()
                     .table_name(&self.table)
                     .key(table::PK, AttributeValue::S(table::user_pk(user)))
-                    .key(table::SK, AttributeValue::S(sk(id)))
+                    .key(table::SK, AttributeValue::S(table::notification_sk(id)))
                     .projection_expression("pk")
                     .send()
                     .await
@@ -479,6 +484,6 @@ mod tests {
         let a = Uuid::now_v7();
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = Uuid::now_v7();
-        assert!(sk(a) < sk(b));
+        assert!(table::notification_sk(a) < table::notification_sk(b));
     }
 }

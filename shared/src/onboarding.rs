@@ -124,8 +124,6 @@ pub struct Onboarding {
     recorded: moka::sync::Cache<(UserId, Step), ()>,
 }
 
-const ONBOARDING_SK: &str = "ONBOARDING";
-
 impl Onboarding {
     /// The checklist over `table`.
     pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
@@ -142,7 +140,7 @@ impl Onboarding {
             .update_item()
             .table_name(&self.table)
             .key(table::PK, AttributeValue::S(table::user_pk(user)))
-            .key(table::SK, AttributeValue::S(ONBOARDING_SK.into()))
+            .key(table::SK, AttributeValue::S(table::ONBOARDING_SK.into()))
             .update_expression("SET #a = if_not_exists(#a, :now)")
             .expression_attribute_names("#a", attribute)
             .expression_attribute_values(
@@ -185,7 +183,7 @@ impl Onboarding {
             .get_item()
             .table_name(&self.table)
             .key(table::PK, AttributeValue::S(table::user_pk(user)))
-            .key(table::SK, AttributeValue::S(ONBOARDING_SK.into()))
+            .key(table::SK, AttributeValue::S(table::ONBOARDING_SK.into()))
             .consistent_read(true)
             .send()
             .await

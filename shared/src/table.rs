@@ -53,6 +53,15 @@ pub const USAGE_SHARDS: u32 = 16;
 
 /// Sort key of a key's own item.
 pub const KEY_SK: &str = "KEY";
+/// Prefix of the owner index's sort keys of keys (a user's partition also holds its members
+/// entry).
+pub const KEY_BY_OWNER_PREFIX: &str = "KEY#";
+/// Sort-key prefix of a user's notifications.
+pub const NOTIFICATION_SK_PREFIX: &str = "NOTIF#";
+/// Sort key of a user's onboarding checklist.
+pub const ONBOARDING_SK: &str = "ONBOARDING";
+/// Sort key of an erasure job's item.
+pub const JOB_SK: &str = "JOB";
 /// Sort key of a profile item.
 pub const PROFILE_SK: &str = "PROFILE";
 /// Sort-key prefix of a key's daily usage counters.
@@ -78,6 +87,16 @@ pub fn issue_report_sk(id: uuid::Uuid) -> String {
     format!("REPORT#{id}")
 }
 
+/// Sort key of a notification (UUIDv7 ids sort by time).
+pub fn notification_sk(id: uuid::Uuid) -> String {
+    format!("{NOTIFICATION_SK_PREFIX}{id}")
+}
+
+/// Partition key of an erasure job.
+pub fn job_pk(id: uuid::Uuid) -> String {
+    format!("JOB#{id}")
+}
+
 /// Partition key of an API key.
 pub fn key_pk(id: KeyId) -> String {
     format!("KEY#{id}")
@@ -90,7 +109,10 @@ pub fn user_pk(user: &UserId) -> String {
 
 /// The owner index's sort key of a key: newest-first listing with a stable tie-break.
 pub fn key_by_owner_sk(created_at: DateTime<Utc>, id: KeyId) -> String {
-    format!("KEY#{}#{id}", crate::timestamp::format(created_at))
+    format!(
+        "{KEY_BY_OWNER_PREFIX}{}#{id}",
+        crate::timestamp::format(created_at)
+    )
 }
 
 /// The expiry index's partition key: one partition per UTC day keeps the index free of hot spots.

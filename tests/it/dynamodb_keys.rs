@@ -15,10 +15,11 @@ use latchkey::{
         input::{CreateKeyRequest, KeyChanges},
         model::ApiKey,
         service::KeyService,
-        store::{KeyStore, StoreError},
+        store::KeyStore,
         verify::VerifyCode,
         view::DailyUsage,
     },
+    store::StoreError,
     usage::AttemptContext,
 };
 use std::time::Duration;

@@ -17,9 +17,9 @@ use latchkey::{
         input::{CreateKeyRequest, KeyChanges},
         ratelimit::{DynamoRateCounter, RateCounter, RateLimiter},
         service::{IssuedKey, KeyService},
-        store::StoreError,
         verify::{KeyVerifier, VerifierParts, VerifyCode},
     },
+    store::StoreError,
     table,
     usage::{AttemptContext, UsageBatch, UsageRecorder, UsageSink, dynamo::DynamoUsageSink},
 };

@@ -10,13 +10,10 @@ use aws_sdk_dynamodb::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    model::ApiKey,
-    store::{KeyStore, StoreError},
-    view::DailyUsage,
-};
+use super::{model::ApiKey, store::KeyStore, view::DailyUsage};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
+    store::StoreError,
     table, timestamp,
 };
 
@@ -274,7 +271,10 @@ impl KeyStore for DynamoKeyStore {
             .expression_attribute_names("#pk", table::GSI1_PK)
             .expression_attribute_names("#sk", table::GSI1_SK)
             .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(owner)))
-            .expression_attribute_values(":prefix", AttributeValue::S("KEY#".into()))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(table::KEY_BY_OWNER_PREFIX.into()),
+            )
             .scan_index_forward(false)
             .into_paginator()
             .items()

@@ -8,12 +8,11 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{
-    model::ApiKey,
-    store::{KeyStore, StoreError},
-    view::DailyUsage,
+use super::{model::ApiKey, store::KeyStore, view::DailyUsage};
+use crate::{
+    ids::{KeyId, UserId},
+    store::StoreError,
 };
-use crate::ids::{KeyId, UserId};
 
 /// Keys in memory.
 #[derive(Debug, Default)]

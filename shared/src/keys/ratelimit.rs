@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::{model::ApiKey, store::StoreError};
+use super::model::ApiKey;
+use crate::store::StoreError;
 use crate::{ids::KeyId, table};
 
 /// The length of a window.

@@ -27,9 +27,9 @@ use crate::{
     clock::Clock,
     error::Error,
     ids::{ErasureJobId, ResourceId, UserId, WorkspaceId},
-    keys::store::StoreError,
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
+    store::StoreError,
     table,
 };
 

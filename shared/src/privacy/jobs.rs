@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ErasureJob;
-use crate::keys::store::StoreError;
-
-const JOB_SK: &str = "JOB";
+use crate::{store::StoreError, table};
 
 #[derive(Serialize, Deserialize)]
 struct JobRecord {
@@ -20,18 +18,13 @@ struct JobRecord {
     job: ErasureJob,
 }
 
-/// The partition key of a job.
-pub fn job_pk(id: Uuid) -> String {
-    format!("JOB#{id}")
-}
-
 /// The primary key of a job's item.
 pub fn job_key(id: Uuid) -> HashMap<String, AttributeValue> {
     HashMap::from([
-        (crate::table::PK.to_owned(), AttributeValue::S(job_pk(id))),
+        (table::PK.to_owned(), AttributeValue::S(table::job_pk(id))),
         (
-            crate::table::SK.to_owned(),
-            AttributeValue::S(JOB_SK.to_owned()),
+            table::SK.to_owned(),
+            AttributeValue::S(table::JOB_SK.to_owned()),
         ),
     ])
 }
@@ -39,8 +32,8 @@ pub fn job_key(id: Uuid) -> HashMap<String, AttributeValue> {
 /// The stored item of `job`.
 pub fn job_item(job: &ErasureJob) -> Result<HashMap<String, AttributeValue>, StoreError> {
     serde_dynamo::to_item(JobRecord {
-        pk: job_pk(job.job_id),
-        sk: JOB_SK.into(),
+        pk: table::job_pk(job.job_id),
+        sk: table::JOB_SK.into(),
         job: job.clone(),
     })
     .map_err(StoreError::backend)

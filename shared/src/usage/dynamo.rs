@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    keys::{store::StoreError, verify::VerifyCode},
+    keys::verify::VerifyCode,
+    store::StoreError,
     table,
 };
 

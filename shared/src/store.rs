@@ -1,0 +1,76 @@
+//! What a storage adapter's failure means to the caller: a lost race (409), a backend that is
+//! unreachable, slow or throttling (503), or one that failed (500). Every adapter of every port
+//! speaks it, whatever aggregate it stores.
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition failed: another writer changed or removed the item first.
+    #[error("the item was changed concurrently")]
+    Conflict,
+    /// The backend failed; the cause is for the logs.
+    #[error("storage backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend is unreachable, slow or throttling; retrying later can help.
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// A backend failure, keeping its cause.
+    pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(err))
+    }
+
+    /// A failed AWS call: `Unavailable` when retrying later can help, else `Backend`.
+    pub fn sdk<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if crate::aws::is_transient(&err) {
+            Self::Unavailable(Box::new(err))
+        } else {
+            Self::backend(err)
+        }
+    }
+
+    /// A failed conditional write (as `is_condition` recognises it) is `Conflict`; anything else
+    /// is [`StoreError::sdk`].
+    pub fn conditional<E, R>(
+        err: aws_sdk_dynamodb::error::SdkError<E, R>,
+        is_condition: impl Fn(&E) -> bool,
+    ) -> Self
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match err.as_service_error() {
+            Some(service) if is_condition(service) => Self::Conflict,
+            _ => Self::sdk(err),
+        }
+    }
+}
+
+impl From<StoreError> for crate::Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict => Self::Conflict(
+                "It was changed by a concurrent request; read it again and retry.".into(),
+            ),
+            StoreError::Backend(cause) => Self::Internal(cause),
+            StoreError::Unavailable(cause) => Self::Unavailable {
+                retry_after: Self::RETRY_AFTER_UNAVAILABLE,
+                cause,
+            },
+        }
+    }
+}
