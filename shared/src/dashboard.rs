@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::store::StoreError;
 use crate::{
     error::Error,
     ids::UserId,
@@ -310,7 +311,7 @@ impl Dashboard {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         let number = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
             item.get(name)
                 .and_then(|v| v.as_n().ok())

@@ -129,23 +129,6 @@ impl Error {
         }
     }
 
-    /// A failed AWS call: a 503 when retrying later can help ([`crate::aws::is_transient`]), else a 500.
-    pub fn storage<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self
-    where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
-        if crate::aws::is_transient(&err) {
-            Self::unavailable(err)
-        } else {
-            Self::internal(err)
-        }
-    }
-
     /// For event-driven functions (no HTTP response to carry it): logs the cause of an internal
     /// error and returns the error boxed for the Lambda runtime, which reports the invocation failed.
     pub fn into_invocation_error(self) -> Box<dyn std::error::Error + Send + Sync> {

@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::store::StoreError;
 use crate::{
     auth::{Caller, Role},
     clock::Clock,
@@ -299,7 +300,7 @@ impl IssueReports {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         self.announce(caller, &report, &new).await;
         Ok(report)
     }

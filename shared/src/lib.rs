@@ -32,6 +32,7 @@ pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod timestamp;
+pub mod transition;
 pub mod usage;
 pub mod validate;
 pub mod wiring;

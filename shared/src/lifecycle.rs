@@ -19,8 +19,9 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, TransactWriteItem, Update},
 };
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::store::StoreError;
 use crate::{
     error::Error,
     ids::KeyId,
@@ -28,44 +29,19 @@ use crate::{
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
     table, timestamp,
+    transition::Transition,
 };
 
 /// How far back a sweep looks for expired keys it has not handled (a sweeper outage shorter than
 /// this loses nothing).
 pub const LOOKBACK_DAYS: i64 = 30;
 
-/// A lifecycle step of one key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transition {
-    /// Expires within 7 days.
-    ExpiringIn7Days,
-    /// Expires within a day.
-    ExpiringIn1Day,
-    /// Expired (or, for a rotated key, its grace ended).
-    Expired,
-}
-
-impl Transition {
-    fn marker(self) -> &'static str {
-        match self {
-            Transition::ExpiringIn7Days => "notified_expiring_7d",
-            Transition::ExpiringIn1Day => "notified_expiring_1d",
-            Transition::Expired => "notified_expired",
-        }
-    }
-
-    /// The transition due at `now` for a key expiring at `expires_at`, if any.
-    pub fn due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Transition> {
-        if expires_at <= now {
-            Some(Transition::Expired)
-        } else if expires_at - now <= Duration::days(1) {
-            Some(Transition::ExpiringIn1Day)
-        } else if expires_at - now <= Duration::days(7) {
-            Some(Transition::ExpiringIn7Days)
-        } else {
-            None
-        }
+/// The attribute that marks `transition` as done for a key's current expiry.
+fn marker(transition: Transition) -> &'static str {
+    match transition {
+        Transition::ExpiringIn7Days => "notified_expiring_7d",
+        Transition::ExpiringIn1Day => "notified_expiring_1d",
+        Transition::Expired => "notified_expired",
     }
 }
 
@@ -139,7 +115,7 @@ impl Lifecycle {
                 .send()
                 .collect::<Result<Vec<_>, _>>()
                 .await
-                .map_err(Error::storage)?;
+                .map_err(StoreError::sdk)?;
             report.queries += 1;
             report.items_read += items.len() as u64;
             for item in items {
@@ -197,7 +173,7 @@ impl Lifecycle {
             .condition_expression(
                 "expires_at IN (:exp, :legacy) AND (attribute_not_exists(#m) OR NOT (#m IN (:exp, :legacy)))",
             )
-            .expression_attribute_names("#m", transition.marker())
+            .expression_attribute_names("#m", marker(transition))
             .expression_attribute_values(":exp", AttributeValue::S(expiry.clone()))
             .expression_attribute_values(":legacy", AttributeValue::S(legacy));
         update = if transition == Transition::Expired {
@@ -262,7 +238,7 @@ impl Lifecycle {
             {
                 Ok(Applied::Skipped)
             }
-            Err(err) => Err(Error::storage(err)),
+            Err(err) => Err(StoreError::sdk(err).into()),
         }
     }
 }

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::store::StoreError;
 use crate::{
     clock::Clock,
     error::Error,
@@ -261,7 +262,7 @@ impl Notifications {
             .set_item(Some(put.item().clone()))
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 
@@ -309,7 +310,7 @@ impl Notifications {
                     .filter_expression("is_read = :false")
                     .expression_attribute_values(":false", AttributeValue::Bool(false));
             }
-            let out = query.send().await.map_err(Error::storage)?;
+            let out = query.send().await.map_err(StoreError::sdk)?;
             for item in out.items.unwrap_or_default() {
                 found.push(
                     serde_dynamo::from_item::<_, Notification>(item).map_err(Error::internal)?,
@@ -358,7 +359,7 @@ impl Notifications {
             if count_only {
                 query = query.select(aws_sdk_dynamodb::types::Select::Count);
             }
-            let out = query.send().await.map_err(Error::storage)?;
+            let out = query.send().await.map_err(StoreError::sdk)?;
             count += out.count as u64;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
@@ -407,7 +408,7 @@ impl Notifications {
                     .projection_expression("pk")
                     .send()
                     .await
-                    .map_err(Error::storage)?
+                    .map_err(StoreError::sdk)?
                     .item
                     .is_some();
                 if exists {
@@ -416,7 +417,7 @@ impl Notifications {
                     Err(NotificationId::not_found())
                 }
             }
-            Err(err) => Err(Error::storage(err)),
+            Err(err) => Err(StoreError::sdk(err).into()),
         }
     }
 

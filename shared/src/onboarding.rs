@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::store::StoreError;
 use crate::{clock::Clock, error::Error, ids::UserId, table, timestamp::serde_rfc3339};
 
 /// A checklist step.
@@ -149,7 +150,7 @@ impl Onboarding {
             )
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 
@@ -187,7 +188,7 @@ impl Onboarding {
             .consistent_read(true)
             .send()
             .await
-            .map_err(Error::storage)?
+            .map_err(StoreError::sdk)?
             .item
             .unwrap_or_default();
         let time = |name: &str| {

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::store::StoreError;
 use crate::{
     auth::Role,
     error::{Error, FieldError},
@@ -493,7 +494,7 @@ impl ProfileStore for DynamoProfileStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         let existed = out
             .attributes
             .is_some_and(|old| old.contains_key("created_at"));
@@ -509,7 +510,7 @@ impl ProfileStore for DynamoProfileStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         out.item
             .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
             .transpose()
@@ -561,7 +562,7 @@ impl ProfileStore for DynamoProfileStore {
                 {
                     Error::NotFound("No profile for this user.".into())
                 } else {
-                    Error::storage(err)
+                    StoreError::sdk(err).into()
                 }
             })?;
         let item = out.attributes.unwrap_or_default();
@@ -582,7 +583,7 @@ impl ProfileStore for DynamoProfileStore {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         items
             .into_iter()
             .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
@@ -605,7 +606,7 @@ impl ProfileStore for DynamoProfileStore {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         let sort_key = |item: &HashMap<String, AttributeValue>| {
             item.get(table::SK)
                 .and_then(|v| v.as_s().ok())

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
-use crate::{error::Error, ids::KeyId, lifecycle::Transition};
+use crate::store::StoreError;
+use crate::{error::Error, ids::KeyId, transition::Transition};
 
 /// A unit of background work. Every message is safe to deliver more than once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +68,7 @@ impl WorkQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(Error::storage)?;
+                .map_err(StoreError::sdk)?;
             if !out.failed().is_empty() {
                 return Err(Error::internal(std::io::Error::other(format!(
                     "{} messages were not enqueued",
@@ -87,7 +88,7 @@ impl WorkQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 }

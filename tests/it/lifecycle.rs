@@ -9,9 +9,10 @@ use latchkey::{
     clock::SystemClock,
     ids::{KeyId, UserId, WorkspaceId},
     keys::{dynamo::DynamoKeyStore, hashing, model::ApiKey, secret::PlainKey, store::KeyStore},
-    lifecycle::{Applied, Lifecycle, Transition},
+    lifecycle::{Applied, Lifecycle},
     notifications::Notifications,
     queue::{WorkMessage, WorkQueue},
+    transition::Transition,
 };
 use latchkey_tests::{Api, Auth, User};
 use reqwest::Method;

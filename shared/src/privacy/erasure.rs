@@ -142,7 +142,7 @@ impl Erasure {
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         Ok(items
             .iter()
             .filter_map(|item| {
@@ -247,7 +247,7 @@ impl Erasure {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(Error::storage)?;
+                .map_err(StoreError::sdk)?;
             total += out.count as u64;
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -402,7 +402,7 @@ impl Erasure {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(Error::storage)?;
+            .map_err(StoreError::sdk)?;
         let items = page.items.unwrap_or_default();
         let after: Option<HashMap<String, String>> = page.last_evaluated_key.map(|key| {
             key.into_iter()
@@ -465,7 +465,7 @@ impl Erasure {
             {
                 self.reload(job.job_id).await
             }
-            Err(err) => Err(Error::storage(err).into()),
+            Err(err) => Err(Error::from(StoreError::sdk(err)).into()),
         }
     }
 
