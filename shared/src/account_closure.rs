@@ -41,3 +41,103 @@ pub async fn delete_own_account(
     }
     profiles.erase(&caller.user_id).await
 }
+
+#[cfg(test)]
+mod tests {
+    //! Account deletion over the in-memory key and profile stores.
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        auth::Credential,
+        clock::{Clock, SystemClock},
+        ids::{UserId, WorkspaceId},
+        keys::{
+            cache::VerifiedKeyCache, input::CreateKeyRequest, memory::MemoryKeyStore,
+            secret::KeyPrefix,
+        },
+        profiles::{MemoryProfileStore, NewProfile},
+    };
+
+    fn keys() -> KeyService {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let cache = Arc::new(VerifiedKeyCache::new(
+            std::time::Duration::from_secs(30),
+            clock.clone(),
+        ));
+        KeyService::new(
+            Arc::new(MemoryKeyStore::default()),
+            KeyPrefix::default(),
+            clock,
+            cache,
+        )
+    }
+
+    async fn member(profiles: &MemoryProfileStore, workspace: &WorkspaceId, role: Role) -> Caller {
+        let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        let new = NewProfile {
+            id: user.clone(),
+            email: String::new(),
+            name: String::new(),
+            workspace_id: workspace.clone(),
+            role,
+        };
+        profiles.ensure(&new, SystemClock.now()).await.unwrap();
+        Caller {
+            user_id: user,
+            workspace_id: workspace.clone(),
+            credential: Credential::Session { role },
+        }
+    }
+
+    fn workspace() -> WorkspaceId {
+        WorkspaceId::parse(&uuid::Uuid::new_v4().to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_only_owner_of_a_shared_workspace_is_refused_until_alone() {
+        let (keys, profiles, ws) = (keys(), MemoryProfileStore::default(), workspace());
+        let owner = member(&profiles, &ws, Role::Owner).await;
+        let viewer = member(&profiles, &ws, Role::Viewer).await;
+        let refused = delete_own_account(&owner, Role::Owner, &keys, &profiles).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        assert!(
+            profiles.get(&owner.user_id).await.unwrap().is_some(),
+            "nothing erased"
+        );
+        delete_own_account(&viewer, Role::Viewer, &keys, &profiles)
+            .await
+            .unwrap();
+        delete_own_account(&owner, Role::Owner, &keys, &profiles)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn another_owner_lets_an_owner_go_and_everything_of_theirs_goes() {
+        let (keys, profiles, ws) = (keys(), MemoryProfileStore::default(), workspace());
+        let leaving = member(&profiles, &ws, Role::Owner).await;
+        let staying = member(&profiles, &ws, Role::Owner).await;
+        let spec = serde_json::from_value::<CreateKeyRequest>(serde_json::json!({}))
+            .unwrap()
+            .parse(keys.now())
+            .unwrap();
+        keys.create(&leaving, spec.clone()).await.unwrap();
+        keys.create(&staying, spec).await.unwrap();
+        delete_own_account(&leaving, Role::Owner, &keys, &profiles)
+            .await
+            .unwrap();
+        assert!(keys.list(&leaving).await.unwrap().is_empty());
+        assert!(profiles.get(&leaving.user_id).await.unwrap().is_none());
+        assert_eq!(
+            keys.list(&staying).await.unwrap().len(),
+            1,
+            "others keep theirs"
+        );
+        // Idempotent: a second call succeeds too.
+        delete_own_account(&leaving, Role::Owner, &keys, &profiles)
+            .await
+            .unwrap();
+    }
+}
