@@ -121,14 +121,6 @@ impl Error {
     /// How long a client should wait after a 503, in seconds.
     pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
 
-    /// A 503 wrapping its cause: a dependency that is unreachable, slow or throttling.
-    pub fn unavailable(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Unavailable {
-            retry_after: Self::RETRY_AFTER_UNAVAILABLE,
-            cause: Box::new(cause),
-        }
-    }
-
     /// For event-driven functions (no HTTP response to carry it): logs the cause of an internal
     /// error and returns the error boxed for the Lambda runtime, which reports the invocation failed.
     pub fn into_invocation_error(self) -> Box<dyn std::error::Error + Send + Sync> {

@@ -18,8 +18,8 @@ use crate::error::Error;
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Middleware: refuses a body known to be over the limit before a handler sees it; a body of
-/// unknown length is held to the same limit by the extractors ([`DefaultBodyLimit`]).
-pub async fn limit_body(mut request: Request, next: Next) -> Response {
+/// unknown length is held to the same limit by the extractors ([`body_limit`]).
+pub async fn limit_body(request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
@@ -36,10 +36,12 @@ pub async fn limit_body(mut request: Request, next: Next) -> Response {
         }
         .into_response();
     }
-    request
-        .extensions_mut()
-        .insert(DefaultBodyLimit::max(MAX_BODY_BYTES));
     next.run(request).await
+}
+
+/// The layer that sets the extractors' own limit to [`MAX_BODY_BYTES`] (axum's default is 2 MB).
+pub fn body_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_BODY_BYTES)
 }
 
 /// Turns the payload of a caught panic into a response.
@@ -132,5 +134,31 @@ mod tests {
         let (status, _, _) =
             call(app, Request::post("/echo").body(Body::from("{}")).unwrap()).await;
         assert_eq!(status, 200);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_unknown_length_is_held_to_the_same_limit() {
+        let app = crate::http::finish(Router::new().route(
+            "/echo",
+            post(
+                |crate::http::Json(v): crate::http::Json<serde_json::Value>| async move {
+                    axum::Json(v)
+                },
+            ),
+        ));
+        // Two chunks with no declared length, together over 1 MiB but under axum's default 2 MB.
+        let chunks = [
+            format!("{{\"a\": \"{}", "x".repeat(MAX_BODY_BYTES / 2)),
+            format!("{}\"}}", "x".repeat(MAX_BODY_BYTES / 2)),
+        ];
+        let stream = futures_util::stream::iter(
+            chunks.map(|c| Ok::<_, std::io::Error>(bytes::Bytes::from(c))),
+        );
+        let request = Request::post("/echo")
+            .body(Body::from_stream(stream))
+            .unwrap();
+        let (status, _, body) = call(app, request).await;
+        assert_eq!(status, 413);
+        assert_eq!(body["code"], "payload_too_large");
     }
 }

@@ -26,6 +26,7 @@ pub fn finish(router: Router) -> Router {
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .fallback(|| async { Error::NotFound("No such route.".into()) })
         .layer(middleware::from_fn(guard::limit_body))
+        .layer(guard::body_limit())
         .layer(guard::catch_panics())
         .layer(middleware::from_fn(rate_headers::add))
         .layer(middleware::from_fn(request_id::propagate))
