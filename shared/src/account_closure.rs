@@ -53,11 +53,9 @@ mod tests {
         auth::Credential,
         clock::{Clock, SystemClock},
         ids::{UserId, WorkspaceId},
-        keys::{
-            cache::VerifiedKeyCache, input::CreateKeyRequest, memory::MemoryKeyStore,
-            secret::KeyPrefix,
-        },
-        profiles::{MemoryProfileStore, NewProfile},
+        keys::{cache::VerifiedKeyCache, input::CreateKeyRequest, secret::KeyPrefix},
+        profiles::NewProfile,
+        store::memory::{MemoryKeyStore, MemoryProfileStore},
     };
 
     fn keys() -> KeyService {

@@ -233,11 +233,11 @@ impl Intercept for PolicyGuard {
 /// Whether a failed AWS call failed for a reason that passes (a timeout, a connection that could
 /// not be made, throttling, a server-side error), so the client is told to retry (503) rather
 /// than that the server is broken (500).
-pub fn is_transient<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+pub fn is_transient<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
 {
-    use aws_sdk_dynamodb::error::SdkError;
+    use aws_smithy_runtime_api::client::result::SdkError;
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true

@@ -1,8 +1,10 @@
-//! Dashboard metrics, computed from the owner's daily aggregates (`USER#<user>` / `DAY#<date>`,
-//! written by usage accounting): a period of D days reads at most D items, and its comparison
-//! period D more, whatever the number of requests.
+//! Dashboard metrics, computed from the owner's daily aggregates (written by usage accounting):
+//! a period of D days reads at most D items, and its comparison period D more, whatever the
+//! number of requests.
 
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +13,6 @@ use crate::{
     error::Error,
     ids::UserId,
     keys::model::{ApiKey, KeyStatus},
-    table,
     timestamp::serde_rfc3339,
 };
 
@@ -281,46 +282,32 @@ fn active_keys(keys: &[ApiKey], period: &Period, now: DateTime<Utc>) -> Result<u
         .count() as u64)
 }
 
-/// Reads the owner's daily aggregates.
+/// The storage port of the dashboard: the owner's daily aggregates, written by usage accounting.
+#[async_trait]
+pub trait DashboardStore: Send + Sync {
+    /// Successful and failed verifications of `user`'s keys on the days `from..=to`, reading at
+    /// most one item per day.
+    async fn totals(
+        &self,
+        user: &UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(u64, u64), StoreError>;
+}
+
+/// Computes the dashboard from the owner's daily aggregates.
 pub struct Dashboard {
-    client: Client,
-    table: String,
+    store: Arc<dyn DashboardStore>,
 }
 
 impl Dashboard {
-    /// Metrics over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+    /// Metrics over `store`.
+    pub fn new(store: Arc<dyn DashboardStore>) -> Self {
+        Self { store }
     }
 
-    /// Successes and failures of `user` in `period`: one `Query` over at most `period.days()` items.
     async fn totals(&self, user: &UserId, period: &Period) -> Result<(u64, u64), Error> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
-            .expression_attribute_values(":from", AttributeValue::S(table::day_sk(period.start)))
-            .expression_attribute_values(":to", AttributeValue::S(table::day_sk(period.end)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(StoreError::sdk)?;
-        let number = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        Ok(items.iter().fold((0, 0), |(s, f), item| {
-            (s + number(item, "success"), f + number(item, "failed"))
-        }))
+        Ok(self.store.totals(user, period.start, period.end).await?)
     }
 
     /// The metrics of `user` for `period`, compared with the period before it; `keys` are the

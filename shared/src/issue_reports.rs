@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use aws_sdk_dynamodb::Client;
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use regex::Regex;
@@ -16,10 +16,11 @@ use crate::{
     auth::{Caller, Role},
     clock::Clock,
     error::{Error, FieldError},
+    ids::{UserId, WorkspaceId},
     keys::secret::KeyPrefix,
     notifications::{NewNotification, Notifications, kinds},
     profiles::ProfileStore,
-    table, timestamp, validate,
+    timestamp, validate,
 };
 
 /// The largest `diagnostics` or `browser` object, serialized.
@@ -66,7 +67,7 @@ pub struct IssueReportRequest {
 }
 
 /// A validated report, not yet scrubbed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewIssueReport {
     area: String,
     title: Option<String>,
@@ -207,23 +208,17 @@ pub struct IssueReport {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
-struct ReportRecord<'a> {
-    pk: String,
-    sk: String,
-    #[serde(flatten)]
-    report: &'a IssueReport,
-    workspace_id: String,
-    reported_by: String,
-    area: &'a str,
-    title: Option<&'a str>,
-    description: &'a str,
-    steps: Option<&'a str>,
-    expected: Option<&'a str>,
-    diagnostics: Option<&'a str>,
-    browser: Option<&'a str>,
-    page_url: Option<&'a str>,
-    app_version: Option<&'a str>,
+/// The storage port of issue reports.
+#[async_trait]
+pub trait IssueReportStore: Send + Sync {
+    /// Stores `report`, made by `reported_by` of `workspace`, with its scrubbed `details`.
+    async fn insert(
+        &self,
+        workspace: &WorkspaceId,
+        reported_by: &UserId,
+        report: &IssueReport,
+        details: &NewIssueReport,
+    ) -> Result<(), StoreError>;
 }
 
 /// Crockford's base32: no I, L, O or U, so a reference read aloud is not misheard.
@@ -239,8 +234,7 @@ fn reference_id() -> String {
 
 /// Records issue reports and tells the workspace's owners and admins.
 pub struct IssueReports {
-    client: Client,
-    table: String,
+    store: Arc<dyn IssueReportStore>,
     scrubber: Scrubber,
     notifications: Arc<Notifications>,
     profiles: Arc<dyn ProfileStore>,
@@ -250,16 +244,14 @@ pub struct IssueReports {
 impl IssueReports {
     /// Reports over `table`.
     pub fn new(
-        client: Client,
-        table: impl Into<String>,
+        store: Arc<dyn IssueReportStore>,
         scrubber: Scrubber,
         notifications: Arc<Notifications>,
         profiles: Arc<dyn ProfileStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            client,
-            table: table.into(),
+            store,
             scrubber,
             notifications,
             profiles,
@@ -276,31 +268,9 @@ impl IssueReports {
             status: "received".into(),
             created_at: self.clock.now(),
         };
-        let item = serde_dynamo::to_item(ReportRecord {
-            pk: table::workspace_pk(&caller.workspace_id),
-            sk: table::issue_report_sk(report.id),
-            report: &report,
-            workspace_id: caller.workspace_id.to_string(),
-            reported_by: caller.user_id.to_string(),
-            area: &new.area,
-            title: new.title.as_deref(),
-            description: &new.description,
-            steps: new.steps.as_deref(),
-            expected: new.expected.as_deref(),
-            diagnostics: new.diagnostics.as_deref(),
-            browser: new.browser.as_deref(),
-            page_url: new.page_url.as_deref(),
-            app_version: new.app_version.as_deref(),
-        })
-        .map_err(Error::internal)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
+        self.store
+            .insert(&caller.workspace_id, &caller.user_id, &report, &new)
+            .await?;
         self.announce(caller, &report, &new).await;
         Ok(report)
     }

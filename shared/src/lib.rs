@@ -9,7 +9,6 @@ pub mod account_closure;
 pub mod api;
 pub mod auth;
 pub mod aws;
-pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
@@ -27,7 +26,6 @@ pub mod queue;
 #[cfg(test)]
 mod request_properties;
 pub mod store;
-pub mod table;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -14,36 +14,24 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::{
-    Client,
-    types::{AttributeValue, TransactWriteItem, Update},
-};
-use chrono::{DateTime, Duration, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::store::StoreError;
 use crate::{
     error::Error,
-    ids::KeyId,
+    ids::{KeyId, UserId},
     keys::store::KeyStore,
-    notifications::{NewNotification, Notifications, kinds},
+    notifications::{NewNotification, Notification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
-    table, timestamp,
+    timestamp,
     transition::Transition,
 };
 
 /// How far back a sweep looks for expired keys it has not handled (a sweeper outage shorter than
 /// this loses nothing).
 pub const LOOKBACK_DAYS: i64 = 30;
-
-/// The attribute that marks `transition` as done for a key's current expiry.
-fn marker(transition: Transition) -> &'static str {
-    match transition {
-        Transition::ExpiringIn7Days => "notified_expiring_7d",
-        Transition::ExpiringIn1Day => "notified_expiring_1d",
-        Transition::Expired => "notified_expired",
-    }
-}
 
 /// What one sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -65,25 +53,46 @@ pub enum Applied {
     Skipped,
 }
 
+/// The storage port of the lifecycle: the expiry index, and the markers of transitions done.
+#[async_trait]
+pub trait LifecycleStore: Send + Sync {
+    /// The keys whose expiry is on `day` and no later than `horizon`, and not yet handled as
+    /// expired: `(expires_at, key id)`.
+    async fn expiring_on(
+        &self,
+        day: NaiveDate,
+        horizon: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, KeyId)>, StoreError>;
+    /// In one transaction: marks `transition` done for key `key_id` while its expiry is still
+    /// `expires_at` (an expired key also leaves the expiry index), and stores `notification` for
+    /// `owner`. Returns false, writing nothing, when the marker is already set for this expiry or
+    /// the expiry changed.
+    async fn mark(
+        &self,
+        key_id: KeyId,
+        expires_at: DateTime<Utc>,
+        transition: Transition,
+        owner: &UserId,
+        notification: &Notification,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Sweeps and applies key transitions.
 pub struct Lifecycle {
-    client: Client,
-    table: String,
+    store: Arc<dyn LifecycleStore>,
     keys: Arc<dyn KeyStore>,
     notifications: Arc<Notifications>,
 }
 
 impl Lifecycle {
-    /// Lifecycle over `table`.
+    /// Lifecycle over `store`, reading keys from `keys`.
     pub fn new(
-        client: Client,
-        table: impl Into<String>,
+        store: Arc<dyn LifecycleStore>,
         keys: Arc<dyn KeyStore>,
         notifications: Arc<Notifications>,
     ) -> Self {
         Self {
-            client,
-            table: table.into(),
+            store,
             keys,
             notifications,
         }
@@ -96,42 +105,10 @@ impl Lifecycle {
         let mut day = (now - Duration::days(LOOKBACK_DAYS)).date_naive();
         let mut messages = Vec::new();
         while day <= horizon.date_naive() {
-            let pk = table::expiry_pk(day.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
-            let items = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(table::GSI2)
-                .key_condition_expression("#pk = :pk AND #sk <= :horizon")
-                .expression_attribute_names("#pk", table::GSI2_PK)
-                .expression_attribute_names("#sk", table::GSI2_SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk))
-                .expression_attribute_values(
-                    ":horizon",
-                    AttributeValue::S(format!("{}~", timestamp::format(horizon))),
-                )
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(StoreError::sdk)?;
+            let due = self.store.expiring_on(day, horizon).await?;
             report.queries += 1;
-            report.items_read += items.len() as u64;
-            for item in items {
-                let Some((expires_at, key_id)) = item
-                    .get(table::GSI2_SK)
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|sk| sk.split_once('#'))
-                    .and_then(|(at, id)| {
-                        Some((
-                            DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
-                            KeyId::parse(id)?,
-                        ))
-                    })
-                else {
-                    continue;
-                };
+            report.items_read += due.len() as u64;
+            for (expires_at, key_id) in due {
                 if let Some(transition) = Transition::due(expires_at, now) {
                     messages.push(WorkMessage::KeyTransition {
                         key_id,
@@ -165,23 +142,7 @@ impl Lifecycle {
         {
             return Ok(Applied::Skipped);
         }
-        let [expiry, legacy] = timestamp::stored_forms(expires_at);
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(table::key_pk(key_id)))
-            .key(table::SK, AttributeValue::S(table::KEY_SK.into()))
-            .condition_expression(
-                "expires_at IN (:exp, :legacy) AND (attribute_not_exists(#m) OR NOT (#m IN (:exp, :legacy)))",
-            )
-            .expression_attribute_names("#m", marker(transition))
-            .expression_attribute_values(":exp", AttributeValue::S(expiry.clone()))
-            .expression_attribute_values(":legacy", AttributeValue::S(legacy));
-        update = if transition == Transition::Expired {
-            // Handled: the key leaves the expiry index, so later sweeps no longer read it.
-            update.update_expression("SET #m = :exp REMOVE gsi2pk, gsi2sk")
-        } else {
-            update.update_expression("SET #m = :exp")
-        };
+        let expiry = timestamp::format(expires_at);
         let days = match transition {
             Transition::ExpiringIn7Days => 7,
             Transition::ExpiringIn1Day => 1,
@@ -220,26 +181,16 @@ impl Lifecycle {
                 data: serde_json::json!({"api_key_id": key_id, "expires_at": expiry, "days": days}),
             },
         };
-        let put = self.notifications.put(&key.owner_id, notification)?;
-        let update = update.build().map_err(Error::internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Applied::Done),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                Ok(Applied::Skipped)
-            }
-            Err(err) => Err(StoreError::sdk(err).into()),
-        }
+        let notification = self.notifications.compose(notification);
+        let marked = self
+            .store
+            .mark(key_id, expires_at, transition, &key.owner_id, &notification)
+            .await?;
+        Ok(if marked {
+            Applied::Done
+        } else {
+            Applied::Skipped
+        })
     }
 }
 

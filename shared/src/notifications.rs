@@ -1,15 +1,11 @@
 //! Notifications: created by the events of every family (rotation, revocation, expiry, erasure)
 //! through [`Notifications::notify`], listed and marked read through the account API.
 //!
-//! Layout: `pk = USER#<user>`, `sk = NOTIF#<id>` with a UUIDv7 id, so ids sort by creation time:
-//! newest first is a reverse `Query`, and one notification is one `GetItem`/`UpdateItem`.
+//! Ids are UUIDv7, so they sort by creation time: newest first is the order of the ids.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use aws_sdk_dynamodb::{
-    Client,
-    types::{AttributeValue, PutRequest, WriteRequest},
-};
+use async_trait::async_trait;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,7 +16,6 @@ use crate::{
     clock::Clock,
     error::Error,
     ids::{NotificationId, ResourceId, UserId},
-    table,
     timestamp::serde_rfc3339,
 };
 
@@ -44,8 +39,6 @@ pub mod kinds {
     pub const ISSUE_REPORTED: &str = "support.issue_reported";
 }
 
-/// Notifications are kept this long.
-const RETENTION_DAYS: i64 = 180;
 /// Most notifications one page holds.
 pub const MAX_LIMIT: i64 = 100;
 /// Default page size.
@@ -185,56 +178,50 @@ fn decode_cursor(raw: &str) -> Option<Uuid> {
     Uuid::from_slice(&bytes).ok()
 }
 
-/// Notifications in the single table.
+/// The storage port of notifications.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Stores a new notification of `user`.
+    async fn insert(&self, user: &UserId, notification: &Notification) -> Result<(), StoreError>;
+    /// Up to `page.limit` of `user`'s notifications (unread ones only if `page.unread_only`),
+    /// newest first, starting after `page.after`; and whether more may follow.
+    async fn page(
+        &self,
+        user: &UserId,
+        page: &Page,
+    ) -> Result<(Vec<Notification>, bool), StoreError>;
+    /// How many of `user`'s notifications are unread.
+    async fn unread_count(&self, user: &UserId) -> Result<u64, StoreError>;
+    /// Marks one notification read as of `at` unless it already is (`read_at` keeps the first
+    /// time); returns whether `user` has it at all.
+    async fn mark_read(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Marks every unread notification of `user` read as of `at`; returns how many changed.
+    async fn mark_all_read(&self, user: &UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Creates, lists and marks notifications.
 #[derive(Clone)]
 pub struct Notifications {
-    client: Client,
-    table: String,
+    store: Arc<dyn NotificationStore>,
     clock: Arc<dyn Clock>,
 }
 
-#[derive(Serialize)]
-struct Record<'a> {
-    pk: String,
-    sk: String,
-    #[serde(flatten)]
-    notification: &'a Notification,
-    ttl: i64,
-}
-
 impl Notifications {
-    /// Notifications over `table`.
-    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            clock,
-        }
+    /// Notifications kept in `store`.
+    pub fn new(store: Arc<dyn NotificationStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
-    fn item(
-        &self,
-        user: &UserId,
-        n: &Notification,
-    ) -> Result<HashMap<String, AttributeValue>, Error> {
-        serde_dynamo::to_item(Record {
-            pk: table::user_pk(user),
-            sk: table::notification_sk(n.id),
-            notification: n,
-            ttl: (n.created_at + chrono::Duration::days(RETENTION_DAYS)).timestamp(),
-        })
-        .map_err(Error::internal)
-    }
-
-    /// The `Put` that creates a notification for `user`, for callers that must create it in one
-    /// transaction with another write (so it is sent exactly once).
-    pub fn put(
-        &self,
-        user: &UserId,
-        new: NewNotification,
-    ) -> Result<aws_sdk_dynamodb::types::Put, Error> {
+    /// The notification `new` becomes now, for callers that store it in one transaction with
+    /// another write (so it is sent exactly once).
+    pub fn compose(&self, new: NewNotification) -> Notification {
         let (action_url, action_label) = action(&new.data);
-        let notification = Notification {
+        Notification {
             action_url,
             action_label,
             id: Uuid::now_v7(),
@@ -245,25 +232,12 @@ impl Notifications {
             created_at: self.clock.now(),
             read_at: None,
             data: new.data,
-        };
-        aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(self.item(user, &notification)?))
-            .build()
-            .map_err(Error::internal)
+        }
     }
 
     /// Creates a notification for `user`.
     pub async fn notify(&self, user: &UserId, new: NewNotification) -> Result<(), Error> {
-        let put = self.put(user, new)?;
-        self.client
-            .put_item()
-            .table_name(put.table_name())
-            .set_item(Some(put.item().clone()))
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        Ok(self.store.insert(user, &self.compose(new)).await?)
     }
 
     /// Creates a notification, logging instead of failing: for side effects of another action.
@@ -276,185 +250,31 @@ impl Notifications {
 
     /// One page of `user`'s notifications, newest first, with the unread count.
     pub async fn list(&self, user: &UserId, page: &Page) -> Result<NotificationList, Error> {
-        let mut found = Vec::new();
-        let mut start = page.after.map(|id| {
-            HashMap::from([
-                (
-                    table::PK.to_owned(),
-                    AttributeValue::S(table::user_pk(user)),
-                ),
-                (
-                    table::SK.to_owned(),
-                    AttributeValue::S(table::notification_sk(id)),
-                ),
-            ])
-        });
-        let mut more;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(table::NOTIFICATION_SK_PREFIX.into()),
-                )
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .limit(page.limit - found.len() as i32);
-            if page.unread_only {
-                query = query
-                    .filter_expression("is_read = :false")
-                    .expression_attribute_values(":false", AttributeValue::Bool(false));
-            }
-            let out = query.send().await.map_err(StoreError::sdk)?;
-            for item in out.items.unwrap_or_default() {
-                found.push(
-                    serde_dynamo::from_item::<_, Notification>(item).map_err(Error::internal)?,
-                );
-            }
-            start = out.last_evaluated_key;
-            more = start.is_some();
-            if !more || found.len() as i32 >= page.limit {
-                break;
-            }
-        }
+        let ((found, more), unread_count) =
+            tokio::try_join!(self.store.page(user, page), self.store.unread_count(user))?;
         let next_cursor = (more && found.len() as i32 >= page.limit)
             .then(|| found.last().map(|n| encode_cursor(n.id)))
             .flatten();
         Ok(NotificationList {
             count: found.len(),
             notifications: found,
-            unread_count: self.unread_count(user).await?,
+            unread_count,
             next_cursor,
         })
     }
 
-    async fn unread(
-        &self,
-        user: &UserId,
-        count_only: bool,
-    ) -> Result<(u64, Vec<HashMap<String, AttributeValue>>), Error> {
-        let mut start = None;
-        let mut count = 0;
-        let mut items = Vec::new();
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .filter_expression("is_read = :false")
-                .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
-                .expression_attribute_values(
-                    ":prefix",
-                    AttributeValue::S(table::NOTIFICATION_SK_PREFIX.into()),
-                )
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take());
-            if count_only {
-                query = query.select(aws_sdk_dynamodb::types::Select::Count);
-            }
-            let out = query.send().await.map_err(StoreError::sdk)?;
-            count += out.count as u64;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok((count, items));
-            }
-        }
-    }
-
-    async fn unread_count(&self, user: &UserId) -> Result<u64, Error> {
-        Ok(self.unread(user, true).await?.0)
-    }
-
     /// Marks one notification read (idempotent: `read_at` keeps the first time); another user's is a 404.
     pub async fn mark_read(&self, user: &UserId, id: Uuid) -> Result<(), Error> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(table::user_pk(user)))
-            .key(table::SK, AttributeValue::S(table::notification_sk(id)))
-            .update_expression("SET is_read = :true, read_at = :now")
-            .condition_expression("is_read = :false")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::S(crate::timestamp::format(self.clock.now())),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                // Already read, or not this user's: one read tells them apart.
-                let exists = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key(table::PK, AttributeValue::S(table::user_pk(user)))
-                    .key(table::SK, AttributeValue::S(table::notification_sk(id)))
-                    .projection_expression("pk")
-                    .send()
-                    .await
-                    .map_err(StoreError::sdk)?
-                    .item
-                    .is_some();
-                if exists {
-                    Ok(())
-                } else {
-                    Err(NotificationId::not_found())
-                }
-            }
-            Err(err) => Err(StoreError::sdk(err).into()),
+        if self.store.mark_read(user, id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(NotificationId::not_found())
         }
     }
 
-    /// Marks every unread notification read, 25 to a `BatchWriteItem` and several batches at once,
-    /// so a thousand of them take one call well inside a Lambda timeout. Returns how many changed.
+    /// Marks every unread notification read. Returns how many changed.
     pub async fn mark_all_read(&self, user: &UserId) -> Result<u64, Error> {
-        let (_, items) = self.unread(user, false).await?;
-        let now = crate::timestamp::format(self.clock.now());
-        let requests: Vec<WriteRequest> = items
-            .into_iter()
-            .map(|mut item| {
-                item.insert("is_read".into(), AttributeValue::Bool(true));
-                item.insert("read_at".into(), AttributeValue::S(now.clone()));
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(Error::internal)?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<_, Error>>()?;
-        let updated = requests.len() as u64;
-        let mut batches = tokio::task::JoinSet::new();
-        for chunk in requests.chunks(25) {
-            let (client, table, chunk) = (self.client.clone(), self.table.clone(), chunk.to_vec());
-            batches.spawn(async move { crate::batch::write(&client, &table, chunk).await });
-            if batches.len() >= 8 {
-                batches
-                    .join_next()
-                    .await
-                    .expect("a batch")
-                    .map_err(Error::internal)??;
-            }
-        }
-        while let Some(done) = batches.join_next().await {
-            done.map_err(Error::internal)??;
-        }
-        Ok(updated)
+        Ok(self.store.mark_all_read(user, self.clock.now()).await?)
     }
 }
 
@@ -485,6 +305,6 @@ mod tests {
         let a = Uuid::now_v7();
         std::thread::sleep(std::time::Duration::from_millis(2));
         let b = Uuid::now_v7();
-        assert!(table::notification_sk(a) < table::notification_sk(b));
+        assert!(crate::store::table::notification_sk(a) < crate::store::table::notification_sk(b));
     }
 }

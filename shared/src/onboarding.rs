@@ -1,18 +1,17 @@
 //! The onboarding checklist: steps complete by themselves when the user does the thing, or by hand.
 //!
-//! One item per user (`USER#<user>` / `ONBOARDING`) with one attribute per step holding when it was
-//! completed, set with `if_not_exists`: concurrent completions each set their own attribute, so
-//! none is ever lost, and a step's time never moves. `completed_at` is derived (the last step's
+//! Each step is a mark holding when it was completed, set once: concurrent completions each set
+//! their own mark, so none is ever lost, and a step's time never moves. `completed_at` is derived (the last step's
 //! time once all are done), so it cannot disagree with the steps. Dismissal is set once, for good.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::store::StoreError;
-use crate::{clock::Clock, error::Error, ids::UserId, table, timestamp::serde_rfc3339};
+use crate::{clock::Clock, error::Error, ids::UserId, timestamp::serde_rfc3339};
 
 /// A checklist step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -115,43 +114,44 @@ pub struct OnboardingProgress {
     dismissed_at: Option<DateTime<Utc>>,
 }
 
+/// The storage port of the checklist: when each mark (a step's id, or `dismissed_at`) was set.
+#[async_trait]
+pub trait OnboardingStore: Send + Sync {
+    /// Sets `mark` of `user` to `at` unless it is set already (its first time never moves).
+    async fn set_once(
+        &self,
+        user: &UserId,
+        mark: &'static str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Every mark of `user` that is set, with its time.
+    async fn marks(&self, user: &UserId) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
+}
+
+/// The mark that records a dismissal.
+const DISMISSED: &str = "dismissed_at";
+
 /// The checklist of every user.
 pub struct Onboarding {
-    client: Client,
-    table: String,
+    store: Arc<dyn OnboardingStore>,
     clock: Arc<dyn Clock>,
     /// Steps this container already recorded, so repeated actions write once (a bounded memo:
-    /// a step forgotten is written again, and `if_not_exists` keeps its first time).
+    /// a step forgotten is written again, and the store keeps its first time).
     recorded: moka::sync::Cache<(UserId, Step), ()>,
 }
 
 impl Onboarding {
-    /// The checklist over `table`.
-    pub fn new(client: Client, table: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+    /// The checklist kept in `store`.
+    pub fn new(store: Arc<dyn OnboardingStore>, clock: Arc<dyn Clock>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            store,
             clock,
             recorded: moka::sync::Cache::new(100_000),
         }
     }
 
-    async fn set_once(&self, user: &UserId, attribute: &str) -> Result<(), Error> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(table::user_pk(user)))
-            .key(table::SK, AttributeValue::S(table::ONBOARDING_SK.into()))
-            .update_expression("SET #a = if_not_exists(#a, :now)")
-            .expression_attribute_names("#a", attribute)
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::S(crate::timestamp::format(self.clock.now())),
-            )
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+    async fn set_once(&self, user: &UserId, mark: &'static str) -> Result<(), Error> {
+        Ok(self.store.set_once(user, mark, self.clock.now()).await?)
     }
 
     /// Completes `step` for `user` (no-op if done).
@@ -174,29 +174,13 @@ impl Onboarding {
 
     /// Dismisses the checklist for good.
     pub async fn dismiss(&self, user: &UserId) -> Result<(), Error> {
-        self.set_once(user, "dismissed_at").await
+        self.set_once(user, DISMISSED).await
     }
 
     /// The checklist of `user`.
     pub async fn progress(&self, user: &UserId) -> Result<OnboardingProgress, Error> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(table::user_pk(user)))
-            .key(table::SK, AttributeValue::S(table::ONBOARDING_SK.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?
-            .item
-            .unwrap_or_default();
-        let time = |name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_s().ok())
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc))
-        };
+        let marks = self.store.marks(user).await?;
+        let time = |name: &str| marks.get(name).copied();
         let steps: Vec<StepProgress> = Step::ALL
             .iter()
             .map(|step| {
@@ -214,7 +198,7 @@ impl Onboarding {
         let completed_at = (completed_steps == total_steps)
             .then(|| steps.iter().filter_map(|s| s.completed_at).max())
             .flatten();
-        let dismissed_at = time("dismissed_at");
+        let dismissed_at = time(DISMISSED);
         Ok(OnboardingProgress {
             completion_percentage: (completed_steps * 100 / total_steps) as u32,
             steps,

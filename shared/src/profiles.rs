@@ -1,19 +1,14 @@
 //! User profiles: created just in time on a user's first authenticated request, read and
 //! updated through `/api/v1/account/me`.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::store::StoreError;
 use crate::{
     auth::Role,
     error::{Error, FieldError},
     ids::{UserId, WorkspaceId},
-    table,
     timestamp::serde_rfc3339,
     validate,
 };
@@ -225,11 +220,20 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A validated profile update: attribute name → new value (`None` removes the attribute).
+/// A new value of a profile field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProfileValue {
+    /// A text setting.
+    Text(String),
+    /// An on/off setting.
+    Flag(bool),
+}
+
+/// A validated profile update: field name → new value (`None` removes the field).
 #[derive(Debug, Default, PartialEq)]
 pub struct ProfileChanges {
-    /// The changed attributes.
-    pub set: Vec<(&'static str, Option<AttributeValue>)>,
+    /// The changed fields.
+    pub set: Vec<(&'static str, Option<ProfileValue>)>,
     /// Whether a notification preference is among them (an onboarding step).
     pub touches_notifications: bool,
 }
@@ -305,7 +309,7 @@ impl UpdateProfileRequest {
     pub fn parse(self) -> Result<ProfileChanges, Error> {
         type Check = fn(&str) -> Result<String, FieldError>;
         let mut errors = Vec::new();
-        let mut set: Vec<(&'static str, Option<AttributeValue>)> = Vec::new();
+        let mut set: Vec<(&'static str, Option<ProfileValue>)> = Vec::new();
         let texts: [(&'static str, Option<Option<String>>, bool, Check); 10] = [
             ("name", self.name, false, |v| {
                 validate::required_text("name", v, 255)
@@ -343,7 +347,7 @@ impl UpdateProfileRequest {
                 Some(None) => errors.push(FieldError::new(field, "must not be null")),
                 Some(Some(raw)) if nullable && raw.trim().is_empty() => set.push((field, None)),
                 Some(Some(raw)) => match check(&raw) {
-                    Ok(v) => set.push((field, Some(AttributeValue::S(v)))),
+                    Ok(v) => set.push((field, Some(ProfileValue::Text(v)))),
                     Err(e) => errors.push(e),
                 },
             }
@@ -371,7 +375,7 @@ impl UpdateProfileRequest {
         for (field, value) in flags {
             if let Some(v) = value {
                 touches_notifications |= NOTIFICATION_PREFERENCES.contains(&field);
-                set.push((field, Some(AttributeValue::Bool(v))));
+                set.push((field, Some(ProfileValue::Flag(v))));
             }
         }
         if errors.is_empty() {
@@ -414,320 +418,6 @@ pub struct Member {
     pub user_id: UserId,
     /// Their role.
     pub role: Role,
-}
-
-/// Profiles in the single table.
-#[derive(Clone, Debug)]
-pub struct DynamoProfileStore {
-    client: Client,
-    table: String,
-}
-
-impl DynamoProfileStore {
-    /// An adapter over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-
-    fn address(user: &UserId) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (
-                table::PK.to_owned(),
-                AttributeValue::S(table::user_pk(user)),
-            ),
-            (
-                table::SK.to_owned(),
-                AttributeValue::S(table::PROFILE_SK.to_owned()),
-            ),
-        ])
-    }
-}
-
-#[async_trait]
-impl ProfileStore for DynamoProfileStore {
-    /// One `UpdateItem` that fills only what is missing: a new profile is created whole, and a
-    /// profile stored before the member index existed gains its index entry.
-    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error> {
-        let now = crate::timestamp::format(at);
-        let role: AttributeValue =
-            serde_dynamo::to_attribute_value(profile.role).map_err(Error::internal)?;
-        let fields = [
-            ("id", AttributeValue::S(profile.id.to_string())),
-            ("email", AttributeValue::S(profile.email.clone())),
-            ("name", AttributeValue::S(profile.name.clone())),
-            (
-                "workspace_id",
-                AttributeValue::S(profile.workspace_id.to_string()),
-            ),
-            ("role", role.clone()),
-            ("workspace_role", role),
-            ("created_at", AttributeValue::S(now.clone())),
-            ("updated_at", AttributeValue::S(now)),
-            (
-                table::GSI1_PK,
-                AttributeValue::S(table::members_pk(&profile.workspace_id)),
-            ),
-            (
-                table::GSI1_SK,
-                AttributeValue::S(table::member_sk(&profile.id)),
-            ),
-        ];
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut sets = Vec::new();
-        for (i, (field, value)) in fields.into_iter().enumerate() {
-            names.insert(format!("#f{i}"), field.to_owned());
-            values.insert(format!(":f{i}"), value);
-            sets.push(format!("#f{i} = if_not_exists(#f{i}, :f{i})"));
-        }
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::address(&profile.id)))
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let existed = out
-            .attributes
-            .is_some_and(|old| old.contains_key("created_at"));
-        Ok(!existed)
-    }
-
-    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::address(user)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        out.item
-            .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
-            .transpose()
-    }
-
-    async fn update(
-        &self,
-        user: &UserId,
-        changes: &ProfileChanges,
-        at: DateTime<Utc>,
-    ) -> Result<Profile, Error> {
-        let mut names = HashMap::from([("#updated_at".to_owned(), "updated_at".to_owned())]);
-        let mut values = HashMap::from([(
-            ":updated_at".to_owned(),
-            AttributeValue::S(crate::timestamp::format(at)),
-        )]);
-        let mut sets = vec!["#updated_at = :updated_at".to_owned()];
-        let mut removes = Vec::new();
-        for (i, (field, value)) in changes.set.iter().enumerate() {
-            names.insert(format!("#f{i}"), (*field).to_owned());
-            match value {
-                Some(v) => {
-                    values.insert(format!(":f{i}"), v.clone());
-                    sets.push(format!("#f{i} = :f{i}"));
-                }
-                None => removes.push(format!("#f{i}")),
-            }
-        }
-        let mut expression = format!("SET {}", sets.join(", "));
-        if !removes.is_empty() {
-            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::address(user)))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|err| {
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    Error::NotFound("No profile for this user.".into())
-                } else {
-                    StoreError::sdk(err).into()
-                }
-            })?;
-        let item = out.attributes.unwrap_or_default();
-        serde_dynamo::from_item(item).map_err(Error::internal)
-    }
-
-    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(table::GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", table::GSI1_PK)
-            .expression_attribute_values(":pk", AttributeValue::S(table::members_pk(workspace)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(StoreError::sdk)?;
-        items
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
-            .collect()
-    }
-
-    async fn erase(&self, user: &UserId) -> Result<(), Error> {
-        let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", table::PK)
-            .expression_attribute_names("#sk", table::SK)
-            .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(user)))
-            .projection_expression("#pk, #sk")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(StoreError::sdk)?;
-        let sort_key = |item: &HashMap<String, AttributeValue>| {
-            item.get(table::SK)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        let items = items
-            .into_iter()
-            .filter(|item| !sort_key(item).starts_with(table::DAY_SK_PREFIX));
-        // The profile goes last, so an erasure cut short leaves a profile to erase again.
-        let (profile, rest): (Vec<_>, Vec<_>) =
-            items.partition(|item| sort_key(item) == table::PROFILE_SK);
-        let deletes = |items: Vec<HashMap<String, AttributeValue>>| {
-            items
-                .into_iter()
-                .map(|key| {
-                    aws_sdk_dynamodb::types::DeleteRequest::builder()
-                        .set_key(Some(key))
-                        .build()
-                        .map(|delete| {
-                            aws_sdk_dynamodb::types::WriteRequest::builder()
-                                .delete_request(delete)
-                                .build()
-                        })
-                        .map_err(Error::internal)
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-        crate::batch::write_all(&self.client, &self.table, deletes(rest)?).await?;
-        crate::batch::write_all(&self.client, &self.table, deletes(profile)?).await?;
-        Ok(())
-    }
-}
-
-/// Profiles in memory, with the DynamoDB adapter's semantics, for fast unit tests of the use
-/// cases that read and write them (account deletion, issue reports).
-#[derive(Debug, Default)]
-pub struct MemoryProfileStore {
-    profiles: std::sync::Mutex<HashMap<UserId, Profile>>,
-}
-
-impl MemoryProfileStore {
-    fn value(attribute: &AttributeValue) -> serde_json::Value {
-        match attribute {
-            AttributeValue::S(text) => serde_json::Value::String(text.clone()),
-            AttributeValue::Bool(flag) => serde_json::Value::Bool(*flag),
-            _ => serde_json::Value::Null,
-        }
-    }
-}
-
-#[async_trait]
-impl ProfileStore for MemoryProfileStore {
-    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error> {
-        let mut profiles = self.profiles.lock().expect("lock");
-        if profiles.contains_key(&profile.id) {
-            return Ok(false);
-        }
-        let now = crate::timestamp::format(at);
-        let stored = serde_json::from_value(serde_json::json!({
-            "id": profile.id, "email": profile.email, "name": profile.name,
-            "role": profile.role, "workspace_role": profile.role,
-            "workspace_id": profile.workspace_id, "created_at": now, "updated_at": now,
-        }))
-        .map_err(Error::internal)?;
-        profiles.insert(profile.id.clone(), stored);
-        Ok(true)
-    }
-
-    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error> {
-        Ok(self.profiles.lock().expect("lock").get(user).cloned())
-    }
-
-    async fn update(
-        &self,
-        user: &UserId,
-        changes: &ProfileChanges,
-        at: DateTime<Utc>,
-    ) -> Result<Profile, Error> {
-        let mut profiles = self.profiles.lock().expect("lock");
-        let profile = profiles
-            .get(user)
-            .ok_or_else(|| Error::NotFound("No profile for this user.".into()))?;
-        let serde_json::Value::Object(mut fields) =
-            serde_json::to_value(profile).map_err(Error::internal)?
-        else {
-            return Err(Error::internal(std::io::Error::other(
-                "a profile did not serialize as an object",
-            )));
-        };
-        for (field, value) in &changes.set {
-            match value {
-                Some(value) => fields.insert((*field).to_owned(), Self::value(value)),
-                None => fields.remove(*field),
-            };
-        }
-        fields.insert("updated_at".into(), crate::timestamp::format(at).into());
-        let updated: Profile =
-            serde_json::from_value(serde_json::Value::Object(fields)).map_err(Error::internal)?;
-        profiles.insert(user.clone(), updated.clone());
-        Ok(updated)
-    }
-
-    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error> {
-        Ok(self
-            .profiles
-            .lock()
-            .expect("lock")
-            .values()
-            .filter(|p| &p.workspace_id == workspace)
-            .map(|p| Member {
-                user_id: p.id.clone(),
-                role: p.role,
-            })
-            .collect())
-    }
-
-    async fn erase(&self, user: &UserId) -> Result<(), Error> {
-        self.profiles.lock().expect("lock").remove(user);
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -17,8 +17,7 @@ use crate::{
     issue_reports::{IssueReports, Scrubber},
     keys::{
         cache::VerifiedKeyCache,
-        dynamo::DynamoKeyStore,
-        ratelimit::{DynamoRateCounter, RateLimiter},
+        ratelimit::RateLimiter,
         service::{KeyEvents, KeyService},
         store::KeyStore,
         verify::{KeyVerifier, VerifierParts},
@@ -26,10 +25,11 @@ use crate::{
     lifecycle::Lifecycle,
     notifications::Notifications,
     onboarding::Onboarding,
-    privacy::{erasure::Erasure, jobs::JobStore},
-    profiles::{DynamoProfileStore, ProfileStore},
+    privacy::erasure::Erasure,
+    profiles::ProfileStore,
     queue::WorkQueue,
-    usage::{UsageRecorder, dynamo::DynamoUsageSink},
+    store::dynamo::Table,
+    usage::UsageRecorder,
 };
 
 /// The components of one function, each built on first use.
@@ -38,7 +38,7 @@ pub struct Wiring {
     aws: Aws,
     path: CallPath,
     clock: Arc<dyn Clock>,
-    dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
+    table: OnceLock<Table>,
     cache: OnceLock<Arc<VerifiedKeyCache>>,
     store: OnceLock<Arc<dyn KeyStore>>,
     verifier: OnceLock<Arc<KeyVerifier>>,
@@ -66,7 +66,7 @@ impl Wiring {
             aws,
             path,
             clock,
-            dynamodb: OnceLock::new(),
+            table: OnceLock::new(),
             cache: OnceLock::new(),
             store: OnceLock::new(),
             verifier: OnceLock::new(),
@@ -91,14 +91,10 @@ impl Wiring {
         self.clock.clone()
     }
 
-    fn table(&self) -> &str {
-        &self.config.table_name
-    }
-
-    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        self.dynamodb
-            .get_or_init(|| self.aws.dynamodb(self.path))
-            .clone()
+    /// The table, on this function's call path.
+    fn table(&self) -> &Table {
+        self.table
+            .get_or_init(|| Table::new(self.aws.dynamodb(self.path), &self.config.table_name))
     }
 
     /// The verified-key cache, shared by the verifier and the key use cases so a write in this
@@ -116,7 +112,7 @@ impl Wiring {
 
     fn store(&self) -> Arc<dyn KeyStore> {
         self.store
-            .get_or_init(|| Arc::new(DynamoKeyStore::new(self.dynamodb(), self.table())))
+            .get_or_init(|| Arc::new(self.table().keys()))
             .clone()
     }
 
@@ -124,24 +120,20 @@ impl Wiring {
     pub fn verifier(&self) -> Arc<KeyVerifier> {
         self.verifier
             .get_or_init(|| {
-                let client = self.aws.dynamodb(CallPath::Verification);
+                let table = Table::new(
+                    self.aws.dynamodb(CallPath::Verification),
+                    &self.config.table_name,
+                );
                 let usage = UsageRecorder::new(
-                    Arc::new(DynamoUsageSink::new(
-                        client.clone(),
-                        self.table(),
-                        self.config.usage_retention_days,
-                    )),
+                    Arc::new(table.usage(self.config.usage_retention_days)),
                     self.config.usage_flush_interval,
                 );
                 Arc::new(KeyVerifier::new(VerifierParts {
-                    store: Arc::new(DynamoKeyStore::new(client.clone(), self.table())),
+                    store: Arc::new(table.keys()),
                     prefix: self.config.key_prefix.clone(),
                     clock: self.clock(),
                     cache: self.cache(),
-                    limiter: RateLimiter::new(Box::new(DynamoRateCounter::new(
-                        client,
-                        self.table(),
-                    ))),
+                    limiter: RateLimiter::new(Box::new(table.rates())),
                     usage: Arc::new(usage),
                     onboarding: Some(self.onboarding()),
                 }))
@@ -172,7 +164,7 @@ impl Wiring {
     /// Profiles.
     pub fn profiles(&self) -> Arc<dyn ProfileStore> {
         self.profiles
-            .get_or_init(|| Arc::new(DynamoProfileStore::new(self.dynamodb(), self.table())))
+            .get_or_init(|| Arc::new(self.table().profiles()))
             .clone()
     }
 
@@ -195,8 +187,7 @@ impl Wiring {
         self.notifications
             .get_or_init(|| {
                 Arc::new(Notifications::new(
-                    self.dynamodb(),
-                    self.table(),
+                    Arc::new(self.table().notifications()),
                     self.clock(),
                 ))
             })
@@ -206,20 +197,24 @@ impl Wiring {
     /// The onboarding checklist.
     pub fn onboarding(&self) -> Arc<Onboarding> {
         self.onboarding
-            .get_or_init(|| Arc::new(Onboarding::new(self.dynamodb(), self.table(), self.clock())))
+            .get_or_init(|| {
+                Arc::new(Onboarding::new(
+                    Arc::new(self.table().onboarding()),
+                    self.clock(),
+                ))
+            })
             .clone()
     }
 
     /// Dashboard metrics.
     pub fn dashboard(&self) -> Arc<Dashboard> {
-        Arc::new(Dashboard::new(self.dynamodb(), self.table()))
+        Arc::new(Dashboard::new(Arc::new(self.table().dashboard())))
     }
 
     /// Issue reports.
     pub fn issue_reports(&self) -> Arc<IssueReports> {
         Arc::new(IssueReports::new(
-            self.dynamodb(),
-            self.table(),
+            Arc::new(self.table().issue_reports()),
             Scrubber::new(&self.config.key_prefix),
             self.notifications(),
             self.profiles(),
@@ -244,7 +239,7 @@ impl Wiring {
         self.erasure
             .get_or_init(|| {
                 Arc::new(Erasure::new(
-                    JobStore::new(self.dynamodb(), self.table()),
+                    Arc::new(self.table().erasure()),
                     self.notifications(),
                     self.clock(),
                     self.queue(),
@@ -258,8 +253,7 @@ impl Wiring {
         self.lifecycle
             .get_or_init(|| {
                 Arc::new(Lifecycle::new(
-                    self.dynamodb(),
-                    self.table(),
+                    Arc::new(self.table().lifecycle()),
                     self.store(),
                     self.notifications(),
                 ))

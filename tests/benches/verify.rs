@@ -10,9 +10,10 @@ use latchkey::{
     clock::SystemClock,
     ids::{UserId, WorkspaceId},
     keys::{
-        authorizer, cache::VerifiedKeyCache, dynamo::DynamoKeyStore, input::CreateKeyRequest,
-        service::KeyService, verify::KeyVerifier,
+        authorizer, cache::VerifiedKeyCache, input::CreateKeyRequest, service::KeyService,
+        verify::KeyVerifier,
     },
+    store::dynamo::DynamoKeyStore,
     usage::AttemptContext,
 };
 

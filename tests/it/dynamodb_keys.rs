@@ -11,7 +11,6 @@ use latchkey::{
     ids::{KeyId, UserId, WorkspaceId},
     keys::{
         cache::VerifiedKeyCache,
-        dynamo::DynamoKeyStore,
         input::{CreateKeyRequest, KeyChanges},
         model::ApiKey,
         service::KeyService,
@@ -19,7 +18,7 @@ use latchkey::{
         verify::VerifyCode,
         view::DailyUsage,
     },
-    store::StoreError,
+    store::{StoreError, dynamo::DynamoKeyStore},
     usage::AttemptContext,
 };
 use std::time::Duration;

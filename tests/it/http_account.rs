@@ -299,10 +299,10 @@ async fn notifications_page_with_a_cursor_and_validate_the_query() {
 async fn mark_all_read_handles_a_thousand_in_one_call_and_is_idempotent() {
     let user = User::new();
     let config = latchkey_tests::config();
-    let client = latchkey_tests::dynamodb().await;
+    let table =
+        latchkey::store::dynamo::Table::new(latchkey_tests::dynamodb().await, &config.table_name);
     let notifications = latchkey::notifications::Notifications::new(
-        client,
-        &config.table_name,
+        std::sync::Arc::new(table.notifications()),
         std::sync::Arc::new(latchkey::clock::SystemClock),
     );
     let owner = latchkey::ids::UserId::parse(&user.id).unwrap();

@@ -351,7 +351,10 @@ async fn ten_thousand_events_with_a_duplicate_message() {
 /// dead-letter queue after 5 receives, as template.yaml's redrive policy says.
 #[tokio::test]
 async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
-    use latchkey::privacy::{ErasureJob, JobStatus, Progress, Scope, jobs::JobStore};
+    use latchkey::{
+        privacy::{ErasureJob, JobStatus, Progress, Scope, erasure::ErasureStore},
+        store::dynamo::DynamoErasureStore,
+    };
     let workspace = uuid::Uuid::new_v4().to_string();
     let owner = owner_of(&workspace);
     owner
@@ -382,7 +385,7 @@ async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
         version: 1,
     };
     let config = latchkey_tests::config();
-    JobStore::new(latchkey_tests::dynamodb().await, &config.table_name)
+    DynamoErasureStore::new(latchkey_tests::dynamodb().await, &config.table_name)
         .insert(&job)
         .await
         .unwrap();

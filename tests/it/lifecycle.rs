@@ -8,10 +8,11 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use latchkey::{
     clock::SystemClock,
     ids::{KeyId, UserId, WorkspaceId},
-    keys::{dynamo::DynamoKeyStore, hashing, model::ApiKey, secret::PlainKey, store::KeyStore},
+    keys::{hashing, model::ApiKey, secret::PlainKey, store::KeyStore},
     lifecycle::{Applied, Lifecycle},
     notifications::Notifications,
     queue::{WorkMessage, WorkQueue},
+    store::dynamo::{DynamoKeyStore, Table},
     transition::Transition,
 };
 use latchkey_tests::{Api, Auth, User};
@@ -22,15 +23,14 @@ const KEYS: &str = "/api/v1/account/api-keys";
 
 async fn lifecycle() -> (Lifecycle, Arc<DynamoKeyStore>) {
     let config = latchkey_tests::config();
-    let client = latchkey_tests::dynamodb().await;
-    let store = Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name));
+    let table = Table::new(latchkey_tests::dynamodb().await, &config.table_name);
+    let store = Arc::new(table.keys());
     let notifications = Arc::new(Notifications::new(
-        client.clone(),
-        &config.table_name,
+        Arc::new(table.notifications()),
         Arc::new(SystemClock),
     ));
     (
-        Lifecycle::new(client, &config.table_name, store.clone(), notifications),
+        Lifecycle::new(Arc::new(table.lifecycle()), store.clone(), notifications),
         store,
     )
 }

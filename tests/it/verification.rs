@@ -13,15 +13,17 @@ use latchkey::{
     keys::{
         backoff::FREE_FAILURES,
         cache::VerifiedKeyCache,
-        dynamo::DynamoKeyStore,
         input::{CreateKeyRequest, KeyChanges},
-        ratelimit::{DynamoRateCounter, RateCounter, RateLimiter},
+        ratelimit::{RateCounter, RateLimiter},
         service::{IssuedKey, KeyService},
         verify::{KeyVerifier, VerifierParts, VerifyCode},
     },
-    store::StoreError,
-    table,
-    usage::{AttemptContext, UsageBatch, UsageRecorder, UsageSink, dynamo::DynamoUsageSink},
+    store::{
+        StoreError,
+        dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink},
+        table,
+    },
+    usage::{AttemptContext, UsageBatch, UsageRecorder, UsageSink},
 };
 use latchkey_tests::ManualClock;
 

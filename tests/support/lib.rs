@@ -275,11 +275,11 @@ pub async fn verifier(
     use latchkey::{
         keys::{
             cache::VerifiedKeyCache,
-            dynamo::DynamoKeyStore,
-            ratelimit::{DynamoRateCounter, RateLimiter},
+            ratelimit::RateLimiter,
             verify::{KeyVerifier, VerifierParts},
         },
-        usage::{UsageRecorder, dynamo::DynamoUsageSink},
+        store::dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink},
+        usage::UsageRecorder,
     };
     let config = config();
     let client = dynamodb().await;
@@ -343,7 +343,8 @@ pub async fn seed_usage_events_over(
     use latchkey::{
         ids::{KeyId, UserId, WorkspaceId},
         keys::verify::VerifyCode,
-        usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink, dynamo::DynamoUsageSink},
+        store::dynamo::DynamoUsageSink,
+        usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };
     let config = config();
     let sink = DynamoUsageSink::new(dynamodb().await, &config.table_name, 90);
@@ -388,9 +389,12 @@ pub async fn count_usage_events(workspace: &str, days: i64) -> usize {
     let today = chrono::Utc::now().date_naive();
     let mut total = 0;
     for back in 0..days {
-        for shard in 0..latchkey::table::USAGE_SHARDS {
-            let pk =
-                latchkey::table::usage_pk(&workspace, today - chrono::Duration::days(back), shard);
+        for shard in 0..latchkey::store::table::USAGE_SHARDS {
+            let pk = latchkey::store::table::usage_pk(
+                &workspace,
+                today - chrono::Duration::days(back),
+                shard,
+            );
             let mut start = None;
             loop {
                 let out = client
@@ -461,12 +465,14 @@ where
 pub async fn erasure(
     queue: Option<latchkey::queue::WorkQueue>,
 ) -> latchkey::privacy::erasure::Erasure {
-    use latchkey::{clock::SystemClock, notifications::Notifications, privacy::jobs::JobStore};
-    let table = config().table_name;
-    let client = dynamodb().await;
+    use latchkey::{clock::SystemClock, notifications::Notifications, store::dynamo::Table};
+    let table = Table::new(dynamodb().await, config().table_name);
     latchkey::privacy::erasure::Erasure::new(
-        JobStore::new(client.clone(), &table),
-        Arc::new(Notifications::new(client, &table, Arc::new(SystemClock))),
+        Arc::new(table.erasure()),
+        Arc::new(Notifications::new(
+            Arc::new(table.notifications()),
+            Arc::new(SystemClock),
+        )),
         Arc::new(SystemClock),
         queue,
     )

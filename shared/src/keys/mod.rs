@@ -1,12 +1,9 @@
 //! The API key aggregate: format, hashing, model, requests and responses, storage, use cases, verification.
-
 pub mod authorizer;
 pub mod backoff;
 pub mod cache;
-pub mod dynamo;
 pub mod hashing;
 pub mod input;
-pub mod memory;
 pub mod model;
 pub mod ratelimit;
 pub mod secret;

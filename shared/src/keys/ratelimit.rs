@@ -6,16 +6,12 @@
 //! without a write: a key hammered far past its limit costs at most its limit (<= 1,000 per hour)
 //! plus one refused write per container per window.
 
-use std::{collections::HashMap, sync::Mutex};
-
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::model::ApiKey;
-use crate::store::StoreError;
-use crate::{ids::KeyId, table};
+use crate::{ids::KeyId, store::StoreError};
 
 /// The length of a window.
 pub const WINDOW: TimeDelta = TimeDelta::hours(1);
@@ -63,8 +59,9 @@ pub trait RateCounter: Send + Sync {
 /// Decides rate limits for verified keys.
 pub struct RateLimiter {
     counter: Box<dyn RateCounter>,
-    /// Windows known to be spent, by key: the end of the window.
-    spent: Mutex<HashMap<KeyId, (DateTime<Utc>, u32)>>,
+    /// Windows known to be spent, by key: the end of the window and the limit it was spent at.
+    /// Bounded: a window forgotten costs one refused write to learn again.
+    spent: moka::sync::Cache<KeyId, (DateTime<Utc>, u32)>,
 }
 
 impl RateLimiter {
@@ -72,7 +69,7 @@ impl RateLimiter {
     pub fn new(counter: Box<dyn RateCounter>) -> Self {
         Self {
             counter,
-            spent: Mutex::new(HashMap::new()),
+            spent: moka::sync::Cache::new(100_000),
         }
     }
 
@@ -90,91 +87,21 @@ impl RateLimiter {
             remaining,
             reset: end.timestamp(),
         };
-        {
-            let mut spent = self.spent.lock().expect("rate lock");
-            match spent.get(&key.id) {
-                Some((until, at_limit)) if *until > now && *at_limit >= limit => {
-                    return Ok(RateDecision::Limited(status(0)));
-                }
-                Some(_) => {
-                    spent.remove(&key.id);
-                }
-                None => {}
+        match self.spent.get(&key.id) {
+            Some((until, at_limit)) if until > now && at_limit >= limit => {
+                return Ok(RateDecision::Limited(status(0)));
             }
+            Some(_) => self.spent.invalidate(&key.id),
+            None => {}
         }
         match self.counter.try_increment(key.id, start, limit).await? {
             Some(count) => Ok(RateDecision::Allowed(status(
                 limit.saturating_sub(u32::try_from(count).unwrap_or(u32::MAX)),
             ))),
             None => {
-                let mut spent = self.spent.lock().expect("rate lock");
-                spent.retain(|_, (until, _)| *until > now);
-                spent.insert(key.id, (end, limit));
+                self.spent.insert(key.id, (end, limit));
                 Ok(RateDecision::Limited(status(0)))
             }
-        }
-    }
-}
-
-/// Rate windows in the single table; each expires (TTL) an hour after it ends.
-#[derive(Clone, Debug)]
-pub struct DynamoRateCounter {
-    client: Client,
-    table: String,
-}
-
-impl DynamoRateCounter {
-    /// An adapter over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl RateCounter for DynamoRateCounter {
-    async fn try_increment(
-        &self,
-        key: KeyId,
-        start: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Option<u64>, StoreError> {
-        let expires = start + WINDOW + WINDOW;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(table::PK, AttributeValue::S(table::key_pk(key)))
-            .key(table::SK, AttributeValue::S(table::rate_sk(start)))
-            .update_expression("ADD #count :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#ttl", table::TTL)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(expires.timestamp().to_string()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                let count = out
-                    .attributes
-                    .and_then(|a| a.get("count").cloned())
-                    .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
-                    .unwrap_or(u64::from(limit));
-                Ok(Some(count))
-            }
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(StoreError::sdk(err)),
         }
     }
 }

@@ -440,8 +440,8 @@ mod tests {
         auth::{Credential, Role},
         clock::SystemClock,
         ids::WorkspaceId,
-        keys::{input::CreateKeyRequest, memory::MemoryKeyStore, model::KeyStatus},
-        store::StoreError,
+        keys::{input::CreateKeyRequest, model::KeyStatus},
+        store::{StoreError, memory::MemoryKeyStore},
     };
 
     fn service() -> (KeyService, Arc<MemoryKeyStore>) {

@@ -8,21 +8,14 @@
 //! delivered twice or a worker that dies mid-job never double-counts and always resumes where the
 //! last committed chunk left off.
 
-use std::{collections::HashMap, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 
-use aws_sdk_dynamodb::{
-    Client,
-    operation::query::builders::QueryFluentBuilder,
-    types::{AttributeValue, Delete, Put, Select, TransactWriteItem},
-};
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
-use super::{
-    ErasureJob, ErasureSpec, JobStatus, Progress, Scope,
-    jobs::{self, JobStore},
-};
+use super::{ErasureJob, ErasureSpec, JobStatus, Progress, ResumeKey, Scope};
 use crate::{
     clock::Clock,
     error::Error,
@@ -30,11 +23,10 @@ use crate::{
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
     store::StoreError,
-    table,
 };
 
 /// Events deleted per transaction: DynamoDB allows 100 items, one is the job.
-const CHUNK: i32 = 99;
+pub const CHUNK: usize = 99;
 
 /// Partitions an estimate counts at once. The request waits for the estimate, and a workspace
 /// with events on each of 90 days has 1,440 partitions.
@@ -42,11 +34,66 @@ const COUNT_CONCURRENCY: usize = 16;
 
 /// One partition to erase from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Target {
-    /// An event partition of the base table.
-    Events(String),
-    /// A device's partition of the device index.
+pub enum Target {
+    /// One shard of the workspace's events of one day.
+    Events {
+        /// The day.
+        day: NaiveDate,
+        /// The shard, below [`ErasureStore::shards`].
+        shard: u32,
+    },
+    /// A device's events.
     Device(String),
+}
+
+/// A usage event to erase, as its store addresses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRef {
+    /// Partition key.
+    pub partition: String,
+    /// Sort key.
+    pub sort: String,
+}
+
+/// One page of a target's events in scope of a job.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventPage {
+    /// The events.
+    pub events: Vec<EventRef>,
+    /// Where the next page starts; `None` when the target is done.
+    pub after: Option<ResumeKey>,
+}
+
+/// The storage port of erasure: jobs (every change conditional on the job's version, so two
+/// workers holding the same message never both apply a step) and the usage events they erase.
+#[async_trait]
+pub trait ErasureStore: Send + Sync {
+    /// One job.
+    async fn get(&self, id: Uuid) -> Result<Option<ErasureJob>, StoreError>;
+    /// Stores a new job; `Conflict` if the id exists.
+    async fn insert(&self, job: &ErasureJob) -> Result<(), StoreError>;
+    /// Removes a job that was never announced (its message could not be queued).
+    async fn remove(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Replaces `job` if the stored one is still at `job.version - 1`; else `Conflict`.
+    async fn update(&self, job: &ErasureJob) -> Result<(), StoreError>;
+    /// The partitions the events of `workspace` are spread over per day.
+    fn shards(&self) -> u32;
+    /// The days `workspace` has usage events on.
+    async fn event_days(&self, workspace: &WorkspaceId) -> Result<Vec<NaiveDate>, StoreError>;
+    /// How many events of `target` are in scope of `job` now.
+    async fn count(&self, job: &ErasureJob, target: &Target) -> Result<u64, StoreError>;
+    /// Up to `limit` events of `target` in scope of `job`, after `after`.
+    async fn page(
+        &self,
+        job: &ErasureJob,
+        target: &Target,
+        after: Option<&ResumeKey>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError>;
+    /// In one transaction: deletes `events` and replaces the job with `next` if the stored one is
+    /// still at `next.version - 1`. `Conflict` (nothing written) when another worker moved the
+    /// job on or an event is already gone.
+    async fn erase(&self, events: &[EventRef], next: &ErasureJob) -> Result<(), StoreError>;
 }
 
 /// How much one invocation may do.
@@ -86,22 +133,17 @@ impl From<StoreError> for RunError {
 
 /// Creates, counts and executes erasure jobs.
 pub struct Erasure {
-    jobs: JobStore,
+    jobs: Arc<dyn ErasureStore>,
     notifications: Arc<Notifications>,
     clock: Arc<dyn Clock>,
     queue: Option<WorkQueue>,
 }
 
-fn day_of(sk: &str) -> Option<NaiveDate> {
-    sk.strip_prefix(table::DAY_SK_PREFIX)
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
 impl Erasure {
-    /// Erasure over `jobs`' table; `queue` is where new jobs go (without one, only dry runs can
-    /// be created).
+    /// Erasure over `jobs`; `queue` is where new jobs go (without one, only dry runs can be
+    /// created).
     pub fn new(
-        jobs: JobStore,
+        jobs: Arc<dyn ErasureStore>,
         notifications: Arc<Notifications>,
         clock: Arc<dyn Clock>,
         queue: Option<WorkQueue>,
@@ -114,11 +156,7 @@ impl Erasure {
         }
     }
 
-    fn client(&self) -> &Client {
-        self.jobs.client()
-    }
-
-    /// The days the workspace has events on within `from..to`: one Query of its day markers.
+    /// The days the workspace has events on within `from..to`.
     async fn days(
         &self,
         workspace: &WorkspaceId,
@@ -129,131 +167,37 @@ impl Erasure {
         let last = to
             .map(|t| (t - chrono::Duration::milliseconds(1)).date_naive())
             .unwrap_or(NaiveDate::MAX);
-        let items = self
-            .client()
-            .query()
-            .table_name(self.jobs.table())
-            .key_condition_expression("pk = :pk AND begins_with(sk, :day)")
-            .expression_attribute_values(":pk", AttributeValue::S(table::usage_days_pk(workspace)))
-            .expression_attribute_values(":day", AttributeValue::S(table::DAY_SK_PREFIX.into()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(items
-            .iter()
-            .filter_map(|item| {
-                item.get(table::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|s| day_of(s))
-            })
+        Ok(self
+            .jobs
+            .event_days(workspace)
+            .await?
+            .into_iter()
             .filter(|d| (first..=last).contains(d))
             .collect())
     }
 
-    fn targets(job: &ErasureJob) -> Vec<Target> {
+    fn targets(&self, job: &ErasureJob) -> Vec<Target> {
         match job.scope {
-            Scope::Device => job
-                .device_ids
-                .iter()
-                .map(|d| Target::Device(table::device_pk(&job.workspace_id, d)))
-                .collect(),
+            Scope::Device => job.device_ids.iter().cloned().map(Target::Device).collect(),
             _ => job
                 .days
                 .iter()
-                .flat_map(|day| {
-                    (0..table::USAGE_SHARDS).map(|shard| {
-                        Target::Events(table::usage_pk(&job.workspace_id, *day, shard))
-                    })
+                .flat_map(|&day| {
+                    (0..self.jobs.shards()).map(move |shard| Target::Events { day, shard })
                 })
                 .collect(),
         }
     }
 
-    /// A Query over one target, narrowed to the job's time range and tags.
-    fn query(&self, job: &ErasureJob, target: &Target) -> QueryFluentBuilder {
-        let (index, pk_attr, sk_attr, pk) = match target {
-            Target::Events(pk) => (None, table::PK, table::SK, pk),
-            Target::Device(pk) => (Some(table::GSI3), table::GSI3_PK, table::GSI3_SK, pk),
-        };
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.jobs.table())
-            .set_index_name(index.map(str::to_owned))
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()));
-        let range = match (job.from, job.to) {
-            (Some(from), Some(to)) => Some(("#sk BETWEEN :from AND :to", Some(from), Some(to))),
-            (Some(from), None) => Some(("#sk >= :from", Some(from), None)),
-            (None, Some(to)) => Some(("#sk < :to", None, Some(to))),
-            (None, None) => None,
-        };
-        let condition = match range {
-            Some((sk_condition, from, to)) => {
-                query = query.expression_attribute_names("#sk", sk_attr);
-                if let Some(from) = from {
-                    query = query.expression_attribute_values(
-                        ":from",
-                        AttributeValue::S(crate::timestamp::format(from)),
-                    );
-                }
-                if let Some(to) = to {
-                    query = query.expression_attribute_values(
-                        ":to",
-                        AttributeValue::S(crate::timestamp::format(to)),
-                    );
-                }
-                format!("#pk = :pk AND {sk_condition}")
-            }
-            None => "#pk = :pk".to_owned(),
-        };
-        query = query.key_condition_expression(condition);
-        if job.scope == Scope::Tag {
-            let mut clauses = Vec::new();
-            for (i, tag) in job.tags.iter().enumerate() {
-                query = query
-                    .expression_attribute_values(format!(":t{i}"), AttributeValue::S(tag.clone()));
-                clauses.push(format!("contains(tags, :t{i})"));
-            }
-            query = query.filter_expression(clauses.join(" OR "));
-        }
-        if index.is_none() {
-            query = query.consistent_read(true);
-        }
-        query
-    }
-
     /// Events in scope of `job` now: a Query with `Select: COUNT` per target,
     /// [`COUNT_CONCURRENCY`] targets at a time.
     pub async fn count(&self, job: &ErasureJob) -> Result<u64, Error> {
-        stream::iter(Self::targets(job))
-            .map(|target| self.count_target(job, target))
+        stream::iter(self.targets(job))
+            .map(|target| async move { self.jobs.count(job, &target).await })
             .buffer_unordered(COUNT_CONCURRENCY)
             .try_fold(0, |total, count| async move { Ok(total + count) })
             .await
-    }
-
-    async fn count_target(&self, job: &ErasureJob, target: Target) -> Result<u64, Error> {
-        let mut total = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .query(job, &target)
-                .select(Select::Count)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(StoreError::sdk)?;
-            total += out.count as u64;
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(total);
-            }
-        }
+            .map_err(Error::from)
     }
 
     /// Records a job for `spec`, with its estimate. A dry run is counted and completed here; any
@@ -357,7 +301,7 @@ impl Erasure {
                 }
                 JobStatus::Running => {}
             }
-            let targets = Self::targets(&job);
+            let targets = self.targets(&job);
             if job.progress.target >= targets.len() {
                 let mut done = job.clone();
                 done.status = JobStatus::Completed;
@@ -389,28 +333,17 @@ impl Erasure {
     /// Deletes one page of `target` and records the new progress, atomically. Returns the job as
     /// it now stands (reloaded when another worker got there first).
     async fn chunk(&self, job: ErasureJob, target: &Target) -> Result<ErasureJob, RunError> {
-        let start = job.progress.after.as_ref().map(|after| {
-            after
-                .iter()
-                .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
-                .collect::<HashMap<_, _>>()
-        });
+        if job.dry_run {
+            return Err(RunError::Permanent(
+                "a dry run has nothing to execute".into(),
+            ));
+        }
         let page = self
-            .query(&job, target)
-            .projection_expression("pk, sk")
-            .limit(CHUNK)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let items = page.items.unwrap_or_default();
-        let after: Option<HashMap<String, String>> = page.last_evaluated_key.map(|key| {
-            key.into_iter()
-                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone())))
-                .collect()
-        });
+            .jobs
+            .page(&job, target, job.progress.after.as_ref(), CHUNK)
+            .await?;
         let mut next = job.clone();
-        next.progress = match after {
+        next.progress = match page.after {
             Some(after) => Progress {
                 target: job.progress.target,
                 after: Some(after),
@@ -421,51 +354,12 @@ impl Erasure {
             },
         };
         next.version += 1;
-        if job.dry_run {
-            return Err(RunError::Permanent(
-                "a dry run has nothing to execute".into(),
-            ));
-        }
-        next.deleted_count += items.len() as u64;
-        let mut writes = Vec::with_capacity(items.len() + 1);
-        for item in items {
-            let key: HashMap<String, AttributeValue> = [table::PK, table::SK]
-                .iter()
-                .filter_map(|k| item.get(*k).map(|v| ((*k).to_owned(), v.clone())))
-                .collect();
-            let delete = Delete::builder()
-                .table_name(self.jobs.table())
-                .set_key(Some(key))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(Error::internal)?;
-            writes.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        let put = Put::builder()
-            .table_name(self.jobs.table())
-            .set_item(Some(jobs::job_item(&next)?))
-            .condition_expression("version = :expected")
-            .expression_attribute_values(":expected", AttributeValue::N(job.version.to_string()))
-            .build()
-            .map_err(Error::internal)?;
-        writes.push(TransactWriteItem::builder().put(put).build());
-        let result = self
-            .client()
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(next),
+        next.deleted_count += page.events.len() as u64;
+        match self.jobs.erase(&page.events, &next).await {
+            Ok(()) => Ok(next),
             // Another worker moved the job on, or an event expired under us: read and go on.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                self.reload(job.job_id).await
-            }
-            Err(err) => Err(Error::from(StoreError::sdk(err)).into()),
+            Err(StoreError::Conflict) => self.reload(job.job_id).await,
+            Err(err) => Err(err.into()),
         }
     }
 

@@ -6,7 +6,6 @@
 //! the spot), then executed by the worker from SQS in chunks; see [`erasure`].
 
 pub mod erasure;
-pub mod jobs;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -311,6 +310,10 @@ impl ErasureRequest {
     }
 }
 
+/// Where a page of a target's events ends, as the store that gave it out spells it: opaque to
+/// the domain, kept in the job so a run resumes exactly there.
+pub type ResumeKey = std::collections::HashMap<String, String>;
+
 /// Where a running job is: the target it is on and the key to resume after.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
@@ -318,7 +321,7 @@ pub struct Progress {
     pub target: usize,
     /// The last evaluated key of the previous page, within the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<std::collections::HashMap<String, String>>,
+    pub after: Option<ResumeKey>,
 }
 
 /// An erasure job as stored.

@@ -4,9 +4,7 @@
 //! the warm container and written at most once per flush interval: one `UpdateItem` per key, one per
 //! key and day, one per owner and day, whatever the request rate. Usage events (the personal data an
 //! erasure removes) are one item each, batched 25 to a `BatchWriteItem`, and spread over
-//! [`crate::table::USAGE_SHARDS`] partitions per workspace and day.
-
-pub mod dynamo;
+//! [`crate::store::table::USAGE_SHARDS`] partitions per workspace and day.
 
 use std::{
     collections::HashMap,

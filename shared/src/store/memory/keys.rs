@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{model::ApiKey, store::KeyStore, view::DailyUsage};
+use crate::keys::{model::ApiKey, store::KeyStore, view::DailyUsage};
 use crate::{
     ids::{KeyId, UserId},
     store::StoreError,

@@ -11,12 +11,11 @@ use aws_sdk_dynamodb::{
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
+use crate::usage::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     keys::verify::VerifyCode,
-    store::StoreError,
-    table,
+    store::{StoreError, table},
 };
 
 /// Daily aggregates are kept this long (a year of history plus a year to compare it with).
@@ -162,7 +161,7 @@ impl DynamoUsageSink {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        crate::batch::write(&self.client, &self.table, requests).await
+        super::batch::write(&self.client, &self.table, requests).await
     }
 
     fn add_to_key(&self, key: KeyId, tally: &Tally) -> Result<Update, StoreError> {

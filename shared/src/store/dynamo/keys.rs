@@ -10,14 +10,14 @@ use aws_sdk_dynamodb::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{model::ApiKey, store::KeyStore, view::DailyUsage};
+use crate::keys::{model::ApiKey, store::KeyStore, view::DailyUsage};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    store::StoreError,
-    table, timestamp,
+    store::{StoreError, table},
+    timestamp,
 };
 
-/// Keys in a DynamoDB table laid out as [`crate::table`] describes.
+/// Keys in a DynamoDB table laid out as [`crate::store::table`] describes.
 #[derive(Clone, Debug)]
 pub struct DynamoKeyStore {
     client: Client,

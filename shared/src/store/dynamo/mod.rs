@@ -1,0 +1,93 @@
+//! The DynamoDB adapters of every port, over the single table laid out as [`super::table`]
+//! describes. Items are (de)serialized with `serde_dynamo`; every write that could race is
+//! conditional or transactional; reads of more than one page use the SDK's paginators.
+
+pub mod batch;
+pub mod dashboard;
+pub mod erasure;
+pub mod issue_reports;
+pub mod keys;
+pub mod lifecycle;
+pub mod notifications;
+pub mod onboarding;
+pub mod profiles;
+pub mod rates;
+pub mod usage;
+
+pub use dashboard::DynamoDashboardStore;
+pub use erasure::DynamoErasureStore;
+pub use issue_reports::DynamoIssueReportStore;
+pub use keys::DynamoKeyStore;
+pub use lifecycle::DynamoLifecycleStore;
+pub use notifications::DynamoNotificationStore;
+pub use onboarding::DynamoOnboardingStore;
+pub use profiles::DynamoProfileStore;
+pub use rates::DynamoRateCounter;
+pub use usage::DynamoUsageSink;
+
+/// The single table and a client to reach it: what every adapter is built from.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+}
+
+impl Table {
+    /// The table `name`, reached through `client`.
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Self {
+            client,
+            name: name.into(),
+        }
+    }
+
+    /// The key adapter.
+    pub fn keys(&self) -> DynamoKeyStore {
+        DynamoKeyStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The usage adapter, keeping events `retention_days`.
+    pub fn usage(&self, retention_days: u32) -> DynamoUsageSink {
+        DynamoUsageSink::new(self.client.clone(), &self.name, retention_days)
+    }
+
+    /// The rate-window adapter.
+    pub fn rates(&self) -> DynamoRateCounter {
+        DynamoRateCounter::new(self.client.clone(), &self.name)
+    }
+
+    /// The profile adapter.
+    pub fn profiles(&self) -> DynamoProfileStore {
+        DynamoProfileStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The notification adapter.
+    pub fn notifications(&self) -> DynamoNotificationStore {
+        DynamoNotificationStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The onboarding adapter.
+    pub fn onboarding(&self) -> DynamoOnboardingStore {
+        DynamoOnboardingStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The dashboard adapter.
+    pub fn dashboard(&self) -> DynamoDashboardStore {
+        DynamoDashboardStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The issue-report adapter.
+    pub fn issue_reports(&self) -> DynamoIssueReportStore {
+        DynamoIssueReportStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The lifecycle adapter.
+    pub fn lifecycle(&self) -> DynamoLifecycleStore {
+        DynamoLifecycleStore::new(self.client.clone(), &self.name)
+    }
+
+    /// The erasure adapter.
+    pub fn erasure(&self) -> DynamoErasureStore {
+        DynamoErasureStore::new(self.client.clone(), &self.name)
+    }
+}

@@ -1,0 +1,74 @@
+//! The DynamoDB adapter of [`RateCounter`]: one counter item per key and window.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    ids::KeyId,
+    keys::ratelimit::{RateCounter, WINDOW},
+    store::{StoreError, table},
+};
+
+/// Rate windows in the single table; each expires (TTL) an hour after it ends.
+#[derive(Clone, Debug)]
+pub struct DynamoRateCounter {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRateCounter {
+    /// An adapter over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl RateCounter for DynamoRateCounter {
+    async fn try_increment(
+        &self,
+        key: KeyId,
+        start: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Option<u64>, StoreError> {
+        let expires = start + WINDOW + WINDOW;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(table::key_pk(key)))
+            .key(table::SK, AttributeValue::S(table::rate_sk(start)))
+            .update_expression("ADD #count :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", table::TTL)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires.timestamp().to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let count = out
+                    .attributes
+                    .and_then(|a| a.get("count").cloned())
+                    .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+                    .unwrap_or(u64::from(limit));
+                Ok(Some(count))
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(StoreError::sdk(err)),
+        }
+    }
+}
