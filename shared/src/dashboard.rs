@@ -451,4 +451,53 @@ mod tests {
         assert_eq!(change(15.0, 10.0), Some(50.0));
         assert_eq!(change(5.0, 0.0), None);
     }
+
+    #[tokio::test]
+    async fn metrics_sum_the_owners_days_of_each_period_and_compare_them() {
+        use crate::{
+            ids::KeyId,
+            store::memory::MemoryUsage,
+            usage::{Tally, TallyKey, UsageBatch, UsageSink},
+        };
+        let usage = Arc::new(MemoryUsage::default());
+        let owner = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        let stranger = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        let mut batch = UsageBatch::default();
+        for (who, date, success, failed) in [
+            (&owner, "2026-11-22", 6, 2),
+            (&owner, "2026-11-16", 3, 1),
+            (&owner, "2026-11-15", 4, 0),
+            (&owner, "2026-11-01", 100, 100),
+            (&stranger, "2026-11-20", 50, 50),
+        ] {
+            let tally = Tally {
+                success,
+                failed,
+                ..Tally::default()
+            };
+            batch.tallies.insert(
+                TallyKey {
+                    key_id: KeyId::new(),
+                    owner_id: who.clone(),
+                    day: day(date),
+                },
+                tally,
+            );
+        }
+        usage.write(batch).await;
+        let dashboard = Dashboard::new(usage);
+        let now = day("2026-11-22").and_hms_opt(12, 0, 0).unwrap().and_utc();
+        let metrics = dashboard
+            .metrics(&owner, q("7d", None, None).unwrap(), &[], now)
+            .await
+            .unwrap();
+        let json = serde_json::to_value(&metrics).unwrap();
+        assert_eq!(json["requests_total"], 12);
+        assert_eq!(json["failed_attempts"], 3);
+        assert_eq!(json["request_success"]["success_rate"], 75.0);
+        assert_eq!(json["comparison"]["requests_total"], 4);
+        assert_eq!(json["comparison"]["events_change"], 8);
+        assert_eq!(json["comparison"]["change"]["requests_total"], 200.0);
+        assert_eq!(json["comparison"]["success_rate_change"], -25.0);
+    }
 }

@@ -393,4 +393,71 @@ mod tests {
             prop_assert!(serde_json::from_str::<serde_json::Value>(&scrubbed).is_ok());
         }
     }
+
+    #[tokio::test]
+    async fn a_report_is_stored_scrubbed_and_only_owners_and_admins_hear_of_it() {
+        use crate::{
+            auth::Credential,
+            clock::ManualClock,
+            ids::UserId,
+            profiles::{NewProfile, ProfileStore},
+            store::memory::{MemoryIssueReportStore, MemoryNotificationStore, MemoryProfileStore},
+        };
+        let clock = ManualClock::now();
+        let store = Arc::new(MemoryIssueReportStore::default());
+        let inbox = Arc::new(MemoryNotificationStore::default());
+        let profiles = Arc::new(MemoryProfileStore::default());
+        let workspace = WorkspaceId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        let mut members = Vec::new();
+        for role in [Role::Owner, Role::Admin, Role::Member, Role::Viewer] {
+            let id = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+            let profile = NewProfile {
+                id: id.clone(),
+                email: String::new(),
+                name: String::new(),
+                workspace_id: workspace.clone(),
+                role,
+            };
+            profiles.ensure(&profile, clock.now()).await.unwrap();
+            members.push(id);
+        }
+        let reports = IssueReports::new(
+            store.clone(),
+            Scrubber::new(&KeyPrefix::default()),
+            Arc::new(Notifications::new(inbox.clone(), clock.clone())),
+            profiles,
+            clock.clone(),
+        );
+        let caller = Caller {
+            user_id: members[2].clone(),
+            workspace_id: workspace.clone(),
+            credential: Credential::Session { role: Role::Member },
+        };
+        let leaked = crate::keys::secret::PlainKey::generate(
+            &KeyPrefix::default(),
+            crate::ids::KeyId::new(),
+        );
+        let request: IssueReportRequest = serde_json::from_value(serde_json::json!({
+            "description": format!("my key {} stopped working", leaked.expose()),
+        }))
+        .unwrap();
+        let report = reports
+            .create(&caller, request.parse().unwrap())
+            .await
+            .unwrap();
+        assert!(report.reference_id.starts_with("LK-"));
+        let stored = store.all();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(
+            (&stored[0].workspace, &stored[0].reported_by),
+            (&workspace, &members[2])
+        );
+        assert!(
+            !stored[0].details.description.contains(leaked.expose()),
+            "{:?}",
+            stored[0].details
+        );
+        let told: Vec<usize> = members.iter().map(|m| inbox.of(m).len()).collect();
+        assert_eq!(told, [1, 1, 0, 0]);
+    }
 }

@@ -218,4 +218,110 @@ mod tests {
         );
         assert_eq!(Transition::due(at(24 * 8), now), None);
     }
+
+    use crate::{
+        auth::{Caller, Credential, Role},
+        clock::{Clock, ManualClock},
+        ids::{UserId, WorkspaceId},
+        keys::{
+            cache::VerifiedKeyCache, input::CreateKeyRequest, secret::KeyPrefix,
+            service::KeyService,
+        },
+        store::memory::{MemoryKeyStore, MemoryLifecycleStore, MemoryNotificationStore},
+    };
+
+    #[tokio::test]
+    async fn each_transition_notifies_once_per_expiry_and_a_handled_key_leaves_the_index() {
+        let clock = ManualClock::now();
+        let keys = Arc::new(MemoryKeyStore::default());
+        let inbox = Arc::new(MemoryNotificationStore::default());
+        let store = Arc::new(MemoryLifecycleStore::new(keys.clone(), inbox.clone()));
+        let lifecycle = Lifecycle::new(
+            store.clone(),
+            keys.clone(),
+            Arc::new(Notifications::new(inbox.clone(), clock.clone())),
+        );
+        let service = KeyService::new(
+            keys,
+            KeyPrefix::default(),
+            clock.clone(),
+            Arc::new(VerifiedKeyCache::new(
+                std::time::Duration::from_secs(30),
+                clock.clone(),
+            )),
+        );
+        let id = uuid::Uuid::new_v4().to_string();
+        let owner = Caller {
+            user_id: UserId::parse(&id).unwrap(),
+            workspace_id: WorkspaceId::parse(&id).unwrap(),
+            credential: Credential::Session { role: Role::Owner },
+        };
+        let spec = serde_json::from_value::<CreateKeyRequest>(
+            serde_json::json!({"name": "soon", "expires_at": crate::timestamp::format(clock.now() + Duration::days(3))}),
+        )
+        .unwrap()
+        .parse(service.now())
+        .unwrap();
+        let key = service.create(&owner, spec).await.unwrap().key;
+        let expires_at = key.expires_at.unwrap();
+        let now = clock.now();
+        let due = Transition::due(expires_at, now).unwrap();
+        assert_eq!(due, Transition::ExpiringIn7Days);
+        assert_eq!(
+            lifecycle.apply(key.id, expires_at, due, now).await.unwrap(),
+            Applied::Done
+        );
+        assert_eq!(
+            lifecycle.apply(key.id, expires_at, due, now).await.unwrap(),
+            Applied::Skipped
+        );
+        // Not due yet, or for another expiry: nothing happens.
+        assert_eq!(
+            lifecycle
+                .apply(key.id, expires_at, Transition::Expired, now)
+                .await
+                .unwrap(),
+            Applied::Skipped
+        );
+        assert_eq!(
+            lifecycle
+                .apply(
+                    key.id,
+                    expires_at + Duration::days(1),
+                    Transition::ExpiringIn7Days,
+                    now
+                )
+                .await
+                .unwrap(),
+            Applied::Skipped
+        );
+        let later = expires_at + Duration::minutes(1);
+        assert_eq!(
+            store
+                .expiring_on(expires_at.date_naive(), later)
+                .await
+                .unwrap(),
+            [(expires_at, key.id)]
+        );
+        assert_eq!(
+            lifecycle
+                .apply(key.id, expires_at, Transition::Expired, later)
+                .await
+                .unwrap(),
+            Applied::Done
+        );
+        assert!(
+            store
+                .expiring_on(expires_at.date_naive(), later)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let kinds: Vec<String> = inbox
+            .of(&key.owner_id)
+            .into_iter()
+            .map(|n| n.kind)
+            .collect();
+        assert_eq!(kinds, [kinds::API_KEY_EXPIRED, kinds::API_KEY_EXPIRING]);
+    }
 }

@@ -307,4 +307,115 @@ mod tests {
         let b = Uuid::now_v7();
         assert!(crate::store::table::notification_sk(a) < crate::store::table::notification_sk(b));
     }
+
+    use crate::{clock::ManualClock, store::memory::MemoryNotificationStore};
+
+    fn user() -> UserId {
+        UserId::parse(&Uuid::new_v4().to_string()).unwrap()
+    }
+
+    fn notice(n: usize) -> NewNotification {
+        NewNotification {
+            kind: kinds::API_KEY_ROTATED,
+            title: format!("n{n}"),
+            message: "m".into(),
+            data: serde_json::json!({"api_key_id": format!("key-{n}")}),
+        }
+    }
+
+    fn service() -> (Notifications, Arc<ManualClock>) {
+        let clock = ManualClock::now();
+        let service =
+            Notifications::new(Arc::new(MemoryNotificationStore::default()), clock.clone());
+        (service, clock)
+    }
+
+    fn page(limit: i32, after: Option<&str>, unread_only: bool) -> Page {
+        ListQuery {
+            unread_only: Some(unread_only),
+            limit: Some(i64::from(limit)),
+            cursor: after.map(str::to_owned),
+        }
+        .parse()
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn pages_run_newest_first_and_a_cursor_continues_where_the_last_ended() {
+        let (notifications, clock) = service();
+        let owner = user();
+        for n in 0..5 {
+            notifications.notify(&owner, notice(n)).await.unwrap();
+            clock.advance(chrono::Duration::seconds(1));
+        }
+        let first = notifications
+            .list(&owner, &page(2, None, false))
+            .await
+            .unwrap();
+        let titles = |l: &NotificationList| {
+            l.notifications
+                .iter()
+                .map(|n| n.title.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(titles(&first), ["n4", "n3"]);
+        assert_eq!((first.count, first.unread_count), (2, 5));
+        assert_eq!(
+            first.notifications[0].action_url.as_deref(),
+            Some("/console/keys/key-4")
+        );
+        let second = notifications
+            .list(&owner, &page(2, first.next_cursor.as_deref(), false))
+            .await
+            .unwrap();
+        assert_eq!(titles(&second), ["n2", "n1"]);
+        let last = notifications
+            .list(&owner, &page(2, second.next_cursor.as_deref(), false))
+            .await
+            .unwrap();
+        assert_eq!(titles(&last), ["n0"]);
+        assert_eq!(last.next_cursor, None);
+    }
+
+    #[tokio::test]
+    async fn marking_read_keeps_the_first_time_and_another_users_is_a_404() {
+        let (notifications, clock) = service();
+        let (owner, stranger) = (user(), user());
+        notifications.notify(&owner, notice(1)).await.unwrap();
+        notifications.notify(&owner, notice(2)).await.unwrap();
+        let all = notifications
+            .list(&owner, &page(10, None, false))
+            .await
+            .unwrap();
+        let id = all.notifications[0].id;
+        let read_at = clock.now();
+        notifications.mark_read(&owner, id).await.unwrap();
+        clock.advance(chrono::Duration::minutes(5));
+        notifications.mark_read(&owner, id).await.unwrap();
+        let after = notifications
+            .list(&owner, &page(10, None, false))
+            .await
+            .unwrap();
+        assert_eq!(after.notifications[0].read_at, Some(read_at));
+        assert_eq!(after.unread_count, 1);
+        let unread = notifications
+            .list(&owner, &page(10, None, true))
+            .await
+            .unwrap();
+        assert_eq!(unread.notifications.len(), 1);
+        assert!(matches!(
+            notifications.mark_read(&stranger, id).await,
+            Err(Error::NotFound(_))
+        ));
+        assert_eq!(notifications.mark_all_read(&owner).await.unwrap(), 1);
+        assert_eq!(notifications.mark_all_read(&owner).await.unwrap(), 0);
+        assert_eq!(
+            notifications
+                .list(&owner, &page(10, None, false))
+                .await
+                .unwrap()
+                .unread_count,
+            0
+        );
+    }
 }

@@ -229,4 +229,42 @@ mod tests {
         );
         assert!(MarkStepRequest { step: None }.parse().is_err());
     }
+
+    use crate::{clock::ManualClock, store::memory::MemoryOnboardingStore};
+
+    #[tokio::test]
+    async fn steps_complete_once_and_the_checklist_completes_with_the_last() {
+        let store = Arc::new(MemoryOnboardingStore::default());
+        let clock = ManualClock::now();
+        let onboarding = Onboarding::new(store.clone(), clock.clone());
+        let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        let started = clock.now();
+        onboarding.record(&user, Step::CreatedApiKey).await;
+        clock.advance(chrono::Duration::minutes(1));
+        onboarding.record(&user, Step::CreatedApiKey).await;
+        assert_eq!(store.writes(), 1, "a recorded step is not written again");
+        let progress = onboarding.progress(&user).await.unwrap();
+        assert_eq!(
+            (progress.completed_steps, progress.completion_percentage),
+            (1, 20)
+        );
+        assert_eq!(progress.steps[0].completed_at, Some(started));
+        assert_eq!(progress.completed_at, None);
+        for step in Step::ALL {
+            onboarding.complete(&user, step).await.unwrap();
+        }
+        let done = onboarding.progress(&user).await.unwrap();
+        assert_eq!(done.completion_percentage, 100);
+        assert_eq!(done.completed_at, Some(clock.now()), "the last step's time");
+        assert!(!done.dismissed);
+        onboarding.dismiss(&user).await.unwrap();
+        clock.advance(chrono::Duration::minutes(1));
+        onboarding.dismiss(&user).await.unwrap();
+        let dismissed = onboarding.progress(&user).await.unwrap();
+        assert!(dismissed.dismissed);
+        assert_eq!(
+            dismissed.dismissed_at, done.completed_at,
+            "dismissal time never moves"
+        );
+    }
 }

@@ -133,7 +133,7 @@ impl Wiring {
                     prefix: self.config.key_prefix.clone(),
                     clock: self.clock(),
                     cache: self.cache(),
-                    limiter: RateLimiter::new(Box::new(table.rates())),
+                    limiter: RateLimiter::new(Arc::new(table.rates())),
                     usage: Arc::new(usage),
                     onboarding: Some(self.onboarding()),
                 }))

@@ -14,9 +14,10 @@ use latchkey::{
         backoff::FREE_FAILURES,
         cache::VerifiedKeyCache,
         input::{CreateKeyRequest, KeyChanges},
+        outcome::VerifyCode,
         ratelimit::{RateCounter, RateLimiter},
         service::{IssuedKey, KeyService},
-        verify::{KeyVerifier, VerifierParts, VerifyCode},
+        verify::{KeyVerifier, VerifierParts},
     },
     store::{
         StoreError,
@@ -400,7 +401,7 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
         prefix: config.key_prefix.clone(),
         clock: clock.clone(),
         cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),
-        limiter: RateLimiter::new(Box::new(CountingRate(
+        limiter: RateLimiter::new(Arc::new(CountingRate(
             counts.clone(),
             DynamoRateCounter::new(client.clone(), &config.table_name),
         ))),

@@ -289,7 +289,7 @@ pub async fn verifier(
         prefix: config.key_prefix.clone(),
         clock,
         cache: cache.clone(),
-        limiter: RateLimiter::new(Box::new(DynamoRateCounter::new(
+        limiter: RateLimiter::new(Arc::new(DynamoRateCounter::new(
             client.clone(),
             &config.table_name,
         ))),
@@ -302,29 +302,8 @@ pub async fn verifier(
     (verifier, cache)
 }
 
-/// A clock tests move by hand.
-#[derive(Debug)]
-pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
-
-impl ManualClock {
-    /// A clock standing at the current time.
-    pub fn now() -> Arc<Self> {
-        Arc::new(Self(std::sync::Mutex::new(latchkey::clock::Clock::now(
-            &latchkey::clock::SystemClock,
-        ))))
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: chrono::Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl latchkey::clock::Clock for ManualClock {
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+/// The domain crate's manual clock, for tests that move time.
+pub use latchkey::clock::ManualClock;
 
 /// Writes `count` usage events for `workspace` straight through the usage sink (the storage path
 /// verification uses), with the given devices and tags cycling, spread over the last three days.
@@ -342,7 +321,7 @@ pub async fn seed_usage_events_over(
 ) {
     use latchkey::{
         ids::{KeyId, UserId, WorkspaceId},
-        keys::verify::VerifyCode,
+        keys::outcome::VerifyCode,
         store::dynamo::DynamoUsageSink,
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };

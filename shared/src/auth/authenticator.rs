@@ -11,9 +11,10 @@ use crate::{
     error::Error,
     ids::{UserId, WorkspaceId},
     keys::{
+        outcome::VerifyCode,
         ratelimit::RateStatus,
         secret::{KeyPrefix, PresentedKey},
-        verify::{KeyVerifier, Verification, VerifyCode},
+        verify::{KeyVerifier, Verification},
     },
     profiles::{NewProfile, ProfileStore},
     usage::AttemptContext,

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde::Serialize;
 
-use super::verify::{KeyVerifier, VerifyCode};
+use super::outcome::VerifyCode;
+use super::verify::KeyVerifier;
 use crate::{auth::Presented, error::Error, usage::AttemptContext};
 
 /// The simple response: `isAuthorized`, and the context API Gateway hands to the route's

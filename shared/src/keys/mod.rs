@@ -5,6 +5,7 @@ pub mod cache;
 pub mod hashing;
 pub mod input;
 pub mod model;
+pub mod outcome;
 pub mod ratelimit;
 pub mod secret;
 pub mod service;

@@ -1,6 +1,6 @@
 //! The API key aggregate, its lifecycle status and the limits a key grants when it acts.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
@@ -189,4 +189,15 @@ mod tests {
         assert!(!office.covers_networks(&nets(&["0.0.0.0/0"])));
         assert!(!office.covers_networks(&nets(&["11.0.0.1/32"])));
     }
+}
+
+/// One day of ApiKeyStats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DailyUsage {
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// Successful verifications that day.
+    pub success: u64,
+    /// Failed verifications that day.
+    pub failed: u64,
 }

@@ -58,7 +58,7 @@ pub trait RateCounter: Send + Sync {
 
 /// Decides rate limits for verified keys.
 pub struct RateLimiter {
-    counter: Box<dyn RateCounter>,
+    counter: std::sync::Arc<dyn RateCounter>,
     /// Windows known to be spent, by key: the end of the window and the limit it was spent at.
     /// Bounded: a window forgotten costs one refused write to learn again.
     spent: moka::sync::Cache<KeyId, (DateTime<Utc>, u32)>,
@@ -66,7 +66,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// A limiter counting through `counter`.
-    pub fn new(counter: Box<dyn RateCounter>) -> Self {
+    pub fn new(counter: std::sync::Arc<dyn RateCounter>) -> Self {
         Self {
             counter,
             spent: moka::sync::Cache::new(100_000),
@@ -103,5 +103,77 @@ impl RateLimiter {
                 Ok(RateDecision::Limited(status(0)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        auth::{Caller, Credential, Role},
+        clock::{Clock, ManualClock},
+        ids::{UserId, WorkspaceId},
+        keys::{input::CreateKeyRequest, secret::KeyPrefix, service::KeyService},
+        store::memory::{MemoryKeyStore, MemoryRateCounter},
+    };
+
+    async fn key(limit: u32, clock: Arc<ManualClock>) -> ApiKey {
+        let keys = KeyService::new(
+            Arc::new(MemoryKeyStore::default()),
+            KeyPrefix::default(),
+            clock.clone(),
+            Arc::new(crate::keys::cache::VerifiedKeyCache::new(
+                std::time::Duration::from_secs(30),
+                clock,
+            )),
+        );
+        let id = uuid::Uuid::new_v4().to_string();
+        let owner = Caller {
+            user_id: UserId::parse(&id).unwrap(),
+            workspace_id: WorkspaceId::parse(&id).unwrap(),
+            credential: Credential::Session { role: Role::Owner },
+        };
+        let spec = serde_json::from_value::<CreateKeyRequest>(
+            serde_json::json!({"name": "limited", "rate_limit_per_hour": limit}),
+        )
+        .unwrap()
+        .parse(keys.now())
+        .unwrap();
+        keys.create(&owner, spec).await.unwrap().key
+    }
+
+    #[tokio::test]
+    async fn a_window_admits_exactly_its_limit_then_refuses_without_asking_the_store() {
+        let clock = ManualClock::now();
+        let key = key(3, clock.clone()).await;
+        let counter = Arc::new(MemoryRateCounter::default());
+        let limiter = RateLimiter::new(counter.clone());
+        let now = clock.now();
+        let mut remaining = Vec::new();
+        for _ in 0..3 {
+            match limiter.acquire(&key, now).await.unwrap() {
+                RateDecision::Allowed(status) => remaining.push(status.remaining),
+                limited => panic!("{limited:?}"),
+            }
+        }
+        assert_eq!(remaining, [2, 1, 0]);
+        for _ in 0..5 {
+            assert!(matches!(
+                limiter.acquire(&key, now).await.unwrap(),
+                RateDecision::Limited(s) if s.remaining == 0 && s.retry_after(now) >= 1
+            ));
+        }
+        assert_eq!(
+            counter.calls(),
+            4,
+            "one refused write, then the memo answers"
+        );
+        let next_window = now.duration_trunc(WINDOW).unwrap() + WINDOW;
+        assert!(matches!(
+            limiter.acquire(&key, next_window).await.unwrap(),
+            RateDecision::Allowed(s) if s.remaining == 2
+        ));
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{model::ApiKey, view::DailyUsage};
+use super::{model::ApiKey, model::DailyUsage};
 use crate::{
     ids::{KeyId, UserId},
     store::StoreError,

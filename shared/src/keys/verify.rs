@@ -14,13 +14,12 @@ use std::{
     },
 };
 
-use serde::{Deserialize, Serialize};
-
 use super::{
     backoff::FailureBackoff,
     cache::{self, VerifiedKeyCache},
     hashing,
     model::ApiKey,
+    outcome::VerifyCode,
     ratelimit::{RateDecision, RateLimiter, RateStatus},
     secret::{KeyPrefix, PresentedKey},
     store::KeyStore,
@@ -31,28 +30,6 @@ use crate::{
     onboarding::{Onboarding, Step},
     usage::{AttemptContext, UsageRecorder},
 };
-
-/// The outcome codes of VerifyResponse.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum VerifyCode {
-    /// Usable.
-    Valid,
-    /// Malformed, bad checksum, unknown id or wrong secret.
-    NotFound,
-    /// Past its expiry or rotation grace.
-    Expired,
-    /// Revoked.
-    Revoked,
-    /// Switched off.
-    Disabled,
-    /// Over its hourly limit.
-    RateLimited,
-    /// Used from outside its allowed networks.
-    Forbidden,
-    /// Lacks a required permission.
-    InsufficientPermissions,
-}
 
 /// A verification's outcome.
 #[derive(Clone, Debug)]
@@ -218,5 +195,151 @@ fn state_code(
         VerifyCode::InsufficientPermissions
     } else {
         VerifyCode::Valid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        auth::{Caller, Credential, Role},
+        clock::ManualClock,
+        ids::{UserId, WorkspaceId},
+        keys::{input::CreateKeyRequest, service::KeyService},
+        store::memory::{MemoryKeyStore, MemoryOnboardingStore, MemoryRateCounter, MemoryUsage},
+        usage::TallyKey,
+    };
+
+    struct Parts {
+        keys: KeyService,
+        verifier: KeyVerifier,
+        usage: Arc<MemoryUsage>,
+        onboarding: Arc<Onboarding>,
+        owner: Caller,
+    }
+
+    fn parts() -> Parts {
+        let clock = ManualClock::now();
+        let store = Arc::new(MemoryKeyStore::default());
+        let cache = Arc::new(VerifiedKeyCache::new(
+            std::time::Duration::from_secs(30),
+            clock.clone(),
+        ));
+        let usage = Arc::new(MemoryUsage::default());
+        let onboarding = Arc::new(Onboarding::new(
+            Arc::new(MemoryOnboardingStore::default()),
+            clock.clone(),
+        ));
+        let verifier = KeyVerifier::new(VerifierParts {
+            store: store.clone(),
+            prefix: KeyPrefix::default(),
+            clock: clock.clone(),
+            cache: cache.clone(),
+            limiter: RateLimiter::new(Arc::new(MemoryRateCounter::default())),
+            usage: Arc::new(UsageRecorder::new(usage.clone(), std::time::Duration::ZERO)),
+            onboarding: Some(onboarding.clone()),
+        });
+        let id = uuid::Uuid::new_v4().to_string();
+        Parts {
+            keys: KeyService::new(store, KeyPrefix::default(), clock, cache),
+            verifier,
+            usage,
+            onboarding,
+            owner: Caller {
+                user_id: UserId::parse(&id).unwrap(),
+                workspace_id: WorkspaceId::parse(&id).unwrap(),
+                credential: Credential::Session { role: Role::Owner },
+            },
+        }
+    }
+
+    async fn create(p: &Parts, body: serde_json::Value) -> (ApiKey, String) {
+        let spec = serde_json::from_value::<CreateKeyRequest>(body)
+            .unwrap()
+            .parse(p.keys.now())
+            .unwrap();
+        let issued = p.keys.create(&p.owner, spec).await.unwrap();
+        (issued.key, issued.plain.expose().to_owned())
+    }
+
+    async fn code(p: &Parts, key: &str, required: &[&str]) -> VerifyCode {
+        let required: Vec<String> = required.iter().map(|s| s.to_string()).collect();
+        p.verifier
+            .verify(key, &required, &AttemptContext::default())
+            .await
+            .unwrap()
+            .code
+    }
+
+    #[tokio::test]
+    async fn each_check_decides_in_order_and_every_outcome_is_counted() {
+        let p = parts();
+        let (key, plain) = create(
+            &p,
+            serde_json::json!({"name": "k", "permissions": ["read"]}),
+        )
+        .await;
+        assert_eq!(code(&p, &plain, &[]).await, VerifyCode::Valid);
+        assert_eq!(code(&p, &plain, &["read"]).await, VerifyCode::Valid);
+        assert_eq!(
+            code(&p, &plain, &["write"]).await,
+            VerifyCode::InsufficientPermissions
+        );
+        // Well-formed, with this key's id, but another secret: a failure counted against the key.
+        let wrong = crate::keys::secret::PlainKey::generate(&KeyPrefix::default(), key.id);
+        assert_eq!(code(&p, wrong.expose(), &[]).await, VerifyCode::NotFound);
+        assert_eq!(code(&p, "not a key", &[]).await, VerifyCode::NotFound);
+        p.keys
+            .revoke(&p.owner, key.id, "leaked".into())
+            .await
+            .unwrap();
+        assert_eq!(
+            code(&p, &plain, &[]).await,
+            VerifyCode::Revoked,
+            "the cache was evicted"
+        );
+        let tally = p.usage.tally(&TallyKey {
+            key_id: key.id,
+            owner_id: key.owner_id.clone(),
+            day: p.keys.now().date_naive(),
+        });
+        // Malformed keys name no key, so they are not counted against one.
+        assert_eq!((tally.success, tally.failed), (2, 3));
+        assert_eq!(p.usage.events().len(), 5);
+        let progress = p.onboarding.progress(&key.owner_id).await.unwrap();
+        let progress = serde_json::to_value(progress).unwrap();
+        assert_eq!(progress["completed_steps"], 1, "verified_first_request");
+    }
+
+    #[tokio::test]
+    async fn requests_past_the_limit_are_counted_but_not_stored_one_by_one() {
+        let p = parts();
+        let (key, plain) = create(
+            &p,
+            serde_json::json!({"name": "k", "rate_limit_per_hour": 2}),
+        )
+        .await;
+        let codes = [
+            code(&p, &plain, &[]).await,
+            code(&p, &plain, &[]).await,
+            code(&p, &plain, &[]).await,
+            code(&p, &plain, &[]).await,
+        ];
+        assert_eq!(
+            codes,
+            [
+                VerifyCode::Valid,
+                VerifyCode::Valid,
+                VerifyCode::RateLimited,
+                VerifyCode::RateLimited
+            ]
+        );
+        let tally = p.usage.tally(&TallyKey {
+            key_id: key.id,
+            owner_id: key.owner_id.clone(),
+            day: p.keys.now().date_naive(),
+        });
+        assert_eq!((tally.success, tally.failed), (2, 2));
+        assert_eq!(p.usage.events().len(), 2);
     }
 }

@@ -3,10 +3,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::model::{ApiKey, KeyStatus};
+use super::model::{ApiKey, DailyUsage, KeyStatus};
+use super::outcome::VerifyCode;
 use super::ratelimit::RateStatus;
 use super::secret::PlainKey;
-use super::verify::{Verification, VerifyCode};
+use super::verify::Verification;
 use crate::{ids::KeyId, timestamp::serde_rfc3339, validate::format_network};
 
 /// ApiKeyResponse: never carries the secret or its hash.
@@ -126,17 +127,6 @@ impl ExpiringKey {
             days_until_expiry: (expires_at - now).num_days(),
         }
     }
-}
-
-/// One day of ApiKeyStats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct DailyUsage {
-    /// The UTC day.
-    pub date: NaiveDate,
-    /// Successful verifications that day.
-    pub success: u64,
-    /// Failed verifications that day.
-    pub failed: u64,
 }
 
 /// ApiKeyStats.

@@ -425,3 +425,232 @@ impl Erasure {
             .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        clock::ManualClock,
+        ids::KeyId,
+        keys::outcome::VerifyCode,
+        store::memory::{MemoryErasureStore, MemoryNotificationStore, MemoryUsage},
+        usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
+    };
+
+    struct Parts {
+        erasure: Erasure,
+        jobs: Arc<MemoryErasureStore>,
+        usage: Arc<MemoryUsage>,
+        inbox: Arc<MemoryNotificationStore>,
+        clock: Arc<ManualClock>,
+        workspace: WorkspaceId,
+        owner: UserId,
+    }
+
+    fn parts() -> Parts {
+        let clock = ManualClock::now();
+        let usage = Arc::new(MemoryUsage::default());
+        let jobs = Arc::new(MemoryErasureStore::new(usage.clone()));
+        let inbox = Arc::new(MemoryNotificationStore::default());
+        let id = Uuid::new_v4().to_string();
+        Parts {
+            erasure: Erasure::new(
+                jobs.clone(),
+                Arc::new(Notifications::new(inbox.clone(), clock.clone())),
+                clock.clone(),
+                None,
+            ),
+            jobs,
+            usage,
+            inbox,
+            clock,
+            workspace: WorkspaceId::parse(&id).unwrap(),
+            owner: UserId::parse(&id).unwrap(),
+        }
+    }
+
+    /// `count` events over the last three days, alternating devices `a`/`b` and tags `x`/`y`.
+    async fn seed(p: &Parts, count: usize) {
+        let key = KeyId::new();
+        let events = (0..count)
+            .map(|i| UsageEvent {
+                id: Uuid::new_v4(),
+                at: p.clock.now() - chrono::Duration::hours((i % 3) as i64 * 24),
+                key_id: key,
+                workspace_id: p.workspace.clone(),
+                owner_id: p.owner.clone(),
+                outcome: VerifyCode::Valid,
+                context: AttemptContext {
+                    device_id: Some(["a", "b"][i % 2].into()),
+                    tags: vec![["x", "y"][i % 2].into()],
+                    ..AttemptContext::default()
+                },
+            })
+            .collect();
+        p.usage
+            .write(UsageBatch {
+                events,
+                ..UsageBatch::default()
+            })
+            .await;
+    }
+
+    fn spec(scope: Scope, dry_run: bool) -> ErasureSpec {
+        ErasureSpec {
+            scope,
+            device_ids: vec!["a".into()],
+            tags: vec!["y".into()],
+            from: None,
+            to: None,
+            dry_run,
+        }
+    }
+
+    /// A job as `create` would record it, stored without a queue.
+    async fn pending(p: &Parts, spec: ErasureSpec) -> ErasureJob {
+        let mut job = p
+            .erasure
+            .create(
+                &p.owner,
+                &p.workspace,
+                ErasureSpec {
+                    dry_run: true,
+                    ..spec
+                },
+            )
+            .await
+            .unwrap();
+        job.job_id = Uuid::new_v4();
+        job.dry_run = false;
+        job.status = JobStatus::Pending;
+        job.started_at = None;
+        job.completed_at = None;
+        p.jobs.insert(&job).await.unwrap();
+        job
+    }
+
+    fn budget(max_chunks: usize) -> Budget {
+        Budget {
+            deadline: Instant::now() + Duration::from_secs(60),
+            max_chunks: Some(max_chunks),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_estimates_each_scope_and_erases_nothing() {
+        let p = parts();
+        seed(&p, 30).await;
+        for (scope, expected) in [
+            (Scope::Workspace, 30),
+            (Scope::Device, 15),
+            (Scope::Tag, 15),
+        ] {
+            let job = p
+                .erasure
+                .create(&p.owner, &p.workspace, spec(scope, true))
+                .await
+                .unwrap();
+            assert_eq!(
+                (job.estimated_count, job.status),
+                (expected, JobStatus::Completed),
+                "{scope:?}"
+            );
+        }
+        assert_eq!(p.usage.events().len(), 30);
+        let other = WorkspaceId::parse(&Uuid::new_v4().to_string()).unwrap();
+        assert!(matches!(
+            p.erasure.get(&other, Uuid::new_v4()).await,
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_job_resumes_across_runs_and_counts_each_event_once() {
+        let p = parts();
+        seed(&p, 250).await;
+        // One device is one target: 125 events, two chunks of at most 99, one chunk per run.
+        let job = pending(&p, spec(Scope::Device, false)).await;
+        assert_eq!(job.estimated_count, 125);
+        assert_eq!(
+            p.erasure.run(job.job_id, budget(1)).await.unwrap(),
+            RunOutcome::Continued
+        );
+        let halfway = p.jobs.get(job.job_id).await.unwrap().unwrap();
+        assert_eq!(halfway.deleted_count, 99);
+        assert!(
+            halfway.progress.after.is_some(),
+            "it resumes inside the target"
+        );
+        assert_eq!(
+            p.erasure.run(job.job_id, budget(1)).await.unwrap(),
+            RunOutcome::Finished
+        );
+        let done = p.jobs.get(job.job_id).await.unwrap().unwrap();
+        assert_eq!(
+            (done.status, done.deleted_count),
+            (JobStatus::Completed, 125)
+        );
+        let left = p.usage.events();
+        assert_eq!(left.len(), 125);
+        assert!(
+            left.iter()
+                .all(|e| e.context.device_id.as_deref() == Some("b"))
+        );
+        // Delivered again after it finished: nothing changes.
+        assert_eq!(
+            p.erasure.run(job.job_id, budget(1)).await.unwrap(),
+            RunOutcome::Finished
+        );
+        assert_eq!(p.jobs.get(job.job_id).await.unwrap().unwrap(), done);
+        let told = p.inbox.of(&p.owner);
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].kind, kinds::ERASURE_COMPLETED);
+    }
+
+    #[tokio::test]
+    async fn two_workers_on_one_job_erase_exactly_its_scope() {
+        let p = parts();
+        seed(&p, 300).await;
+        let job = pending(&p, spec(Scope::Workspace, false)).await;
+        let unlimited = Budget {
+            deadline: Instant::now() + Duration::from_secs(60),
+            max_chunks: None,
+        };
+        let (a, b) = tokio::join!(
+            p.erasure.run(job.job_id, unlimited),
+            p.erasure.run(job.job_id, unlimited)
+        );
+        assert_eq!(
+            (a.unwrap(), b.unwrap()),
+            (RunOutcome::Finished, RunOutcome::Finished)
+        );
+        let done = p.jobs.get(job.job_id).await.unwrap().unwrap();
+        assert_eq!(
+            (done.status, done.deleted_count),
+            (JobStatus::Completed, 300)
+        );
+        assert!(p.usage.events().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_says_why_and_stays_failed() {
+        let p = parts();
+        seed(&p, 5).await;
+        let job = pending(&p, spec(Scope::Tag, false)).await;
+        p.erasure.fail(job.job_id, "broken").await.unwrap();
+        p.erasure.fail(job.job_id, "again").await.unwrap();
+        let failed = p.jobs.get(job.job_id).await.unwrap().unwrap();
+        assert_eq!(
+            (failed.status, failed.error.as_deref()),
+            (JobStatus::Failed, Some("broken"))
+        );
+        assert_eq!(
+            p.erasure.run(job.job_id, budget(1)).await.unwrap(),
+            RunOutcome::Finished
+        );
+        assert_eq!(p.usage.events().len(), 5);
+        assert_eq!(p.inbox.of(&p.owner)[0].kind, kinds::ERASURE_FAILED);
+    }
+}

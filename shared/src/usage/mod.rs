@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    keys::{model::ApiKey, verify::VerifyCode},
+    keys::{model::ApiKey, outcome::VerifyCode},
 };
 
 /// Where a verification came from, as far as the caller knows.

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{model::ApiKey, store::KeyStore, view::DailyUsage};
+use crate::keys::{model::ApiKey, model::DailyUsage, store::KeyStore};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     store::{StoreError, table},

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::usage::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    keys::verify::VerifyCode,
+    keys::outcome::VerifyCode,
     store::{StoreError, table},
 };
 

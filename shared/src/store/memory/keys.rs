@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use crate::keys::{model::ApiKey, store::KeyStore, view::DailyUsage};
+use crate::keys::{model::ApiKey, model::DailyUsage, store::KeyStore};
 use crate::{
     ids::{KeyId, UserId},
     store::StoreError,
@@ -21,6 +21,11 @@ pub struct MemoryKeyStore {
 }
 
 impl MemoryKeyStore {
+    /// Every key stored.
+    pub fn all(&self) -> Vec<ApiKey> {
+        self.keys.lock().expect("lock").values().cloned().collect()
+    }
+
     fn check_version(
         keys: &HashMap<KeyId, ApiKey>,
         id: KeyId,

@@ -1,8 +1,23 @@
 //! In-memory adapters of the ports, with the DynamoDB adapters' semantics (versions, conditions,
-//! not-found), so the use cases get unit tests that need no running database.
+//! not-found), so the use cases get unit tests that need no running database. Some also answer
+//! what a test wants to look at (`all`, `of`, `calls`, `writes`).
 
+pub mod erasure;
+pub mod issue_reports;
 pub mod keys;
+pub mod lifecycle;
+pub mod notifications;
+pub mod onboarding;
 pub mod profiles;
+pub mod rates;
+pub mod usage;
 
+pub use erasure::MemoryErasureStore;
+pub use issue_reports::MemoryIssueReportStore;
 pub use keys::MemoryKeyStore;
+pub use lifecycle::MemoryLifecycleStore;
+pub use notifications::MemoryNotificationStore;
+pub use onboarding::MemoryOnboardingStore;
 pub use profiles::MemoryProfileStore;
+pub use rates::MemoryRateCounter;
+pub use usage::MemoryUsage;

@@ -1,0 +1,99 @@
+//! The in-memory adapter of [`UsageSink`], which also serves the daily aggregates it writes to
+//! the dashboard ([`DashboardStore`]) and its events to erasure (`MemoryErasureStore`).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+};
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::{
+    dashboard::DashboardStore,
+    ids::UserId,
+    store::StoreError,
+    usage::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink},
+};
+
+/// Usage in memory: every event written, and the daily counters per key and per owner.
+#[derive(Debug, Default)]
+pub struct MemoryUsage {
+    events: Mutex<Vec<UsageEvent>>,
+    per_key: Mutex<HashMap<TallyKey, Tally>>,
+    failing_writes: AtomicU32,
+}
+
+impl MemoryUsage {
+    /// The next `n` writes fail whole (and hand their batch back), as a throttled table would.
+    pub fn fail_next_writes(&self, n: u32) {
+        self.failing_writes.store(n, Ordering::SeqCst);
+    }
+
+    /// Every event written, in order.
+    pub fn events(&self) -> Vec<UsageEvent> {
+        self.events.lock().expect("lock").clone()
+    }
+
+    /// The counters written for `key`.
+    pub fn tally(&self, key: &TallyKey) -> Tally {
+        self.per_key
+            .lock()
+            .expect("lock")
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Removes the events `keep` refuses; returns how many went.
+    pub fn retain_events(&self, keep: impl Fn(&UsageEvent) -> bool) -> usize {
+        let mut events = self.events.lock().expect("lock");
+        let before = events.len();
+        events.retain(|e| keep(e));
+        before - events.len()
+    }
+}
+
+#[async_trait]
+impl UsageSink for MemoryUsage {
+    async fn write(&self, batch: UsageBatch) -> UsageBatch {
+        let failing = self
+            .failing_writes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return batch;
+        }
+        let mut per_key = self.per_key.lock().expect("lock");
+        for (key, tally) in batch.tallies {
+            let stored = per_key.entry(key).or_default();
+            stored.success += tally.success;
+            stored.failed += tally.failed;
+            stored.last_used_at = stored.last_used_at.max(tally.last_used_at);
+            stored.last_failed_at = stored.last_failed_at.max(tally.last_failed_at);
+        }
+        self.events.lock().expect("lock").extend(batch.events);
+        UsageBatch::default()
+    }
+}
+
+#[async_trait]
+impl DashboardStore for MemoryUsage {
+    async fn totals(
+        &self,
+        user: &UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(u64, u64), StoreError> {
+        Ok(self
+            .per_key
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(key, _)| &key.owner_id == user && (from..=to).contains(&key.day))
+            .fold((0, 0), |(s, f), (_, t)| (s + t.success, f + t.failed)))
+    }
+}
