@@ -53,7 +53,7 @@ mod tests {
         auth::Credential,
         clock::{Clock, SystemClock},
         ids::{UserId, WorkspaceId},
-        keys::{cache::VerifiedKeyCache, input::CreateKeyRequest, secret::KeyPrefix},
+        keys::{cache::VerifiedKeyCache, secret::KeyPrefix, spec::NewKeySpec},
         profiles::NewProfile,
         store::memory::{MemoryKeyStore, MemoryProfileStore},
     };
@@ -117,10 +117,7 @@ mod tests {
         let (keys, profiles, ws) = (keys(), MemoryProfileStore::default(), workspace());
         let leaving = member(&profiles, &ws, Role::Owner).await;
         let staying = member(&profiles, &ws, Role::Owner).await;
-        let spec = serde_json::from_value::<CreateKeyRequest>(serde_json::json!({}))
-            .unwrap()
-            .parse(keys.now())
-            .unwrap();
+        let spec = NewKeySpec::named("Default");
         keys.create(&leaving, spec.clone()).await.unwrap();
         keys.create(&staying, spec).await.unwrap();
         delete_own_account(&leaving, Role::Owner, &keys, &profiles)

@@ -27,10 +27,10 @@ pub struct MetricsQuery {
     #[param(value_type = Option<TimeRange>)]
     time_range: Option<String>,
     /// First day of a `custom` period (required for it), before `end_date`.
-    #[param(value_type = Option<crate::validate::DateOrTime>)]
+    #[param(value_type = Option<crate::api::doc::DateOrTime>)]
     start_date: Option<String>,
     /// Last day of a `custom` period (required for it); at most 366 days after `start_date`.
-    #[param(value_type = Option<crate::validate::DateOrTime>)]
+    #[param(value_type = Option<crate::api::doc::DateOrTime>)]
     end_date: Option<String>,
 }
 

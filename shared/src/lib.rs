@@ -23,8 +23,6 @@ pub mod onboarding;
 pub mod privacy;
 pub mod profiles;
 pub mod queue;
-#[cfg(test)]
-mod request_properties;
 pub mod store;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

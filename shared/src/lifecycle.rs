@@ -223,10 +223,7 @@ mod tests {
         auth::{Caller, Credential, Role},
         clock::{Clock, ManualClock},
         ids::{UserId, WorkspaceId},
-        keys::{
-            cache::VerifiedKeyCache, input::CreateKeyRequest, secret::KeyPrefix,
-            service::KeyService,
-        },
+        keys::{cache::VerifiedKeyCache, secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
         store::memory::{MemoryKeyStore, MemoryLifecycleStore, MemoryNotificationStore},
     };
 
@@ -256,12 +253,10 @@ mod tests {
             workspace_id: WorkspaceId::parse(&id).unwrap(),
             credential: Credential::Session { role: Role::Owner },
         };
-        let spec = serde_json::from_value::<CreateKeyRequest>(
-            serde_json::json!({"name": "soon", "expires_at": crate::timestamp::format(clock.now() + Duration::days(3))}),
-        )
-        .unwrap()
-        .parse(service.now())
-        .unwrap();
+        let spec = NewKeySpec {
+            expires_at: Some(clock.now() + Duration::days(3)),
+            ..NewKeySpec::named("soon")
+        };
         let key = service.create(&owner, spec).await.unwrap().key;
         let expires_at = key.expires_at.unwrap();
         let now = clock.now();

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
-use crate::error::FieldError;
+use crate::error::{Error, FieldError};
 
 /// Text of 1..=`max` characters that is not only whitespace; surrounding whitespace is trimmed.
 pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
@@ -127,31 +127,35 @@ pub fn format_network(net: &IpNet) -> String {
     }
 }
 
-/// A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp, as request fields take them.
-pub struct DateOrTime;
+/// Collects field errors while a request is parsed, so one response names them all.
+#[derive(Default)]
+pub struct Problems(Vec<FieldError>);
 
-impl utoipa::PartialSchema for DateOrTime {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::{
-            KnownFormat, SchemaFormat,
-            schema::{ObjectBuilder, OneOfBuilder, Type},
-        };
-        let string = |format| {
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(format)))
-        };
-        OneOfBuilder::new()
-            .item(string(KnownFormat::Date))
-            .item(string(KnownFormat::DateTime))
-            .description(Some(
-                "A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp (RFC 3339, or ISO 8601 with `Z`, `+HH:MM`, `+HHMM`, `+HH` or no offset, which means UTC); years 1970 to 9999.",
-            ))
-            .into()
+impl Problems {
+    /// Records an error.
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// The value, or records its error.
+    pub fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// The value, or records its errors.
+    pub fn take_many<T>(&mut self, result: Result<T, Vec<FieldError>>) -> Option<T> {
+        result.map_err(|e| self.0.extend(e)).ok()
+    }
+
+    /// `value()` when nothing was recorded, else a 400 naming every field at fault.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Error> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(Error::invalid_fields(self.0))
+        }
     }
 }
-
-impl utoipa::ToSchema for DateOrTime {}
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,8 @@
 //! (90 is the default retention), 16 partitions per day.
 
 use latchkey::{
+    api::privacy::input::ErasureRequest,
     ids::{UserId, WorkspaceId},
-    privacy::ErasureRequest,
 };
 use latchkey_tests::bench;
 

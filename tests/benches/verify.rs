@@ -5,14 +5,12 @@ use std::{collections::HashMap, hint::black_box, sync::Arc, time::Duration};
 
 use latchkey_tests::bench;
 
+use latchkey::api::api_keys::input::CreateKeyRequest;
 use latchkey::{
     auth::{Caller, Credential, Role},
     clock::SystemClock,
     ids::{UserId, WorkspaceId},
-    keys::{
-        authorizer, cache::VerifiedKeyCache, input::CreateKeyRequest, service::KeyService,
-        verify::KeyVerifier,
-    },
+    keys::{authorizer, cache::VerifiedKeyCache, service::KeyService, verify::KeyVerifier},
     store::dynamo::DynamoKeyStore,
     usage::AttemptContext,
 };

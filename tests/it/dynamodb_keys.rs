@@ -4,19 +4,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use latchkey::api::api_keys::input::CreateKeyRequest;
 use latchkey::{
     Error,
     auth::{Caller, Credential, Role},
     clock::SystemClock,
     ids::{KeyId, UserId, WorkspaceId},
     keys::{
-        cache::VerifiedKeyCache,
-        input::{CreateKeyRequest, KeyChanges},
-        model::ApiKey,
-        model::DailyUsage,
-        outcome::VerifyCode,
-        service::KeyService,
-        store::KeyStore,
+        cache::VerifiedKeyCache, model::ApiKey, model::DailyUsage, outcome::VerifyCode,
+        service::KeyService, spec::KeyChanges, store::KeyStore,
     },
     store::{StoreError, dynamo::DynamoKeyStore},
     usage::AttemptContext,
@@ -53,7 +49,7 @@ fn service(store: Arc<dyn KeyStore>) -> KeyService {
     )
 }
 
-fn spec(body: serde_json::Value) -> latchkey::keys::input::NewKeySpec {
+fn spec(body: serde_json::Value) -> latchkey::keys::spec::NewKeySpec {
     serde_json::from_value::<CreateKeyRequest>(body)
         .unwrap()
         .parse(chrono::Utc::now())

@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
+use latchkey::api::privacy::input::ErasureRequest;
 use latchkey::{
     ids::{UserId, WorkspaceId},
     privacy::{
-        ErasureRequest, JobStatus,
+        JobStatus,
         erasure::{Budget, Erasure, RunOutcome},
     },
     queue::WorkQueue,

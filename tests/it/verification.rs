@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use latchkey::api::api_keys::{input::CreateKeyRequest, view::ApiKeyStats};
 use latchkey::{
     auth::{Caller, Credential, Role},
     clock::{Clock, SystemClock},
@@ -13,10 +14,10 @@ use latchkey::{
     keys::{
         backoff::FREE_FAILURES,
         cache::VerifiedKeyCache,
-        input::{CreateKeyRequest, KeyChanges},
         outcome::VerifyCode,
         ratelimit::{RateCounter, RateLimiter},
         service::{IssuedKey, KeyService},
+        spec::KeyChanges,
         verify::{KeyVerifier, VerifierParts},
     },
     store::{
@@ -270,7 +271,7 @@ async fn usage_is_counted_and_events_are_stored_by_workspace_and_device() {
     verifier.flush_usage().await;
 
     let stats = keys.stats(&owner, issued.key.id).await.unwrap();
-    let stats = serde_json::to_value(stats).unwrap();
+    let stats = serde_json::to_value(ApiKeyStats::from(stats)).unwrap();
     assert_eq!(stats["usage_count"], 2);
     assert_eq!(stats["failed_attempts"], 1);
     assert!(stats["last_used_at"].is_string() && stats["last_failed_at"].is_string());
@@ -422,7 +423,10 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
     }
     verifier.flush_usage().await;
 
-    let stats = serde_json::to_value(keys.stats(&owner, issued.key.id).await.unwrap()).unwrap();
+    let stats = serde_json::to_value(ApiKeyStats::from(
+        keys.stats(&owner, issued.key.id).await.unwrap(),
+    ))
+    .unwrap();
     assert_eq!(stats["usage_count"], 10);
     assert_eq!(stats["failed_attempts"], 1990, "every refusal is counted");
     assert_eq!(

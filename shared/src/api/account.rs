@@ -21,12 +21,14 @@ use crate::{
     http::{IdPath, Json, Query},
     ids::NotificationId,
     issue_reports::{IssueReportRequest, IssueReports},
-    keys::{service::KeyService, view::MessageWithId},
+    keys::service::KeyService,
     notifications::{ListQuery, NotificationList, Notifications},
     onboarding::{MarkStepRequest, Onboarding, OnboardingProgress, Step},
     profiles::{Profile, ProfileStore, UpdateProfileRequest},
     wiring::Wiring,
 };
+
+use super::api_keys::view::MessageWithId;
 
 /// The account function's router.
 pub fn router(state: AccountApi) -> Router {

@@ -217,3 +217,29 @@ pub(super) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Opera
     .into_iter()
     .flatten()
 }
+
+/// A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp, as request fields take them.
+pub struct DateOrTime;
+
+impl utoipa::PartialSchema for DateOrTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{
+            KnownFormat, SchemaFormat,
+            schema::{ObjectBuilder, OneOfBuilder, Type},
+        };
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        OneOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .description(Some(
+                "A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp (RFC 3339, or ISO 8601 with `Z`, `+HH:MM`, `+HHMM`, `+HH` or no offset, which means UTC); years 1970 to 9999.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DateOrTime {}

@@ -7,8 +7,10 @@
 
 pub mod account;
 pub mod api_keys;
-mod doc;
+pub mod doc;
 pub mod privacy;
+#[cfg(test)]
+mod request_properties;
 
 use axum::Router;
 use utoipa::OpenApi;

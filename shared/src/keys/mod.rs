@@ -1,14 +1,15 @@
-//! The API key aggregate: format, hashing, model, requests and responses, storage, use cases, verification.
+//! The API key aggregate: format, hashing, model, validated specs, storage port, use cases,
+//! verification. Its HTTP shapes live in [`crate::api::api_keys`].
+
 pub mod authorizer;
 pub mod backoff;
 pub mod cache;
 pub mod hashing;
-pub mod input;
 pub mod model;
 pub mod outcome;
 pub mod ratelimit;
 pub mod secret;
 pub mod service;
+pub mod spec;
 pub mod store;
 pub mod verify;
-pub mod view;

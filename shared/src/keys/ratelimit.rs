@@ -115,7 +115,7 @@ mod tests {
         auth::{Caller, Credential, Role},
         clock::{Clock, ManualClock},
         ids::{UserId, WorkspaceId},
-        keys::{input::CreateKeyRequest, secret::KeyPrefix, service::KeyService},
+        keys::{secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
         store::memory::{MemoryKeyStore, MemoryRateCounter},
     };
 
@@ -135,12 +135,10 @@ mod tests {
             workspace_id: WorkspaceId::parse(&id).unwrap(),
             credential: Credential::Session { role: Role::Owner },
         };
-        let spec = serde_json::from_value::<CreateKeyRequest>(
-            serde_json::json!({"name": "limited", "rate_limit_per_hour": limit}),
-        )
-        .unwrap()
-        .parse(keys.now())
-        .unwrap();
+        let spec = NewKeySpec {
+            rate_limit_per_hour: limit,
+            ..NewKeySpec::named("limited")
+        };
         keys.create(&owner, spec).await.unwrap().key
     }
 

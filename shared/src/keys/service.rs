@@ -8,11 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use super::{
     cache::VerifiedKeyCache,
     hashing,
-    input::{KeyChanges, NewKeySpec},
-    model::{ApiKey, KeyGrant, KeyStatus},
+    model::{ApiKey, DailyUsage, KeyGrant, KeyStatus},
     secret::{KeyPrefix, PlainKey},
+    spec::{KeyChanges, NewKeySpec},
     store::KeyStore,
-    view::{ApiKeyStats, STATS_DAYS},
 };
 use crate::{
     auth::Caller,
@@ -31,6 +30,19 @@ pub struct IssuedKey {
     pub key: ApiKey,
     /// The full secret, for the response only.
     pub plain: PlainKey,
+}
+
+/// Days of daily usage a key's stats cover.
+pub const STATS_DAYS: i64 = 30;
+
+/// A key's usage: its counters, and one entry per day of the last [`STATS_DAYS`] days ending
+/// today, oldest first, zero-filled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyStats {
+    /// The key (its counters and latest times).
+    pub key: ApiKey,
+    /// The days.
+    pub daily: Vec<DailyUsage>,
 }
 
 /// What key use cases set off elsewhere: onboarding steps and notifications.
@@ -417,13 +429,27 @@ impl KeyService {
         Ok(key)
     }
 
-    /// Usage figures of a key, with the last 30 days.
-    pub async fn stats(&self, caller: &Caller, id: KeyId) -> Result<ApiKeyStats, Error> {
+    /// Usage figures of a key, with the last [`STATS_DAYS`] days.
+    pub async fn stats(&self, caller: &Caller, id: KeyId) -> Result<KeyStats, Error> {
         let key = self.owned(caller, id).await?;
         let today = self.now().date_naive();
         let since = today - Duration::days(STATS_DAYS - 1);
-        let daily = self.store.daily_usage(id, since).await?;
-        Ok(ApiKeyStats::new(&key, &daily, today))
+        let recorded = self.store.daily_usage(id, since).await?;
+        let daily = (0..STATS_DAYS)
+            .rev()
+            .map(|back| {
+                let date = today - Duration::days(back);
+                recorded
+                    .iter()
+                    .find(|d| d.date == date)
+                    .copied()
+                    .unwrap_or(DailyUsage {
+                        date,
+                        ..Default::default()
+                    })
+            })
+            .collect();
+        Ok(KeyStats { key, daily })
     }
 }
 
@@ -433,14 +459,12 @@ mod tests {
 
     use std::sync::Arc;
 
-    use serde_json::json;
-
     use super::*;
     use crate::{
         auth::{Credential, Role},
         clock::SystemClock,
         ids::WorkspaceId,
-        keys::{input::CreateKeyRequest, model::KeyStatus},
+        keys::model::KeyStatus,
         store::{StoreError, memory::MemoryKeyStore},
     };
 
@@ -464,11 +488,7 @@ mod tests {
         }
     }
 
-    async fn create(keys: &KeyService, caller: &Caller, body: serde_json::Value) -> IssuedKey {
-        let spec = serde_json::from_value::<CreateKeyRequest>(body)
-            .unwrap()
-            .parse(keys.now())
-            .unwrap();
+    async fn create(keys: &KeyService, caller: &Caller, spec: NewKeySpec) -> IssuedKey {
         keys.create(caller, spec).await.unwrap()
     }
 
@@ -476,7 +496,7 @@ mod tests {
     async fn another_users_key_does_not_exist_for_them() {
         let (keys, _) = service();
         let (alice, bob) = (caller(), caller());
-        let issued = create(&keys, &alice, json!({"name": "a"})).await;
+        let issued = create(&keys, &alice, NewKeySpec::named("a")).await;
         assert_eq!(keys.list(&alice).await.unwrap().len(), 1);
         assert!(keys.list(&bob).await.unwrap().is_empty());
         for result in [
@@ -497,7 +517,10 @@ mod tests {
         let old = create(
             &keys,
             &owner,
-            json!({"name": "rotated", "permissions": ["read"]}),
+            NewKeySpec {
+                permissions: vec!["read".into()],
+                ..NewKeySpec::named("rotated")
+            },
         )
         .await;
         let new = keys.rotate(&owner, old.key.id, 7).await.unwrap();
@@ -517,7 +540,7 @@ mod tests {
     async fn revocation_is_permanent_and_delete_is_gone() {
         let (keys, _) = service();
         let owner = caller();
-        let issued = create(&keys, &owner, json!({})).await;
+        let issued = create(&keys, &owner, NewKeySpec::named("Default")).await;
         let revoked = keys
             .revoke(&owner, issued.key.id, "leaked".into())
             .await
@@ -539,7 +562,7 @@ mod tests {
     async fn a_write_from_a_stale_version_is_a_conflict() {
         let (keys, store) = service();
         let owner = caller();
-        let issued = create(&keys, &owner, json!({})).await;
+        let issued = create(&keys, &owner, NewKeySpec::named("Default")).await;
         let mut stale = issued.key.clone();
         keys.regenerate(&owner, issued.key.id).await.unwrap();
         stale.version += 1;

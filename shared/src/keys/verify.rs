@@ -205,7 +205,7 @@ mod tests {
         auth::{Caller, Credential, Role},
         clock::ManualClock,
         ids::{UserId, WorkspaceId},
-        keys::{input::CreateKeyRequest, service::KeyService},
+        keys::{service::KeyService, spec::NewKeySpec},
         store::memory::{MemoryKeyStore, MemoryOnboardingStore, MemoryRateCounter, MemoryUsage},
         usage::TallyKey,
     };
@@ -253,11 +253,7 @@ mod tests {
         }
     }
 
-    async fn create(p: &Parts, body: serde_json::Value) -> (ApiKey, String) {
-        let spec = serde_json::from_value::<CreateKeyRequest>(body)
-            .unwrap()
-            .parse(p.keys.now())
-            .unwrap();
+    async fn create(p: &Parts, spec: NewKeySpec) -> (ApiKey, String) {
         let issued = p.keys.create(&p.owner, spec).await.unwrap();
         (issued.key, issued.plain.expose().to_owned())
     }
@@ -276,7 +272,10 @@ mod tests {
         let p = parts();
         let (key, plain) = create(
             &p,
-            serde_json::json!({"name": "k", "permissions": ["read"]}),
+            NewKeySpec {
+                permissions: vec!["read".into()],
+                ..NewKeySpec::named("k")
+            },
         )
         .await;
         assert_eq!(code(&p, &plain, &[]).await, VerifyCode::Valid);
@@ -316,7 +315,10 @@ mod tests {
         let p = parts();
         let (key, plain) = create(
             &p,
-            serde_json::json!({"name": "k", "rate_limit_per_hour": 2}),
+            NewKeySpec {
+                rate_limit_per_hour: 2,
+                ..NewKeySpec::named("k")
+            },
         )
         .await;
         let codes = [

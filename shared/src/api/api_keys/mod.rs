@@ -1,5 +1,9 @@
 //! The API-keys family: managing the caller's keys, and verifying presented keys.
-//! Each handler extracts, calls the key service, and maps the result.
+//! Each handler extracts, calls the key service, and maps the result; the family's request and
+//! response shapes are [`input`] and [`view`].
+
+pub mod input;
+pub mod view;
 
 use std::sync::Arc;
 
@@ -10,23 +14,22 @@ use axum::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use self::{
+    input::{
+        CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
+        UpdateKeyRequest, VerifyRequest,
+    },
+    view::{
+        ApiKeyCreateResponse, ApiKeyResponse, ApiKeyStats, ExpirationSet, ExpiringKey,
+        MessageWithId, UpdatedKey, VerifyResponse,
+    },
+};
 use crate::{
     Result,
     auth::{Authenticator, Caller},
     http::{ClientContext, IdPath, Json, Query},
     ids::KeyId,
-    keys::{
-        input::{
-            CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
-            UpdateKeyRequest, VerifyRequest,
-        },
-        service::KeyService,
-        verify::KeyVerifier,
-        view::{
-            ApiKeyCreateResponse, ApiKeyResponse, ApiKeyStats, ExpirationSet, ExpiringKey,
-            MessageWithId, UpdatedKey, VerifyResponse,
-        },
-    },
+    keys::{service::KeyService, verify::KeyVerifier},
     timestamp,
     wiring::Wiring,
 };
@@ -385,7 +388,7 @@ async fn stats(
     caller: Caller,
     IdPath(id): IdPath<KeyId>,
 ) -> Result<axum::Json<ApiKeyStats>> {
-    Ok(axum::Json(s.keys.stats(&caller, id).await?))
+    Ok(axum::Json(s.keys.stats(&caller, id).await?.into()))
 }
 
 #[utoipa::path(

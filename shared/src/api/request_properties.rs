@@ -10,19 +10,19 @@ use serde_json::{Map, Value};
 
 use crate::{
     Error,
-    dashboard::MetricsQuery,
-    http::extract::parse_json,
-    issue_reports::IssueReportRequest,
-    keys::{
-        input::{
+    api::{
+        api_keys::input::{
             CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
             UpdateKeyRequest, VerifyRequest,
         },
-        secret::{KeyPrefix, PresentedKey},
+        privacy::input::ErasureRequest,
     },
+    dashboard::MetricsQuery,
+    http::extract::parse_json,
+    issue_reports::IssueReportRequest,
+    keys::secret::{KeyPrefix, PresentedKey},
     notifications::ListQuery,
     onboarding::MarkStepRequest,
-    privacy::ErasureRequest,
     profiles::UpdateProfileRequest,
 };
 

@@ -3,11 +3,14 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::model::{ApiKey, DailyUsage, KeyStatus};
-use super::outcome::VerifyCode;
-use super::ratelimit::RateStatus;
-use super::secret::PlainKey;
-use super::verify::Verification;
+use crate::keys::{
+    model::{ApiKey, KeyStatus},
+    outcome::VerifyCode,
+    ratelimit::RateStatus,
+    secret::PlainKey,
+    service::KeyStats,
+    verify::Verification,
+};
 use crate::{ids::KeyId, timestamp::serde_rfc3339, validate::format_network};
 
 /// ApiKeyResponse: never carries the secret or its hash.
@@ -129,6 +132,18 @@ impl ExpiringKey {
     }
 }
 
+/// One day of ApiKeyStats.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = DailyUsage)]
+pub struct DailyUsageBody {
+    /// The UTC day.
+    date: NaiveDate,
+    /// Successful verifications that day.
+    success: u64,
+    /// Failed verifications that day.
+    failed: u64,
+}
+
 /// ApiKeyStats.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyStats {
@@ -139,36 +154,27 @@ pub struct ApiKeyStats {
     failed_attempts: u64,
     #[serde(with = "serde_rfc3339::option")]
     last_failed_at: Option<DateTime<Utc>>,
-    daily: Vec<DailyUsage>,
+    daily: Vec<DailyUsageBody>,
 }
 
-/// Days covered by ApiKeyStats' `daily`.
-pub const STATS_DAYS: i64 = 30;
-
-impl ApiKeyStats {
-    /// Stats of `key`, with one `daily` entry for each of the 30 days ending today (zero-filled).
-    pub fn new(key: &ApiKey, recorded: &[DailyUsage], today: NaiveDate) -> Self {
-        let daily = (0..STATS_DAYS)
-            .rev()
-            .map(|back| {
-                let date = today - chrono::Duration::days(back);
-                recorded
-                    .iter()
-                    .find(|d| d.date == date)
-                    .copied()
-                    .unwrap_or(DailyUsage {
-                        date,
-                        ..Default::default()
-                    })
-            })
-            .collect();
+impl From<KeyStats> for ApiKeyStats {
+    fn from(stats: KeyStats) -> Self {
+        let key = stats.key;
         Self {
             id: key.id,
             usage_count: key.usage_count,
             last_used_at: key.last_used_at,
             failed_attempts: key.failed_attempts,
             last_failed_at: key.last_failed_at,
-            daily,
+            daily: stats
+                .daily
+                .into_iter()
+                .map(|d| DailyUsageBody {
+                    date: d.date,
+                    success: d.success,
+                    failed: d.failed,
+                })
+                .collect(),
         }
     }
 }

@@ -1,35 +1,21 @@
-//! Request bodies and query strings of the API-keys family, and their parsing into domain values.
+//! Request bodies and query strings of the API-keys family, and their parsing into the domain's
+//! specs ([`crate::keys::spec`]).
 //!
 //! Parse, don't validate: each `*Request` turns into a value the service can trust, or into a 400
 //! listing every field at fault.
 
 use chrono::{DateTime, Utc};
-use ipnet::IpNet;
 use serde::{Deserialize, Deserializer};
 
 use crate::{
     error::{Error, FieldError},
-    validate,
+    keys::spec::{
+        DEFAULT_EXPIRING_DAYS, DEFAULT_GRACE_DAYS, KeyChanges, MAX_DESCRIPTION, MAX_DEVICE_ID,
+        MAX_GRACE_DAYS, MAX_NAME, MAX_PRESENTED_KEY, MAX_RATE_LIMIT, MAX_REASON, MAX_TAG, MAX_TAGS,
+        NewKeySpec, VerifySpec, permissions, rate_limit,
+    },
+    validate::{self, Problems},
 };
-
-/// Longest key name.
-pub const MAX_NAME: usize = 100;
-/// Longest description.
-pub const MAX_DESCRIPTION: usize = 500;
-/// Longest revocation reason.
-pub const MAX_REASON: usize = 500;
-/// Most permissions on one key.
-pub const MAX_PERMISSIONS: usize = 50;
-/// Longest permission string.
-pub const MAX_PERMISSION_LEN: usize = 100;
-/// Highest (and default) hourly rate limit.
-pub const MAX_RATE_LIMIT: i64 = 1000;
-/// Longest rotation grace period, in days.
-pub const MAX_GRACE_DAYS: i64 = 90;
-/// Default rotation grace period, in days.
-pub const DEFAULT_GRACE_DAYS: i64 = 7;
-/// Default look-ahead of the expiring list, in days.
-pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
 
 /// Body of `POST /api-keys`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -68,82 +54,6 @@ pub struct Permission(String);
 #[schema(value_type = String, min_length = 2, max_length = 43, pattern = r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$")]
 #[allow(dead_code)]
 pub struct Network(String);
-
-/// A validated create request.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewKeySpec {
-    /// Name (default `Default`).
-    pub name: String,
-    /// Permissions, deduplicated.
-    pub permissions: Vec<String>,
-    /// Read-only flag.
-    pub read_only: bool,
-    /// Optional description.
-    pub description: Option<String>,
-    /// Optional future expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// 1..=1000.
-    pub rate_limit_per_hour: u32,
-    /// Allowed networks; empty means anywhere.
-    pub allowed_ips: Vec<IpNet>,
-}
-
-/// Collects field errors while a request is parsed, so one response names them all.
-#[derive(Default)]
-struct Problems(Vec<FieldError>);
-
-impl Problems {
-    fn take<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
-        result.map_err(|e| self.0.push(e)).ok()
-    }
-
-    fn take_many<T>(&mut self, result: Result<T, Vec<FieldError>>) -> Option<T> {
-        result.map_err(|e| self.0.extend(e)).ok()
-    }
-
-    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Error> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(Error::invalid_fields(self.0))
-        }
-    }
-}
-
-fn permissions(raw: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
-    if raw.len() > MAX_PERMISSIONS {
-        return Err(vec![FieldError::new(
-            "permissions",
-            format!("must hold at most {MAX_PERMISSIONS} entries"),
-        )]);
-    }
-    let mut out: Vec<String> = Vec::with_capacity(raw.len());
-    let mut errors = Vec::new();
-    for (i, p) in raw.iter().enumerate() {
-        let ok = (1..=MAX_PERMISSION_LEN).contains(&p.len())
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_:.*/-".contains(&b));
-        if !ok {
-            errors.push(FieldError::new(
-                format!("permissions[{i}]"),
-                format!(
-                    "must be 1 to {MAX_PERMISSION_LEN} characters of letters, digits and _ : . * / -"
-                ),
-            ));
-        } else if !out.contains(p) {
-            out.push(p.clone());
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
-fn rate_limit(raw: i64) -> Result<u32, FieldError> {
-    validate::in_range("rate_limit_per_hour", raw, 1, MAX_RATE_LIMIT).map(|v| v as u32)
-}
 
 impl CreateKeyRequest {
     /// Validates every field against the contract's limits.
@@ -217,25 +127,6 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// A validated update: `None` leaves a setting as it is.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct KeyChanges {
-    /// New name.
-    pub name: Option<String>,
-    /// New permissions.
-    pub permissions: Option<Vec<String>>,
-    /// New on/off switch.
-    pub is_active: Option<bool>,
-    /// New hourly limit.
-    pub rate_limit_per_hour: Option<u32>,
-    /// New read-only flag.
-    pub read_only: Option<bool>,
-    /// New description; `Some(None)` clears it.
-    pub description: Option<Option<String>>,
-    /// New networks.
-    pub allowed_ips: Option<Vec<IpNet>>,
 }
 
 impl UpdateKeyRequest {
@@ -358,15 +249,6 @@ impl ExpirationQuery {
     }
 }
 
-/// Longest key accepted for checking; anything longer is no key of ours (`NOT_FOUND`).
-pub const MAX_PRESENTED_KEY: usize = 512;
-/// Longest `device_id`.
-pub const MAX_DEVICE_ID: usize = 128;
-/// Most tags on one verification.
-pub const MAX_TAGS: usize = 20;
-/// Longest tag.
-pub const MAX_TAG: usize = 64;
-
 /// Body of `POST /api/v1/keys/verify`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct VerifyRequest {
@@ -399,21 +281,6 @@ pub struct DeviceId(String);
 #[allow(dead_code)]
 pub struct Tag(String);
 
-/// A validated verify request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifySpec {
-    /// The presented key (possibly malformed: that is an outcome, not a 400).
-    pub key: String,
-    /// Permissions the key must all hold.
-    pub permissions: Vec<String>,
-    /// The end client's device.
-    pub device_id: Option<String>,
-    /// Tags to record with the usage event.
-    pub tags: Vec<String>,
-    /// The end client's address, when the caller is a proxy.
-    pub ip: Option<std::net::IpAddr>,
-}
-
 impl VerifyRequest {
     /// Validates the request; the key itself is judged by verification, not here.
     pub fn parse(self) -> Result<VerifySpec, Error> {
@@ -435,7 +302,7 @@ impl VerifyRequest {
         };
         let tags = self.tags.unwrap_or_default();
         if tags.len() > MAX_TAGS {
-            p.0.push(FieldError::new(
+            p.push(FieldError::new(
                 "tags",
                 format!("must hold at most {MAX_TAGS} entries"),
             ));

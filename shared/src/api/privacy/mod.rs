@@ -1,4 +1,8 @@
 //! The privacy family: GDPR erasure jobs. Sessions only; creating one needs owner or admin.
+//! Its request shape is [`input`], its answers [`view`].
+
+pub mod input;
+pub mod view;
 
 use std::sync::Arc;
 
@@ -9,12 +13,13 @@ use axum::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use self::{input::ErasureRequest, view::ErasureResponse};
 use crate::{
     Error, Result,
     auth::{Authenticator, Role, Session},
     http::{IdPath, Json},
     ids::ErasureJobId,
-    privacy::{ErasureRequest, ErasureResponse, erasure::Erasure},
+    privacy::erasure::Erasure,
     wiring::Wiring,
 };
 
@@ -62,7 +67,7 @@ type Svc = State<PrivacyApi>;
     operation_id = "create_erasure_job", summary = "Erase end clients' usage events",
     description = "Sessions of a workspace owner or admin only (an API key is 401). The job runs in \
         the background; a dry run counts and deletes nothing.",
-    request_body = ErasureRequest,
+    request_body = input::ErasureRequestSchema,
     responses(
         (status = 201, description = "The recorded job.", body = ErasureResponse),
         (status = 400, response = super::BadRequest),

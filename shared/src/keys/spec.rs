@@ -1,0 +1,142 @@
+//! What the key use cases accept, validated: a new key, changes to one, a verification. Each
+//! family's requests parse into these, under the same limits.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+
+use crate::{error::FieldError, validate};
+
+/// Longest key name.
+pub const MAX_NAME: usize = 100;
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 500;
+/// Longest revocation reason.
+pub const MAX_REASON: usize = 500;
+/// Most permissions on one key.
+pub const MAX_PERMISSIONS: usize = 50;
+/// Longest permission string.
+pub const MAX_PERMISSION_LEN: usize = 100;
+/// Highest (and default) hourly rate limit.
+pub const MAX_RATE_LIMIT: i64 = 1000;
+/// Longest rotation grace period, in days.
+pub const MAX_GRACE_DAYS: i64 = 90;
+/// Default rotation grace period, in days.
+pub const DEFAULT_GRACE_DAYS: i64 = 7;
+/// Default look-ahead of the expiring list, in days.
+pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
+
+/// Longest key accepted for checking; anything longer is no key of ours (`NOT_FOUND`).
+pub const MAX_PRESENTED_KEY: usize = 512;
+/// Longest `device_id`.
+pub const MAX_DEVICE_ID: usize = 128;
+/// Most tags on one verification.
+pub const MAX_TAGS: usize = 20;
+/// Longest tag.
+pub const MAX_TAG: usize = 64;
+
+/// A validated create request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewKeySpec {
+    /// Name (default `Default`).
+    pub name: String,
+    /// Permissions, deduplicated.
+    pub permissions: Vec<String>,
+    /// Read-only flag.
+    pub read_only: bool,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Optional future expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// 1..=1000.
+    pub rate_limit_per_hour: u32,
+    /// Allowed networks; empty means anywhere.
+    pub allowed_ips: Vec<IpNet>,
+}
+
+impl NewKeySpec {
+    /// A key named `name` with every other setting at its default: no permissions, not
+    /// read-only, no description or expiry, the highest rate limit, usable from anywhere.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            permissions: Vec::new(),
+            read_only: false,
+            description: None,
+            expires_at: None,
+            rate_limit_per_hour: MAX_RATE_LIMIT as u32,
+            allowed_ips: Vec::new(),
+        }
+    }
+}
+
+/// A validated update: `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New permissions.
+    pub permissions: Option<Vec<String>>,
+    /// New on/off switch.
+    pub is_active: Option<bool>,
+    /// New hourly limit.
+    pub rate_limit_per_hour: Option<u32>,
+    /// New read-only flag.
+    pub read_only: Option<bool>,
+    /// New description; `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    /// New networks.
+    pub allowed_ips: Option<Vec<IpNet>>,
+}
+
+/// A validated verify request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifySpec {
+    /// The presented key (possibly malformed: that is an outcome, not a 400).
+    pub key: String,
+    /// Permissions the key must all hold.
+    pub permissions: Vec<String>,
+    /// The end client's device.
+    pub device_id: Option<String>,
+    /// Tags to record with the usage event.
+    pub tags: Vec<String>,
+    /// The end client's address, when the caller is a proxy.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// Permission strings, each 1 to 100 letters, digits and `_ : . * / -`, at most 50,
+/// deduplicated in order.
+pub fn permissions(raw: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
+    if raw.len() > MAX_PERMISSIONS {
+        return Err(vec![FieldError::new(
+            "permissions",
+            format!("must hold at most {MAX_PERMISSIONS} entries"),
+        )]);
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut errors = Vec::new();
+    for (i, p) in raw.iter().enumerate() {
+        let ok = (1..=MAX_PERMISSION_LEN).contains(&p.len())
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:.*/-".contains(&b));
+        if !ok {
+            errors.push(FieldError::new(
+                format!("permissions[{i}]"),
+                format!(
+                    "must be 1 to {MAX_PERMISSION_LEN} characters of letters, digits and _ : . * / -"
+                ),
+            ));
+        } else if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// An hourly rate limit, 1..=1000.
+pub fn rate_limit(raw: i64) -> Result<u32, FieldError> {
+    validate::in_range("rate_limit_per_hour", raw, 1, MAX_RATE_LIMIT).map(|v| v as u32)
+}
