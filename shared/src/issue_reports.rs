@@ -15,129 +15,38 @@ use crate::store::StoreError;
 use crate::{
     auth::{Caller, Role},
     clock::Clock,
-    error::{Error, FieldError},
+    error::Error,
     ids::{UserId, WorkspaceId},
     keys::secret::KeyPrefix,
     notifications::{NewNotification, Notifications, kinds},
     profiles::ProfileStore,
-    timestamp, validate,
+    timestamp,
 };
 
 /// The largest `diagnostics` or `browser` object, serialized.
 pub const MAX_OBJECT_BYTES: usize = 16 * 1024;
 
-/// Body of `POST /api/v1/account/issue-reports`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-pub struct IssueReportRequest {
-    /// What went wrong.
-    #[schema(required = true, min_length = 1, max_length = 4000, pattern = r"\S")]
-    description: Option<String>,
-    /// The part of the product.
-    #[schema(max_length = 80, default = "Other")]
-    area: Option<String>,
-    /// A one-line summary.
-    #[schema(max_length = 160)]
-    title: Option<String>,
-    /// How to make it happen.
-    #[schema(max_length = 4000)]
-    steps: Option<String>,
-    /// What should have happened.
-    #[schema(max_length = 4000)]
-    expected: Option<String>,
-    /// Keep `diagnostics` (default true).
-    include_diagnostics: Option<bool>,
-    /// Keep `page_url` (default true).
-    include_page: Option<bool>,
-    /// Keep `browser` (default true).
-    include_browser: Option<bool>,
-    /// Keep `app_version` (default true).
-    include_version: Option<bool>,
-    /// Free-form diagnostics, at most 16 KB serialized.
-    #[schema(value_type = Option<Object>)]
-    diagnostics: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Browser details, at most 16 KB serialized.
-    #[schema(value_type = Option<Object>)]
-    browser: Option<serde_json::Map<String, serde_json::Value>>,
-    /// The page the user was on.
-    #[schema(max_length = 2000)]
-    page_url: Option<String>,
-    /// The client's version.
-    #[schema(max_length = 80)]
-    app_version: Option<String>,
-}
-
 /// A validated report, not yet scrubbed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewIssueReport {
-    area: String,
-    title: Option<String>,
-    description: String,
-    steps: Option<String>,
-    expected: Option<String>,
-    diagnostics: Option<String>,
-    browser: Option<String>,
-    page_url: Option<String>,
-    app_version: Option<String>,
-}
-
-fn object(
-    field: &str,
-    value: Option<serde_json::Map<String, serde_json::Value>>,
-    keep: Option<bool>,
-) -> Result<Option<String>, FieldError> {
-    let Some(value) = value.filter(|_| keep.unwrap_or(true)) else {
-        return Ok(None);
-    };
-    let text = serde_json::Value::Object(value).to_string();
-    if text.len() > MAX_OBJECT_BYTES {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {MAX_OBJECT_BYTES} bytes serialized"),
-        ));
-    }
-    Ok(Some(text))
-}
-
-impl IssueReportRequest {
-    /// Validates every field; `include_*: false` drops what it names.
-    pub fn parse(self) -> Result<NewIssueReport, Error> {
-        let mut errors = Vec::new();
-        let mut keep =
-            |r: Result<Option<String>, FieldError>| r.map_err(|e| errors.push(e)).ok().flatten();
-        let text = |field: &str, raw: Option<String>, max| {
-            raw.map_or(Ok(None), |raw| validate::optional_text(field, &raw, max))
-        };
-        let description = keep(match self.description {
-            Some(raw) => validate::required_text("description", &raw, 4000).map(Some),
-            None => Err(FieldError::new("description", "is required")),
-        });
-        let area = keep(text("area", self.area, 80));
-        let title = keep(text("title", self.title, 160));
-        let steps = keep(text("steps", self.steps, 4000));
-        let expected = keep(text("expected", self.expected, 4000));
-        let page_url = keep(text("page_url", self.page_url, 2000));
-        let app_version = keep(text("app_version", self.app_version, 80));
-        let diagnostics = keep(object(
-            "diagnostics",
-            self.diagnostics,
-            self.include_diagnostics,
-        ));
-        let browser = keep(object("browser", self.browser, self.include_browser));
-        if !errors.is_empty() {
-            return Err(Error::invalid_fields(errors));
-        }
-        Ok(NewIssueReport {
-            area: area.unwrap_or_else(|| "Other".into()),
-            title,
-            description: description.unwrap_or_default(),
-            steps,
-            expected,
-            diagnostics,
-            browser,
-            page_url: page_url.filter(|_| self.include_page.unwrap_or(true)),
-            app_version: app_version.filter(|_| self.include_version.unwrap_or(true)),
-        })
-    }
+    /// The part of the product (default `Other`).
+    pub area: String,
+    /// A one-line summary.
+    pub title: Option<String>,
+    /// What went wrong.
+    pub description: String,
+    /// How to make it happen.
+    pub steps: Option<String>,
+    /// What should have happened.
+    pub expected: Option<String>,
+    /// Diagnostics, serialized JSON.
+    pub diagnostics: Option<String>,
+    /// Browser details, serialized JSON.
+    pub browser: Option<String>,
+    /// The page the user was on.
+    pub page_url: Option<String>,
+    /// The client's version.
+    pub app_version: Option<String>,
 }
 
 /// Replaces whatever looks like a credential with a marker: Latchkey keys (this deployment's
@@ -318,39 +227,6 @@ impl IssueReports {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
-
-    fn parse(body: serde_json::Value) -> Result<NewIssueReport, Error> {
-        serde_json::from_value::<IssueReportRequest>(body)
-            .unwrap()
-            .parse()
-    }
-
-    fn fields(body: serde_json::Value) -> Vec<String> {
-        match parse(body) {
-            Err(Error::Validation { errors, .. }) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn fields_are_validated_and_defaults_applied() {
-        assert_eq!(fields(json!({})), ["description"]);
-        assert_eq!(fields(json!({"description": "  "})), ["description"]);
-        assert_eq!(
-            fields(json!({"description": "d".repeat(4001), "area": "a".repeat(81)})),
-            ["description", "area"]
-        );
-        let big = json!({"blob": "x".repeat(MAX_OBJECT_BYTES)});
-        assert_eq!(
-            fields(json!({"description": "d", "diagnostics": big})),
-            ["diagnostics"]
-        );
-        let ok = parse(json!({"description": "it broke", "page_url": "https://x.test/p", "include_page": false, "diagnostics": {"a": 1}})).unwrap();
-        assert_eq!(ok.area, "Other");
-        assert_eq!(ok.page_url, None, "include_page: false drops it");
-        assert_eq!(ok.diagnostics.as_deref(), Some(r#"{"a":1}"#));
-    }
 
     #[test]
     fn credentials_are_scrubbed() {
@@ -437,14 +313,18 @@ mod tests {
             &KeyPrefix::default(),
             crate::ids::KeyId::new(),
         );
-        let request: IssueReportRequest = serde_json::from_value(serde_json::json!({
-            "description": format!("my key {} stopped working", leaked.expose()),
-        }))
-        .unwrap();
-        let report = reports
-            .create(&caller, request.parse().unwrap())
-            .await
-            .unwrap();
+        let new = NewIssueReport {
+            area: "Other".into(),
+            title: None,
+            description: format!("my key {} stopped working", leaked.expose()),
+            steps: None,
+            expected: None,
+            diagnostics: None,
+            browser: None,
+            page_url: None,
+            app_version: None,
+        };
+        let report = reports.create(&caller, new).await.unwrap();
         assert!(report.reference_id.starts_with("LK-"));
         let stored = store.all();
         assert_eq!(stored.len(), 1);

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64ct::{Base64UrlUnpadded, Encoding};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -57,8 +56,8 @@ pub struct NewNotification {
     pub data: serde_json::Value,
 }
 
-/// A stored notification, serialized as the contract's Notification.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+/// A notification, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     /// Id (UUIDv7).
     pub id: Uuid,
@@ -111,31 +110,15 @@ fn action(data: &serde_json::Value) -> (Option<String>, Option<String>) {
     }
 }
 
-/// NotificationList.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NotificationList {
+/// One page of a user's notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationPage {
     /// Newest first.
     pub notifications: Vec<Notification>,
-    /// Notifications in this page.
-    pub count: usize,
     /// Unread notifications in all pages.
     pub unread_count: u64,
-    /// Pass as `cursor` for the next page.
-    pub next_cursor: Option<String>,
-}
-
-/// Query of the list route.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Only unread notifications.
-    #[param(default = false)]
-    unread_only: Option<bool>,
-    /// Page size.
-    #[param(minimum = 1, maximum = 100, default = 50)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    /// The last notification of this page, when more may follow: where the next page starts.
+    pub next_after: Option<Uuid>,
 }
 
 /// A validated page request.
@@ -147,35 +130,6 @@ pub struct Page {
     pub limit: i32,
     /// Resume after this id.
     pub after: Option<Uuid>,
-}
-
-impl ListQuery {
-    /// `limit` 1..=100 (default 50); a cursor must be one this API gave out.
-    pub fn parse(self) -> Result<Page, Error> {
-        let limit =
-            crate::validate::in_range("limit", self.limit.unwrap_or(DEFAULT_LIMIT), 1, MAX_LIMIT)
-                .map_err(|e| Error::invalid_fields(vec![e]))?;
-        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
-                Error::invalid_field("cursor", "is not a cursor from a previous page")
-            })?),
-            None => None,
-        };
-        Ok(Page {
-            unread_only: self.unread_only.unwrap_or(false),
-            limit: limit as i32,
-            after,
-        })
-    }
-}
-
-fn encode_cursor(id: Uuid) -> String {
-    Base64UrlUnpadded::encode_string(id.as_bytes())
-}
-
-fn decode_cursor(raw: &str) -> Option<Uuid> {
-    let bytes = Base64UrlUnpadded::decode_vec(raw).ok()?;
-    Uuid::from_slice(&bytes).ok()
 }
 
 /// The storage port of notifications.
@@ -249,17 +203,16 @@ impl Notifications {
     }
 
     /// One page of `user`'s notifications, newest first, with the unread count.
-    pub async fn list(&self, user: &UserId, page: &Page) -> Result<NotificationList, Error> {
+    pub async fn list(&self, user: &UserId, page: &Page) -> Result<NotificationPage, Error> {
         let ((found, more), unread_count) =
             tokio::try_join!(self.store.page(user, page), self.store.unread_count(user))?;
-        let next_cursor = (more && found.len() as i32 >= page.limit)
-            .then(|| found.last().map(|n| encode_cursor(n.id)))
+        let next_after = (more && found.len() as i32 >= page.limit)
+            .then(|| found.last().map(|n| n.id))
             .flatten();
-        Ok(NotificationList {
-            count: found.len(),
+        Ok(NotificationPage {
             notifications: found,
             unread_count,
-            next_cursor,
+            next_after,
         })
     }
 
@@ -281,24 +234,6 @@ impl Notifications {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_refused() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
-        let q = |cursor: &str, limit| {
-            ListQuery {
-                unread_only: None,
-                limit,
-                cursor: Some(cursor.into()),
-            }
-            .parse()
-        };
-        assert!(q("!!", None).is_err());
-        assert!(q("", Some(0)).is_err());
-        assert!(q("", Some(101)).is_err());
-        assert_eq!(q("", None).unwrap().limit, 50);
-    }
 
     #[test]
     fn v7_ids_sort_by_time() {
@@ -330,14 +265,12 @@ mod tests {
         (service, clock)
     }
 
-    fn page(limit: i32, after: Option<&str>, unread_only: bool) -> Page {
-        ListQuery {
-            unread_only: Some(unread_only),
-            limit: Some(i64::from(limit)),
-            cursor: after.map(str::to_owned),
+    fn page(limit: i32, after: Option<Uuid>, unread_only: bool) -> Page {
+        Page {
+            unread_only,
+            limit,
+            after,
         }
-        .parse()
-        .unwrap()
     }
 
     #[tokio::test]
@@ -352,29 +285,29 @@ mod tests {
             .list(&owner, &page(2, None, false))
             .await
             .unwrap();
-        let titles = |l: &NotificationList| {
+        let titles = |l: &NotificationPage| {
             l.notifications
                 .iter()
                 .map(|n| n.title.clone())
                 .collect::<Vec<_>>()
         };
         assert_eq!(titles(&first), ["n4", "n3"]);
-        assert_eq!((first.count, first.unread_count), (2, 5));
+        assert_eq!((first.notifications.len(), first.unread_count), (2, 5));
         assert_eq!(
             first.notifications[0].action_url.as_deref(),
             Some("/console/keys/key-4")
         );
         let second = notifications
-            .list(&owner, &page(2, first.next_cursor.as_deref(), false))
+            .list(&owner, &page(2, first.next_after, false))
             .await
             .unwrap();
         assert_eq!(titles(&second), ["n2", "n1"]);
         let last = notifications
-            .list(&owner, &page(2, second.next_cursor.as_deref(), false))
+            .list(&owner, &page(2, second.next_after, false))
             .await
             .unwrap();
         assert_eq!(titles(&last), ["n0"]);
-        assert_eq!(last.next_cursor, None);
+        assert_eq!(last.next_after, None);
     }
 
     #[tokio::test]

@@ -8,14 +8,12 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::store::StoreError;
-use crate::{clock::Clock, error::Error, ids::UserId, timestamp::serde_rfc3339};
+use crate::{clock::Clock, error::Error, ids::UserId};
 
 /// A checklist step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Created an API key.
     CreatedApiKey,
@@ -50,7 +48,8 @@ impl Step {
         }
     }
 
-    fn title(self) -> &'static str {
+    /// What the step asks of the user.
+    pub fn title(self) -> &'static str {
         match self {
             Step::CreatedApiKey => "Create your first API key",
             Step::VerifiedFirstRequest => "Verify your first request",
@@ -60,58 +59,42 @@ impl Step {
         }
     }
 
-    fn parse(raw: &str) -> Option<Step> {
+    /// The step whose id is `raw`.
+    pub fn parse(raw: &str) -> Option<Step> {
         Step::ALL.into_iter().find(|s| s.id() == raw)
     }
 }
 
-/// Body of `POST /onboarding/progress`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-pub struct MarkStepRequest {
-    /// The step to mark done.
-    #[schema(value_type = Step)]
-    step: Option<String>,
-}
-
-impl MarkStepRequest {
-    /// The step named; an unknown one is a 400 that lists the known ones.
-    pub fn parse(self) -> Result<Step, Error> {
-        let raw = self
-            .step
-            .ok_or_else(|| Error::invalid_field("step", "is required"))?;
-        Step::parse(&raw).ok_or_else(|| {
-            let known: Vec<&str> = Step::ALL.iter().map(|s| s.id()).collect();
-            Error::invalid_field(
-                "step",
-                format!("{raw:?} is not a step; steps are {}", known.join(", ")),
-            )
-        })
-    }
-}
-
-/// One step in OnboardingProgressResponse.
-#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+/// One step of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepProgress {
-    #[schema(value_type = Step)]
-    id: &'static str,
-    title: &'static str,
-    completed: bool,
-    #[serde(with = "serde_rfc3339::option")]
-    completed_at: Option<DateTime<Utc>>,
+    /// The step's id.
+    pub id: &'static str,
+    /// What it asks of the user.
+    pub title: &'static str,
+    /// Whether it is done.
+    pub completed: bool,
+    /// When it was done.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
-/// OnboardingProgressResponse.
-#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+/// A user's checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnboardingProgress {
-    steps: Vec<StepProgress>,
-    completed_steps: usize,
-    total_steps: usize,
-    completion_percentage: u32,
-    #[serde(with = "serde_rfc3339::option")]
-    completed_at: Option<DateTime<Utc>>,
-    dismissed: bool,
-    #[serde(with = "serde_rfc3339::option")]
-    dismissed_at: Option<DateTime<Utc>>,
+    /// Every step, in order.
+    pub steps: Vec<StepProgress>,
+    /// Steps done.
+    pub completed_steps: usize,
+    /// Steps in all.
+    pub total_steps: usize,
+    /// Percent done, rounded down.
+    pub completion_percentage: u32,
+    /// When the last step was done, once all are.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Whether the user dismissed the checklist.
+    pub dismissed: bool,
+    /// When.
+    pub dismissed_at: Option<DateTime<Utc>>,
 }
 
 /// The storage port of the checklist: when each mark (a step's id, or `dismissed_at`) was set.
@@ -220,14 +203,7 @@ mod tests {
         for step in Step::ALL {
             assert_eq!(Step::parse(step.id()), Some(step));
         }
-        assert!(
-            MarkStepRequest {
-                step: Some("made_coffee".into())
-            }
-            .parse()
-            .is_err()
-        );
-        assert!(MarkStepRequest { step: None }.parse().is_err());
+        assert_eq!(Step::parse("made_coffee"), None);
     }
 
     use crate::{clock::ManualClock, store::memory::MemoryOnboardingStore};

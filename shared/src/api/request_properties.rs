@@ -11,19 +11,17 @@ use serde_json::{Map, Value};
 use crate::{
     Error,
     api::{
+        account::input::{
+            IssueReportRequest, ListQuery, MarkStepRequest, MetricsQuery, UpdateProfileRequest,
+        },
         api_keys::input::{
             CreateKeyRequest, ExpirationQuery, ExpiringQuery, RevokeRequest, RotateQuery,
             UpdateKeyRequest, VerifyRequest,
         },
         privacy::input::ErasureRequest,
     },
-    dashboard::MetricsQuery,
     http::extract::parse_json,
-    issue_reports::IssueReportRequest,
     keys::secret::{KeyPrefix, PresentedKey},
-    notifications::ListQuery,
-    onboarding::MarkStepRequest,
-    profiles::UpdateProfileRequest,
 };
 
 fn text() -> impl Strategy<Value = String> {

@@ -192,7 +192,7 @@ mod tests {
 }
 
 /// One day of ApiKeyStats.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DailyUsage {
     /// The UTC day.
     pub date: NaiveDate,

@@ -306,8 +306,7 @@ mod tests {
         assert_eq!((tally.success, tally.failed), (2, 3));
         assert_eq!(p.usage.events().len(), 5);
         let progress = p.onboarding.progress(&key.owner_id).await.unwrap();
-        let progress = serde_json::to_value(progress).unwrap();
-        assert_eq!(progress["completed_steps"], 1, "verified_first_request");
+        assert_eq!(progress.completed_steps, 1, "verified_first_request");
     }
 
     #[tokio::test]

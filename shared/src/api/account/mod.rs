@@ -1,5 +1,9 @@
 //! The account family: health, profile, notifications, onboarding, dashboard, and the API's
-//! own description. Each handler extracts, calls the domain, and maps the result.
+//! own description. Each handler extracts, calls the domain, and maps the result; the family's
+//! request and response shapes are [`input`] and [`view`].
+
+pub mod input;
+pub mod view;
 
 use std::sync::{Arc, LazyLock};
 
@@ -17,17 +21,21 @@ use crate::{
     Error, Result, account_closure,
     auth::{Authenticator, Caller},
     clock::Clock,
-    dashboard::{Dashboard, DashboardMetrics, MetricsQuery},
+    dashboard::Dashboard,
     http::{IdPath, Json, Query},
     ids::NotificationId,
-    issue_reports::{IssueReportRequest, IssueReports},
+    issue_reports::IssueReports,
     keys::service::KeyService,
-    notifications::{ListQuery, NotificationList, Notifications},
-    onboarding::{MarkStepRequest, Onboarding, OnboardingProgress, Step},
-    profiles::{Profile, ProfileStore, UpdateProfileRequest},
+    notifications::Notifications,
+    onboarding::{Onboarding, Step},
+    profiles::{Profile, ProfileStore},
     wiring::Wiring,
 };
 
+use self::{
+    input::{IssueReportRequest, ListQuery, MarkStepRequest, MetricsQuery, UpdateProfileRequest},
+    view::{DashboardMetricsBody, NotificationList, OnboardingProgressBody, ProfileBody},
+};
 use super::api_keys::view::MessageWithId;
 
 /// The account function's router.
@@ -109,7 +117,7 @@ pub struct ProfileUpdated {
     /// Message.
     message: &'static str,
     /// The profile after the update.
-    profile: Profile,
+    profile: ProfileBody,
 }
 
 /// `{"message", "updated"}` of mark-all-read.
@@ -156,15 +164,15 @@ async fn profile_of(s: &AccountApi, caller: &Caller) -> Result<Profile> {
     summary = "The caller's profile",
     description = "The first authenticated request of a new user provisions their profile.",
     responses(
-        (status = 200, description = "The profile.", body = Profile),
+        (status = 200, description = "The profile.", body = ProfileBody),
         (status = 401, response = super::Unauthenticated),
         (status = 403, response = super::Forbidden),
         (status = 429, response = super::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
-async fn me(State(s): Svc, caller: Caller) -> Result<Body<Profile>> {
-    Ok(Body(profile_of(&s, &caller).await?))
+async fn me(State(s): Svc, caller: Caller) -> Result<Body<ProfileBody>> {
+    Ok(Body(profile_of(&s, &caller).await?.into()))
 }
 
 #[utoipa::path(
@@ -198,7 +206,7 @@ async fn update_me(
     }
     Ok(Body(ProfileUpdated {
         message: "Profile updated.",
-        profile,
+        profile: profile.into(),
     }))
 }
 
@@ -292,7 +300,10 @@ async fn notifications(
     Query(q): Query<ListQuery>,
 ) -> Result<Body<NotificationList>> {
     Ok(Body(
-        s.notifications.list(&caller.user_id, &q.parse()?).await?,
+        s.notifications
+            .list(&caller.user_id, &q.parse()?)
+            .await?
+            .into(),
     ))
 }
 
@@ -345,16 +356,16 @@ async fn read_all(State(s): Svc, caller: Caller) -> Result<Body<MarkedRead>> {
     operation_id = "get_onboarding_progress", summary = "The onboarding checklist",
     description = "Sessions only: an API key is refused with 403.",
     responses(
-        (status = 200, description = "The checklist.", body = OnboardingProgress),
+        (status = 200, description = "The checklist.", body = OnboardingProgressBody),
         (status = 401, response = super::Unauthenticated),
         (status = 403, response = super::Forbidden),
         (status = 429, response = super::RateLimited),
     ),
     security(("JWTBearer" = [])),
 )]
-async fn progress(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgress>> {
+async fn progress(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgressBody>> {
     caller.require_session()?;
-    Ok(Body(s.onboarding.progress(&caller.user_id).await?))
+    Ok(Body(s.onboarding.progress(&caller.user_id).await?.into()))
 }
 
 #[utoipa::path(
@@ -363,7 +374,7 @@ async fn progress(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgre
     description = "Sessions only: an API key is refused with 403. Steps also complete by themselves.",
     request_body = MarkStepRequest,
     responses(
-        (status = 200, description = "The checklist.", body = OnboardingProgress),
+        (status = 200, description = "The checklist.", body = OnboardingProgressBody),
         (status = 400, response = super::BadRequest),
         (status = 401, response = super::Unauthenticated),
         (status = 403, response = super::Forbidden),
@@ -375,12 +386,12 @@ async fn mark_step(
     State(s): Svc,
     caller: Caller,
     Json(body): Json<MarkStepRequest>,
-) -> Result<Body<OnboardingProgress>> {
+) -> Result<Body<OnboardingProgressBody>> {
     caller.require_session()?;
     s.onboarding
         .complete(&caller.user_id, body.parse()?)
         .await?;
-    Ok(Body(s.onboarding.progress(&caller.user_id).await?))
+    Ok(Body(s.onboarding.progress(&caller.user_id).await?.into()))
 }
 
 #[utoipa::path(
@@ -388,17 +399,17 @@ async fn mark_step(
     operation_id = "dismiss_onboarding", summary = "Dismiss the checklist for good",
     description = "Sessions only: an API key is refused with 403.",
     responses(
-        (status = 200, description = "The checklist.", body = OnboardingProgress),
+        (status = 200, description = "The checklist.", body = OnboardingProgressBody),
         (status = 401, response = super::Unauthenticated),
         (status = 403, response = super::Forbidden),
         (status = 429, response = super::RateLimited),
     ),
     security(("JWTBearer" = [])),
 )]
-async fn dismiss(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgress>> {
+async fn dismiss(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgressBody>> {
     caller.require_session()?;
     s.onboarding.dismiss(&caller.user_id).await?;
-    Ok(Body(s.onboarding.progress(&caller.user_id).await?))
+    Ok(Body(s.onboarding.progress(&caller.user_id).await?.into()))
 }
 
 #[utoipa::path(
@@ -408,7 +419,7 @@ async fn dismiss(State(s): Svc, caller: Caller) -> Result<Body<OnboardingProgres
         previous period of equal length.",
     params(MetricsQuery),
     responses(
-        (status = 200, description = "The figures.", body = DashboardMetrics),
+        (status = 200, description = "The figures.", body = DashboardMetricsBody),
         (status = 400, response = super::BadRequest),
         (status = 401, response = super::Unauthenticated),
         (status = 403, response = super::Forbidden),
@@ -420,7 +431,7 @@ async fn metrics(
     State(s): Svc,
     caller: Caller,
     Query(q): Query<MetricsQuery>,
-) -> Result<Body<DashboardMetrics>> {
+) -> Result<Body<DashboardMetricsBody>> {
     caller.require_session()?;
     let now = s.clock.now();
     let period = q.parse(now.date_naive())?;
@@ -428,7 +439,8 @@ async fn metrics(
     Ok(Body(
         s.dashboard
             .metrics(&caller.user_id, period, &keys, now)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
