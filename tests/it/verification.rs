@@ -370,9 +370,10 @@ impl UsageSink for CountingSink {
     async fn write(&self, batch: UsageBatch) -> UsageBatch {
         self.0.usage_flushes.fetch_add(1, Ordering::Relaxed);
         // Each tally is one transaction of three item updates: key, key-day, owner-day.
-        self.0
-            .counter_items
-            .fetch_add(3 * batch.tallies.len() as u64, Ordering::Relaxed);
+        self.0.counter_items.fetch_add(
+            3 * (batch.tallies.len() + batch.resend.len()) as u64,
+            Ordering::Relaxed,
+        );
         self.0
             .event_items
             .fetch_add(batch.events.len() as u64, Ordering::Relaxed);

@@ -351,8 +351,8 @@ pub async fn seed_usage_events_over(
     for chunk in events.chunks(500) {
         let left = sink
             .write(UsageBatch {
-                tallies: Default::default(),
                 events: chunk.to_vec(),
+                ..UsageBatch::default()
             })
             .await;
         assert!(left.events.is_empty(), "seeding failed");

@@ -97,24 +97,45 @@ pub struct TallyKey {
     pub day: NaiveDate,
 }
 
+/// A tally that was sent and not acknowledged. It is sent again exactly as it was, under the same
+/// write id, so a write that committed but whose answer was lost (a timeout) is not applied twice:
+/// the store treats a repeated id as the same write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentTally {
+    /// The write's idempotency id.
+    pub id: Uuid,
+    /// Which key and day.
+    pub key: TallyKey,
+    /// The counts, unchanged since the first attempt.
+    pub tally: Tally,
+}
+
 /// What one flush writes.
 #[derive(Debug, Default)]
 pub struct UsageBatch {
-    /// Counters per key and day.
+    /// New counters per key and day.
     pub tallies: HashMap<TallyKey, Tally>,
+    /// Counters sent before and not acknowledged, oldest first.
+    pub resend: Vec<SentTally>,
     /// Events in arrival order.
     pub events: Vec<UsageEvent>,
 }
 
 impl UsageBatch {
-    fn is_empty(&self) -> bool {
-        self.tallies.is_empty() && self.events.is_empty()
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.tallies.is_empty() && self.resend.is_empty() && self.events.is_empty()
     }
 
+    /// Puts what an `older` flush left unwritten before this batch's own. New tallies of the
+    /// same key and day merge; tallies already sent stay apart, under their write ids.
     fn merge(&mut self, older: UsageBatch) {
         for (key, tally) in older.tallies {
             self.tallies.entry(key).or_default().merge(&tally);
         }
+        let mut resend = older.resend;
+        resend.append(&mut self.resend);
+        self.resend = resend;
         let mut events = older.events;
         events.append(&mut self.events);
         self.events = events;
@@ -124,8 +145,10 @@ impl UsageBatch {
 /// The storage port of usage.
 #[async_trait]
 pub trait UsageSink: Send + Sync {
-    /// Writes a batch of counters and events; returns what could not be written (empty when all was).
-    /// Each counter is written whole or not at all, so returning it for a retry never double-counts.
+    /// Writes a batch of counters and events; returns what could not be written (empty when all
+    /// was). Each counter is written whole or not at all, under a write id (a new one for a new
+    /// tally, its own for a resent one) that the store applies at most once; a counter that was
+    /// not acknowledged comes back in `resend` with the id it was sent under.
     async fn write(&self, batch: UsageBatch) -> UsageBatch;
 }
 
@@ -225,5 +248,97 @@ impl UsageRecorder {
             }
             buffer.batch = newer;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        auth::{Caller, Credential, Role},
+        clock::SystemClock,
+        keys::{cache::VerifiedKeyCache, secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
+        store::memory::{MemoryKeyStore, MemoryUsage},
+    };
+
+    async fn key() -> ApiKey {
+        let clock = Arc::new(SystemClock);
+        let keys = KeyService::new(
+            Arc::new(MemoryKeyStore::default()),
+            KeyPrefix::default(),
+            clock.clone(),
+            Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),
+        );
+        let owner = UserId::parse(&Uuid::new_v4().to_string()).unwrap();
+        let caller = Caller {
+            workspace_id: WorkspaceId::personal(&owner),
+            user_id: owner,
+            credential: Credential::Session { role: Role::Owner },
+        };
+        keys.create(&caller, NewKeySpec::named("k"))
+            .await
+            .unwrap()
+            .key
+    }
+
+    fn tally_of(usage: &MemoryUsage, key: &ApiKey, at: DateTime<Utc>) -> (u64, u64) {
+        let t = usage.tally(&TallyKey {
+            key_id: key.id,
+            owner_id: key.owner_id.clone(),
+            day: at.date_naive(),
+        });
+        (t.success, t.failed)
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_answer_was_lost_is_resent_and_counted_once() {
+        let usage = Arc::new(MemoryUsage::default());
+        let recorder = UsageRecorder::new(usage.clone(), Duration::from_secs(3600));
+        let (key, at) = (key().await, chrono::Utc::now());
+        let context = AttemptContext::default();
+        usage.lose_next_acks(1);
+        for _ in 0..3 {
+            recorder.record(&key, VerifyCode::Valid, at, &context).await;
+        }
+        recorder.flush().await;
+        assert_eq!(
+            tally_of(&usage, &key, at),
+            (3, 0),
+            "the first write committed"
+        );
+        recorder
+            .record(&key, VerifyCode::NotFound, at, &context)
+            .await;
+        recorder.flush().await;
+        assert_eq!(
+            tally_of(&usage, &key, at),
+            (3, 1),
+            "the resend applied nothing twice"
+        );
+        assert_eq!(usage.events().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_keeps_everything_for_the_next_flush() {
+        let usage = Arc::new(MemoryUsage::default());
+        let recorder = UsageRecorder::new(usage.clone(), Duration::from_secs(3600));
+        let (key, at) = (key().await, chrono::Utc::now());
+        let context = AttemptContext::default();
+        usage.fail_next_writes(2);
+        recorder.record(&key, VerifyCode::Valid, at, &context).await;
+        recorder.flush().await;
+        recorder.record(&key, VerifyCode::Valid, at, &context).await;
+        recorder.flush().await;
+        assert_eq!(tally_of(&usage, &key, at), (0, 0));
+        recorder
+            .record(&key, VerifyCode::RateLimited, at, &context)
+            .await;
+        recorder.flush().await;
+        assert_eq!(tally_of(&usage, &key, at), (2, 1));
+        assert_eq!(
+            usage.events().len(),
+            2,
+            "a rate-limited request is counted, not stored"
+        );
     }
 }

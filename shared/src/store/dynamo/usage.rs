@@ -10,8 +10,9 @@ use aws_sdk_dynamodb::{
 };
 use chrono::NaiveDate;
 use serde::Serialize;
+use uuid::Uuid;
 
-use crate::usage::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
+use crate::usage::{SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     keys::outcome::VerifyCode,
@@ -207,9 +208,11 @@ impl DynamoUsageSink {
             .map_err(StoreError::backend)
     }
 
-    /// Adds one tally to the key, the key's day and the owner's day in one transaction, so a
-    /// retried tally is never counted twice. A deleted key is not brought back: its days still count.
-    async fn write_tally(&self, key: &TallyKey, tally: &Tally) -> Result<(), StoreError> {
+    /// Adds one tally to the key, the key's day and the owner's day in one transaction whose
+    /// `ClientRequestToken` is the tally's write id: DynamoDB applies a repeated token once (for
+    /// ten minutes), so a resent tally whose first attempt committed unseen is not counted twice.
+    /// A deleted key is not brought back: its days still count.
+    async fn write_tally(&self, id: Uuid, key: &TallyKey, tally: &Tally) -> Result<(), StoreError> {
         let days = [
             self.add_to_day(table::key_pk(key.key_id), key.day, tally)?,
             self.add_to_day(table::user_pk(&key.owner_id), key.day, tally)?,
@@ -219,6 +222,7 @@ impl DynamoUsageSink {
         let result = self
             .client
             .transact_write_items()
+            .client_request_token(id.to_string())
             .set_transact_items(Some(
                 with_key
                     .map(|u| TransactWriteItem::builder().update(u).build())
@@ -231,6 +235,7 @@ impl DynamoUsageSink {
             Err(err) if key_is_gone(&err) => {
                 self.client
                     .transact_write_items()
+                    .client_request_token(Uuid::new_v5(&id, b"days only").to_string())
                     .set_transact_items(Some(
                         days.into_iter()
                             .map(|u| TransactWriteItem::builder().update(u).build())
@@ -264,10 +269,15 @@ fn key_is_gone<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsErro
 impl UsageSink for DynamoUsageSink {
     async fn write(&self, batch: UsageBatch) -> UsageBatch {
         let mut left = UsageBatch::default();
-        for (key, tally) in batch.tallies {
-            if let Err(err) = self.write_tally(&key, &tally).await {
-                tracing::warn!(error = %err, key_id = %key.key_id, "usage counters not written");
-                left.tallies.insert(key, tally);
+        let fresh = batch.tallies.into_iter().map(|(key, tally)| SentTally {
+            id: Uuid::new_v4(),
+            key,
+            tally,
+        });
+        for sent in batch.resend.into_iter().chain(fresh) {
+            if let Err(err) = self.write_tally(sent.id, &sent.key, &sent.tally).await {
+                tracing::warn!(error = %err, key_id = %sent.key.key_id, "usage counters not written");
+                left.resend.push(sent);
             }
         }
         left.events = self.write_events(batch.events).await;

@@ -2,7 +2,7 @@
 //! the dashboard ([`DashboardStore`]) and its events to erasure (`MemoryErasureStore`).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         Mutex,
         atomic::{AtomicU32, Ordering},
@@ -11,12 +11,13 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use uuid::Uuid;
 
 use crate::{
     dashboard::DashboardStore,
     ids::UserId,
     store::StoreError,
-    usage::{Tally, TallyKey, UsageBatch, UsageEvent, UsageSink},
+    usage::{SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink},
 };
 
 /// Usage in memory: every event written, and the daily counters per key and per owner.
@@ -24,13 +25,22 @@ use crate::{
 pub struct MemoryUsage {
     events: Mutex<Vec<UsageEvent>>,
     per_key: Mutex<HashMap<TallyKey, Tally>>,
+    /// Write ids applied: a repeated one is not applied again, as DynamoDB does with a repeated
+    /// `ClientRequestToken`.
+    applied: Mutex<HashSet<Uuid>>,
     failing_writes: AtomicU32,
+    lost_acks: AtomicU32,
 }
 
 impl MemoryUsage {
     /// The next `n` writes fail whole (and hand their batch back), as a throttled table would.
     pub fn fail_next_writes(&self, n: u32) {
         self.failing_writes.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` writes are applied but reported as failed, as when a timeout hides a commit.
+    pub fn lose_next_acks(&self, n: u32) {
+        self.lost_acks.store(n, Ordering::SeqCst);
     }
 
     /// Every event written, in order.
@@ -64,19 +74,52 @@ impl UsageSink for MemoryUsage {
             .failing_writes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
+        let fresh = batch.tallies.into_iter().map(|(key, tally)| SentTally {
+            id: Uuid::new_v4(),
+            key,
+            tally,
+        });
+        let sent: Vec<SentTally> = batch.resend.into_iter().chain(fresh).collect();
         if failing {
-            return batch;
+            return UsageBatch {
+                resend: sent,
+                events: batch.events,
+                ..UsageBatch::default()
+            };
         }
-        let mut per_key = self.per_key.lock().expect("lock");
-        for (key, tally) in batch.tallies {
-            let stored = per_key.entry(key).or_default();
-            stored.success += tally.success;
-            stored.failed += tally.failed;
-            stored.last_used_at = stored.last_used_at.max(tally.last_used_at);
-            stored.last_failed_at = stored.last_failed_at.max(tally.last_failed_at);
+        {
+            let mut per_key = self.per_key.lock().expect("lock");
+            let mut applied = self.applied.lock().expect("lock");
+            for s in &sent {
+                if !applied.insert(s.id) {
+                    continue;
+                }
+                let stored = per_key.entry(s.key.clone()).or_default();
+                stored.success += s.tally.success;
+                stored.failed += s.tally.failed;
+                stored.last_used_at = stored.last_used_at.max(s.tally.last_used_at);
+                stored.last_failed_at = stored.last_failed_at.max(s.tally.last_failed_at);
+            }
         }
-        self.events.lock().expect("lock").extend(batch.events);
-        UsageBatch::default()
+        let mut events = self.events.lock().expect("lock");
+        for event in &batch.events {
+            if !events.iter().any(|e| e.id == event.id) {
+                events.push(event.clone());
+            }
+        }
+        let lost = self
+            .lost_acks
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if lost {
+            UsageBatch {
+                resend: sent,
+                events: batch.events,
+                ..UsageBatch::default()
+            }
+        } else {
+            UsageBatch::default()
+        }
     }
 }
 
