@@ -82,6 +82,9 @@ impl KeyStore for ReadTogether {
     async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError> {
         self.inner.rotate(old, new).await
     }
+    async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
+        self.inner.rehash(id, old, new).await
+    }
     async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
         self.inner.delete(id, version).await
     }
@@ -92,6 +95,28 @@ impl KeyStore for ReadTogether {
     ) -> Result<Vec<DailyUsage>, StoreError> {
         self.inner.daily_usage(id, since).await
     }
+}
+
+/// A hash upgrade replaces the hash only while it is still the one verified, and leaves the
+/// key's version (and so any concurrent settings change) alone.
+#[tokio::test]
+async fn a_hash_upgrade_is_conditional_on_the_hash_it_replaces() {
+    let base = store().await;
+    let created = service(base.clone())
+        .create(&caller(), spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    let id = created.key.id;
+    let old = created.key.secret_hash.clone();
+    base.rehash(id, &old, "upgraded").await.unwrap();
+    let stored = base.get(id).await.unwrap().unwrap();
+    assert_eq!(stored.secret_hash, "upgraded");
+    assert_eq!(stored.version, created.key.version);
+    assert!(matches!(
+        base.rehash(id, &old, "stale").await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(base.get(id).await.unwrap().unwrap().secret_hash, "upgraded");
 }
 
 #[tokio::test]

@@ -117,7 +117,7 @@ async fn a_sweep_reads_what_is_due_not_every_key() {
     let (lifecycle, store) = lifecycle().await;
     let (queue, sqs, url) = own_queue().await;
     let owner = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
-    let hash = hashing::hash_key_blocking(&PlainKey::generate(&Default::default(), KeyId::new()));
+    let hash = hashing::hash_key(&PlainKey::generate(&Default::default(), KeyId::new()));
     // A moved "now" far ahead, with a minute cut off so due keys never sit on a window edge.
     let now = (Utc::now() + Duration::days(3000)).with_timezone(&Utc);
     let mut tasks = tokio::task::JoinSet::new();

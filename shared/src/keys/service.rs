@@ -147,7 +147,7 @@ impl KeyService {
 
     async fn mint(&self, id: KeyId) -> Result<(PlainKey, String), Error> {
         let plain = PlainKey::generate(&self.prefix, id);
-        let hash = hashing::hash_key(plain.clone()).await?;
+        let hash = hashing::hash_key(&plain);
         Ok((plain, hash))
     }
 

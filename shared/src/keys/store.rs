@@ -23,6 +23,10 @@ pub trait KeyStore: Send + Sync {
     /// Atomically updates `old` (version-checked like [`KeyStore::update`]) and inserts `new`:
     /// either both happen or neither.
     async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError>;
+    /// Replaces the key's secret hash with `new` if it is still `old` (a hash upgrade after a
+    /// successful verification: not a settings change, so the version stays); `Conflict` when the
+    /// hash changed meanwhile (the secret was regenerated).
+    async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError>;
     /// Deletes a key if it is still at `version`.
     async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError>;
     /// Recorded daily counters of a key from `since` (inclusive) on.

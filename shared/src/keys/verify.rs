@@ -114,6 +114,21 @@ impl KeyVerifier {
         self.usage.flush().await;
     }
 
+    /// Stores a hash at the current parameters for a key whose stored hash was made with others,
+    /// now that `secret` verified against it. A failure only means the upgrade waits for the next
+    /// verification: the old hash keeps working.
+    async fn upgrade_hash(&self, mut key: ApiKey, secret: &str) -> ApiKey {
+        if !hashing::needs_rehash(&key.secret_hash) {
+            return key;
+        }
+        let new = hashing::hash_secret(secret);
+        match self.store.rehash(key.id, &key.secret_hash, &new).await {
+            Ok(()) => key.secret_hash = new,
+            Err(err) => tracing::warn!(key_id = %key.id, error = %err, "key hash not upgraded"),
+        }
+        key
+    }
+
     /// Decides whether `presented` may act with `required` permissions, from where `context` says.
     pub async fn verify(
         &self,
@@ -143,6 +158,7 @@ impl KeyVerifier {
                     return Ok(Verification::not_found());
                 }
                 self.backoff.succeeded(parsed.id);
+                let key = self.upgrade_hash(key, parsed.full).await;
                 self.cache.put(digest, key.clone());
                 key
             }
@@ -211,6 +227,7 @@ mod tests {
     };
 
     struct Parts {
+        store: Arc<MemoryKeyStore>,
         keys: KeyService,
         verifier: KeyVerifier,
         usage: Arc<MemoryUsage>,
@@ -241,7 +258,8 @@ mod tests {
         });
         let id = uuid::Uuid::new_v4().to_string();
         Parts {
-            keys: KeyService::new(store, KeyPrefix::default(), clock, cache),
+            keys: KeyService::new(store.clone(), KeyPrefix::default(), clock, cache),
+            store,
             verifier,
             usage,
             onboarding,
@@ -307,6 +325,36 @@ mod tests {
         assert_eq!(p.usage.events().len(), 5);
         let progress = p.onboarding.progress(&key.owner_id).await.unwrap();
         assert_eq!(progress.completed_steps, 1, "verified_first_request");
+    }
+
+    #[tokio::test]
+    async fn a_hash_at_old_parameters_verifies_and_is_upgraded_after() {
+        let p = parts();
+        let (key, plain) = create(&p, NewKeySpec::named("old")).await;
+        let presented = crate::keys::secret::PlainKey::generate(&KeyPrefix::default(), key.id);
+        assert_eq!(
+            code(&p, presented.expose(), &[]).await,
+            VerifyCode::NotFound
+        );
+        let old = hashing::tests::old_hash_of(&plain);
+        p.store
+            .rehash(key.id, &key.secret_hash, &old)
+            .await
+            .unwrap();
+        assert_eq!(code(&p, &plain, &[]).await, VerifyCode::Valid);
+        let stored = p.store.get(key.id).await.unwrap().unwrap().secret_hash;
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=16,t=1,p=1$"),
+            "{stored}"
+        );
+        assert!(hashing::verify_key_blocking(&plain, &stored));
+        // A wrong secret never upgrades anything.
+        p.store.rehash(key.id, &stored, &old).await.unwrap();
+        assert_eq!(
+            code(&p, presented.expose(), &[]).await,
+            VerifyCode::NotFound
+        );
+        assert_eq!(p.store.get(key.id).await.unwrap().unwrap().secret_hash, old);
     }
 
     #[tokio::test]

@@ -344,6 +344,23 @@ impl KeyStore for DynamoKeyStore {
         Ok(())
     }
 
+    async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_address(id)))
+            .update_expression("SET secret_hash = :new")
+            .condition_expression("secret_hash = :old")
+            .expression_attribute_values(":old", AttributeValue::S(old.to_owned()))
+            .expression_attribute_values(":new", AttributeValue::S(new.to_owned()))
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
+            })?;
+        Ok(())
+    }
+
     async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
         self.client
             .delete_item()

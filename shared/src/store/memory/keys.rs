@@ -86,6 +86,17 @@ impl KeyStore for MemoryKeyStore {
         Ok(())
     }
 
+    async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
+        let mut keys = self.keys.lock().expect("lock");
+        match keys.get_mut(&id) {
+            Some(key) if key.secret_hash == old => {
+                key.secret_hash = new.to_owned();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
     async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, id, version)?;
