@@ -28,6 +28,8 @@ pub struct MemoryUsage {
     /// Write ids applied: a repeated one is not applied again, as DynamoDB does with a repeated
     /// `ClientRequestToken`.
     applied: Mutex<HashSet<Uuid>>,
+    /// Ids of the events stored (a put of the same event twice stores it once).
+    event_ids: Mutex<HashSet<Uuid>>,
     failing_writes: AtomicU32,
     lost_acks: AtomicU32,
 }
@@ -63,6 +65,8 @@ impl MemoryUsage {
         let mut events = self.events.lock().expect("lock");
         let before = events.len();
         events.retain(|e| keep(e));
+        let kept: HashSet<Uuid> = events.iter().map(|e| e.id).collect();
+        self.event_ids.lock().expect("lock").retain(|id| kept.contains(id));
         before - events.len()
     }
 }
@@ -101,10 +105,13 @@ impl UsageSink for MemoryUsage {
                 stored.last_failed_at = stored.last_failed_at.max(s.tally.last_failed_at);
             }
         }
-        let mut events = self.events.lock().expect("lock");
-        for event in &batch.events {
-            if !events.iter().any(|e| e.id == event.id) {
-                events.push(event.clone());
+        {
+            let mut events = self.events.lock().expect("lock");
+            let mut ids = self.event_ids.lock().expect("lock");
+            for event in &batch.events {
+                if ids.insert(event.id) {
+                    events.push(event.clone());
+                }
             }
         }
         let lost = self
