@@ -81,7 +81,12 @@ async fn verifier(cache_ttl: Duration) -> (KeyVerifier, Vec<String>) {
     let clock = Arc::new(SystemClock);
     let store = Arc::new(MemoryKeyStore::default());
     let cache = Arc::new(VerifiedKeyCache::new(cache_ttl, clock.clone()));
-    let keys = KeyService::new(store.clone(), KeyPrefix::default(), clock.clone(), cache.clone());
+    let keys = KeyService::new(
+        store.clone(),
+        KeyPrefix::default(),
+        clock.clone(),
+        cache.clone(),
+    );
     let user = UserId::parse("bench").expect("an id");
     let owner = Caller {
         workspace_id: WorkspaceId::personal(&user),

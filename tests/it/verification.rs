@@ -15,7 +15,7 @@ use latchkey::{
         backoff::FREE_FAILURES,
         cache::VerifiedKeyCache,
         outcome::VerifyCode,
-        ratelimit::{RateCounter, RateLimiter},
+        ratelimit::{RateCounter, RateDecision, RateLimiter},
         service::{IssuedKey, KeyService},
         spec::KeyChanges,
         verify::{KeyVerifier, VerifierParts},
@@ -94,6 +94,48 @@ async fn parallel_requests_get_exactly_the_limit() {
         .filter(|c| **c == VerifyCode::RateLimited)
         .count();
     assert_eq!((valid, limited), (7, 33), "{codes:?}");
+}
+
+/// Eight containers (each its own limiter, with its own leases) hammer one key of limit 1,000
+/// through DynamoDB Local, 5,000 requests at once: never more than the limit, close to it, and a
+/// few reservations per container instead of a write per request.
+#[tokio::test]
+async fn containers_hammering_one_key_never_pass_its_limit() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let issued = create(
+        &keys,
+        &owner,
+        serde_json::json!({"rate_limit_per_hour": 1000}),
+    )
+    .await;
+    let config = latchkey_tests::config();
+    let counts = Arc::new(WriteCounts::default());
+    let counter = Arc::new(CountingRate(
+        counts.clone(),
+        DynamoRateCounter::new(latchkey_tests::dynamodb().await, &config.table_name),
+    ));
+    let containers: Vec<Arc<RateLimiter>> = (0..8)
+        .map(|_| Arc::new(RateLimiter::new(counter.clone())))
+        .collect();
+    let key = Arc::new(issued.key);
+    let now = chrono::Utc::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..5_000 {
+        let (limiter, key) = (containers[i % containers.len()].clone(), key.clone());
+        tasks.spawn(async move {
+            matches!(
+                limiter.acquire(&key, now).await.unwrap(),
+                RateDecision::Allowed(_)
+            )
+        });
+    }
+    let admitted = tasks.join_all().await.into_iter().filter(|a| *a).count();
+    let writes = counts.rate_writes.load(Ordering::Relaxed);
+    println!("8 containers, limit 1000, 5000 requests: {admitted} admitted, {writes} reservations");
+    assert!(admitted <= 1000, "{admitted}");
+    assert!(admitted >= 900, "close to the limit: {admitted}");
+    assert!(writes <= 250, "{writes} reservations for 5,000 requests");
 }
 
 #[tokio::test]
@@ -352,14 +394,15 @@ struct CountingRate(Arc<WriteCounts>, DynamoRateCounter);
 
 #[async_trait::async_trait]
 impl RateCounter for CountingRate {
-    async fn try_increment(
+    async fn reserve(
         &self,
         key: KeyId,
         start: chrono::DateTime<chrono::Utc>,
+        slice: u32,
         limit: u32,
     ) -> Result<Option<u64>, StoreError> {
         self.0.rate_writes.fetch_add(1, Ordering::Relaxed);
-        self.1.try_increment(key, start, limit).await
+        self.1.reserve(key, start, slice, limit).await
     }
 }
 
@@ -432,8 +475,9 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
     assert_eq!(stats["failed_attempts"], 1990, "every refusal is counted");
     assert_eq!(
         counts.rate_writes.load(Ordering::Relaxed),
-        11,
-        "the limit, plus one refused write"
+        10,
+        "reservations of 1, 2 and then 1 (a quarter of what is left, at least one) up to the \
+         limit, plus one refused"
     );
     assert_eq!(counts.usage_flushes.load(Ordering::Relaxed), 1);
     assert_eq!(

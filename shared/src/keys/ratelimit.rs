@@ -1,10 +1,21 @@
-//! Per-key hourly rate limits: fixed windows aligned to the UTC hour, counted exactly.
+//! Per-key hourly rate limits: fixed windows aligned to the UTC hour, never exceeded, without a
+//! storage write per request.
 //!
-//! Each allowed request is one conditional atomic `ADD` on the key's counter item for the window
-//! (`count < limit`), so N concurrent requests against a limit L let exactly L through, across every
-//! container. Once a window is spent, the container remembers it until the window ends and answers
-//! without a write: a key hammered far past its limit costs at most its limit (<= 1,000 per hour)
-//! plus one refused write per container per window.
+//! The window's budget lives in one counter item per key and window: how much of the limit the
+//! containers have reserved between them. A container reserves a slice of it with one conditional
+//! `ADD` (`count <= limit - slice`), then admits requests from that slice in memory. The reserved
+//! total can never pass the limit, so no window admits more than its limit, across every
+//! container, whatever the interleaving or retry. A slice starts at one request, doubles each
+//! time a container spends one within the window, and is capped at a quarter of the budget still
+//! unreserved (at least one), so the slices shrink as the budget runs low; a refused reservation
+//! is retried at half the size until a single request does not fit: then the window is spent, and
+//! the container answers from memory until it ends. Slices still unspent when the budget runs out
+//! lapse with the window: with demand above the limit, the requests admitted fall short of the
+//! limit by at most what the other containers hold unspent at that moment, each at most a quarter
+//! of the budget that was left when it reserved (see `several_containers_share_one_budget`).
+//! A hot key costs a few reservations per container per window instead of a write per request.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -21,7 +32,8 @@ pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 pub struct RateStatus {
     /// Requests allowed per window.
     pub limit: u32,
-    /// Requests left in this window.
+    /// Requests left in this window (an estimate: slices other containers hold unspent count as
+    /// used).
     pub remaining: u32,
     /// When the window ends, as epoch seconds.
     pub reset: i64,
@@ -46,63 +58,119 @@ pub enum RateDecision {
 /// The storage port of rate windows.
 #[async_trait]
 pub trait RateCounter: Send + Sync {
-    /// Counts one request in `key`'s window starting at `start` if fewer than `limit` were counted;
-    /// returns the new count, or `None` when the window is spent.
-    async fn try_increment(
+    /// Reserves `slice` requests of `key`'s window starting at `start` if the reserved total stays
+    /// within `limit`; returns the reserved total after it, or `None` when the slice does not fit.
+    async fn reserve(
         &self,
         key: KeyId,
         start: DateTime<Utc>,
+        slice: u32,
         limit: u32,
     ) -> Result<Option<u64>, StoreError>;
 }
 
-/// Decides rate limits for verified keys.
-pub struct RateLimiter {
-    counter: std::sync::Arc<dyn RateCounter>,
-    /// Windows known to be spent, by key: the end of the window and the limit it was spent at.
-    /// Bounded: a window forgotten costs one refused write to learn again.
-    spent: moka::sync::Cache<KeyId, (DateTime<Utc>, u32)>,
+/// What this container holds of one key's window.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// The window it belongs to.
+    window: DateTime<Utc>,
+    /// The limit it was reserved under (a changed limit starts afresh).
+    limit: u32,
+    /// Requests reserved and not yet admitted.
+    left: u32,
+    /// The size of the next reservation.
+    next_slice: u32,
+    /// The reserved total after this container's last reservation.
+    reserved: u64,
+    /// Whether a single request no longer fits: answered from memory until the window ends.
+    spent: bool,
 }
 
-impl RateLimiter {
-    /// A limiter counting through `counter`.
-    pub fn new(counter: std::sync::Arc<dyn RateCounter>) -> Self {
+impl Lease {
+    fn new(window: DateTime<Utc>, limit: u32) -> Self {
         Self {
-            counter,
-            spent: moka::sync::Cache::new(100_000),
+            window,
+            limit,
+            left: 0,
+            next_slice: 1,
+            reserved: 0,
+            spent: false,
         }
     }
 
-    /// Counts a request of `key` at `now`, or refuses it when the window is spent.
+    /// The next slice: doubling, at most a quarter of what is unreserved (and at least one).
+    fn slice(&self) -> u32 {
+        let unreserved = u64::from(self.limit).saturating_sub(self.reserved);
+        let cap = u32::try_from((unreserved / 4).max(1)).unwrap_or(u32::MAX);
+        self.next_slice.min(cap).max(1)
+    }
+
+    fn remaining(&self) -> u32 {
+        let unreserved = u64::from(self.limit).saturating_sub(self.reserved);
+        u32::try_from(unreserved + u64::from(self.left)).unwrap_or(u32::MAX)
+    }
+}
+
+/// Decides rate limits for verified keys.
+pub struct RateLimiter {
+    counter: Arc<dyn RateCounter>,
+    /// This container's lease of each key's current window. Bounded: a lease forgotten lapses
+    /// unspent, which only ever admits fewer. The async mutex makes concurrent requests of one
+    /// key wait for one reservation instead of each making their own.
+    leases: moka::sync::Cache<KeyId, Arc<tokio::sync::Mutex<Lease>>>,
+}
+
+impl RateLimiter {
+    /// A limiter reserving through `counter`.
+    pub fn new(counter: Arc<dyn RateCounter>) -> Self {
+        Self {
+            counter,
+            leases: moka::sync::Cache::new(100_000),
+        }
+    }
+
+    /// Admits a request of `key` at `now` from this container's slice, reserving another when it
+    /// is used up, or refuses it when the window is spent.
     pub async fn acquire(
         &self,
         key: &ApiKey,
         now: DateTime<Utc>,
     ) -> Result<RateDecision, StoreError> {
-        let start = now.duration_trunc(WINDOW).expect("an hour truncates");
-        let end = start + WINDOW;
+        let window = now.duration_trunc(WINDOW).expect("an hour truncates");
         let limit = key.rate_limit_per_hour;
+        let reset = (window + WINDOW).timestamp();
         let status = |remaining: u32| RateStatus {
             limit,
             remaining,
-            reset: end.timestamp(),
+            reset,
         };
-        match self.spent.get(&key.id) {
-            Some((until, at_limit)) if until > now && at_limit >= limit => {
-                return Ok(RateDecision::Limited(status(0)));
-            }
-            Some(_) => self.spent.invalidate(&key.id),
-            None => {}
+        let lease = self.leases.get_with(key.id, || {
+            Arc::new(tokio::sync::Mutex::new(Lease::new(window, limit)))
+        });
+        let mut lease = lease.lock().await;
+        if lease.window != window || lease.limit != limit {
+            *lease = Lease::new(window, limit);
         }
-        match self.counter.try_increment(key.id, start, limit).await? {
-            Some(count) => Ok(RateDecision::Allowed(status(
-                limit.saturating_sub(u32::try_from(count).unwrap_or(u32::MAX)),
-            ))),
-            None => {
-                self.spent.insert(key.id, (end, limit));
-                Ok(RateDecision::Limited(status(0)))
+        while lease.left == 0 && !lease.spent {
+            let slice = lease.slice();
+            match self.counter.reserve(key.id, window, slice, limit).await? {
+                Some(reserved) => {
+                    lease.left = slice;
+                    lease.reserved = reserved;
+                    lease.next_slice = slice.saturating_mul(2);
+                }
+                None if slice > 1 => lease.next_slice = slice / 2,
+                None => {
+                    lease.spent = true;
+                    lease.reserved = u64::from(limit);
+                }
             }
         }
+        if lease.spent {
+            return Ok(RateDecision::Limited(status(0)));
+        }
+        lease.left -= 1;
+        Ok(RateDecision::Allowed(status(lease.remaining())))
     }
 }
 
@@ -173,5 +241,37 @@ mod tests {
             limiter.acquire(&key, next_window).await.unwrap(),
             RateDecision::Allowed(s) if s.remaining == 2
         ));
+    }
+
+    #[tokio::test]
+    async fn several_containers_share_one_budget_and_never_pass_it() {
+        let clock = ManualClock::now();
+        let key = key(1000, clock.clone()).await;
+        let counter = Arc::new(MemoryRateCounter::default());
+        let containers: Vec<RateLimiter> =
+            (0..4).map(|_| RateLimiter::new(counter.clone())).collect();
+        let now = clock.now();
+        let (mut admitted, mut attempts) = (0u32, 0u32);
+        // Uneven demand: container i takes i + 1 requests in turn, 5,000 requests in all.
+        while attempts < 5_000 {
+            for (i, container) in containers.iter().enumerate() {
+                for _ in 0..=i {
+                    attempts += 1;
+                    if matches!(
+                        container.acquire(&key, now).await.unwrap(),
+                        RateDecision::Allowed(_)
+                    ) {
+                        admitted += 1;
+                    }
+                }
+            }
+        }
+        assert!(admitted <= 1000, "{admitted}");
+        assert!(admitted >= 990, "close to the limit: {admitted}");
+        let writes = counter.calls() as f64;
+        assert!(
+            writes / f64::from(attempts) <= 0.05,
+            "{writes} reservations for {attempts} requests"
+        );
     }
 }

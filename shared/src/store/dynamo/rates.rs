@@ -1,4 +1,5 @@
-//! The DynamoDB adapter of [`RateCounter`]: one counter item per key and window.
+//! The DynamoDB adapter of [`RateCounter`]: one counter item per key and window holding the
+//! requests reserved so far, each reservation one conditional `ADD`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
@@ -29,12 +30,16 @@ impl DynamoRateCounter {
 
 #[async_trait]
 impl RateCounter for DynamoRateCounter {
-    async fn try_increment(
+    async fn reserve(
         &self,
         key: KeyId,
         start: DateTime<Utc>,
+        slice: u32,
         limit: u32,
     ) -> Result<Option<u64>, StoreError> {
+        let Some(most_before) = limit.checked_sub(slice) else {
+            return Ok(None);
+        };
         let expires = start + WINDOW + WINDOW;
         let result = self
             .client
@@ -42,24 +47,24 @@ impl RateCounter for DynamoRateCounter {
             .table_name(&self.table)
             .key(table::PK, AttributeValue::S(table::key_pk(key)))
             .key(table::SK, AttributeValue::S(table::rate_sk(start)))
-            .update_expression("ADD #count :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .update_expression("ADD #count :slice SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count <= :most")
             .expression_attribute_names("#count", "count")
             .expression_attribute_names("#ttl", table::TTL)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":slice", AttributeValue::N(slice.to_string()))
+            .expression_attribute_values(":most", AttributeValue::N(most_before.to_string()))
             .expression_attribute_values(":ttl", AttributeValue::N(expires.timestamp().to_string()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
             .await;
         match result {
             Ok(out) => {
-                let count = out
+                let reserved = out
                     .attributes
                     .and_then(|a| a.get("count").cloned())
                     .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
                     .unwrap_or(u64::from(limit));
-                Ok(Some(count))
+                Ok(Some(reserved))
             }
             Err(err)
                 if err

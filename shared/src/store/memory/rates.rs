@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{ids::KeyId, keys::ratelimit::RateCounter, store::StoreError};
 
-/// Rate windows in memory, counted exactly like the conditional `ADD` of the DynamoDB adapter.
+/// Rate windows in memory, reserved exactly like the conditional `ADD` of the DynamoDB adapter.
 #[derive(Debug, Default)]
 pub struct MemoryRateCounter {
     windows: Mutex<HashMap<(KeyId, DateTime<Utc>), u64>>,
@@ -15,7 +15,7 @@ pub struct MemoryRateCounter {
 }
 
 impl MemoryRateCounter {
-    /// How many times the store was asked to count (a spent window should stop asking).
+    /// How many reservations were asked of the store (refused ones included).
     pub fn calls(&self) -> u64 {
         self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -23,19 +23,23 @@ impl MemoryRateCounter {
 
 #[async_trait]
 impl RateCounter for MemoryRateCounter {
-    async fn try_increment(
+    async fn reserve(
         &self,
         key: KeyId,
         start: DateTime<Utc>,
+        slice: u32,
         limit: u32,
     ) -> Result<Option<u64>, StoreError> {
+        if slice > limit {
+            return Ok(None);
+        }
         self.calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut windows = self.windows.lock().expect("lock");
-        let count = windows.entry((key, start)).or_default();
-        if *count < u64::from(limit) {
-            *count += 1;
-            Ok(Some(*count))
+        let reserved = windows.entry((key, start)).or_default();
+        if *reserved + u64::from(slice) <= u64::from(limit) {
+            *reserved += u64::from(slice);
+            Ok(Some(*reserved))
         } else {
             Ok(None)
         }

@@ -66,7 +66,10 @@ impl MemoryUsage {
         let before = events.len();
         events.retain(|e| keep(e));
         let kept: HashSet<Uuid> = events.iter().map(|e| e.id).collect();
-        self.event_ids.lock().expect("lock").retain(|id| kept.contains(id));
+        self.event_ids
+            .lock()
+            .expect("lock")
+            .retain(|id| kept.contains(id));
         before - events.len()
     }
 }
