@@ -115,7 +115,7 @@ pub struct SentTally {
 pub struct UsageBatch {
     /// New counters per key and day.
     pub tallies: HashMap<TallyKey, Tally>,
-    /// Counters sent before and not acknowledged (an older flush's before a newer one's).
+    /// Counters sent before and not acknowledged, oldest first.
     pub resend: Vec<SentTally>,
     /// Events in arrival order.
     pub events: Vec<UsageEvent>,

@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, PutRequest, TransactWriteItem, Update, WriteRequest},
 };
 use chrono::NaiveDate;
-use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -19,9 +18,6 @@ use crate::{
     keys::outcome::VerifyCode,
     store::{StoreError, table},
 };
-
-/// Tally transactions in flight at once during a flush.
-const TALLY_CONCURRENCY: usize = 8;
 
 /// Daily aggregates are kept this long (a year of history plus a year to compare it with).
 const DAILY_RETENTION_DAYS: i64 = 800;
@@ -278,22 +274,13 @@ impl UsageSink for DynamoUsageSink {
             key,
             tally,
         });
-        // Tallies of different keys touch different items: written side by side, a flush that
-        // covers many keys costs a few round trips, not one per key in a row.
-        let tallies = stream::iter(batch.resend.into_iter().chain(fresh))
-            .map(|sent| async move {
-                match self.write_tally(sent.id, &sent.key, &sent.tally).await {
-                    Ok(()) => None,
-                    Err(err) => {
-                        tracing::warn!(error = %err, key_id = %sent.key.key_id, "usage counters not written");
-                        Some(sent)
-                    }
-                }
-            })
-            .buffer_unordered(TALLY_CONCURRENCY)
-            .filter_map(std::future::ready)
-            .collect::<Vec<SentTally>>();
-        (left.resend, left.events) = tokio::join!(tallies, self.write_events(batch.events));
+        for sent in batch.resend.into_iter().chain(fresh) {
+            if let Err(err) = self.write_tally(sent.id, &sent.key, &sent.tally).await {
+                tracing::warn!(error = %err, key_id = %sent.key.key_id, "usage counters not written");
+                left.resend.push(sent);
+            }
+        }
+        left.events = self.write_events(batch.events).await;
         left
     }
 }
