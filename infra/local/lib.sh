@@ -80,8 +80,19 @@ dynamodb_local_dir() {
   printf '%s' "$dir"
 }
 
+# Fails early, naming the folder and what it needs, when the disk cannot hold a build of the
+# workspace and its tests (about 3 GB, plus .tools/), instead of a linker's bus error later.
+ensure_disk() {
+  local need_mb=${LATCHKEY_MIN_FREE_MB:-4096} free_mb
+  free_mb=$(df -Pm "$ROOT" | awk 'NR == 2 { print $4 }')
+  if [ -n "$free_mb" ] && [ ! -d "$ROOT/target/debug" ] && [ "$free_mb" -lt "$need_mb" ]; then
+    die "only ${free_mb} MB free on the disk of $ROOT; a build of the workspace and its tests needs about ${need_mb} MB"
+  fi
+}
+
 ensure_tools() {
   need cargo "install Rust (rustup) first"
+  ensure_disk
   ensure_java
   ensure_python_tools
   ensure_dynamodb_local
