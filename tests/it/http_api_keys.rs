@@ -129,6 +129,24 @@ async fn create_rejects_each_invalid_field() {
             json!({"allowed_ips": ["10.0.0.0/8", "not-an-ip"]}),
             &["allowed_ips[1]"],
         ),
+        (
+            json!({"rate_limit": {"limit": 0, "window": "fortnight"}}),
+            &["rate_limit.limit", "rate_limit.window"],
+        ),
+        (
+            json!({"rate_limit": {"limit": 10_000_001, "window": "day"}}),
+            &["rate_limit.limit"],
+        ),
+        (
+            json!({"rate_limit": {"limit": "5", "window": "hour"}}),
+            &["rate_limit.limit"],
+        ),
+        (json!({"rate_limit": {"limit": 5}}), &["rate_limit"]),
+        (json!({"rate_limit": "hour"}), &["rate_limit"]),
+        (
+            json!({"rate_limit": null, "rate_limit_per_hour": 10}),
+            &["rate_limit"],
+        ),
     ];
     for (body, fields) in cases {
         user.call(Method::POST, KEYS, Some(body))

@@ -300,6 +300,82 @@ async fn latchkey_api_enforces_key_rate_limits_with_headers() {
 }
 
 #[tokio::test]
+async fn a_key_s_own_window_governs_it_and_no_limit_means_no_rate_headers() {
+    let user = User::new();
+    let (id, key) = user
+        .create_key(json!({"rate_limit": {"limit": 2, "window": "day"}}))
+        .await;
+    let path = format!("{KEYS}/{id}");
+    let shown = user.call(Method::GET, &path, None).await.expect(200);
+    assert_eq!(shown["rate_limit"], json!({"limit": 2, "window": "day"}));
+    assert_eq!(shown["rate_limit_per_hour"], 1, "2 a day, rounded up");
+    let replies = [
+        verify(json!({"key": key})).await,
+        verify(json!({"key": key})).await,
+        verify(json!({"key": key})).await,
+    ];
+    let codes: Vec<&str> = replies
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    // A day window can only straddle midnight UTC; then the third verification is the new day's.
+    let straddled = replies[0]["ratelimit"]["reset"] != replies[2]["ratelimit"]["reset"];
+    if !straddled {
+        assert_eq!(codes, ["VALID", "VALID", "RATE_LIMITED"]);
+    }
+    assert_eq!(replies[0]["ratelimit"]["limit"], 2);
+    assert_eq!(replies[0]["ratelimit"]["remaining"], 1);
+    assert_eq!(
+        replies[0]["ratelimit"]["reset"].as_i64().unwrap() % 86_400,
+        0
+    );
+
+    let unlimited = user
+        .call(Method::PUT, &path, Some(json!({"rate_limit": null})))
+        .await
+        .expect(200)["api_key"]
+        .take();
+    assert!(unlimited["id"].is_string(), "{unlimited}");
+    assert_eq!(unlimited["rate_limit"], Value::Null);
+    assert_eq!(unlimited["rate_limit_per_hour"], i64::from(i32::MAX));
+    for _ in 0..5 {
+        let reply = verify(json!({"key": key})).await;
+        assert_eq!(reply["code"], "VALID", "{reply}");
+        assert_eq!(reply["ratelimit"], Value::Null, "{reply}");
+    }
+    let as_itself = user.api.send(Method::GET, KEYS, &as_key(&key), None).await;
+    assert!(
+        !as_itself.headers.contains_key("x-ratelimit-limit"),
+        "no limit, no rate headers"
+    );
+    as_itself.expect(200);
+
+    let per_second = user
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"rate_limit": {"limit": 10_000_000, "window": "second"}})),
+        )
+        .await
+        .expect(200)["api_key"]
+        .take();
+    assert_eq!(
+        per_second["rate_limit"],
+        json!({"limit": 10_000_000, "window": "second"})
+    );
+    assert_eq!(per_second["rate_limit_per_hour"], i64::from(i32::MAX));
+    let reply = verify(json!({"key": key})).await;
+    assert_eq!(reply["ratelimit"]["limit"], 10_000_000, "{reply}");
+    user.call(
+        Method::PUT,
+        &path,
+        Some(json!({"rate_limit": null, "rate_limit_per_hour": 3})),
+    )
+    .await
+    .expect_invalid(&["rate_limit"]);
+}
+
+#[tokio::test]
 async fn parallel_http_verifications_get_exactly_the_limit() {
     let user = User::new();
     let (_, key) = user.create_key(json!({"rate_limit_per_hour": 5})).await;

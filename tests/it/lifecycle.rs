@@ -94,7 +94,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         read_only: false,
         description: None,
         is_active: true,
-        rate_limit_per_hour: 1000,
+        rate_limit: latchkey::keys::limit::RateLimit::hourly(1000),
         allowed_ips: vec![],
         created_at: now,
         updated_at: now,

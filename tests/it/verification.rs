@@ -397,12 +397,13 @@ impl RateCounter for CountingRate {
     async fn reserve(
         &self,
         key: KeyId,
+        window: latchkey::keys::limit::RateWindow,
         start: chrono::DateTime<chrono::Utc>,
         slice: u32,
         limit: u32,
     ) -> Result<Option<u64>, StoreError> {
         self.0.rate_writes.fetch_add(1, Ordering::Relaxed);
-        self.1.reserve(key, start, slice, limit).await
+        self.1.reserve(key, window, start, slice, limit).await
     }
 }
 

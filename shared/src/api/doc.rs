@@ -106,7 +106,7 @@ pub struct NotFound(ErrorBody<'static>);
 #[allow(dead_code)]
 pub struct Conflict(ErrorBody<'static>);
 
-/// The key is over its `rate_limit_per_hour`.
+/// The key is over its rate limit (`rate_limit`, or `rate_limit_per_hour`).
 #[derive(ToResponse)]
 #[response(headers(
     ("Retry-After" = u64, description = "Seconds until the rate window ends."),

@@ -94,12 +94,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn create_key(raw in body(&["name", "permissions", "read_only", "description", "expires_at", "rate_limit_per_hour", "allowed_ips"])) {
+    fn create_key(raw in body(&["name", "permissions", "read_only", "description", "expires_at", "rate_limit_per_hour", "rate_limit", "allowed_ips"])) {
         client_error(parse_json::<CreateKeyRequest>(raw.as_bytes()).and_then(|b| b.parse(now())))?;
     }
 
     #[test]
-    fn update_key(raw in body(&["name", "permissions", "is_active", "rate_limit_per_hour", "read_only", "description", "allowed_ips"])) {
+    fn update_key(raw in body(&["name", "permissions", "is_active", "rate_limit_per_hour", "rate_limit", "read_only", "description", "allowed_ips"])) {
         client_error(parse_json::<UpdateKeyRequest>(raw.as_bytes()).and_then(UpdateKeyRequest::parse))?;
     }
 

@@ -5,6 +5,7 @@ pub mod authorizer;
 pub mod backoff;
 pub mod cache;
 pub mod hashing;
+pub mod limit;
 pub mod model;
 pub mod outcome;
 pub mod ratelimit;

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::limit::RateLimit;
 use crate::ids::{KeyId, UserId, WorkspaceId};
 
 /// The lifecycle status shown to clients.
@@ -47,8 +48,8 @@ pub struct ApiKey {
     pub description: Option<String>,
     /// The owner's on/off switch.
     pub is_active: bool,
-    /// Requests per hour.
-    pub rate_limit_per_hour: u32,
+    /// How many requests the key may make per window; `None` for no limit.
+    pub rate_limit: Option<RateLimit>,
     /// Networks the key may be used from; empty means anywhere.
     pub allowed_ips: Vec<IpNet>,
     /// Creation time.

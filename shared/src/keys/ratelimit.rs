@@ -1,5 +1,5 @@
-//! Per-key hourly rate limits: fixed windows aligned to the UTC hour, never exceeded, without a
-//! storage write per request.
+//! Per-key rate limits: fixed windows of a second, minute, hour or day aligned to the UTC clock
+//! (the key's [`RateLimit`]), never exceeded, without a storage write per request.
 //!
 //! The window's budget lives in one counter item per key and window: how much of the limit the
 //! containers have reserved between them. A container reserves a slice of it with one conditional
@@ -18,14 +18,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::ApiKey;
+use super::{
+    limit::{RateLimit, RateWindow},
+    model::ApiKey,
+};
 use crate::{ids::KeyId, store::StoreError};
-
-/// The length of a window.
-pub const WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// Where a key stands in its current window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -49,6 +49,8 @@ impl RateStatus {
 /// A rate decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateDecision {
+    /// The key has no limit: nothing was counted.
+    Unlimited,
     /// Counted; the status after counting.
     Allowed(RateStatus),
     /// The window is spent.
@@ -58,11 +60,13 @@ pub enum RateDecision {
 /// The storage port of rate windows.
 #[async_trait]
 pub trait RateCounter: Send + Sync {
-    /// Reserves `slice` requests of `key`'s window starting at `start` if the reserved total stays
-    /// within `limit`; returns the reserved total after it, or `None` when the slice does not fit.
+    /// Reserves `slice` requests of `key`'s `window` starting at `start` if the reserved total
+    /// stays within `limit`; returns the reserved total after it, or `None` when the slice does not
+    /// fit.
     async fn reserve(
         &self,
         key: KeyId,
+        window: RateWindow,
         start: DateTime<Utc>,
         slice: u32,
         limit: u32,
@@ -72,10 +76,10 @@ pub trait RateCounter: Send + Sync {
 /// What this container holds of one key's window.
 #[derive(Debug, Clone, Copy)]
 struct Lease {
-    /// The window it belongs to.
-    window: DateTime<Utc>,
+    /// The start of the window it belongs to.
+    start: DateTime<Utc>,
     /// The limit it was reserved under (a changed limit starts afresh).
-    limit: u32,
+    rule: RateLimit,
     /// Requests reserved and not yet admitted.
     left: u32,
     /// The size of the next reservation.
@@ -87,10 +91,10 @@ struct Lease {
 }
 
 impl Lease {
-    fn new(window: DateTime<Utc>, limit: u32) -> Self {
+    fn new(start: DateTime<Utc>, rule: RateLimit) -> Self {
         Self {
-            window,
-            limit,
+            start,
+            rule,
             left: 0,
             next_slice: 1,
             reserved: 0,
@@ -100,13 +104,13 @@ impl Lease {
 
     /// The next slice: doubling, at most a quarter of what is unreserved (and at least one).
     fn slice(&self) -> u32 {
-        let unreserved = u64::from(self.limit).saturating_sub(self.reserved);
+        let unreserved = u64::from(self.rule.limit()).saturating_sub(self.reserved);
         let cap = u32::try_from((unreserved / 4).max(1)).unwrap_or(u32::MAX);
         self.next_slice.min(cap).max(1)
     }
 
     fn remaining(&self) -> u32 {
-        let unreserved = u64::from(self.limit).saturating_sub(self.reserved);
+        let unreserved = u64::from(self.rule.limit()).saturating_sub(self.reserved);
         u32::try_from(unreserved + u64::from(self.left)).unwrap_or(u32::MAX)
     }
 }
@@ -136,24 +140,31 @@ impl RateLimiter {
         key: &ApiKey,
         now: DateTime<Utc>,
     ) -> Result<RateDecision, StoreError> {
-        let window = now.duration_trunc(WINDOW).expect("an hour truncates");
-        let limit = key.rate_limit_per_hour;
-        let reset = (window + WINDOW).timestamp();
+        let Some(rule) = key.rate_limit else {
+            return Ok(RateDecision::Unlimited);
+        };
+        let (window, limit) = (rule.window(), rule.limit());
+        let start = window.start(now);
+        let reset = (start + window.length()).timestamp();
         let status = |remaining: u32| RateStatus {
             limit,
             remaining,
             reset,
         };
         let lease = self.leases.get_with(key.id, || {
-            Arc::new(tokio::sync::Mutex::new(Lease::new(window, limit)))
+            Arc::new(tokio::sync::Mutex::new(Lease::new(start, rule)))
         });
         let mut lease = lease.lock().await;
-        if lease.window != window || lease.limit != limit {
-            *lease = Lease::new(window, limit);
+        if lease.start != start || lease.rule != rule {
+            *lease = Lease::new(start, rule);
         }
         while lease.left == 0 && !lease.spent {
             let slice = lease.slice();
-            match self.counter.reserve(key.id, window, slice, limit).await? {
+            match self
+                .counter
+                .reserve(key.id, window, start, slice, limit)
+                .await?
+            {
                 Some(reserved) => {
                     lease.left = slice;
                     lease.reserved = reserved;
@@ -204,7 +215,7 @@ mod tests {
             credential: Credential::Session { role: Role::Owner },
         };
         let spec = NewKeySpec {
-            rate_limit_per_hour: limit,
+            rate_limit: RateLimit::hourly(limit),
             ..NewKeySpec::named("limited")
         };
         keys.create(&owner, spec).await.unwrap().key
@@ -236,11 +247,63 @@ mod tests {
             4,
             "one refused write, then the memo answers"
         );
-        let next_window = now.duration_trunc(WINDOW).unwrap() + WINDOW;
+        let next_window = RateWindow::Hour.start(now) + RateWindow::Hour.length();
         assert!(matches!(
             limiter.acquire(&key, next_window).await.unwrap(),
             RateDecision::Allowed(s) if s.remaining == 2
         ));
+    }
+
+    #[tokio::test]
+    async fn every_window_length_has_its_own_budget_and_unlimited_keys_count_nothing() {
+        let clock = ManualClock::now();
+        let mut key = key(1, clock.clone()).await;
+        key.rate_limit = RateLimit::new(2, RateWindow::Minute);
+        let counter = Arc::new(MemoryRateCounter::default());
+        let limiter = RateLimiter::new(counter.clone());
+        let start = RateWindow::Minute.start(clock.now());
+        let at = |seconds| start + chrono::TimeDelta::seconds(seconds);
+        let decide = |key: ApiKey, seconds| {
+            let limiter = &limiter;
+            async move { limiter.acquire(&key, at(seconds)).await.unwrap() }
+        };
+        assert!(
+            matches!(decide(key.clone(), 0).await, RateDecision::Allowed(s) if s.remaining == 1)
+        );
+        assert!(
+            matches!(decide(key.clone(), 59).await, RateDecision::Allowed(s) if s.remaining == 0)
+        );
+        let limited = decide(key.clone(), 59).await;
+        assert_eq!(
+            limited,
+            RateDecision::Limited(RateStatus {
+                limit: 2,
+                remaining: 0,
+                reset: at(60).timestamp()
+            })
+        );
+        assert!(matches!(
+            decide(key.clone(), 60).await,
+            RateDecision::Allowed(_)
+        ));
+
+        // A new limit counts afresh, in its own window, even where the windows start together.
+        key.rate_limit = RateLimit::new(1, RateWindow::Second);
+        assert!(matches!(decide(key.clone(), 60).await, RateDecision::Allowed(s) if s.limit == 1));
+        assert!(
+            matches!(decide(key.clone(), 60).await, RateDecision::Limited(s) if s.retry_after(at(60)) == 1)
+        );
+        assert!(matches!(
+            decide(key.clone(), 61).await,
+            RateDecision::Allowed(_)
+        ));
+
+        key.rate_limit = None;
+        let calls = counter.calls();
+        for _ in 0..100 {
+            assert_eq!(decide(key.clone(), 61).await, RateDecision::Unlimited);
+        }
+        assert_eq!(counter.calls(), calls, "no limit, no reservation");
     }
 
     #[tokio::test]

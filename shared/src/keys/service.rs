@@ -173,7 +173,7 @@ impl KeyService {
             read_only: spec.read_only,
             description: spec.description,
             is_active: true,
-            rate_limit_per_hour: spec.rate_limit_per_hour,
+            rate_limit: spec.rate_limit,
             allowed_ips: spec.allowed_ips,
             created_at: now,
             updated_at: now,
@@ -235,7 +235,7 @@ impl KeyService {
             name,
             permissions,
             is_active,
-            rate_limit_per_hour,
+            rate_limit,
             read_only,
             description,
             allowed_ips,
@@ -243,7 +243,7 @@ impl KeyService {
         key.name = name.unwrap_or(key.name);
         key.permissions = permissions.unwrap_or(key.permissions);
         key.is_active = is_active.unwrap_or(key.is_active);
-        key.rate_limit_per_hour = rate_limit_per_hour.unwrap_or(key.rate_limit_per_hour);
+        key.rate_limit = rate_limit.unwrap_or(key.rate_limit);
         key.read_only = read_only.unwrap_or(key.read_only);
         key.description = description.unwrap_or(key.description);
         key.allowed_ips = allowed_ips.unwrap_or(key.allowed_ips);
@@ -312,7 +312,7 @@ impl KeyService {
             read_only: old.read_only,
             description: old.description.clone(),
             is_active: true,
-            rate_limit_per_hour: old.rate_limit_per_hour,
+            rate_limit: old.rate_limit,
             allowed_ips: old.allowed_ips.clone(),
             created_at: now,
             updated_at: now,

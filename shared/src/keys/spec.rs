@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
+use super::limit::{MAX_LIMIT, RateLimit, RateWindow};
 use crate::{error::FieldError, validate};
 
 /// Longest key name.
@@ -16,8 +17,8 @@ pub const MAX_REASON: usize = 500;
 pub const MAX_PERMISSIONS: usize = 50;
 /// Longest permission string.
 pub const MAX_PERMISSION_LEN: usize = 100;
-/// Highest (and default) hourly rate limit.
-pub const MAX_RATE_LIMIT: i64 = 1000;
+/// Highest (and default) `rate_limit_per_hour`.
+pub const MAX_RATE_LIMIT_PER_HOUR: i64 = 1000;
 /// Longest rotation grace period, in days.
 pub const MAX_GRACE_DAYS: i64 = 90;
 /// Default rotation grace period, in days.
@@ -47,8 +48,8 @@ pub struct NewKeySpec {
     pub description: Option<String>,
     /// Optional future expiry.
     pub expires_at: Option<DateTime<Utc>>,
-    /// 1..=1000.
-    pub rate_limit_per_hour: u32,
+    /// The key's limit; `None` for no limit.
+    pub rate_limit: Option<RateLimit>,
     /// Allowed networks; empty means anywhere.
     pub allowed_ips: Vec<IpNet>,
 }
@@ -63,7 +64,7 @@ impl NewKeySpec {
             read_only: false,
             description: None,
             expires_at: None,
-            rate_limit_per_hour: MAX_RATE_LIMIT as u32,
+            rate_limit: Some(default_rate_limit()),
             allowed_ips: Vec::new(),
         }
     }
@@ -78,8 +79,8 @@ pub struct KeyChanges {
     pub permissions: Option<Vec<String>>,
     /// New on/off switch.
     pub is_active: Option<bool>,
-    /// New hourly limit.
-    pub rate_limit_per_hour: Option<u32>,
+    /// New limit; `Some(None)` removes it.
+    pub rate_limit: Option<Option<RateLimit>>,
     /// New read-only flag.
     pub read_only: Option<bool>,
     /// New description; `Some(None)` clears it.
@@ -136,7 +137,33 @@ pub fn permissions(raw: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
     }
 }
 
-/// An hourly rate limit, 1..=1000.
-pub fn rate_limit(raw: i64) -> Result<u32, FieldError> {
-    validate::in_range("rate_limit_per_hour", raw, 1, MAX_RATE_LIMIT).map(|v| v as u32)
+/// A key's limit when nothing says otherwise: 1,000 an hour.
+pub fn default_rate_limit() -> RateLimit {
+    RateLimit::hourly(MAX_RATE_LIMIT_PER_HOUR as u32).expect("in range")
+}
+
+/// spatialflow's `rate_limit_per_hour`: 1..=1000 an hour.
+pub fn rate_limit_per_hour(raw: i64) -> Result<RateLimit, FieldError> {
+    let limit = validate::in_range("rate_limit_per_hour", raw, 1, MAX_RATE_LIMIT_PER_HOUR)?;
+    Ok(RateLimit::hourly(limit as u32).expect("in range"))
+}
+
+/// Latchkey's own `rate_limit`: 1..=10,000,000 requests per window, the window named as the
+/// contract names it.
+pub fn rate_limit(limit: i64, window: &str) -> Result<RateLimit, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let limit = validate::in_range("rate_limit.limit", limit, 1, i64::from(MAX_LIMIT))
+        .map_err(|e| errors.push(e))
+        .ok();
+    let window = RateWindow::parse(window);
+    if window.is_none() {
+        errors.push(FieldError::new(
+            "rate_limit.window",
+            "must be one of second, minute, hour, day",
+        ));
+    }
+    match (limit, window) {
+        (Some(limit), Some(window)) => Ok(RateLimit::new(limit as u32, window).expect("in range")),
+        _ => Err(errors),
+    }
 }

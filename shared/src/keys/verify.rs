@@ -167,6 +167,7 @@ impl KeyVerifier {
         let mut rate = None;
         let code = match state_code(&key, now, context.ip, required) {
             VerifyCode::Valid => match self.limiter.acquire(&key, now).await? {
+                RateDecision::Unlimited => VerifyCode::Valid,
                 RateDecision::Allowed(status) => {
                     rate = Some(status);
                     VerifyCode::Valid
@@ -221,7 +222,7 @@ mod tests {
         auth::{Caller, Credential, Role},
         clock::ManualClock,
         ids::{UserId, WorkspaceId},
-        keys::{service::KeyService, spec::NewKeySpec},
+        keys::{limit::RateLimit, service::KeyService, spec::NewKeySpec},
         store::memory::{MemoryKeyStore, MemoryOnboardingStore, MemoryRateCounter, MemoryUsage},
         usage::TallyKey,
     };
@@ -363,7 +364,7 @@ mod tests {
         let (key, plain) = create(
             &p,
             NewKeySpec {
-                rate_limit_per_hour: 2,
+                rate_limit: RateLimit::hourly(2),
                 ..NewKeySpec::named("k")
             },
         )

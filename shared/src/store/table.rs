@@ -4,7 +4,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | API key | `KEY#<key id>` | `KEY` | `USER#<owner>` / `KEY#<created_at>#<id>` | `EXPIRY#<day>` / `<expires_at>#<id>` (sparse) |
 //! | daily usage of a key | `KEY#<key id>` | `DAY#<YYYY-MM-DD>` | | |
-//! | rate window of a key | `KEY#<key id>` | `RATE#<window start>` | | |
+//! | rate window of a key | `KEY#<key id>` | `RATE#<second\|minute\|hour\|day>#<window start>` | | |
 //! | user profile | `USER#<user id>` | `PROFILE` | `MEMBERS#<workspace>` / `USER#<user id>` | |
 //! | daily usage of a user (dashboard) | `USER#<user id>` | `DAY#<YYYY-MM-DD>` | | |
 //! | issue report | `WORKSPACE#<workspace>` | `REPORT#<report id>` | | |
@@ -22,7 +22,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::ids::{KeyId, UserId, WorkspaceId};
+use crate::{
+    ids::{KeyId, UserId, WorkspaceId},
+    keys::limit::RateWindow,
+};
 
 /// Partition key attribute.
 pub const PK: &str = "pk";
@@ -48,6 +51,8 @@ pub const GSI3_PK: &str = "gsi3pk";
 pub const GSI3_SK: &str = "gsi3sk";
 /// The TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
+/// A rate window's attribute: how many requests the containers have reserved of it.
+pub const RATE_RESERVED: &str = "count";
 /// Partitions the usage events of one workspace and day are spread over.
 pub const USAGE_SHARDS: u32 = 16;
 
@@ -125,9 +130,15 @@ pub fn expiry_sk(expires_at: DateTime<Utc>, id: KeyId) -> String {
     format!("{}#{id}", crate::timestamp::format(expires_at))
 }
 
-/// Sort key of a key's rate-limit counter for the window starting at `start`.
-pub fn rate_sk(start: DateTime<Utc>) -> String {
-    format!("RATE#{}", crate::timestamp::format(start))
+/// Sort key of a key's rate-limit counter for the `window` starting at `start`. The window's
+/// name keeps a changed limit from sharing a counter with the old one (an hour and its first
+/// minute start at the same instant).
+pub fn rate_sk(window: RateWindow, start: DateTime<Utc>) -> String {
+    format!(
+        "RATE#{}#{}",
+        window.as_str(),
+        crate::timestamp::format(start)
+    )
 }
 
 /// Partition key of one shard of a workspace's usage events of one day.

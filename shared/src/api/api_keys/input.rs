@@ -9,10 +9,11 @@ use serde::{Deserialize, Deserializer};
 
 use crate::{
     error::{Error, FieldError},
+    keys::limit::RateLimit,
     keys::spec::{
         DEFAULT_EXPIRING_DAYS, DEFAULT_GRACE_DAYS, KeyChanges, MAX_DESCRIPTION, MAX_DEVICE_ID,
-        MAX_GRACE_DAYS, MAX_NAME, MAX_PRESENTED_KEY, MAX_RATE_LIMIT, MAX_REASON, MAX_TAG, MAX_TAGS,
-        NewKeySpec, VerifySpec, permissions, rate_limit,
+        MAX_GRACE_DAYS, MAX_NAME, MAX_PRESENTED_KEY, MAX_REASON, MAX_TAG, MAX_TAGS, NewKeySpec,
+        VerifySpec, default_rate_limit, permissions, rate_limit, rate_limit_per_hour,
     },
     validate::{self, Problems},
 };
@@ -35,12 +36,63 @@ pub struct CreateKeyRequest {
     /// When the key stops working; must be in the future.
     #[schema(format = DateTime)]
     expires_at: Option<String>,
-    /// Verifications allowed per hour.
+    /// Requests allowed per hour (spatialflow's setting); not together with `rate_limit`.
     #[schema(minimum = 1, maximum = 1000, default = 1000)]
     rate_limit_per_hour: Option<i64>,
+    /// Latchkey's own limit, for keys that guard real traffic: requests per window, or null for
+    /// no limit. Governs the key instead of `rate_limit_per_hour`; not together with it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<RateLimitBody>)]
+    rate_limit: Option<Option<RateLimitBody>>,
     /// Where the key may be used from; empty or absent means anywhere.
     #[schema(value_type = Option<Vec<Network>>, max_items = 100)]
     allowed_ips: Option<Vec<String>>,
+}
+
+/// At most `limit` requests per `window`; windows are aligned to the UTC clock.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RateLimitBody {
+    /// Requests allowed per window.
+    #[schema(minimum = 1, maximum = 10000000)]
+    limit: i64,
+    /// The window's length.
+    #[schema(value_type = RateWindowName)]
+    window: String,
+}
+
+/// The length of a rate window.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RateWindowName {
+    /// One second.
+    Second,
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One UTC day.
+    Day,
+}
+
+/// The limit a create or update sets: `Ok(None)` when it names none, `Ok(Some(None))` for no
+/// limit. `rate_limit` and `rate_limit_per_hour` may not both be sent.
+fn rate_limit_setting(
+    per_hour: Option<i64>,
+    own: Option<Option<RateLimitBody>>,
+) -> Result<Option<Option<RateLimit>>, Vec<FieldError>> {
+    match (per_hour, own) {
+        (Some(_), Some(_)) => Err(vec![FieldError::new(
+            "rate_limit",
+            "send either rate_limit or rate_limit_per_hour, not both",
+        )]),
+        (Some(raw), None) => rate_limit_per_hour(raw)
+            .map(|r| Some(Some(r)))
+            .map_err(|e| vec![e]),
+        (None, Some(Some(body))) => rate_limit(body.limit, &body.window).map(|r| Some(Some(r))),
+        (None, Some(None)) => Ok(Some(None)),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A permission: 1 to 100 letters, digits and `_ : . * / -`.
@@ -78,9 +130,12 @@ impl CreateKeyRequest {
                 .map(Some),
             None => Some(None),
         };
-        let rate = p.take(rate_limit(
-            self.rate_limit_per_hour.unwrap_or(MAX_RATE_LIMIT),
-        ));
+        let rate = p
+            .take_many(rate_limit_setting(
+                self.rate_limit_per_hour,
+                self.rate_limit,
+            ))
+            .map(|set| set.unwrap_or(Some(default_rate_limit())));
         let allowed_ips = p.take_many(validate::ip_networks(
             "allowed_ips",
             &self.allowed_ips.unwrap_or_default(),
@@ -91,7 +146,7 @@ impl CreateKeyRequest {
             read_only: self.read_only.unwrap_or(false),
             description: description.expect("checked"),
             expires_at: expires_at.expect("checked"),
-            rate_limit_per_hour: rate.expect("checked"),
+            rate_limit: rate.expect("checked"),
             allowed_ips: allowed_ips.expect("checked"),
         })
     }
@@ -108,9 +163,14 @@ pub struct UpdateKeyRequest {
     permissions: Option<Vec<String>>,
     /// Switch the key off (false) or back on (true).
     is_active: Option<bool>,
-    /// New hourly limit.
+    /// New hourly limit (spatialflow's setting); not together with `rate_limit`.
     #[schema(minimum = 1, maximum = 1000)]
     rate_limit_per_hour: Option<i64>,
+    /// New limit of Latchkey's own, or null for no limit; not together with
+    /// `rate_limit_per_hour`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<RateLimitBody>)]
+    rate_limit: Option<Option<RateLimitBody>>,
     /// New read-only flag.
     read_only: Option<bool>,
     /// New description; null or blank clears it.
@@ -139,9 +199,12 @@ impl UpdateKeyRequest {
         let permissions = self
             .permissions
             .and_then(|raw| p.take_many(permissions(&raw)));
-        let rate = self
-            .rate_limit_per_hour
-            .and_then(|raw| p.take(rate_limit(raw)));
+        let rate = p
+            .take_many(rate_limit_setting(
+                self.rate_limit_per_hour,
+                self.rate_limit,
+            ))
+            .flatten();
         let description = match self.description {
             Some(Some(raw)) => p.take(validate::optional_text(
                 "description",
@@ -158,7 +221,7 @@ impl UpdateKeyRequest {
             name,
             permissions,
             is_active: self.is_active,
-            rate_limit_per_hour: rate,
+            rate_limit: rate,
             read_only: self.read_only,
             description,
             allowed_ips,
@@ -355,7 +418,7 @@ mod tests {
         assert_eq!(spec.name, "Default");
         assert!(spec.permissions.is_empty());
         assert!(!spec.read_only);
-        assert_eq!(spec.rate_limit_per_hour, 1000);
+        assert_eq!(spec.rate_limit, RateLimit::hourly(1000));
         assert_eq!(spec.description, None);
         assert_eq!(spec.expires_at, None);
     }
@@ -390,6 +453,40 @@ mod tests {
         assert!(create(json!({"rate_limit_per_hour": 1000})).is_ok());
         assert!(create(json!({"rate_limit_per_hour": 1001})).is_err());
         assert!(create(json!({"rate_limit_per_hour": -5})).is_err());
+    }
+
+    #[test]
+    fn a_key_s_own_limit_takes_any_window_or_none() {
+        use crate::keys::limit::RateWindow;
+        let spec =
+            create(json!({"rate_limit": {"limit": 10_000_000, "window": "second"}})).unwrap();
+        assert_eq!(
+            spec.rate_limit,
+            RateLimit::new(10_000_000, RateWindow::Second)
+        );
+        let unlimited = create(json!({"rate_limit": null})).unwrap();
+        assert_eq!(unlimited.rate_limit, None);
+        let err = create(json!({"rate_limit": {"limit": 0, "window": "week"}})).unwrap_err();
+        assert_eq!(fields(err), ["rate_limit.limit", "rate_limit.window"]);
+        let both = create(json!({"rate_limit": null, "rate_limit_per_hour": 5})).unwrap_err();
+        assert_eq!(fields(both), ["rate_limit"]);
+        let update = |body| {
+            serde_json::from_value::<UpdateKeyRequest>(body)
+                .unwrap()
+                .parse()
+                .unwrap()
+                .rate_limit
+        };
+        assert_eq!(update(json!({})), None);
+        assert_eq!(update(json!({"rate_limit": null})), Some(None));
+        assert_eq!(
+            update(json!({"rate_limit_per_hour": 7})),
+            Some(RateLimit::hourly(7))
+        );
+        assert_eq!(
+            update(json!({"rate_limit": {"limit": 3, "window": "day"}})),
+            Some(RateLimit::new(3, RateWindow::Day))
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::keys::{
+    limit::RateLimit,
     model::{ApiKey, KeyStatus},
     outcome::VerifyCode,
     ratelimit::RateStatus,
@@ -22,7 +23,11 @@ pub struct ApiKeyResponse {
     permissions: Vec<String>,
     is_active: bool,
     usage_count: u64,
+    /// The key's limit in requests per hour (its own `rate_limit` at the same rate, rounded up,
+    /// saturating at 2^31-1; 2^31-1 when it has none).
     rate_limit_per_hour: u32,
+    /// The key's limit as set, or null for none.
+    rate_limit: Option<RateLimitView>,
     #[serde(with = "serde_rfc3339::option")]
     last_used_at: Option<DateTime<Utc>>,
     #[serde(with = "serde_rfc3339")]
@@ -52,7 +57,8 @@ impl ApiKeyResponse {
             permissions: key.permissions.clone(),
             is_active: key.is_active,
             usage_count: key.usage_count,
-            rate_limit_per_hour: key.rate_limit_per_hour,
+            rate_limit_per_hour: key.rate_limit.map_or(i32::MAX as u32, RateLimit::per_hour),
+            rate_limit: key.rate_limit.map(RateLimitView::from),
             last_used_at: key.last_used_at,
             created_at: key.created_at,
             read_only: key.read_only,
@@ -66,6 +72,23 @@ impl ApiKeyResponse {
             revocation_reason: key.revocation_reason.clone(),
             rotated_to: key.rotated_to,
             rotated_from: key.rotated_from,
+        }
+    }
+}
+
+/// At most `limit` requests per `window`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RateLimitView {
+    limit: u32,
+    #[schema(value_type = super::input::RateWindowName)]
+    window: &'static str,
+}
+
+impl From<RateLimit> for RateLimitView {
+    fn from(rule: RateLimit) -> Self {
+        Self {
+            limit: rule.limit(),
+            window: rule.window().as_str(),
         }
     }
 }

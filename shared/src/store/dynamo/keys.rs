@@ -10,7 +10,12 @@ use aws_sdk_dynamodb::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{model::ApiKey, model::DailyUsage, store::KeyStore};
+use crate::keys::{
+    limit::{RateLimit, RateWindow},
+    model::{ApiKey, DailyUsage},
+    spec::default_rate_limit,
+    store::KeyStore,
+};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     store::{StoreError, table},
@@ -58,7 +63,13 @@ struct KeyRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     is_active: bool,
-    rate_limit_per_hour: u32,
+    /// The limit: `{limit, window}`, or null for none.
+    #[serde(default, deserialize_with = "present")]
+    rate_limit: Option<Option<RateLimitRecord>>,
+    /// What keys stored before `rate_limit` existed have instead: their hourly limit. Read, never
+    /// written; a settings write removes it.
+    #[serde(default, skip_serializing)]
+    rate_limit_per_hour: Option<u32>,
     allowed_ips: Vec<ipnet::IpNet>,
     #[serde(with = "timestamp::serde_rfc3339")]
     created_at: DateTime<Utc>,
@@ -93,8 +104,37 @@ struct KeyRecord {
     version: u64,
 }
 
+/// A stored rate limit.
+#[derive(Debug, Serialize, Deserialize)]
+struct RateLimitRecord {
+    limit: u32,
+    window: String,
+}
+
+/// Distinguishes an absent attribute (`None`) from a NULL one (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl KeyRecord {
+    /// The key's limit, from whichever attribute its version of the record has; anything
+    /// unreadable falls back to the default rather than to no limit.
+    fn rate_limit(&self) -> Option<RateLimit> {
+        match (&self.rate_limit, self.rate_limit_per_hour) {
+            (Some(Some(r)), _) => RateWindow::parse(&r.window)
+                .and_then(|w| RateLimit::new(r.limit, w))
+                .or(Some(default_rate_limit())),
+            (Some(None), _) => None,
+            (None, Some(per_hour)) => RateLimit::hourly(per_hour).or(Some(default_rate_limit())),
+            (None, None) => Some(default_rate_limit()),
+        }
+    }
+}
+
 /// Optional attributes a settings write removes when the key no longer has them.
-const OPTIONAL_ATTRIBUTES: [&str; 8] = [
+const OPTIONAL_ATTRIBUTES: [&str; 9] = [
     table::GSI2_PK,
     table::GSI2_SK,
     "description",
@@ -103,6 +143,7 @@ const OPTIONAL_ATTRIBUTES: [&str; 8] = [
     "revocation_reason",
     "rotated_to",
     "rotated_from",
+    "rate_limit_per_hour",
 ];
 
 impl From<&ApiKey> for KeyRecord {
@@ -125,7 +166,11 @@ impl From<&ApiKey> for KeyRecord {
             read_only: k.read_only,
             description: k.description.clone(),
             is_active: k.is_active,
-            rate_limit_per_hour: k.rate_limit_per_hour,
+            rate_limit: Some(k.rate_limit.map(|r| RateLimitRecord {
+                limit: r.limit(),
+                window: r.window().as_str().to_owned(),
+            })),
+            rate_limit_per_hour: None,
             allowed_ips: k.allowed_ips.clone(),
             created_at: k.created_at,
             updated_at: k.updated_at,
@@ -146,6 +191,7 @@ impl From<&ApiKey> for KeyRecord {
 impl From<KeyRecord> for ApiKey {
     fn from(r: KeyRecord) -> Self {
         Self {
+            rate_limit: r.rate_limit(),
             id: r.id,
             owner_id: r.owner_id,
             workspace_id: r.workspace_id,
@@ -157,7 +203,6 @@ impl From<KeyRecord> for ApiKey {
             read_only: r.read_only,
             description: r.description,
             is_active: r.is_active,
-            rate_limit_per_hour: r.rate_limit_per_hour,
             allowed_ips: r.allowed_ips,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -430,5 +475,45 @@ impl KeyStore for DynamoKeyStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(extra: serde_json::Value) -> ApiKey {
+        let mut record = serde_json::json!({
+            "pk": "KEY#x", "sk": "KEY", "gsi1pk": "USER#u", "gsi1sk": "KEY#t",
+            "id": "0190a0c4-5b1e-7000-8000-000000000001",
+            "owner_id": "user-1", "workspace_id": "ws-1", "name": "n", "key_prefix": "sk_test",
+            "masked_key": "sk_****abcd", "secret_hash": "$argon2id$...", "permissions": [],
+            "read_only": false, "is_active": true, "allowed_ips": [],
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "version": 1
+        });
+        record
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let item: Item = serde_dynamo::to_item(record).unwrap();
+        from_item(item).unwrap()
+    }
+
+    #[test]
+    fn keys_stored_before_windows_keep_their_hourly_limit() {
+        let old = stored(serde_json::json!({"rate_limit_per_hour": 7}));
+        assert_eq!(old.rate_limit, RateLimit::hourly(7));
+    }
+
+    #[test]
+    fn a_limit_and_no_limit_both_survive_a_round_trip() {
+        for rule in [RateLimit::new(5, RateWindow::Second), None] {
+            let mut key = stored(serde_json::json!({}));
+            key.rate_limit = rule;
+            let item = to_item(&key).unwrap();
+            assert!(!item.contains_key("rate_limit_per_hour"));
+            assert_eq!(from_item(item).unwrap().rate_limit, rule);
+        }
     }
 }

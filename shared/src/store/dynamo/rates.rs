@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ids::KeyId,
-    keys::ratelimit::{RateCounter, WINDOW},
+    keys::{limit::RateWindow, ratelimit::RateCounter},
     store::{StoreError, table},
 };
 
-/// Rate windows in the single table; each expires (TTL) an hour after it ends.
+/// Rate windows in the single table; each expires (TTL) one window's length after it ends.
 #[derive(Clone, Debug)]
 pub struct DynamoRateCounter {
     client: Client,
@@ -33,6 +33,7 @@ impl RateCounter for DynamoRateCounter {
     async fn reserve(
         &self,
         key: KeyId,
+        window: RateWindow,
         start: DateTime<Utc>,
         slice: u32,
         limit: u32,
@@ -40,16 +41,16 @@ impl RateCounter for DynamoRateCounter {
         let Some(most_before) = limit.checked_sub(slice) else {
             return Ok(None);
         };
-        let expires = start + WINDOW + WINDOW;
+        let expires = start + window.length() + window.length();
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(table::PK, AttributeValue::S(table::key_pk(key)))
-            .key(table::SK, AttributeValue::S(table::rate_sk(start)))
+            .key(table::SK, AttributeValue::S(table::rate_sk(window, start)))
             .update_expression("ADD #count :slice SET #ttl = :ttl")
             .condition_expression("attribute_not_exists(#count) OR #count <= :most")
-            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#count", table::RATE_RESERVED)
             .expression_attribute_names("#ttl", table::TTL)
             .expression_attribute_values(":slice", AttributeValue::N(slice.to_string()))
             .expression_attribute_values(":most", AttributeValue::N(most_before.to_string()))
@@ -61,7 +62,7 @@ impl RateCounter for DynamoRateCounter {
             Ok(out) => {
                 let reserved = out
                     .attributes
-                    .and_then(|a| a.get("count").cloned())
+                    .and_then(|a| a.get(table::RATE_RESERVED).cloned())
                     .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
                     .unwrap_or(u64::from(limit));
                 Ok(Some(reserved))

@@ -5,12 +5,19 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{ids::KeyId, keys::ratelimit::RateCounter, store::StoreError};
+use crate::{
+    ids::KeyId,
+    keys::{limit::RateWindow, ratelimit::RateCounter},
+    store::StoreError,
+};
+
+/// One key's window: its length and start.
+type Window = (KeyId, RateWindow, DateTime<Utc>);
 
 /// Rate windows in memory, reserved exactly like the conditional `ADD` of the DynamoDB adapter.
 #[derive(Debug, Default)]
 pub struct MemoryRateCounter {
-    windows: Mutex<HashMap<(KeyId, DateTime<Utc>), u64>>,
+    windows: Mutex<HashMap<Window, u64>>,
     calls: std::sync::atomic::AtomicU64,
 }
 
@@ -26,6 +33,7 @@ impl RateCounter for MemoryRateCounter {
     async fn reserve(
         &self,
         key: KeyId,
+        window: RateWindow,
         start: DateTime<Utc>,
         slice: u32,
         limit: u32,
@@ -36,7 +44,7 @@ impl RateCounter for MemoryRateCounter {
         self.calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut windows = self.windows.lock().expect("lock");
-        let reserved = windows.entry((key, start)).or_default();
+        let reserved = windows.entry((key, window, start)).or_default();
         if *reserved + u64::from(slice) <= u64::from(limit) {
             *reserved += u64::from(slice);
             Ok(Some(*reserved))

@@ -1,0 +1,146 @@
+//! A key's own rate limit: at most so many requests per second, minute, hour or day.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+/// Highest limit per window.
+pub const MAX_LIMIT: u32 = 10_000_000;
+
+/// The length of a rate window; windows are aligned to the UTC clock (a minute window starts at
+/// second 0, a day window at midnight UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RateWindow {
+    /// One second.
+    Second,
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One UTC day.
+    Day,
+}
+
+impl RateWindow {
+    /// Every window, shortest first.
+    pub const ALL: [RateWindow; 4] = [Self::Second, Self::Minute, Self::Hour, Self::Day];
+
+    /// Its length.
+    pub fn length(self) -> TimeDelta {
+        match self {
+            Self::Second => TimeDelta::seconds(1),
+            Self::Minute => TimeDelta::minutes(1),
+            Self::Hour => TimeDelta::hours(1),
+            Self::Day => TimeDelta::days(1),
+        }
+    }
+
+    /// The name the contract gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Second => "second",
+            Self::Minute => "minute",
+            Self::Hour => "hour",
+            Self::Day => "day",
+        }
+    }
+
+    /// The window named `raw`, if any.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.as_str() == raw)
+    }
+
+    /// The start of the window holding `at`.
+    pub fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        at.duration_trunc(self.length())
+            .expect("every window divides the epoch evenly")
+    }
+}
+
+/// At most `limit` requests per `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    limit: u32,
+    window: RateWindow,
+}
+
+impl RateLimit {
+    /// A limit of 1..=[`MAX_LIMIT`] requests per `window`, or `None` outside that range.
+    pub fn new(limit: u32, window: RateWindow) -> Option<Self> {
+        (1..=MAX_LIMIT)
+            .contains(&limit)
+            .then_some(Self { limit, window })
+    }
+
+    /// `limit` requests an hour (spatialflow's `rate_limit_per_hour`).
+    pub fn hourly(limit: u32) -> Option<Self> {
+        Self::new(limit, RateWindow::Hour)
+    }
+
+    /// Requests allowed per window.
+    pub fn limit(self) -> u32 {
+        self.limit
+    }
+
+    /// The window.
+    pub fn window(self) -> RateWindow {
+        self.window
+    }
+
+    /// The same rate per hour, for clients that know only `rate_limit_per_hour`: rounded up for a
+    /// day window (10 a day is 1 an hour), saturating at `i32::MAX`.
+    pub fn per_hour(self) -> u32 {
+        let limit = u64::from(self.limit);
+        let per_hour = match self.window {
+            RateWindow::Second => limit * 3600,
+            RateWindow::Minute => limit * 60,
+            RateWindow::Hour => limit,
+            RateWindow::Day => limit.div_ceil(24),
+        };
+        u32::try_from(per_hour.min(i32::MAX as u64)).expect("at most i32::MAX")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_outside_the_range_are_refused() {
+        assert!(RateLimit::new(0, RateWindow::Second).is_none());
+        assert!(RateLimit::new(MAX_LIMIT + 1, RateWindow::Day).is_none());
+        assert!(RateLimit::new(MAX_LIMIT, RateWindow::Day).is_some());
+    }
+
+    #[test]
+    fn the_hourly_equivalent_rounds_up_and_saturates() {
+        let per_hour = |limit, window| RateLimit::new(limit, window).unwrap().per_hour();
+        assert_eq!(per_hour(10, RateWindow::Day), 1);
+        assert_eq!(per_hour(25, RateWindow::Day), 2);
+        assert_eq!(per_hour(7, RateWindow::Hour), 7);
+        assert_eq!(per_hour(2, RateWindow::Minute), 120);
+        assert_eq!(per_hour(MAX_LIMIT, RateWindow::Second), i32::MAX as u32);
+    }
+
+    #[test]
+    fn windows_start_on_the_clock() {
+        let at = DateTime::parse_from_rfc3339("2026-11-24T10:31:45.250Z")
+            .unwrap()
+            .to_utc();
+        let starts: Vec<String> = RateWindow::ALL
+            .iter()
+            .map(|w| w.start(at).to_rfc3339())
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "2026-11-24T10:31:45+00:00",
+                "2026-11-24T10:31:00+00:00",
+                "2026-11-24T10:00:00+00:00",
+                "2026-11-24T00:00:00+00:00"
+            ]
+        );
+        for w in RateWindow::ALL {
+            assert_eq!(RateWindow::parse(w.as_str()), Some(w));
+        }
+        assert_eq!(RateWindow::parse("week"), None);
+    }
+}
