@@ -388,6 +388,7 @@ struct WriteCounts {
     usage_flushes: AtomicU64,
     counter_items: AtomicU64,
     event_items: AtomicU64,
+    event_batches: AtomicU64,
 }
 
 struct CountingRate(Arc<WriteCounts>, DynamoRateCounter);
@@ -421,6 +422,10 @@ impl UsageSink for CountingSink {
         self.0
             .event_items
             .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+        // Events are written 25 to a BatchWriteItem.
+        self.0
+            .event_batches
+            .fetch_add(batch.events.len().div_ceil(25) as u64, Ordering::Relaxed);
         self.1.write(batch).await
     }
 }
@@ -488,7 +493,76 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
     );
     assert_eq!(
         counts.event_items.load(Ordering::Relaxed),
-        10,
-        "refusals are counted, not stored one by one"
+        1,
+        "the ten alike successes are one event; refusals are counted, not stored one by one"
     );
+}
+
+/// A hot key in steady state, flushed every 500 verifications as a busy container's timer would:
+/// every call that writes to DynamoDB, per verification.
+#[tokio::test]
+async fn a_hot_key_costs_under_a_twentieth_of_a_write_per_verification() {
+    let owner = caller();
+    let clock: Arc<dyn Clock> = latchkey_tests::ManualClock::now();
+    let keys = service(clock.clone()).await;
+    let issued = create(
+        &keys,
+        &owner,
+        serde_json::json!({"rate_limit": {"limit": 10_000_000, "window": "day"}}),
+    )
+    .await;
+    let config = latchkey_tests::config();
+    let client = latchkey_tests::dynamodb().await;
+    let counts = Arc::new(WriteCounts::default());
+    let verifier = KeyVerifier::new(VerifierParts {
+        store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
+        prefix: config.key_prefix.clone(),
+        clock: clock.clone(),
+        cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),
+        limiter: RateLimiter::new(Arc::new(CountingRate(
+            counts.clone(),
+            DynamoRateCounter::new(client.clone(), &config.table_name),
+        ))),
+        usage: Arc::new(UsageRecorder::new(
+            Arc::new(CountingSink(
+                counts.clone(),
+                DynamoUsageSink::new(client.clone(), &config.table_name, 90),
+            )),
+            Duration::from_secs(3600),
+        )),
+        onboarding: None,
+    });
+    let context = AttemptContext {
+        ip: Some("203.0.113.9".parse().unwrap()),
+        user_agent: Some("edge/1".into()),
+        ..AttemptContext::default()
+    };
+    let verifications = 5_000u64;
+    for i in 1..=verifications {
+        let outcome = verifier
+            .verify(issued.plain.expose(), &[], &context)
+            .await
+            .unwrap();
+        assert_eq!(outcome.code, VerifyCode::Valid);
+        if i % 500 == 0 {
+            verifier.flush_usage().await;
+        }
+    }
+    let stats = serde_json::to_value(ApiKeyStats::from(
+        keys.stats(&owner, issued.key.id).await.unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(stats["usage_count"], verifications);
+    let rate = counts.rate_writes.load(Ordering::Relaxed);
+    let tallies = counts.counter_items.load(Ordering::Relaxed) / 3;
+    let event_batches = counts.event_batches.load(Ordering::Relaxed);
+    // One day marker per workspace and day, once per container.
+    let writes = rate + tallies + event_batches + 1;
+    let per_verification = writes as f64 / verifications as f64;
+    println!(
+        "hot key: {verifications} verifications, {writes} writes ({rate} reservations, \
+         {tallies} counter transactions, {event_batches} event batches, 1 day marker): \
+         {per_verification:.4} per verification"
+    );
+    assert!(per_verification <= 0.05, "{per_verification}");
 }

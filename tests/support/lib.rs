@@ -332,6 +332,7 @@ pub async fn seed_usage_events_over(
         .map(|i| UsageEvent {
             id: uuid::Uuid::new_v4(),
             at: now - chrono::Duration::minutes((i % days) as i64 * 1440 + 1),
+            count: 1,
             key_id: KeyId::new(),
             workspace_id: WorkspaceId::parse(workspace).unwrap(),
             owner_id: UserId::parse("seeded").unwrap(),

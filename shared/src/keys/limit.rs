@@ -1,6 +1,6 @@
 //! A key's own rate limit: at most so many requests per second, minute, hour or day.
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// Highest limit per window.
 pub const MAX_LIMIT: u32 = 10_000_000;
@@ -48,10 +48,10 @@ impl RateWindow {
         Self::ALL.into_iter().find(|w| w.as_str() == raw)
     }
 
-    /// The start of the window holding `at`.
+    /// The start of the window holding `at` (every window divides the epoch evenly).
     pub fn start(self, at: DateTime<Utc>) -> DateTime<Utc> {
-        at.duration_trunc(self.length())
-            .expect("every window divides the epoch evenly")
+        let length = self.length().num_seconds();
+        DateTime::from_timestamp(at.timestamp().div_euclid(length) * length, 0).unwrap_or(at)
     }
 }
 
@@ -142,5 +142,21 @@ mod tests {
             assert_eq!(RateWindow::parse(w.as_str()), Some(w));
         }
         assert_eq!(RateWindow::parse("week"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_instant_lies_in_its_window(
+            secs in DateTime::<Utc>::MIN_UTC.timestamp()..DateTime::<Utc>::MAX_UTC.timestamp() - 86_400,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let at = DateTime::from_timestamp(secs, nanos).unwrap();
+            for w in RateWindow::ALL {
+                let start = w.start(at);
+                proptest::prop_assert!(start <= at && at < start + w.length(), "{w:?} {at}");
+            }
+            let bucket = crate::usage::event_bucket(at);
+            proptest::prop_assert!(bucket <= at && at < bucket + crate::usage::EVENT_BUCKET);
+        }
     }
 }

@@ -6,7 +6,8 @@
 //! and deletes it in one transaction together with the job's new progress and count, conditional
 //! on the job's version: a chunk is either wholly done and counted, or not at all, so a message
 //! delivered twice or a worker that dies mid-job never double-counts and always resumes where the
-//! last committed chunk left off.
+//! last committed chunk left off. Counts are of verifications: an event aggregates alike ones
+//! (see [`crate::usage`]) and counts for as many as it stands for.
 
 use std::{sync::Arc, time::Instant};
 
@@ -23,6 +24,7 @@ use crate::{
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
     store::StoreError,
+    usage::event_bucket,
 };
 
 /// Events deleted per transaction: DynamoDB allows 100 items, one is the job.
@@ -53,6 +55,8 @@ pub struct EventRef {
     pub partition: String,
     /// Sort key.
     pub sort: String,
+    /// How many verifications it stands for.
+    pub count: u64,
 }
 
 /// One page of a target's events in scope of a job.
@@ -80,7 +84,7 @@ pub trait ErasureStore: Send + Sync {
     fn shards(&self) -> u32;
     /// The days `workspace` has usage events on.
     async fn event_days(&self, workspace: &WorkspaceId) -> Result<Vec<NaiveDate>, StoreError>;
-    /// How many events of `target` are in scope of `job` now.
+    /// How many verifications the events of `target` in scope of `job` stand for now.
     async fn count(&self, job: &ErasureJob, target: &Target) -> Result<u64, StoreError>;
     /// Up to `limit` events of `target` in scope of `job`, after `after`.
     async fn page(
@@ -220,7 +224,9 @@ impl Erasure {
             scope: spec.scope,
             device_ids: spec.device_ids,
             tags: spec.tags,
-            from: spec.from,
+            // An event stands for up to a minute of verifications from its `at`: a range starts at
+            // its minute, so an erasure takes seconds too many rather than leave any behind.
+            from: spec.from.map(event_bucket),
             to: spec.to,
             days,
             dry_run: spec.dry_run,
@@ -354,7 +360,7 @@ impl Erasure {
             },
         };
         next.version += 1;
-        next.deleted_count += page.events.len() as u64;
+        next.deleted_count += page.events.iter().map(|e| e.count).sum::<u64>();
         match self.jobs.erase(&page.events, &next).await {
             Ok(()) => Ok(next),
             // Another worker moved the job on, or an event expired under us: read and go on.
@@ -478,6 +484,7 @@ mod tests {
             .map(|i| UsageEvent {
                 id: Uuid::new_v4(),
                 at: p.clock.now() - chrono::Duration::hours((i % 3) as i64 * 24),
+                count: 1,
                 key_id: key,
                 workspace_id: p.workspace.clone(),
                 owner_id: p.owner.clone(),

@@ -16,7 +16,7 @@
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
 //! report; whether a leaving owner is the last one); `gsi2` is the sparse expiry index the sweeper reads
-//! one day-partition at a time; `gsi3` finds a device's usage events. Usage events of one workspace
+//! one day-partition at a time; `gsi3` finds a device's usage events (and projects their `count`). Usage events of one workspace
 //! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
 //! `ttl` is the table's TTL attribute (rate windows and usage events expire by it).
 
@@ -51,6 +51,9 @@ pub const GSI3_PK: &str = "gsi3pk";
 pub const GSI3_SK: &str = "gsi3sk";
 /// The TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
+/// A usage event's attribute: how many verifications it stands for (absent on events written
+/// before aggregation: one).
+pub const EVENT_COUNT: &str = "count";
 /// A rate window's attribute: how many requests the containers have reserved of it.
 pub const RATE_RESERVED: &str = "count";
 /// Partitions the usage events of one workspace and day are spread over.

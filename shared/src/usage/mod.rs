@@ -1,20 +1,23 @@
 //! Usage accounting of verifications: counters on the key, daily aggregates, and usage events.
 //!
 //! A busy key must not become one DynamoDB item written per request. Verifications are tallied in
-//! the warm container and written at most once per flush interval: one `UpdateItem` per key, one per
-//! key and day, one per owner and day, whatever the request rate. Usage events (the personal data an
-//! erasure removes) are one item each, batched 25 to a `BatchWriteItem`, and spread over
+//! the warm container and written at most once per flush interval: one transaction per key and day
+//! (the key's counters, its day, its owner's day), whatever the request rate. Usage events (the
+//! personal data an erasure removes) are aggregated the same way: verifications of one key with the
+//! same outcome, from the same client (IP, user agent, `device_id`, tags), within one minute, are
+//! one event with a `count`. Events are batched 25 to a `BatchWriteItem` and spread over
 //! [`crate::store::table::USAGE_SHARDS`] partitions per workspace and day.
 
 use std::{
     collections::HashMap,
+    hash::{Hash, Hasher},
     net::IpAddr,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use uuid::Uuid;
 
 use crate::{
@@ -23,7 +26,7 @@ use crate::{
 };
 
 /// Where a verification came from, as far as the caller knows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AttemptContext {
     /// The end client's address.
     pub ip: Option<IpAddr>,
@@ -35,13 +38,16 @@ pub struct AttemptContext {
     pub tags: Vec<String>,
 }
 
-/// One recorded verification of a known key.
+/// Recorded verifications of a known key: `count` of them, alike but for their time, within one
+/// [`EVENT_BUCKET`] from `at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageEvent {
     /// Event id.
     pub id: Uuid,
-    /// When it happened.
+    /// When the first of them happened.
     pub at: DateTime<Utc>,
+    /// How many verifications it stands for (at least one).
+    pub count: u64,
     /// The key verified.
     pub key_id: KeyId,
     /// The key's workspace.
@@ -152,6 +158,48 @@ pub trait UsageSink: Send + Sync {
     async fn write(&self, batch: UsageBatch) -> UsageBatch;
 }
 
+/// How long a span of alike verifications one event may stand for. Events never cross a UTC day
+/// (a minute divides a day), so erasure by date range finds them by their day.
+pub const EVENT_BUCKET: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// The start of the [`EVENT_BUCKET`] holding `at`: its minute. Defined for every instant (chrono's
+/// `duration_trunc` is not, past the year 2262).
+pub fn event_bucket(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.with_nanosecond(0)
+        .and_then(|t| t.with_second(0))
+        .unwrap_or(at)
+}
+
+/// A hash of what makes verifications alike enough to be one event: key, outcome, client and
+/// minute. Computed from borrowed parts, so counting into an existing event allocates nothing.
+fn fingerprint(
+    key: KeyId,
+    outcome: VerifyCode,
+    context: &AttemptContext,
+    bucket: DateTime<Utc>,
+) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (key, outcome, context, bucket).hash(&mut hasher);
+    hasher.finish()
+}
+
+impl UsageEvent {
+    /// Whether a verification of `key` with `outcome` from `context` in the minute `bucket`
+    /// belongs to this event.
+    fn is_alike(
+        &self,
+        key: KeyId,
+        outcome: VerifyCode,
+        context: &AttemptContext,
+        bucket: DateTime<Utc>,
+    ) -> bool {
+        self.key_id == key
+            && self.outcome == outcome
+            && event_bucket(self.at) == bucket
+            && &self.context == context
+    }
+}
+
 /// Most events held in memory when writes keep failing; past it the oldest are dropped (and logged).
 const MAX_BUFFERED_EVENTS: usize = 10_000;
 /// Events that trigger a flush before the interval is up: one `BatchWriteItem`'s worth.
@@ -159,7 +207,44 @@ const EVENTS_PER_FLUSH: usize = 25;
 
 struct Buffer {
     batch: UsageBatch,
+    /// Where the event of each group of alike verifications is in `batch.events`, by the group's
+    /// [`fingerprint`]. Two groups with one fingerprint are told apart by the event itself: the
+    /// later one starts an event of its own, which only ever aggregates less.
+    groups: HashMap<u64, usize>,
     since: Instant,
+}
+
+impl Buffer {
+    /// Counts a verification into its group's event, starting one if the batch has none.
+    fn add_event(
+        &mut self,
+        key: &ApiKey,
+        outcome: VerifyCode,
+        at: DateTime<Utc>,
+        context: &AttemptContext,
+    ) {
+        let bucket = event_bucket(at);
+        let group = fingerprint(key.id, outcome, context, bucket);
+        if let Some(&i) = self.groups.get(&group) {
+            let event = &mut self.batch.events[i];
+            if event.is_alike(key.id, outcome, context, bucket) {
+                event.count += 1;
+                event.at = event.at.min(at);
+                return;
+            }
+        }
+        self.groups.insert(group, self.batch.events.len());
+        self.batch.events.push(UsageEvent {
+            id: Uuid::new_v4(),
+            at,
+            count: 1,
+            key_id: key.id,
+            workspace_id: key.workspace_id.clone(),
+            owner_id: key.owner_id.clone(),
+            outcome,
+            context: context.clone(),
+        });
+    }
 }
 
 /// Tallies verifications in the warm container and writes them in batches.
@@ -177,6 +262,7 @@ impl UsageRecorder {
             interval,
             buffer: Mutex::new(Buffer {
                 batch: UsageBatch::default(),
+                groups: HashMap::new(),
                 since: Instant::now(),
             }),
         }
@@ -206,15 +292,7 @@ impl UsageRecorder {
             // Requests refused for the rate limit are counted but not stored one by one: a key
             // hammered past its limit must not turn into one event write per request.
             if outcome != VerifyCode::RateLimited {
-                buffer.batch.events.push(UsageEvent {
-                    id: Uuid::new_v4(),
-                    at,
-                    key_id: key.id,
-                    workspace_id: key.workspace_id.clone(),
-                    owner_id: key.owner_id.clone(),
-                    outcome,
-                    context: context.clone(),
-                });
+                buffer.add_event(key, outcome, at, context);
             }
             buffer.since.elapsed() >= self.interval || buffer.batch.events.len() >= EVENTS_PER_FLUSH
         };
@@ -228,6 +306,7 @@ impl UsageRecorder {
         let batch = {
             let mut buffer = self.buffer.lock().expect("usage lock");
             buffer.since = Instant::now();
+            buffer.groups.clear();
             std::mem::take(&mut buffer.batch)
         };
         if batch.is_empty() {
@@ -246,6 +325,8 @@ impl UsageRecorder {
                 );
                 newer.events.drain(..excess);
             }
+            // The unwritten events went in front: the positions of this batch's groups moved.
+            buffer.groups.clear();
             buffer.batch = newer;
         }
     }
@@ -315,7 +396,71 @@ mod tests {
             (3, 1),
             "the resend applied nothing twice"
         );
-        assert_eq!(usage.events().len(), 4);
+        let counts: Vec<(VerifyCode, u64)> = usage
+            .events()
+            .iter()
+            .map(|e| (e.outcome, e.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [(VerifyCode::Valid, 3), (VerifyCode::NotFound, 1)],
+            "the resent event is stored once"
+        );
+    }
+
+    #[tokio::test]
+    async fn alike_verifications_within_a_minute_are_one_event_with_a_count() {
+        let usage = Arc::new(MemoryUsage::default());
+        let recorder = UsageRecorder::new(usage.clone(), Duration::from_secs(3600));
+        let key = key().await;
+        let minute = event_bucket(chrono::Utc::now());
+        let phone = AttemptContext {
+            ip: Some("192.0.2.1".parse().unwrap()),
+            user_agent: Some("app/1".into()),
+            device_id: Some("phone".into()),
+            tags: vec!["eu".into()],
+        };
+        let laptop = AttemptContext {
+            device_id: Some("laptop".into()),
+            ..phone.clone()
+        };
+        let second = |s| minute + chrono::TimeDelta::seconds(s);
+        for i in 0..20 {
+            recorder
+                .record(&key, VerifyCode::Valid, second(59 - i), &phone)
+                .await;
+        }
+        for (code, at, context) in [
+            (VerifyCode::Valid, second(5), &laptop),
+            (VerifyCode::Expired, second(5), &phone),
+            (VerifyCode::Valid, second(60), &phone),
+        ] {
+            recorder.record(&key, code, at, context).await;
+        }
+        recorder.flush().await;
+        let events: Vec<(u64, VerifyCode, Option<String>, i64)> = usage
+            .events()
+            .iter()
+            .map(|e| {
+                (
+                    e.count,
+                    e.outcome,
+                    e.context.device_id.clone(),
+                    (e.at - minute).num_seconds(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (20, VerifyCode::Valid, Some("phone".into()), 40),
+                (1, VerifyCode::Valid, Some("laptop".into()), 5),
+                (1, VerifyCode::Expired, Some("phone".into()), 5),
+                (1, VerifyCode::Valid, Some("phone".into()), 60),
+            ],
+            "one event per key, outcome, client and minute, at its first verification"
+        );
+        assert_eq!(tally_of(&usage, &key, minute), (22, 1));
     }
 
     #[tokio::test]

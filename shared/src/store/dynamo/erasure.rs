@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     operation::query::builders::QueryFluentBuilder,
-    types::{AttributeValue, Delete, Put, Select, TransactWriteItem},
+    types::{AttributeValue, Delete, Put, TransactWriteItem},
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -140,6 +140,15 @@ impl DynamoErasureStore {
     }
 }
 
+/// How many verifications a stored event stands for: its count, or one for an event written
+/// before aggregation.
+fn event_count(item: &HashMap<String, AttributeValue>) -> u64 {
+    item.get(table::EVENT_COUNT)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
 #[async_trait]
 impl ErasureStore for DynamoErasureStore {
     async fn get(&self, id: Uuid) -> Result<Option<ErasureJob>, StoreError> {
@@ -226,15 +235,17 @@ impl ErasureStore for DynamoErasureStore {
     }
 
     async fn count(&self, job: &ErasureJob, target: &Target) -> Result<u64, StoreError> {
-        let pages = self
+        let items = self
             .query(job, target)
-            .select(Select::Count)
+            .projection_expression("#count")
+            .expression_attribute_names("#count", table::EVENT_COUNT)
             .into_paginator()
+            .items()
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(StoreError::sdk)?;
-        Ok(pages.iter().map(|p| p.count as u64).sum())
+        Ok(items.iter().map(event_count).sum())
     }
 
     async fn page(
@@ -252,7 +263,8 @@ impl ErasureStore for DynamoErasureStore {
         });
         let page = self
             .query(job, target)
-            .projection_expression("pk, sk")
+            .projection_expression("pk, sk, #count")
+            .expression_attribute_names("#count", table::EVENT_COUNT)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
             .send()
@@ -272,6 +284,7 @@ impl ErasureStore for DynamoErasureStore {
                 .map(|item| EventRef {
                     partition: text(item, table::PK),
                     sort: text(item, table::SK),
+                    count: event_count(item),
                 })
                 .collect(),
             after: page.last_evaluated_key.map(|key| {

@@ -64,6 +64,7 @@ struct EventRecord<'a> {
     gsi3sk: Option<String>,
     event_id: uuid::Uuid,
     at: String,
+    count: u64,
     key_id: KeyId,
     workspace_id: &'a WorkspaceId,
     owner_id: &'a UserId,
@@ -90,6 +91,7 @@ impl DynamoUsageSink {
             sk,
             event_id: e.id,
             at: crate::timestamp::format(e.at),
+            count: e.count,
             key_id: e.key_id,
             workspace_id: &e.workspace_id,
             owner_id: &e.owner_id,
@@ -135,7 +137,8 @@ impl DynamoUsageSink {
         Ok(())
     }
 
-    /// Writes events 25 to a `BatchWriteItem`; returns those that could not be written.
+    /// Writes events 25 to a `BatchWriteItem`; returns those that could not be written. A put of
+    /// an event already written (a resend) writes the same item again: applied once.
     async fn write_events(&self, events: Vec<UsageEvent>) -> Vec<UsageEvent> {
         if let Err(err) = self.mark_days(&events).await {
             tracing::warn!(error = %err, "usage day markers not written");

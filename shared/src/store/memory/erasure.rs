@@ -108,7 +108,7 @@ impl ErasureStore for MemoryErasureStore {
     }
 
     async fn count(&self, job: &ErasureJob, target: &Target) -> Result<u64, StoreError> {
-        Ok(self.in_scope(job, target).len() as u64)
+        Ok(self.in_scope(job, target).iter().map(|e| e.count).sum())
     }
 
     async fn page(
@@ -138,6 +138,7 @@ impl ErasureStore for MemoryErasureStore {
                 .map(|e| EventRef {
                     partition: e.workspace_id.to_string(),
                     sort: e.id.to_string(),
+                    count: e.count,
                 })
                 .collect(),
         })
