@@ -59,16 +59,16 @@ pub fn verify_key_blocking(presented: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The memory cost a PHC string names, if it names one.
-fn memory_kib(phc: &str) -> Option<u32> {
-    let hash = PasswordHash::new(phc).ok()?;
-    Params::try_from(&hash).ok().map(|p| p.m_cost())
-}
-
-/// Verifies a key: inline at the current parameters, on the blocking pool at costly old ones.
+/// Verifies a key: inline at the current parameters (the PHC string parsed once), on the
+/// blocking pool at costly old ones.
 pub async fn verify_key(presented: String, phc: String) -> Result<bool, Error> {
-    if memory_kib(&phc).is_some_and(|m| m <= INLINE_MAX_KIB) {
-        return Ok(verify_key_blocking(&presented, &phc));
+    let Ok(hash) = PasswordHash::new(&phc) else {
+        return Ok(false);
+    };
+    if Params::try_from(&hash).is_ok_and(|p| p.m_cost() <= INLINE_MAX_KIB) {
+        return Ok(hasher()
+            .verify_password(presented.as_bytes(), &hash)
+            .is_ok());
     }
     tokio::task::spawn_blocking(move || verify_key_blocking(&presented, &phc))
         .await
