@@ -430,20 +430,9 @@ impl UsageSink for CountingSink {
     }
 }
 
-/// 2,000 verifications of one key in a burst: the writes DynamoDB sees are bounded by the key's
-/// hourly limit and the flush interval, not by the request rate.
-#[tokio::test]
-async fn a_hammered_key_writes_a_bounded_number_of_items() {
-    let owner = caller();
-    // A clock that stands still: the burst falls in one rate window whenever the test runs.
-    let clock: Arc<dyn Clock> = latchkey_tests::ManualClock::now();
-    let keys = service(clock.clone()).await;
-    let issued = create(
-        &keys,
-        &owner,
-        serde_json::json!({"rate_limit_per_hour": 10}),
-    )
-    .await;
+/// A verifier over the local stack's table whose rate and usage writes are counted, flushing
+/// usage only when asked (an hour-long interval).
+async fn counting_verifier(clock: Arc<dyn Clock>) -> (KeyVerifier, Arc<WriteCounts>) {
     let config = latchkey_tests::config();
     let client = latchkey_tests::dynamodb().await;
     let counts = Arc::new(WriteCounts::default());
@@ -465,6 +454,24 @@ async fn a_hammered_key_writes_a_bounded_number_of_items() {
         )),
         onboarding: None,
     });
+    (verifier, counts)
+}
+
+/// 2,000 verifications of one key in a burst: the writes DynamoDB sees are bounded by the key's
+/// hourly limit and the flush interval, not by the request rate.
+#[tokio::test]
+async fn a_hammered_key_writes_a_bounded_number_of_items() {
+    let owner = caller();
+    // A clock that stands still: the burst falls in one rate window whenever the test runs.
+    let clock: Arc<dyn Clock> = latchkey_tests::ManualClock::now();
+    let keys = service(clock.clone()).await;
+    let issued = create(
+        &keys,
+        &owner,
+        serde_json::json!({"rate_limit_per_hour": 10}),
+    )
+    .await;
+    let (verifier, counts) = counting_verifier(clock).await;
     for _ in 0..2000 {
         verifier
             .verify(issued.plain.expose(), &[], &AttemptContext::default())
@@ -511,27 +518,7 @@ async fn a_hot_key_costs_under_a_twentieth_of_a_write_per_verification() {
         serde_json::json!({"rate_limit": {"limit": 10_000_000, "window": "day"}}),
     )
     .await;
-    let config = latchkey_tests::config();
-    let client = latchkey_tests::dynamodb().await;
-    let counts = Arc::new(WriteCounts::default());
-    let verifier = KeyVerifier::new(VerifierParts {
-        store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
-        prefix: config.key_prefix.clone(),
-        clock: clock.clone(),
-        cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),
-        limiter: RateLimiter::new(Arc::new(CountingRate(
-            counts.clone(),
-            DynamoRateCounter::new(client.clone(), &config.table_name),
-        ))),
-        usage: Arc::new(UsageRecorder::new(
-            Arc::new(CountingSink(
-                counts.clone(),
-                DynamoUsageSink::new(client.clone(), &config.table_name, 90),
-            )),
-            Duration::from_secs(3600),
-        )),
-        onboarding: None,
-    });
+    let (verifier, counts) = counting_verifier(clock).await;
     let context = AttemptContext {
         ip: Some("203.0.113.9".parse().unwrap()),
         user_agent: Some("edge/1".into()),
