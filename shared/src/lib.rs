@@ -19,6 +19,7 @@ pub mod issue_reports;
 pub mod keys;
 pub mod lifecycle;
 pub mod notifications;
+pub mod nullable;
 pub mod onboarding;
 pub mod privacy;
 pub mod profiles;

@@ -4,7 +4,7 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use chrono::{Days, NaiveDate};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -23,35 +23,35 @@ use crate::{
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateProfileRequest {
     /// Display name.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 255, pattern = r"\S")]
     name: Option<Option<String>>,
     /// Free text; null or blank clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     bio: Option<Option<String>>,
     /// An http(s) URL with a host; null or blank clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = Option<String>, max_length = 500, pattern = r"^(https?://[^/?#\s]+\S*|\s*)$")]
     avatar_url: Option<Option<String>>,
     /// Digits, spaces and `+ - ( ) .`; null or blank clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = Option<String>, max_length = 20, pattern = r"^([0-9 +().-]*[0-9][0-9 +().-]*|\s*)$")]
     phone_number: Option<Option<String>>,
     /// An IANA time zone such as `Europe/Berlin`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 50, example = "Europe/Berlin")]
     timezone: Option<Option<String>>,
     /// Date display format.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 20, pattern = r"\S")]
     date_format: Option<Option<String>>,
     /// `12h` or `24h`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = TimeFormat, required = false)]
     time_format: Option<Option<String>>,
     /// API version shown by default.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 10, pattern = r"\S")]
     default_api_version: Option<Option<String>>,
     /// Email notifications.
@@ -69,11 +69,11 @@ pub struct UpdateProfileRequest {
     /// Whether the product tour is done.
     has_completed_tour: Option<bool>,
     /// Map style preference (the spatialflow SDK's).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 50, pattern = r"\S")]
     default_map_style: Option<Option<String>>,
     /// Geofence colour preference, `#RRGGBB` (the spatialflow SDK's).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = String, required = false, pattern = r"^\s*#[0-9A-Fa-f]{6}\s*$", example = "#3B82F6")]
     default_geofence_color: Option<Option<String>>,
     /// Whether the workflow tour is done (the spatialflow SDK's).
@@ -90,12 +90,6 @@ pub enum TimeFormat {
     /// 24-hour clock.
     #[schema(rename = "24h")]
     TwentyFour,
-}
-
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn avatar(raw: &str) -> Result<String, FieldError> {

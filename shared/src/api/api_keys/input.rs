@@ -5,7 +5,7 @@
 //! listing every field at fault.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::{
     error::{Error, FieldError},
@@ -41,7 +41,7 @@ pub struct CreateKeyRequest {
     rate_limit_per_hour: Option<i64>,
     /// Latchkey's own limit, for keys that guard real traffic: requests per window, or null for
     /// no limit. Governs the key instead of `rate_limit_per_hour`; not together with it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = Option<RateLimitBody>)]
     rate_limit: Option<Option<RateLimitBody>>,
     /// Where the key may be used from; empty or absent means anywhere.
@@ -168,25 +168,18 @@ pub struct UpdateKeyRequest {
     rate_limit_per_hour: Option<i64>,
     /// New limit of Latchkey's own, or null for no limit; not together with
     /// `rate_limit_per_hour`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = Option<RateLimitBody>)]
     rate_limit: Option<Option<RateLimitBody>>,
     /// New read-only flag.
     read_only: Option<bool>,
     /// New description; null or blank clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     #[schema(value_type = Option<String>, max_length = 500)]
     description: Option<Option<String>>,
     /// New networks (replace the old ones).
     #[schema(value_type = Option<Vec<Network>>, max_items = 100)]
     allowed_ips: Option<Vec<String>>,
-}
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 impl UpdateKeyRequest {

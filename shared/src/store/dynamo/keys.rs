@@ -64,7 +64,7 @@ struct KeyRecord {
     description: Option<String>,
     is_active: bool,
     /// The limit: `{limit, window}`, or null for none.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::nullable::present")]
     rate_limit: Option<Option<RateLimitRecord>>,
     /// What keys stored before `rate_limit` existed have instead: their hourly limit. Read, never
     /// written; a settings write removes it.
@@ -109,13 +109,6 @@ struct KeyRecord {
 struct RateLimitRecord {
     limit: u32,
     window: String,
-}
-
-/// Distinguishes an absent attribute (`None`) from a NULL one (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 impl KeyRecord {
