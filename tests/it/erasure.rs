@@ -137,3 +137,75 @@ async fn failing_a_job_records_the_error_once() {
         "a failed job stays failed"
     );
 }
+
+/// Events that aggregate alike verifications count as the verifications they stand for, by
+/// workspace and by device (the device index projects the count).
+#[tokio::test]
+async fn aggregated_events_count_as_their_verifications() {
+    use latchkey::{
+        ids::KeyId,
+        keys::outcome::VerifyCode,
+        store::dynamo::DynamoUsageSink,
+        usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
+    };
+    let workspace = uuid::Uuid::new_v4().to_string();
+    let sink = DynamoUsageSink::new(
+        latchkey_tests::dynamodb().await,
+        &latchkey_tests::config().table_name,
+        90,
+    );
+    let now = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let events: Vec<UsageEvent> = ["d", "d", "e"]
+        .iter()
+        .map(|device| UsageEvent {
+            id: uuid::Uuid::new_v4(),
+            at: now,
+            count: 4,
+            key_id: KeyId::new(),
+            workspace_id: WorkspaceId::parse(&workspace).unwrap(),
+            owner_id: UserId::parse("seeded").unwrap(),
+            outcome: VerifyCode::Valid,
+            context: AttemptContext {
+                device_id: Some((*device).into()),
+                ..AttemptContext::default()
+            },
+        })
+        .collect();
+    let left = sink
+        .write(UsageBatch {
+            events,
+            ..UsageBatch::default()
+        })
+        .await;
+    assert!(left.is_empty());
+
+    let erasure = erasure().await;
+    let spec = serde_json::from_value::<ErasureRequest>(
+        serde_json::json!({"scope": "device", "device_ids": ["d"], "dry_run": true}),
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    let by_device = erasure
+        .create(
+            &UserId::parse("requester").unwrap(),
+            &WorkspaceId::parse(&workspace).unwrap(),
+            spec,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_device.estimated_count, 8, "two events of four each");
+
+    let job = workspace_job(&erasure, &workspace).await;
+    assert_eq!(job.estimated_count, 12);
+    assert_eq!(
+        erasure.run(job.job_id, budget(None)).await.unwrap(),
+        RunOutcome::Finished
+    );
+    let done = erasure.get(&job.workspace_id, job.job_id).await.unwrap();
+    assert_eq!(
+        (done.status, done.deleted_count),
+        (JobStatus::Completed, 12)
+    );
+    assert_eq!(latchkey_tests::count_usage_events(&workspace, 2).await, 0);
+}
