@@ -7,6 +7,12 @@
 //! same outcome, from the same client (IP, user agent, `device_id`, tags), within one minute, are
 //! one event with a `count`. Events are batched 25 to a `BatchWriteItem` and spread over
 //! [`crate::store::table::USAGE_SHARDS`] partitions per workspace and day.
+//!
+//! With a flush interval, a due flush runs in a background task, one at a time, so no answer waits
+//! for storage. On Lambda a task only runs while its container is thawed, so a flush started after
+//! one request may finish during the next; the writes it resends are applied once (see
+//! [`SentTally`]). With a zero interval (the local stack's default), every verification is written
+//! before its answer, so what a test did is visible at once.
 
 use std::{
     collections::HashMap,
@@ -202,8 +208,9 @@ impl UsageEvent {
 
 /// Most events held in memory when writes keep failing; past it the oldest are dropped (and logged).
 const MAX_BUFFERED_EVENTS: usize = 10_000;
-/// Events that trigger a flush before the interval is up: one `BatchWriteItem`'s worth.
-const EVENTS_PER_FLUSH: usize = 25;
+/// Events that trigger a flush before the interval is up, so a container seeing many clients
+/// holds a bounded buffer.
+const FLUSH_AT_EVENTS: usize = 1_000;
 
 struct Buffer {
     batch: UsageBatch,
@@ -252,6 +259,10 @@ pub struct UsageRecorder {
     sink: Arc<dyn UsageSink>,
     interval: Duration,
     buffer: Mutex<Buffer>,
+    /// Held while a batch is written: background flushes skip when it is taken, and
+    /// [`UsageRecorder::flush`] waits for it, so when that returns everything recorded before is
+    /// written (or kept for the next flush).
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl UsageRecorder {
@@ -265,12 +276,13 @@ impl UsageRecorder {
                 groups: HashMap::new(),
                 since: Instant::now(),
             }),
+            writing: Arc::default(),
         }
     }
 
     /// Records a verification of `key` and writes the buffer when it is due.
     pub async fn record(
-        &self,
+        self: &Arc<Self>,
         key: &ApiKey,
         outcome: VerifyCode,
         at: DateTime<Utc>,
@@ -294,15 +306,30 @@ impl UsageRecorder {
             if outcome != VerifyCode::RateLimited {
                 buffer.add_event(key, outcome, at, context);
             }
-            buffer.since.elapsed() >= self.interval || buffer.batch.events.len() >= EVENTS_PER_FLUSH
+            buffer.since.elapsed() >= self.interval || buffer.batch.events.len() >= FLUSH_AT_EVENTS
         };
-        if due {
+        if !due {
+            return;
+        }
+        if self.interval.is_zero() {
             self.flush().await;
+        } else if let Ok(writing) = Arc::clone(&self.writing).try_lock_owned() {
+            let recorder = Arc::clone(self);
+            tokio::spawn(async move {
+                recorder.write_buffered().await;
+                drop(writing);
+            });
         }
     }
 
-    /// Writes everything buffered. A failed write keeps the batch for the next flush.
+    /// Writes everything buffered, after any flush under way. A failed write keeps the batch for
+    /// the next flush.
     pub async fn flush(&self) {
+        let _writing = self.writing.lock().await;
+        self.write_buffered().await;
+    }
+
+    async fn write_buffered(&self) {
         let batch = {
             let mut buffer = self.buffer.lock().expect("usage lock");
             buffer.since = Instant::now();
@@ -371,10 +398,50 @@ mod tests {
         (t.success, t.failed)
     }
 
+    /// A sink whose writes wait until the test opens its gate.
+    struct GatedSink(Arc<MemoryUsage>, tokio::sync::Semaphore);
+
+    #[async_trait]
+    impl UsageSink for GatedSink {
+        async fn write(&self, batch: UsageBatch) -> UsageBatch {
+            let _open = self.1.acquire().await.expect("gate");
+            self.0.write(batch).await
+        }
+    }
+
+    #[tokio::test]
+    async fn with_an_interval_an_answer_never_waits_for_its_flush() {
+        let usage = Arc::new(MemoryUsage::default());
+        let sink = Arc::new(GatedSink(usage.clone(), tokio::sync::Semaphore::new(0)));
+        let recorder = Arc::new(UsageRecorder::new(sink.clone(), Duration::from_nanos(1)));
+        let (key, at) = (key().await, chrono::Utc::now());
+        let context = AttemptContext::default();
+        for _ in 0..2 {
+            tokio::time::timeout(
+                Duration::from_secs(30),
+                recorder.record(&key, VerifyCode::Valid, at, &context),
+            )
+            .await
+            .expect("a due flush is written in the background, not before the answer");
+        }
+        assert_eq!(
+            tally_of(&usage, &key, at),
+            (0, 0),
+            "the write is still held"
+        );
+        sink.1.add_permits(10);
+        recorder.flush().await;
+        assert_eq!(
+            tally_of(&usage, &key, at),
+            (2, 0),
+            "flush waits for the background write, then writes the rest"
+        );
+    }
+
     #[tokio::test]
     async fn a_write_whose_answer_was_lost_is_resent_and_counted_once() {
         let usage = Arc::new(MemoryUsage::default());
-        let recorder = UsageRecorder::new(usage.clone(), Duration::from_secs(3600));
+        let recorder = Arc::new(UsageRecorder::new(usage.clone(), Duration::from_secs(3600)));
         let (key, at) = (key().await, chrono::Utc::now());
         let context = AttemptContext::default();
         usage.lose_next_acks(1);
@@ -411,7 +478,7 @@ mod tests {
     #[tokio::test]
     async fn alike_verifications_within_a_minute_are_one_event_with_a_count() {
         let usage = Arc::new(MemoryUsage::default());
-        let recorder = UsageRecorder::new(usage.clone(), Duration::from_secs(3600));
+        let recorder = Arc::new(UsageRecorder::new(usage.clone(), Duration::from_secs(3600)));
         let key = key().await;
         let minute = event_bucket(chrono::Utc::now());
         let phone = AttemptContext {
@@ -466,7 +533,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_write_keeps_everything_for_the_next_flush() {
         let usage = Arc::new(MemoryUsage::default());
-        let recorder = UsageRecorder::new(usage.clone(), Duration::from_secs(3600));
+        let recorder = Arc::new(UsageRecorder::new(usage.clone(), Duration::from_secs(3600)));
         let (key, at) = (key().await, chrono::Utc::now());
         let context = AttemptContext::default();
         usage.fail_next_writes(2);

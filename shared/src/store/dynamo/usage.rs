@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, PutRequest, TransactWriteItem, Update, WriteRequest},
 };
 use chrono::NaiveDate;
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -18,6 +19,10 @@ use crate::{
     keys::outcome::VerifyCode,
     store::{StoreError, table},
 };
+
+/// Writes of one flush in flight at once: enough to hide DynamoDB's latency, few enough to stay
+/// well inside a function's connection pool and a table's burst capacity.
+const WRITE_CONCURRENCY: usize = 8;
 
 /// Daily aggregates are kept this long (a year of history plus a year to compare it with).
 const DAILY_RETENTION_DAYS: i64 = 800;
@@ -144,14 +149,20 @@ impl DynamoUsageSink {
             tracing::warn!(error = %err, "usage day markers not written");
             return events;
         }
-        let mut left = Vec::new();
-        for chunk in events.chunks(25) {
-            if let Err(err) = self.write_event_chunk(chunk).await {
-                tracing::warn!(error = %err, events = chunk.len(), "usage events not written");
-                left.extend_from_slice(chunk);
-            }
-        }
-        left
+        let chunks: Vec<Vec<UsageEvent>> = events.chunks(25).map(<[_]>::to_vec).collect();
+        stream::iter(chunks)
+            .map(|chunk| async move {
+                match self.write_event_chunk(&chunk).await {
+                    Ok(()) => Vec::new(),
+                    Err(err) => {
+                        tracing::warn!(error = %err, events = chunk.len(), "usage events not written");
+                        chunk
+                    }
+                }
+            })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .concat()
+            .await
     }
 
     async fn write_event_chunk(&self, chunk: &[UsageEvent]) -> Result<(), StoreError> {
@@ -277,12 +288,20 @@ impl UsageSink for DynamoUsageSink {
             key,
             tally,
         });
-        for sent in batch.resend.into_iter().chain(fresh) {
-            if let Err(err) = self.write_tally(sent.id, &sent.key, &sent.tally).await {
-                tracing::warn!(error = %err, key_id = %sent.key.key_id, "usage counters not written");
-                left.resend.push(sent);
-            }
-        }
+        left.resend = stream::iter(batch.resend.into_iter().chain(fresh))
+            .map(|sent| async move {
+                match self.write_tally(sent.id, &sent.key, &sent.tally).await {
+                    Ok(()) => None,
+                    Err(err) => {
+                        tracing::warn!(error = %err, key_id = %sent.key.key_id, "usage counters not written");
+                        Some(sent)
+                    }
+                }
+            })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
         left.events = self.write_events(batch.events).await;
         left
     }
