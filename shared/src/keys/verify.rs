@@ -2,7 +2,8 @@
 //! verify endpoint, the API Gateway authorizer and Latchkey's own APIKeyBearer authentication.
 //!
 //! Order of checks (the first failure decides): format and checksum (no storage read) → lookup by
-//! id (the warm cache first) → secret (argon2id, behind the per-key failure backoff) → revoked →
+//! id (the warm cache first; a blocked id's guesses are refused without a read, see
+//! [`super::backoff`]) → secret (argon2id) → revoked →
 //! disabled → expired (a rotated key past its grace included) → IP allowlist → required
 //! permissions → rate limit. Every outcome for a known key is recorded as usage.
 
@@ -63,6 +64,7 @@ pub struct KeyVerifier {
     usage: Arc<UsageRecorder>,
     onboarding: Option<Arc<Onboarding>>,
     argon2_checks: AtomicU64,
+    key_reads: AtomicU64,
 }
 
 /// The parts a [`KeyVerifier`] is built from.
@@ -96,6 +98,7 @@ impl KeyVerifier {
             usage: parts.usage,
             onboarding: parts.onboarding,
             argon2_checks: AtomicU64::new(0),
+            key_reads: AtomicU64::new(0),
         }
     }
 
@@ -104,9 +107,15 @@ impl KeyVerifier {
         &self.prefix
     }
 
-    /// How many argon2 checks this verifier has run (a metric, and the brute-force test's witness).
+    /// How many argon2 checks this verifier has run (a metric, and the cache tests' witness).
     pub fn argon2_checks(&self) -> u64 {
         self.argon2_checks.load(Ordering::Relaxed)
+    }
+
+    /// How many keys this verifier has read from storage (a metric, and the brute-force test's
+    /// witness).
+    pub fn key_reads(&self) -> u64 {
+        self.key_reads.load(Ordering::Relaxed)
     }
 
     /// Writes buffered usage now (before a container may be frozen, and in tests).
@@ -129,6 +138,39 @@ impl KeyVerifier {
         key
     }
 
+    /// Checks `parsed` against storage on a cache miss: the key when the secret is its own. A
+    /// blocked id's guesses are checked against the hash the backoff remembers, so they cost no read.
+    async fn read_and_check(
+        &self,
+        parsed: &PresentedKey<'_>,
+        context: &AttemptContext,
+    ) -> Result<Option<ApiKey>, Error> {
+        if let Some(hash) = self.backoff.blocked_hash(parsed.id, self.clock.now())
+            && !self.secret_matches(parsed.full, &hash).await?
+        {
+            return Ok(None);
+        }
+        self.key_reads.fetch_add(1, Ordering::Relaxed);
+        let Some(key) = self.store.get(parsed.id).await? else {
+            return Ok(None);
+        };
+        if !self.secret_matches(parsed.full, &key.secret_hash).await? {
+            self.backoff
+                .failed(parsed.id, self.clock.now(), &key.secret_hash);
+            self.usage
+                .record(&key, VerifyCode::NotFound, self.clock.now(), context)
+                .await;
+            return Ok(None);
+        }
+        self.backoff.succeeded(parsed.id);
+        Ok(Some(self.upgrade_hash(key, parsed.full).await))
+    }
+
+    async fn secret_matches(&self, presented: &str, hash: &str) -> Result<bool, Error> {
+        self.argon2_checks.fetch_add(1, Ordering::Relaxed);
+        hashing::verify_key(presented.to_owned(), hash.to_owned()).await
+    }
+
     /// Decides whether `presented` may act with `required` permissions, from where `context` says.
     pub async fn verify(
         &self,
@@ -142,26 +184,13 @@ impl KeyVerifier {
         let digest = cache::digest(parsed.full);
         let key = match self.cache.get(parsed.id, &digest) {
             Some(key) => key,
-            None => {
-                if self.backoff.is_blocked(parsed.id, self.clock.now()) {
-                    return Ok(Verification::not_found());
+            None => match self.read_and_check(&parsed, context).await? {
+                Some(key) => {
+                    self.cache.put(digest, key.clone());
+                    key
                 }
-                let Some(key) = self.store.get(parsed.id).await? else {
-                    return Ok(Verification::not_found());
-                };
-                self.argon2_checks.fetch_add(1, Ordering::Relaxed);
-                if !hashing::verify_key(parsed.full.to_owned(), key.secret_hash.clone()).await? {
-                    self.backoff.failed(parsed.id, self.clock.now());
-                    self.usage
-                        .record(&key, VerifyCode::NotFound, self.clock.now(), context)
-                        .await;
-                    return Ok(Verification::not_found());
-                }
-                self.backoff.succeeded(parsed.id);
-                let key = self.upgrade_hash(key, parsed.full).await;
-                self.cache.put(digest, key.clone());
-                key
-            }
+                None => return Ok(Verification::not_found()),
+            },
         };
         let now = self.clock.now();
         let mut rate = None;
