@@ -302,6 +302,7 @@ async fn disabling_a_key_stops_it_and_enabling_restores_it() {
         .await
         .expect(200);
     assert_eq!(off["api_key"]["status"], "disabled");
+    latchkey_tests::past_the_cache_bound().await;
     user.api
         .send(Method::GET, KEYS, &as_key(&secret), None)
         .await
@@ -313,6 +314,7 @@ async fn disabling_a_key_stops_it_and_enabling_restores_it() {
     )
     .await
     .expect(200);
+    latchkey_tests::past_the_cache_bound().await;
     user.api
         .send(Method::GET, KEYS, &as_key(&secret), None)
         .await
@@ -360,6 +362,7 @@ async fn regenerate_keeps_id_and_settings_and_kills_the_old_secret() {
     assert_eq!(regenerated["api_key"]["name"], "regen");
     assert_eq!(regenerated["api_key"]["permissions"], json!(["p"]));
     assert_ne!(new, old);
+    latchkey_tests::past_the_cache_bound().await;
     user.api
         .send(Method::GET, KEYS, &as_key(&old), None)
         .await

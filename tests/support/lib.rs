@@ -26,6 +26,14 @@ pub fn config() -> Config {
     Config::from_env().expect("the local stack's settings are exported by infra/local/test")
 }
 
+/// Waits out the stack's key cache bound. The stack runs several instances of each function, as
+/// Lambda does, each with its own cache: a change to a key reaches every instance within the
+/// bound (the contract's promise), not at once. Tests that use a key after changing it wait here
+/// first; the test stack keeps the bound short for that.
+pub async fn past_the_cache_bound() {
+    tokio::time::sleep(config().key_cache_ttl + std::time::Duration::from_millis(500)).await;
+}
+
 /// A DynamoDB client for the local stack.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     let sdk = latchkey::aws::load_sdk_config().await;
