@@ -53,14 +53,17 @@ pub struct Authenticator {
 /// The credential a request presents, before it is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presented<'a> {
-    /// An API key: `X-API-KEY`, or a bearer token carrying the key prefix.
+    /// An API key: a bearer token carrying the key prefix, the key alone in `Authorization`,
+    /// `X-API-KEY` or `apiKey`.
     Key(&'a str),
     /// A session token.
     Session(&'a str),
 }
 
 impl<'a> Presented<'a> {
-    /// Reads the credential of `headers`; `prefix` tells keys from session tokens.
+    /// Reads the credential of `headers`; `prefix` tells keys from session tokens. The contract's
+    /// order, first match wins: `Authorization: Bearer <jwt|key>`, `Authorization: <key>` (only a
+    /// value that parses as a key), `X-API-KEY`, `apiKey`.
     pub fn from_headers(headers: &'a HeaderMap, prefix: &KeyPrefix) -> Result<Self, Error> {
         let text = |name| {
             headers
@@ -71,23 +74,36 @@ impl<'a> Presented<'a> {
                 })
                 .transpose()
         };
-        if let Some(key) = text("x-api-key")? {
-            return Ok(Self::Key(key.trim()));
+        let authorization = text("authorization")?.map(str::trim);
+        if let Some(authorization) = authorization {
+            if let Some((scheme, token)) = authorization.split_once(' ')
+                && scheme.eq_ignore_ascii_case("bearer")
+            {
+                let token = token.trim();
+                if token.is_empty() {
+                    return Err(unauthenticated("the bearer token is empty"));
+                }
+                return Ok(if PresentedKey::has_prefix(prefix, token) {
+                    Self::Key(token)
+                } else {
+                    Self::Session(token)
+                });
+            }
+            // latitude.sh's clients send the key with no scheme.
+            if PresentedKey::parse(prefix, authorization).is_some() {
+                return Ok(Self::Key(authorization));
+            }
         }
-        let Some(authorization) = text("authorization")? else {
-            return Err(unauthenticated("no credentials were sent"));
-        };
-        let token = authorization
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| unauthenticated("the Authorization header must be 'Bearer <token>'"))?;
-        if PresentedKey::has_prefix(prefix, token) {
-            Ok(Self::Key(token))
+        for name in ["x-api-key", "apikey"] {
+            if let Some(key) = text(name)? {
+                return Ok(Self::Key(key.trim()));
+            }
+        }
+        Err(unauthenticated(if authorization.is_some() {
+            "the Authorization header must be 'Bearer <token>' or an API key"
         } else {
-            Ok(Self::Session(token))
-        }
+            "no credentials were sent"
+        }))
     }
 }
 
@@ -238,4 +254,91 @@ fn key_caller(verification: Verification, now: DateTime<Utc>) -> Result<Caller, 
         workspace_id: key.workspace_id.clone(),
         credential: Credential::ApiKey(key.grant()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderName, HeaderValue};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{ids::KeyId, keys::secret::PlainKey};
+
+    fn presented(pairs: &[(&str, &str)]) -> Result<String, u16> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        match Presented::from_headers(&headers, &KeyPrefix::default()) {
+            Ok(Presented::Key(key)) => Ok(format!("key {key}")),
+            Ok(Presented::Session(token)) => Ok(format!("session {token}")),
+            Err(err) => Err(err.status().as_u16()),
+        }
+    }
+
+    #[test]
+    fn every_credential_form_in_the_contract_s_order() {
+        let key = PlainKey::generate(&KeyPrefix::default(), KeyId::new());
+        let key = key.expose();
+        let other = PlainKey::generate(&KeyPrefix::default(), KeyId::new());
+        let other = other.expose();
+        let as_key = Ok(format!("key {key}"));
+        assert_eq!(
+            presented(&[("authorization", &format!("Bearer {key}"))]),
+            as_key
+        );
+        assert_eq!(presented(&[("authorization", key)]), as_key, "latitude.sh");
+        assert_eq!(presented(&[("x-api-key", key)]), as_key);
+        assert_eq!(presented(&[("apikey", key)]), as_key, "cartovista");
+        assert_eq!(
+            presented(&[("authorization", "Bearer a.b.c")]),
+            Ok("session a.b.c".into())
+        );
+        assert_eq!(
+            presented(&[("authorization", key), ("x-api-key", other)]),
+            as_key,
+            "Authorization comes first"
+        );
+        assert_eq!(
+            presented(&[("x-api-key", key), ("apikey", other)]),
+            as_key,
+            "X-API-KEY before apiKey"
+        );
+        assert_eq!(
+            presented(&[("authorization", "Basic dTpw"), ("x-api-key", key)]),
+            as_key,
+            "an Authorization that is neither goes on to the key headers"
+        );
+        assert_eq!(presented(&[("authorization", "Basic dTpw")]), Err(401));
+        assert_eq!(
+            presented(&[("authorization", "sk_not-a-key")]),
+            Err(401),
+            "a bare value must parse as a key"
+        );
+        assert_eq!(presented(&[("authorization", "Bearer ")]), Err(401));
+        assert_eq!(presented(&[]), Err(401));
+    }
+
+    proptest! {
+        /// Whatever the headers hold, reading them is a credential or a 401, never a panic.
+        #[test]
+        fn any_headers_read_as_a_credential_or_a_401(
+            authorization in prop::option::of("[ -~]{0,80}"),
+            x_api_key in prop::option::of("[ -~]{0,80}"),
+            api_key in prop::option::of("[ -~]{0,80}"),
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in [("authorization", authorization), ("x-api-key", x_api_key), ("apikey", api_key)] {
+                if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    headers.insert(name, value);
+                }
+            }
+            if let Err(err) = Presented::from_headers(&headers, &KeyPrefix::default()) {
+                prop_assert_eq!(err.status().as_u16(), 401);
+            }
+        }
+    }
 }
