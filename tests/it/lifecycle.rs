@@ -89,6 +89,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         name: "seeded".into(),
         key_prefix: plain.key_prefix(),
         masked_key: plain.masked(),
+        last_slice: plain.last_slice(),
         secret_hash: hash.to_owned(),
         permissions: vec![],
         read_only: false,

@@ -38,6 +38,9 @@ pub struct ApiKey {
     pub key_prefix: String,
     /// `sk_****1234`.
     pub masked_key: String,
+    /// The key's last 5 characters (latitude.sh's `token_last_slice`). Keys stored before it
+    /// was kept have the 4 of `masked_key`.
+    pub last_slice: String,
     /// argon2id PHC string of the whole key.
     pub secret_hash: String,
     /// Scopes the key carries, checked by verification.

@@ -95,6 +95,11 @@ impl PlainKey {
         self.0[..cut].to_owned()
     }
 
+    /// The last five characters (latitude.sh's `token_last_slice`).
+    pub fn last_slice(&self) -> String {
+        self.0[self.0.len() - 5..].to_owned()
+    }
+
     /// The masked form: `sk_****` and the last four characters.
     pub fn masked(&self) -> String {
         let (prefix, _) = self.0.split_at(self.0.len() - BODY_CHARS);

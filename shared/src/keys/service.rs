@@ -168,6 +168,7 @@ impl KeyService {
             name: spec.name,
             key_prefix: plain.key_prefix(),
             masked_key: plain.masked(),
+            last_slice: plain.last_slice(),
             secret_hash,
             permissions: spec.permissions,
             read_only: spec.read_only,
@@ -223,6 +224,12 @@ impl KeyService {
         changes: KeyChanges,
     ) -> Result<ApiKey, Error> {
         let mut key = self.owned(caller, id).await?;
+        Self::apply(caller, &mut key, changes)?;
+        self.save(key).await
+    }
+
+    /// Sets `changes` on `key`, as far as `caller` may grant them.
+    fn apply(caller: &Caller, key: &mut ApiKey, changes: KeyChanges) -> Result<(), Error> {
         within_grant(
             caller.grant(),
             changes.permissions.as_deref(),
@@ -240,14 +247,19 @@ impl KeyService {
             description,
             allowed_ips,
         } = changes;
-        key.name = name.unwrap_or(key.name);
-        key.permissions = permissions.unwrap_or(key.permissions);
-        key.is_active = is_active.unwrap_or(key.is_active);
-        key.rate_limit = rate_limit.unwrap_or(key.rate_limit);
-        key.read_only = read_only.unwrap_or(key.read_only);
-        key.description = description.unwrap_or(key.description);
-        key.allowed_ips = allowed_ips.unwrap_or(key.allowed_ips);
-        self.save(key).await
+        fn set<T>(field: &mut T, change: Option<T>) {
+            if let Some(value) = change {
+                *field = value;
+            }
+        }
+        set(&mut key.name, name);
+        set(&mut key.permissions, permissions);
+        set(&mut key.is_active, is_active);
+        set(&mut key.rate_limit, rate_limit);
+        set(&mut key.read_only, read_only);
+        set(&mut key.description, description);
+        set(&mut key.allowed_ips, allowed_ips);
+        Ok(())
     }
 
     /// Deletes a key: it is gone (404) afterwards.
@@ -260,6 +272,18 @@ impl KeyService {
 
     /// Replaces a key's secret, keeping its id and settings; the old secret stops working at once.
     pub async fn regenerate(&self, caller: &Caller, id: KeyId) -> Result<IssuedKey, Error> {
+        self.regenerate_with(caller, id, KeyChanges::default())
+            .await
+    }
+
+    /// Replaces a key's secret and applies `changes`, in one write: either both happen or
+    /// neither (latitude.sh's PUT).
+    pub async fn regenerate_with(
+        &self,
+        caller: &Caller,
+        id: KeyId,
+        changes: KeyChanges,
+    ) -> Result<IssuedKey, Error> {
         let mut key = self.owned(caller, id).await?;
         if key.revoked_at.is_some() {
             return Err(Error::InvalidState {
@@ -268,9 +292,11 @@ impl KeyService {
             });
         }
         Self::ensure_can_reissue(caller, &key)?;
+        Self::apply(caller, &mut key, changes)?;
         let (plain, secret_hash) = self.mint(id).await?;
         key.secret_hash = secret_hash;
         key.masked_key = plain.masked();
+        key.last_slice = plain.last_slice();
         key.key_prefix = plain.key_prefix();
         let key = self.save(key).await?;
         Ok(IssuedKey { key, plain })
@@ -307,6 +333,7 @@ impl KeyService {
             name: old.name.clone(),
             key_prefix: plain.key_prefix(),
             masked_key: plain.masked(),
+            last_slice: plain.last_slice(),
             secret_hash,
             permissions: old.permissions.clone(),
             read_only: old.read_only,

@@ -57,6 +57,9 @@ struct KeyRecord {
     name: String,
     key_prefix: String,
     masked_key: String,
+    /// Absent on keys stored before it was kept.
+    #[serde(default)]
+    last_slice: String,
     secret_hash: String,
     permissions: Vec<String>,
     read_only: bool,
@@ -154,6 +157,7 @@ impl From<&ApiKey> for KeyRecord {
             name: k.name.clone(),
             key_prefix: k.key_prefix.clone(),
             masked_key: k.masked_key.clone(),
+            last_slice: k.last_slice.clone(),
             secret_hash: k.secret_hash.clone(),
             permissions: k.permissions.clone(),
             read_only: k.read_only,
@@ -190,6 +194,11 @@ impl From<KeyRecord> for ApiKey {
             workspace_id: r.workspace_id,
             name: r.name,
             key_prefix: r.key_prefix,
+            last_slice: if r.last_slice.is_empty() {
+                legacy_last_slice(&r.masked_key)
+            } else {
+                r.last_slice
+            },
             masked_key: r.masked_key,
             secret_hash: r.secret_hash,
             permissions: r.permissions,
@@ -223,6 +232,13 @@ fn from_item(item: Item) -> Result<ApiKey, StoreError> {
     serde_dynamo::from_item::<_, KeyRecord>(item)
         .map(ApiKey::from)
         .map_err(StoreError::backend)
+}
+
+/// What a key stored before `last_slice` was kept shows instead: the last 4 characters its
+/// masked form kept (the 5th from the end was never stored).
+fn legacy_last_slice(masked: &str) -> String {
+    let tail = masked.rsplit("****").next().unwrap_or_default();
+    tail.to_owned()
 }
 
 /// The pieces of an `UpdateItem` that rewrites every settings attribute of `key` and removes the
