@@ -179,6 +179,19 @@ pub struct ErrorBody<'a> {
     errors: &'a [FieldError],
 }
 
+/// What an error response says, kept in the response's extensions so a family whose clients read
+/// another error shape (latitude.sh's JSON:API errors) can say the same thing in that shape,
+/// without deciding the status a second time.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// The machine-readable reason (`code` of the error body).
+    pub code: &'static str,
+    /// The sentence for humans.
+    pub detail: String,
+    /// Each field at fault, on validation errors.
+    pub errors: Vec<FieldError>,
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -202,7 +215,13 @@ impl IntoResponse for Error {
             code: self.code(),
             errors,
         };
+        let report = ErrorReport {
+            code: self.code(),
+            detail: body.detail.clone(),
+            errors: errors.to_vec(),
+        };
         let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(report);
         if let Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } = self
         {
             response

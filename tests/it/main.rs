@@ -8,6 +8,7 @@ mod erasure;
 mod event_fixtures;
 mod http_account;
 mod http_api_keys;
+mod http_latitude;
 mod http_openapi;
 mod http_privacy;
 mod http_verify;

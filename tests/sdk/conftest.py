@@ -1,8 +1,10 @@
 """Shared fixtures of the client-SDK suites: the stack's URL and session tokens for new users."""
 
 import asyncio
+import json
 import os
 import subprocess
+import urllib.request
 import uuid
 
 import pytest
@@ -42,3 +44,15 @@ def owner():
 
 def run(coroutine):
     return asyncio.run(coroutine)
+
+
+def verify(api_url, key):
+    """POST /api/v1/keys/verify, as a service that keys protect would call it."""
+    request = urllib.request.Request(
+        f"{api_url}/api/v1/keys/verify",
+        data=json.dumps({"key": key}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())

@@ -13,7 +13,6 @@ the SDK's `_without_preload_content` variant, which sends the identical request.
 
 import datetime
 import json
-import urllib.request
 import uuid
 
 import pytest
@@ -21,7 +20,7 @@ from spatialflow import SpatialFlow
 from spatialflow._generated.spatialflow_generated import models
 from spatialflow._generated.spatialflow_generated.exceptions import ApiException
 
-from conftest import run, session_token
+from conftest import run, session_token, verify
 
 
 def client(api_url, token):
@@ -40,18 +39,6 @@ async def set_expiration(account, key_id, expires_at):
     )
     assert raw.status == 200, await raw.text()
     return json.loads(await raw.read())
-
-
-def verify(api_url, key):
-    """POST /api/v1/keys/verify, as a service that keys protect would call it."""
-    request = urllib.request.Request(
-        f"{api_url}/api/v1/keys/verify",
-        data=json.dumps({"key": key}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.loads(reply.read())
 
 
 def test_health(api_url, owner):

@@ -97,6 +97,8 @@ pub enum Auth {
     Bearer(String),
     /// `X-API-KEY: <value>`.
     ApiKey(String),
+    /// Any header: `(name, value)` (`Authorization: <key>` with no scheme, `apiKey: <key>`).
+    Header(&'static str, String),
 }
 
 /// An HTTP client of the local API.
@@ -147,6 +149,7 @@ impl Api {
             Auth::None => request,
             Auth::Bearer(token) => request.bearer_auth(token),
             Auth::ApiKey(key) => request.header("x-api-key", key),
+            Auth::Header(name, value) => request.header(*name, value),
         };
         request = match body {
             Some(Value::String(raw)) => {

@@ -44,6 +44,8 @@ pub const API_KEY: &str = "APIKeyBearer";
         (name = "verification", description = "Checking a presented key, for the services keys protect."),
         (name = "account", description = "Profile, notifications, onboarding and dashboard."),
         (name = "privacy", description = "GDPR Article 17 erasure jobs."),
+        (name = "latitude.sh", description = "The caller's keys in latitude.sh's shape (JSON:API, \
+            `application/vnd.api+json`), for its clients and `latitudesh-python-sdk`."),
         (name = "meta", description = "Health and this document."),
     ),
 )]
@@ -154,7 +156,8 @@ pub(super) fn finish(doc: &mut openapi::OpenApi) {
                 operation
                     .responses
                     .responses
-                    .insert("503".into(), shared("Unavailable"));
+                    .entry("503".into())
+                    .or_insert_with(|| shared("Unavailable"));
             }
             let keyed =
                 operation.security.iter().flatten().any(|requirement| {

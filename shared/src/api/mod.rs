@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod doc;
+pub mod latitude;
 pub mod privacy;
 #[cfg(test)]
 mod request_properties;
@@ -26,6 +27,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = doc::ApiDoc::openapi();
     for family in [
         api_keys::routes().into_openapi(),
+        latitude::routes().into_openapi(),
         account::routes().into_openapi(),
         privacy::routes().into_openapi(),
     ] {

@@ -1,4 +1,6 @@
-//! The API-keys family: managing the caller's keys, and verifying presented keys.
+//! The API-keys family: managing the caller's keys, and verifying presented keys. The function
+//! that serves it serves the key families of the services Latchkey stands in for too
+//! ([`super::latitude`]), so a change through any of them evicts the same warm cache.
 //! Each handler extracts, calls the key service, and maps the result; the family's request and
 //! response shapes are [`input`] and [`view`].
 
@@ -30,13 +32,14 @@ use crate::{
     http::{ClientContext, IdPath, Json, Query},
     ids::KeyId,
     keys::{service::KeyService, verify::KeyVerifier},
+    profiles::ProfileStore,
     timestamp,
     wiring::Wiring,
 };
 
 /// The api-keys function's router.
 pub fn router(state: KeysApi) -> Router {
-    super::mount(routes(), state)
+    super::mount(routes().merge(super::latitude::routes()), state)
 }
 
 /// What the api-keys function's routes use.
@@ -48,6 +51,8 @@ pub struct KeysApi {
     pub keys: Arc<KeyService>,
     /// The verification core.
     pub verifier: Arc<KeyVerifier>,
+    /// Profiles, for the owner's email some families show on a key.
+    pub profiles: Arc<dyn ProfileStore>,
 }
 
 impl KeysApi {
@@ -57,6 +62,7 @@ impl KeysApi {
             auth: wiring.auth(),
             keys: wiring.keys(),
             verifier: wiring.verifier(),
+            profiles: wiring.profiles(),
         }
     }
 }
