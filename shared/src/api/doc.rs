@@ -32,10 +32,14 @@ pub const API_KEY: &str = "APIKeyBearer";
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     components(
-        schemas(ErrorBody, crate::error::FieldError),
+        schemas(
+            ErrorBody, crate::error::FieldError,
+            super::latitude::view::ErrorDocument, super::latitude::view::KeyDocument,
+        ),
         responses(
             BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited,
             PayloadTooLarge, Unavailable,
+            super::latitude::LatitudeErrorResponse, super::latitude::LatitudeKeyResponse,
         ),
     ),
     modifiers(&SecuritySchemes),

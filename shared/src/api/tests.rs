@@ -156,3 +156,31 @@ fn the_document_is_openapi_3_1_with_both_schemes_and_the_error_body() {
         ]
     );
 }
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    out.push(target.clone());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(document()).expect("serializes");
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    assert!(!targets.is_empty());
+    let unresolved: Vec<&String> = targets
+        .iter()
+        .filter(|target| {
+            let pointer = target.trim_start_matches('#');
+            doc.pointer(pointer).is_none()
+        })
+        .collect();
+    assert!(unresolved.is_empty(), "unresolvable: {unresolved:?}");
+}
