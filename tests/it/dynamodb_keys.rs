@@ -73,6 +73,12 @@ impl KeyStore for ReadTogether {
     async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.list_by_owner(owner).await
     }
+    async fn list_by_workspace(
+        &self,
+        workspace: &latchkey::ids::WorkspaceId,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        self.inner.list_by_workspace(workspace).await
+    }
     async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.inner.insert(key).await
     }

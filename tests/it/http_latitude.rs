@@ -3,6 +3,7 @@
 //! isolation between users. (`tests/sdk/test_latitude.py` drives the same routes with
 //! latitude.sh's own SDK.)
 
+use latchkey::auth::Role;
 use latchkey_tests::{Auth, Reply, User};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -319,4 +320,100 @@ async fn another_user_s_keys_are_404_and_keys_cannot_escalate() {
         format!("sk_****{}", &key[key.len() - 4..]),
         "a refused regenerate wrote nothing"
     );
+}
+
+/// A workspace's owners and admins see and manage every key made in it; members and viewers
+/// only their own; another workspace's admin none. The native API stays the caller's own keys.
+#[tokio::test]
+async fn owners_and_admins_manage_their_workspace_s_keys() {
+    let workspace = uuid::Uuid::new_v4().to_string();
+    let in_workspace = |role| User::with(Some(&workspace), Some(role));
+    let (owner, admin, member, viewer) = (
+        in_workspace(Role::Owner),
+        in_workspace(Role::Admin),
+        in_workspace(Role::Member),
+        in_workspace(Role::Viewer),
+    );
+    let outsider = User::with(Some(&uuid::Uuid::new_v4().to_string()), Some(Role::Admin));
+    let (member_key, _) = member.create_key(json!({"name": "member's"})).await;
+    let (viewer_key, _) = viewer.create_key(json!({"name": "viewer's"})).await;
+    let (owner_key, _) = owner.create_key(json!({"name": "owner's"})).await;
+    let ids = |user: User| async move {
+        let listed = document(user.call(Method::GET, KEYS, None).await, 200);
+        let mut ids: Vec<String> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut everyone = vec![member_key.clone(), viewer_key.clone(), owner_key.clone()];
+    everyone.sort();
+    assert_eq!(ids(owner.clone()).await, everyone);
+    assert_eq!(ids(admin.clone()).await, everyone);
+    assert_eq!(ids(member.clone()).await, std::slice::from_ref(&member_key));
+    assert_eq!(ids(viewer.clone()).await, std::slice::from_ref(&viewer_key));
+    assert!(ids(outsider.clone()).await.is_empty());
+
+    // Each key shows its own owner.
+    let listed = document(admin.call(Method::GET, KEYS, None).await, 200);
+    let shown = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == member_key)
+        .unwrap()
+        .clone();
+    assert_eq!(shown["attributes"]["user"]["id"], member.id);
+    assert_eq!(
+        shown["attributes"]["user"]["email"],
+        format!("{}@example.test", member.id)
+    );
+
+    let rename =
+        json!({"data": {"type": "api_keys", "attributes": {"name": "renamed by the admin"}}});
+    let renamed = document(
+        admin
+            .call(Method::PATCH, &key_path(&member_key), Some(rename.clone()))
+            .await,
+        200,
+    );
+    assert_eq!(
+        renamed["data"]["attributes"]["name"],
+        "renamed by the admin"
+    );
+    assert_eq!(
+        member.key(&member_key).await["name"],
+        "renamed by the admin"
+    );
+    error(
+        member
+            .call(Method::PATCH, &key_path(&owner_key), Some(rename.clone()))
+            .await,
+        404,
+        "not_found",
+    );
+    error(
+        outsider
+            .call(Method::DELETE, &key_path(&member_key), None)
+            .await,
+        404,
+        "not_found",
+    );
+    // The native API is each user's own keys, admins included.
+    admin
+        .call(
+            Method::GET,
+            &format!("/api/v1/account/api-keys/{member_key}"),
+            None,
+        )
+        .await
+        .expect_error(404, "not_found");
+    let deleted = owner
+        .call(Method::DELETE, &key_path(&viewer_key), None)
+        .await;
+    assert_eq!(deleted.status.as_u16(), 200);
+    assert_eq!(ids(viewer).await, Vec::<String>::new());
 }

@@ -9,6 +9,7 @@ pub mod limit;
 pub mod model;
 pub mod outcome;
 pub mod ratelimit;
+pub mod reach;
 pub mod secret;
 pub mod service;
 pub mod spec;

@@ -9,6 +9,7 @@ use super::{
     cache::VerifiedKeyCache,
     hashing,
     model::{ApiKey, DailyUsage, KeyGrant, KeyStatus},
+    reach::Reach,
     secret::{KeyPrefix, PlainKey},
     spec::{KeyChanges, NewKeySpec},
     store::KeyStore,
@@ -54,13 +55,15 @@ pub struct KeyEvents {
     pub notifications: Arc<Notifications>,
 }
 
-/// The API-keys use cases.
+/// The API-keys use cases, for the keys their [`Reach`] admits.
+#[derive(Clone)]
 pub struct KeyService {
     store: Arc<dyn KeyStore>,
     prefix: KeyPrefix,
     clock: Arc<dyn Clock>,
     cache: Arc<VerifiedKeyCache>,
     events: Option<KeyEvents>,
+    reach: Reach,
 }
 
 fn escalation(what: &str) -> Error {
@@ -99,6 +102,17 @@ impl KeyService {
             clock,
             cache,
             events: None,
+            reach: Reach::Own,
+        }
+    }
+
+    /// The same use cases, over the keys `reach` admits: [`Reach::Workspace`] for the families
+    /// whose owners and admins manage every key of their workspace. The cache is shared, so a
+    /// change through either evicts the same entry.
+    pub fn reaching(&self, reach: Reach) -> Self {
+        Self {
+            reach,
+            ..self.clone()
         }
     }
 
@@ -128,10 +142,11 @@ impl KeyService {
         self.clock.now()
     }
 
-    /// Loads a key the caller owns; anyone else's key does not exist for them.
+    /// Loads a key the caller may manage through this service's reach; any other key does not
+    /// exist for them.
     async fn owned(&self, caller: &Caller, id: KeyId) -> Result<ApiKey, Error> {
         match self.store.get(id).await? {
-            Some(key) if key.owner_id == caller.user_id => Ok(key),
+            Some(key) if self.reach.admits(caller, &key) => Ok(key),
             _ => Err(KeyId::not_found()),
         }
     }
@@ -197,8 +212,12 @@ impl KeyService {
         Ok(IssuedKey { key, plain })
     }
 
-    /// Every key of the caller, newest first.
+    /// Every key of the caller (every key of their workspace, when the reach spans it), newest
+    /// first.
     pub async fn list(&self, caller: &Caller) -> Result<Vec<ApiKey>, Error> {
+        if self.reach.spans_workspace(caller) {
+            return Ok(self.store.list_by_workspace(&caller.workspace_id).await?);
+        }
         Ok(self.store.list_by_owner(&caller.user_id).await?)
     }
 

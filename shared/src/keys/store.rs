@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use super::{model::ApiKey, model::DailyUsage};
 use crate::{
-    ids::{KeyId, UserId},
+    ids::{KeyId, UserId, WorkspaceId},
     store::StoreError,
 };
 
@@ -16,6 +16,8 @@ pub trait KeyStore: Send + Sync {
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError>;
     /// Every key of `owner`, newest first.
     async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Every key made in `workspace`, newest first.
+    async fn list_by_workspace(&self, workspace: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError>;
     /// Stores a new key; fails with `Conflict` if the id exists.
     async fn insert(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// Replaces a key's settings if its stored version is still `key.version - 1`.

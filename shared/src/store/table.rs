@@ -2,7 +2,7 @@
 //!
 //! | item | `pk` | `sk` | `gsi1pk` / `gsi1sk` | `gsi2pk` / `gsi2sk` |
 //! | --- | --- | --- | --- | --- |
-//! | API key | `KEY#<key id>` | `KEY` | `USER#<owner>` / `KEY#<created_at>#<id>` | `EXPIRY#<day>` / `<expires_at>#<id>` (sparse) |
+//! | API key | `KEY#<key id>` | `KEY` | `USER#<owner>` / `KEY#<created_at>#<id>` | `EXPIRY#<day>` / `<expires_at>#<id>` (sparse); `gsi4`: `WSKEYS#<workspace>` / `KEY#<created_at>#<id>` |
 //! | daily usage of a key | `KEY#<key id>` | `DAY#<YYYY-MM-DD>` | | |
 //! | rate window of a key | `KEY#<key id>` | `RATE#<second\|minute\|hour\|day>#<window start>` | | |
 //! | user profile | `USER#<user id>` | `PROFILE` | `MEMBERS#<workspace>` / `USER#<user id>` | |
@@ -16,7 +16,8 @@
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
 //! report; whether a leaving owner is the last one); `gsi2` is the sparse expiry index the sweeper reads
-//! one day-partition at a time; `gsi3` finds a device's usage events (and projects their `count`). Usage events of one workspace
+//! one day-partition at a time; `gsi4` lists a workspace's keys newest first (what its owners and
+//! admins manage through the compatibility families); `gsi3` finds a device's usage events (and projects their `count`). Usage events of one workspace
 //! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
 //! `ttl` is the table's TTL attribute (rate windows and usage events expire by it).
 
@@ -49,6 +50,12 @@ pub const GSI3: &str = "gsi3";
 pub const GSI3_PK: &str = "gsi3pk";
 /// Device index sort key attribute.
 pub const GSI3_SK: &str = "gsi3sk";
+/// Workspace index name: a workspace's keys, newest first.
+pub const GSI4: &str = "gsi4";
+/// Workspace index partition key attribute.
+pub const GSI4_PK: &str = "gsi4pk";
+/// Workspace index sort key attribute.
+pub const GSI4_SK: &str = "gsi4sk";
 /// The TTL attribute (epoch seconds).
 pub const TTL: &str = "ttl";
 /// A usage event's attribute: how many verifications it stands for (absent on events written
@@ -108,6 +115,11 @@ pub fn job_pk(id: uuid::Uuid) -> String {
 /// Partition key of an API key.
 pub fn key_pk(id: KeyId) -> String {
     format!("KEY#{id}")
+}
+
+/// The workspace index's partition key of a key.
+pub fn workspace_keys_pk(workspace: &WorkspaceId) -> String {
+    format!("WSKEYS#{workspace}")
 }
 
 /// Partition key of a user's items, and the owner index's partition key.

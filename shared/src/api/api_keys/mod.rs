@@ -31,7 +31,7 @@ use crate::{
     auth::{Authenticator, Caller},
     http::{ClientContext, IdPath, Json, Query},
     ids::KeyId,
-    keys::{service::KeyService, verify::KeyVerifier},
+    keys::{reach::Reach, service::KeyService, verify::KeyVerifier},
     profiles::ProfileStore,
     timestamp,
     wiring::Wiring,
@@ -47,8 +47,11 @@ pub fn router(state: KeysApi) -> Router {
 pub struct KeysApi {
     /// Authentication of callers.
     pub auth: Arc<Authenticator>,
-    /// The API-key use cases.
+    /// The API-key use cases, over the caller's own keys.
     pub keys: Arc<KeyService>,
+    /// The same, over every key of the workspace for its owners and admins (the families that
+    /// say so).
+    pub workspace_keys: Arc<KeyService>,
     /// The verification core.
     pub verifier: Arc<KeyVerifier>,
     /// Profiles, for the owner's email some families show on a key.
@@ -61,6 +64,7 @@ impl KeysApi {
         Self {
             auth: wiring.auth(),
             keys: wiring.keys(),
+            workspace_keys: Arc::new(wiring.keys().reaching(Reach::Workspace)),
             verifier: wiring.verifier(),
             profiles: wiring.profiles(),
         }

@@ -2,12 +2,18 @@
 //! written against latitude.sh's API and its `latitudesh-python-sdk` works unchanged.
 //!
 //! The same keys and use cases as the native API ([`crate::keys::service`]); only the shapes
-//! differ. Every answer with a body is `application/vnd.api+json`, which the SDK requires, and
+//! differ. Owner and admin sessions manage every key of their workspace here
+//! ([`crate::keys::reach::Reach::Workspace`]); everyone else their own. Every answer with a body is `application/vnd.api+json`, which the SDK requires, and
 //! errors are JSON:API error documents: [`json_api`] rewrites the answer the one error type made,
 //! from the [`ErrorReport`] it left in the response, so statuses are still decided in one place.
 
 pub mod input;
 pub mod view;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use axum::{
     body::Body,
@@ -15,6 +21,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
+use futures_util::{StreamExt, TryStreamExt, stream};
 use utoipa::ToResponse;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -28,7 +35,8 @@ use crate::{
     auth::Caller,
     error::ErrorReport,
     http::{IdPath, Json},
-    ids::KeyId,
+    ids::{KeyId, UserId},
+    keys::{model::ApiKey, secret::PlainKey},
 };
 
 /// The content type of every latitude.sh answer with a body.
@@ -82,17 +90,43 @@ type Svc = State<KeysApi>;
 type Document<T> = axum::Json<T>;
 
 impl KeysApi {
-    /// The email of the caller's user, which latitude.sh shows as the owner of each of their keys.
-    async fn owner_email(&self, caller: &Caller) -> Result<Option<String>> {
-        Ok(self.profiles.get(&caller.user_id).await?.map(|p| p.email))
+    /// The emails of the owners of `keys`, which latitude.sh shows on each key: one profile read
+    /// per owner.
+    async fn owner_emails(&self, keys: &[&ApiKey]) -> Result<HashMap<UserId, String>> {
+        let owners: HashSet<UserId> = keys.iter().map(|k| k.owner_id.clone()).collect();
+        let profiles = stream::iter(owners)
+            .map(|owner| {
+                let profiles = Arc::clone(&self.profiles);
+                async move { profiles.get(&owner).await }
+            })
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?;
+        Ok(profiles
+            .into_iter()
+            .flatten()
+            .map(|p| (p.id, p.email))
+            .collect())
+    }
+
+    /// `key` in latitude.sh's shape, with its owner's email and its whole secret when it was
+    /// just made.
+    async fn shown(&self, key: &ApiKey, plain: Option<&PlainKey>) -> Result<LatitudeKey> {
+        let emails = self.owner_emails(&[key]).await?;
+        Ok(LatitudeKey::new(
+            key,
+            emails.get(&key.owner_id).map(String::as_str),
+            plain,
+        ))
     }
 }
 
 #[utoipa::path(
     get, path = "/auth/api_keys", tag = "latitude.sh", operation_id = "latitude_list_api_keys",
     summary = "List the caller's keys",
-    description = "Every key the caller owns, newest first, with `token_last_slice` and never the \
-        token. Accepts the key bare in `Authorization`, as latitude.sh's clients send it.",
+    description = "The caller's keys (an owner's or admin's session: every key of the workspace), \
+        newest first, with `token_last_slice` and never the token. Accepts the key bare in \
+        `Authorization`, as latitude.sh's clients send it.",
     responses(
         (status = 200, description = "The caller's keys.", body = KeyList,
             content_type = "application/vnd.api+json"),
@@ -104,12 +138,12 @@ impl KeysApi {
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn list(State(s): Svc, caller: Caller) -> Result<Document<KeyList>> {
-    let keys = s.keys.list(&caller).await?;
-    let email = s.owner_email(&caller).await?;
+    let keys = s.workspace_keys.list(&caller).await?;
+    let emails = s.owner_emails(&keys.iter().collect::<Vec<_>>()).await?;
     Ok(axum::Json(KeyList {
         data: keys
             .iter()
-            .map(|k| LatitudeKey::new(k, email.as_deref(), None))
+            .map(|k| LatitudeKey::new(k, emails.get(&k.owner_id).map(String::as_str), None))
             .collect(),
         meta: ListMeta::default(),
     }))
@@ -141,9 +175,8 @@ async fn create(
     caller: Caller,
     Json(body): Json<KeyDocument>,
 ) -> Result<(StatusCode, Document<view::KeyDocument>)> {
-    let issued = s.keys.create(&caller, body.new_key()?).await?;
-    let email = s.owner_email(&caller).await?;
-    let data = LatitudeKey::new(&issued.key, email.as_deref(), Some(&issued.plain));
+    let issued = s.workspace_keys.create(&caller, body.new_key()?).await?;
+    let data = s.shown(&issued.key, Some(&issued.plain)).await?;
     Ok((StatusCode::CREATED, axum::Json(view::KeyDocument { data })))
 }
 
@@ -176,11 +209,10 @@ async fn regenerate(
     Json(body): Json<KeyDocument>,
 ) -> Result<Document<view::KeyDocument>> {
     let issued = s
-        .keys
+        .workspace_keys
         .regenerate_with(&caller, id, body.changes(id)?)
         .await?;
-    let email = s.owner_email(&caller).await?;
-    let data = LatitudeKey::new(&issued.key, email.as_deref(), Some(&issued.plain));
+    let data = s.shown(&issued.key, Some(&issued.plain)).await?;
     Ok(axum::Json(view::KeyDocument { data }))
 }
 
@@ -211,9 +243,11 @@ async fn update(
     IdPath(id): IdPath<KeyId>,
     Json(body): Json<KeyDocument>,
 ) -> Result<Document<view::KeyDocument>> {
-    let key = s.keys.update(&caller, id, body.changes(id)?).await?;
-    let email = s.owner_email(&caller).await?;
-    let data = LatitudeKey::new(&key, email.as_deref(), None);
+    let key = s
+        .workspace_keys
+        .update(&caller, id, body.changes(id)?)
+        .await?;
+    let data = s.shown(&key, None).await?;
     Ok(axum::Json(view::KeyDocument { data }))
 }
 
@@ -234,6 +268,6 @@ async fn update(
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn remove(State(s): Svc, caller: Caller, IdPath(id): IdPath<KeyId>) -> Result<StatusCode> {
-    s.keys.delete(&caller, id).await?;
+    s.workspace_keys.delete(&caller, id).await?;
     Ok(StatusCode::OK)
 }

@@ -47,6 +47,11 @@ struct KeyRecord {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
+    /// The workspace index; absent on keys stored before it, until their next write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi4pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi4sk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +154,8 @@ impl From<&ApiKey> for KeyRecord {
             sk: table::KEY_SK.into(),
             gsi1pk: table::user_pk(&k.owner_id),
             gsi1sk: table::key_by_owner_sk(k.created_at, k.id),
+            gsi4pk: Some(table::workspace_keys_pk(&k.workspace_id)),
+            gsi4sk: Some(table::key_by_owner_sk(k.created_at, k.id)),
             gsi2pk: k.expires_at.map(table::expiry_pk),
             gsi2sk: k.expires_at.map(|at| table::expiry_sk(at, k.id)),
             id: k.id,
@@ -300,6 +307,38 @@ fn key_address(id: KeyId) -> Item {
     ])
 }
 
+impl DynamoKeyStore {
+    /// Every key in the partition `pk` of `index` (its name, partition and sort key attributes),
+    /// newest first.
+    async fn newest_first(
+        &self,
+        (index, pk_name, sk_name): (&str, &str, &str),
+        pk: String,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_names("#sk", sk_name)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(table::KEY_BY_OWNER_PREFIX.into()),
+            )
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(StoreError::sdk)?;
+        pages.into_iter().map(from_item).collect()
+    }
+}
+
 #[async_trait]
 impl KeyStore for DynamoKeyStore {
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
@@ -316,27 +355,19 @@ impl KeyStore for DynamoKeyStore {
     }
 
     async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(table::GSI1)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", table::GSI1_PK)
-            .expression_attribute_names("#sk", table::GSI1_SK)
-            .expression_attribute_values(":pk", AttributeValue::S(table::user_pk(owner)))
-            .expression_attribute_values(
-                ":prefix",
-                AttributeValue::S(table::KEY_BY_OWNER_PREFIX.into()),
-            )
-            .scan_index_forward(false)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(StoreError::sdk)?;
-        pages.into_iter().map(from_item).collect()
+        self.newest_first(
+            (table::GSI1, table::GSI1_PK, table::GSI1_SK),
+            table::user_pk(owner),
+        )
+        .await
+    }
+
+    async fn list_by_workspace(&self, workspace: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError> {
+        self.newest_first(
+            (table::GSI4, table::GSI4_PK, table::GSI4_SK),
+            table::workspace_keys_pk(workspace),
+        )
+        .await
     }
 
     async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use crate::keys::{model::ApiKey, model::DailyUsage, store::KeyStore};
 use crate::{
-    ids::{KeyId, UserId},
+    ids::{KeyId, UserId, WorkspaceId},
     store::StoreError,
 };
 
@@ -38,6 +38,24 @@ impl MemoryKeyStore {
     }
 }
 
+impl MemoryKeyStore {
+    /// The keys `keep` admits, newest first (ties by id, as the indexes' sort keys order them).
+    fn newest_first(&self, keep: impl Fn(&ApiKey) -> bool) -> Vec<ApiKey> {
+        let mut keys: Vec<ApiKey> = self
+            .keys
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|k| keep(k))
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| {
+            (b.created_at, b.id.to_string()).cmp(&(a.created_at, a.id.to_string()))
+        });
+        keys
+    }
+}
+
 #[async_trait]
 impl KeyStore for MemoryKeyStore {
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
@@ -45,18 +63,11 @@ impl KeyStore for MemoryKeyStore {
     }
 
     async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError> {
-        let mut keys: Vec<ApiKey> = self
-            .keys
-            .lock()
-            .expect("lock")
-            .values()
-            .filter(|k| &k.owner_id == owner)
-            .cloned()
-            .collect();
-        keys.sort_by(|a, b| {
-            (b.created_at, b.id.to_string()).cmp(&(a.created_at, a.id.to_string()))
-        });
-        Ok(keys)
+        Ok(self.newest_first(|k| &k.owner_id == owner))
+    }
+
+    async fn list_by_workspace(&self, workspace: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError> {
+        Ok(self.newest_first(|k| &k.workspace_id == workspace))
     }
 
     async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
