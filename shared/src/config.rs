@@ -11,6 +11,8 @@ pub struct Config {
     pub table_name: String,
     /// JWT verification settings for JWTBearer sessions.
     pub jwt: JwtSettings,
+    /// The OpenID Connect issuer whose tokens are sessions too, if one is configured.
+    pub oidc: Option<OidcSettings>,
     /// Prefix of every key this deployment issues (`LATCHKEY_KEY_PREFIX`, default `sk`).
     pub key_prefix: KeyPrefix,
     /// How long a verified key may be served from the warm container's cache
@@ -53,6 +55,59 @@ impl std::fmt::Debug for JwtSettings {
     }
 }
 
+/// An OpenID Connect issuer whose access and id tokens Latchkey accepts as sessions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// The issuer URL, exactly as its tokens' `iss` says (`LATCHKEY_OIDC_ISSUER`); its discovery
+    /// document is at `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// Client ids a token must be for: its `aud` (id tokens) or `client_id` (Cognito access
+    /// tokens) is one of them (`LATCHKEY_OIDC_AUDIENCES`, comma-separated, required with an issuer).
+    pub audiences: Vec<String>,
+    /// The claim naming the workspace (`LATCHKEY_OIDC_WORKSPACE_CLAIM`, default `workspace_id`;
+    /// Cognito: `custom:workspace_id`).
+    pub workspace_claim: String,
+    /// The claim naming the role, a string or a list whose first known role counts
+    /// (`LATCHKEY_OIDC_ROLE_CLAIM`, default `role`; Cognito: `cognito:groups`).
+    pub role_claim: String,
+}
+
+impl OidcSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let Some(issuer) = set("LATCHKEY_OIDC_ISSUER") else {
+            return Ok(None);
+        };
+        let issuer = issuer.trim().trim_end_matches('/').to_owned();
+        if !(issuer.starts_with("https://")
+            || issuer.starts_with("http://127.0.0.1")
+            || issuer.starts_with("http://localhost"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "LATCHKEY_OIDC_ISSUER",
+                reason: "must be an https URL (http only for a local issuer)".into(),
+            });
+        }
+        let audiences: Vec<String> = set("LATCHKEY_OIDC_AUDIENCES")
+            .ok_or(ConfigError::Missing("LATCHKEY_OIDC_AUDIENCES"))?
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if audiences.is_empty() {
+            return Err(ConfigError::Missing("LATCHKEY_OIDC_AUDIENCES"));
+        }
+        Ok(Some(Self {
+            issuer,
+            audiences,
+            workspace_claim: set("LATCHKEY_OIDC_WORKSPACE_CLAIM")
+                .unwrap_or_else(|| "workspace_id".into()),
+            role_claim: set("LATCHKEY_OIDC_ROLE_CLAIM").unwrap_or_else(|| "role".into()),
+        }))
+    }
+}
+
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -86,6 +141,7 @@ impl Config {
                 .ok_or(ConfigError::Missing(name))
         };
         let jwt = JwtSettings::from_lookup(&lookup)?;
+        let oidc = OidcSettings::from_lookup(&lookup)?;
         let key_prefix = match lookup("LATCHKEY_KEY_PREFIX") {
             Some(raw) if !raw.is_empty() => {
                 KeyPrefix::parse(&raw).map_err(|reason| ConfigError::Invalid {
@@ -130,6 +186,7 @@ impl Config {
             route_permissions,
             table_name: required("LATCHKEY_TABLE")?,
             jwt,
+            oidc,
             key_prefix,
             key_cache_ttl,
             usage_flush_interval,
@@ -238,5 +295,47 @@ mod tests {
         let mut pairs = BASE.to_vec();
         pairs[1] = ("LATCHKEY_JWT_SECRET", "short");
         assert!(Config::from_lookup(env(&pairs)).is_err());
+    }
+
+    #[test]
+    fn an_oidc_issuer_needs_its_audiences_and_https() {
+        assert_eq!(Config::from_lookup(env(&BASE)).unwrap().oidc, None);
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = BASE.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(env(&pairs))
+        };
+        let issuer = (
+            "LATCHKEY_OIDC_ISSUER",
+            "https://cognito-idp.eu-west-1.amazonaws.com/pool/",
+        );
+        assert!(matches!(
+            with(&[issuer]),
+            Err(ConfigError::Missing("LATCHKEY_OIDC_AUDIENCES"))
+        ));
+        let oidc = with(&[
+            issuer,
+            ("LATCHKEY_OIDC_AUDIENCES", " web, cli ,"),
+            ("LATCHKEY_OIDC_ROLE_CLAIM", "cognito:groups"),
+        ])
+        .unwrap()
+        .oidc
+        .unwrap();
+        assert_eq!(
+            oidc.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/pool"
+        );
+        assert_eq!(oidc.audiences, ["web", "cli"]);
+        assert_eq!(
+            (oidc.workspace_claim.as_str(), oidc.role_claim.as_str()),
+            ("workspace_id", "cognito:groups")
+        );
+        assert!(
+            with(&[
+                ("LATCHKEY_OIDC_ISSUER", "http://idp.example"),
+                ("LATCHKEY_OIDC_AUDIENCES", "web"),
+            ])
+            .is_err()
+        );
     }
 }

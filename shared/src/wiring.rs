@@ -9,7 +9,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::{
-    auth::{Authenticator, jwt::JwtVerifier},
+    auth::{Authenticator, jwt::JwtVerifier, oidc::OidcVerifier},
     aws::{Aws, CallPath},
     clock::{Clock, SystemClock},
     config::Config,
@@ -174,6 +174,10 @@ impl Wiring {
             .get_or_init(|| {
                 Arc::new(Authenticator::new(
                     JwtVerifier::new(&self.config.jwt),
+                    self.config
+                        .oidc
+                        .clone()
+                        .map(|settings| Arc::new(OidcVerifier::new(settings))),
                     self.verifier(),
                     self.profiles(),
                     self.clock(),

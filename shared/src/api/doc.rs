@@ -67,9 +67,11 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A user session: an HS256 JWT with `sub`, `exp`, `iss` and `aud`, and \
-                         optionally `email`, `name`, `workspace_id` and `role` \
-                         (`owner`, `admin`, `member`, `viewer`).",
+                        "A user session: Latchkey's own HS256 JWT with `sub`, `exp`, `iss` and \
+                         `aud`, and optionally `email`, `name`, `workspace_id` and `role` \
+                         (`owner`, `admin`, `member`, `viewer`); or an RS256/ES256 access or id \
+                         token of the configured OpenID Connect issuer, verified against its JWKS \
+                         (workspace and role from the configured claims).",
                     ))
                     .build(),
             ),

@@ -5,7 +5,11 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
-use super::{Caller, Credential, Role, jwt::JwtVerifier};
+use super::{
+    Caller, Credential, Role,
+    jwt::JwtVerifier,
+    oidc::{Identity, OidcVerifier},
+};
 use crate::{
     clock::Clock,
     error::Error,
@@ -42,6 +46,7 @@ impl Authentication {
 /// Authenticates requests and provisions first-time users.
 pub struct Authenticator {
     jwt: JwtVerifier,
+    oidc: Option<Arc<OidcVerifier>>,
     keys: Arc<KeyVerifier>,
     profiles: Arc<dyn ProfileStore>,
     clock: Arc<dyn Clock>,
@@ -118,12 +123,14 @@ impl Authenticator {
     /// An authenticator over the given verifiers and profile store.
     pub fn new(
         jwt: JwtVerifier,
+        oidc: Option<Arc<OidcVerifier>>,
         keys: Arc<KeyVerifier>,
         profiles: Arc<dyn ProfileStore>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             jwt,
+            oidc,
             keys,
             profiles,
             clock,
@@ -161,8 +168,26 @@ impl Authenticator {
         }
     }
 
+    /// Who a session token says the caller is: Latchkey's own HS256 sessions, or, signed with an
+    /// asymmetric key, the configured OpenID Connect issuer's tokens. (An HS256 token always goes
+    /// to Latchkey's own verifier, so one "signed" with the issuer's public key gets nowhere.)
+    async fn session_identity(&self, token: &str) -> Result<Identity, Error> {
+        let asymmetric = jsonwebtoken::decode_header(token).is_ok_and(|h| {
+            !matches!(
+                h.alg,
+                jsonwebtoken::Algorithm::HS256
+                    | jsonwebtoken::Algorithm::HS384
+                    | jsonwebtoken::Algorithm::HS512
+            )
+        });
+        match &self.oidc {
+            Some(oidc) if asymmetric => oidc.verify(token).await,
+            _ => self.jwt.verify(token).map(Identity::from),
+        }
+    }
+
     async fn by_session(&self, token: &str) -> Result<Caller, Error> {
-        let claims = self.jwt.verify(token)?;
+        let claims = self.session_identity(token).await?;
         let user_id = UserId::parse(&claims.sub)
             .ok_or_else(|| unauthenticated("the token's subject is not a valid user id"))?;
         let (workspace_id, role) = match claims.workspace_id.as_deref() {

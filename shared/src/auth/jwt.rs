@@ -42,6 +42,18 @@ pub struct Claims {
     pub aud: String,
 }
 
+impl From<Claims> for super::oidc::Identity {
+    fn from(claims: Claims) -> Self {
+        Self {
+            sub: claims.sub,
+            email: claims.email,
+            name: claims.name,
+            workspace_id: claims.workspace_id,
+            role: claims.role,
+        }
+    }
+}
+
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECONDS: u64 = 5;
 

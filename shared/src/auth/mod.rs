@@ -6,6 +6,7 @@
 mod authenticator;
 mod extract;
 pub mod jwt;
+pub mod oidc;
 
 pub use authenticator::{Authentication, Authenticator, Presented};
 pub use extract::Session;
@@ -29,6 +30,19 @@ pub enum Role {
     Member,
     /// Read access.
     Viewer,
+}
+
+impl Role {
+    /// The role a claim names: `owner`, `admin`, `member` or `viewer`, in any case.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "owner" => Some(Self::Owner),
+            "admin" => Some(Self::Admin),
+            "member" => Some(Self::Member),
+            "viewer" => Some(Self::Viewer),
+            _ => None,
+        }
+    }
 }
 
 /// How the caller authenticated.
