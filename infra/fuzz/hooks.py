@@ -57,9 +57,11 @@ if _API_KEYS:
 @schemathesis.hook
 def before_call(context, case, kwargs):
     params = case.path_parameters or {}
-    target = params.get("api_key_id")
-    if case.method.upper() != "GET" and isinstance(target, str) and target in _OWN_KEY_IDS:
-        case.path_parameters = {**params, "api_key_id": str(uuid.uuid4())}
+    for name in ("api_key_id", "apiKeyId"):
+        target = params.get(name)
+        if case.method.upper() != "GET" and isinstance(target, str) and target in _OWN_KEY_IDS:
+            params = {**params, name: str(uuid.uuid4())}
+            case.path_parameters = params
 
 
 def _utf8(body) -> bool:

@@ -56,6 +56,18 @@ macro_rules! resource_id {
 
 resource_id!(KeyId, "api_key_id", "API key");
 
+/// An API key's id in a path that names it `apiKeyId` (numind's key routes): the same id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CamelKeyId(pub Uuid);
+
+resource_id!(CamelKeyId, "apiKeyId", "API key");
+
+impl From<CamelKeyId> for KeyId {
+    fn from(id: CamelKeyId) -> Self {
+        Self(id.0)
+    }
+}
+
 /// The id of a notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotificationId(pub Uuid);

@@ -9,6 +9,7 @@ mod event_fixtures;
 mod http_account;
 mod http_api_keys;
 mod http_latitude;
+mod http_numind;
 mod http_oidc;
 mod http_openapi;
 mod http_privacy;

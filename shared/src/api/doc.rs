@@ -48,6 +48,8 @@ pub const API_KEY: &str = "APIKeyBearer";
         (name = "verification", description = "Checking a presented key, for the services keys protect."),
         (name = "account", description = "Profile, notifications, onboarding and dashboard."),
         (name = "privacy", description = "GDPR Article 17 erasure jobs."),
+        (name = "numind", description = "The caller's keys in numind's shape (camelCase, 200 on \
+            create), for numind's `AuthenticationApi`."),
         (name = "latitude.sh", description = "The caller's keys in latitude.sh's shape (JSON:API, \
             `application/vnd.api+json`), for its clients and `latitudesh-python-sdk`."),
         (name = "meta", description = "Health and this document."),

@@ -9,6 +9,7 @@ pub mod account;
 pub mod api_keys;
 pub mod doc;
 pub mod latitude;
+pub mod numind;
 pub mod privacy;
 #[cfg(test)]
 mod request_properties;
@@ -28,6 +29,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for family in [
         api_keys::routes().into_openapi(),
         latitude::routes().into_openapi(),
+        numind::routes().into_openapi(),
         account::routes().into_openapi(),
         privacy::routes().into_openapi(),
     ] {

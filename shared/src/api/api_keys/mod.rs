@@ -1,6 +1,6 @@
 //! The API-keys family: managing the caller's keys, and verifying presented keys. The function
 //! that serves it serves the key families of the services Latchkey stands in for too
-//! ([`super::latitude`]), so a change through any of them evicts the same warm cache.
+//! ([`super::latitude`], [`super::numind`]), so a change through any of them evicts the same warm cache.
 //! Each handler extracts, calls the key service, and maps the result; the family's request and
 //! response shapes are [`input`] and [`view`].
 
@@ -39,7 +39,8 @@ use crate::{
 
 /// The api-keys function's router.
 pub fn router(state: KeysApi) -> Router {
-    super::mount(routes().merge(super::latitude::routes()), state)
+    let families = super::latitude::routes().merge(super::numind::routes());
+    super::mount(routes().merge(families), state)
 }
 
 /// What the api-keys function's routes use.
