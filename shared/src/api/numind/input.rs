@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use crate::{
-    error::Error,
+    error::{Error, FieldError},
     ids::WorkspaceId,
     keys::spec::{KeyChanges, MAX_NAME, NewKeySpec, default_rate_limit},
     validate::{self, Problems},
@@ -15,8 +15,8 @@ use crate::{
 #[schema(as = NumindCreateApiKey)]
 pub struct CreateKeyRequest {
     /// Name; surrounding whitespace is trimmed.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    name: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"\S")]
+    name: Option<String>,
     /// The organization (workspace) to make the key in: the caller's, or absent.
     maybe_orga: Option<String>,
 }
@@ -26,8 +26,14 @@ pub struct CreateKeyRequest {
 #[schema(as = NumindUpdateApiKey)]
 pub struct UpdateKeyRequest {
     /// New name; surrounding whitespace is trimmed.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    name: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, pattern = r"\S")]
+    name: Option<String>,
+}
+
+/// The required `name`, trimmed.
+fn name(raw: Option<&str>) -> Result<String, FieldError> {
+    let raw = raw.ok_or_else(|| FieldError::new("name", "is required"))?;
+    validate::required_text("name", raw, MAX_NAME)
 }
 
 impl CreateKeyRequest {
@@ -42,7 +48,7 @@ impl CreateKeyRequest {
             return Err(Error::NotFound("No organization with that id.".into()));
         }
         let mut p = Problems::default();
-        let name = p.take(validate::required_text("name", &self.name, MAX_NAME));
+        let name = p.take(name(self.name.as_deref()));
         p.finish(|| {
             let mut spec = NewKeySpec::named(name.expect("checked"));
             spec.rate_limit = Some(default_rate_limit());
@@ -55,7 +61,7 @@ impl UpdateKeyRequest {
     /// The rename.
     pub fn parse(self) -> Result<KeyChanges, Error> {
         let mut p = Problems::default();
-        let name = p.take(validate::required_text("name", &self.name, MAX_NAME));
+        let name = p.take(name(self.name.as_deref()));
         p.finish(|| KeyChanges {
             name,
             ..KeyChanges::default()
@@ -75,7 +81,7 @@ mod tests {
     #[test]
     fn another_organization_is_a_404_and_a_blank_name_a_400() {
         let create = |name: &str, orga: Option<&str>| CreateKeyRequest {
-            name: name.into(),
+            name: Some(name.into()),
             maybe_orga: orga.map(str::to_owned),
         };
         assert_eq!(create(" k ", None).parse(&workspace()).unwrap().name, "k");
