@@ -1,7 +1,7 @@
 //! The api-keys function: tracing, config, the components its routes use, router, run.
 
 use latchkey::{
-    api::api_keys::{self, KeysApi},
+    api::{self, api_keys::KeysApi},
     aws::{Aws, CallPath},
     config::Config,
     http, telemetry,
@@ -13,5 +13,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let wiring = Wiring::new(config, Aws::load("api-keys").await, CallPath::Api);
-    http::run(api_keys::router(KeysApi::wire(&wiring))).await
+    http::run(api::key_routes(KeysApi::wire(&wiring))).await
 }

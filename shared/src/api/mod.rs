@@ -48,6 +48,13 @@ pub fn document_json() -> String {
     json
 }
 
+/// The api-keys function's router: the native key routes and the key routes of every family
+/// Latchkey stands in for, over one [`api_keys::KeysApi`], so they share one warm cache.
+pub fn key_routes(state: api_keys::KeysApi) -> Router {
+    let families = latitude::routes().merge(numind::routes());
+    mount(api_keys::routes().merge(families), state)
+}
+
 /// Mounts a family's documented routes with their state and the shared HTTP finish.
 fn mount<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, state: S) -> Router {
     let (router, _) = routes.split_for_parts();

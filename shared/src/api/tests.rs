@@ -22,7 +22,7 @@ const METHODS: [Method; 5] = [
 
 fn families() -> Vec<Router> {
     vec![
-        api_keys::router(api_keys::KeysApi::wire(&offline_wiring())),
+        super::key_routes(api_keys::KeysApi::wire(&offline_wiring())),
         account::router(account::AccountApi::wire(&offline_wiring())),
         privacy::router(privacy::PrivacyApi::wire(&offline_wiring())),
     ]

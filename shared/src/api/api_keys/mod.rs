@@ -1,6 +1,7 @@
-//! The API-keys family: managing the caller's keys, and verifying presented keys. The function
-//! that serves it serves the key families of the services Latchkey stands in for too
-//! ([`super::latitude`], [`super::numind`]), so a change through any of them evicts the same warm cache.
+//! The API-keys family: managing the caller's keys, and verifying presented keys. Its state,
+//! [`KeysApi`], is shared by the key routes of the services Latchkey stands in for, which the same
+//! function serves (see `api::key_routes`), so a change through any of them evicts the same warm
+//! cache.
 //! Each handler extracts, calls the key service, and maps the result; the family's request and
 //! response shapes are [`input`] and [`view`].
 
@@ -10,7 +11,6 @@ pub mod view;
 use std::sync::Arc;
 
 use axum::{
-    Router,
     extract::{FromRef, State},
     http::StatusCode,
 };
@@ -36,12 +36,6 @@ use crate::{
     timestamp,
     wiring::Wiring,
 };
-
-/// The api-keys function's router.
-pub fn router(state: KeysApi) -> Router {
-    let families = super::latitude::routes().merge(super::numind::routes());
-    super::mount(routes().merge(families), state)
-}
 
 /// What the api-keys function's routes use.
 #[derive(Clone)]
@@ -439,7 +433,7 @@ mod tests {
     use crate::testing::{offline_wiring, replay};
     use axum::http::StatusCode;
 
-    use super::router;
+    use crate::api::key_routes as router;
 
     #[tokio::test]
     async fn unauthenticated_fixture_is_401() {
