@@ -168,7 +168,7 @@ impl Error {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody<'a> {
     /// A sentence for humans; a 5xx never echoes internals.
-    detail: String,
+    detail: &'a str,
     /// Machine-readable reason: `validation_error`, `unauthenticated`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `conflict`, `rate_limited`, `payload_too_large`, `unavailable`,
     /// `internal_error`, or a state reason such as `key_revoked`.
@@ -210,15 +210,15 @@ impl IntoResponse for Error {
             Self::Validation { errors, .. } => errors.as_slice(),
             _ => &[],
         };
-        let body = ErrorBody {
-            detail,
-            code: self.code(),
-            errors,
-        };
         let report = ErrorReport {
             code: self.code(),
-            detail: body.detail.clone(),
+            detail,
             errors: errors.to_vec(),
+        };
+        let body = ErrorBody {
+            detail: &report.detail,
+            code: report.code,
+            errors: &report.errors,
         };
         let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(report);
