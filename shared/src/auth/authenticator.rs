@@ -172,16 +172,19 @@ impl Authenticator {
     /// asymmetric key, the configured OpenID Connect issuer's tokens. (An HS256 token always goes
     /// to Latchkey's own verifier, so one "signed" with the issuer's public key gets nowhere.)
     async fn session_identity(&self, token: &str) -> Result<Identity, Error> {
-        let asymmetric = jsonwebtoken::decode_header(token).is_ok_and(|h| {
-            !matches!(
-                h.alg,
-                jsonwebtoken::Algorithm::HS256
-                    | jsonwebtoken::Algorithm::HS384
-                    | jsonwebtoken::Algorithm::HS512
-            )
-        });
+        let asymmetric = || {
+            jsonwebtoken::decode_header(token).is_ok_and(|h| {
+                !matches!(
+                    h.alg,
+                    jsonwebtoken::Algorithm::HS256
+                        | jsonwebtoken::Algorithm::HS384
+                        | jsonwebtoken::Algorithm::HS512
+                )
+            })
+        };
+        // Without an issuer, the header is read once, by Latchkey's own verifier.
         match &self.oidc {
-            Some(oidc) if asymmetric => oidc.verify(token).await,
+            Some(oidc) if asymmetric() => oidc.verify(token).await,
             _ => self.jwt.verify(token).map(Identity::from),
         }
     }
