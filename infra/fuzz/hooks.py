@@ -4,10 +4,14 @@ Two keep the fuzzer's own credentials usable for the whole run:
 
 - The API-key run authenticates with the keys in LATCHKEY_FUZZ_API_KEYS in turn, so it stays
   under each key's hourly rate limit.
-- No request may revoke, rotate, regenerate, delete, disable or restrict a key whose id is in
-  LATCHKEY_FUZZ_KEY_IDS: such a request is sent for a random id instead (a 404, which the
-  document lists). Without this the session run deleted the API-key run's key, and every later
-  request of that run was a 401.
+- No request may revoke, rotate, regenerate, delete, disable or restrict a key whose id (or
+  number) is in LATCHKEY_FUZZ_KEY_IDS: such a request is sent for a random id instead (a 404,
+  which the document lists). Without this the session run deleted the API-key run's key, and every
+  later request of that run was a 401.
+
+One aims the fuzzer: a `company_id` or `tenantUrlCode` path parameter is set to the run's workspace
+(LATCHKEY_FUZZ_WORKSPACE), so spartera's and cartovista's operations reach their handlers and
+validation instead of answering every case with the 404 of a workspace that is not the caller's.
 
 The others are about cargo lambda watch, the local stand-in for API Gateway and Lambda, never
 about the functions:
@@ -37,6 +41,7 @@ EMULATOR_500 = b'"type":"https://httpstatuses.com/500"'
 
 _API_KEYS = os.environ.get("LATCHKEY_FUZZ_API_KEYS", "").split()
 _OWN_KEY_IDS = set(os.environ.get("LATCHKEY_FUZZ_KEY_IDS", "").split())
+_WORKSPACE = os.environ.get("LATCHKEY_FUZZ_WORKSPACE")
 
 if _API_KEYS:
 
@@ -57,7 +62,11 @@ if _API_KEYS:
 @schemathesis.hook
 def before_call(context, case, kwargs):
     params = case.path_parameters or {}
-    for name in ("api_key_id", "apiKeyId"):
+    for workspace in ("company_id", "tenantUrlCode"):
+        if _WORKSPACE and workspace in params:
+            params = {**params, workspace: _WORKSPACE}
+            case.path_parameters = params
+    for name in ("api_key_id", "apiKeyId", "id"):
         target = params.get(name)
         if case.method.upper() != "GET" and isinstance(target, str) and target in _OWN_KEY_IDS:
             params = {**params, name: str(uuid.uuid4())}

@@ -24,6 +24,7 @@ pub mod onboarding;
 pub mod privacy;
 pub mod profiles;
 pub mod queue;
+pub mod role;
 pub mod store;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

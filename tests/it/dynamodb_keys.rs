@@ -79,20 +79,30 @@ impl KeyStore for ReadTogether {
     ) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.list_by_workspace(workspace).await
     }
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError> {
         self.inner.insert(key).await
     }
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.inner.update(key).await
     }
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError> {
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
         self.inner.rotate(old, new).await
+    }
+    async fn number(&self, key: &ApiKey) -> Result<u64, StoreError> {
+        self.inner.number(key).await
+    }
+    async fn find_number(
+        &self,
+        workspace: &WorkspaceId,
+        number: u64,
+    ) -> Result<Option<KeyId>, StoreError> {
+        self.inner.find_number(workspace, number).await
     }
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
         self.inner.rehash(id, old, new).await
     }
-    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
-        self.inner.delete(id, version).await
+    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
+        self.inner.delete(key).await
     }
     async fn daily_usage(
         &self,
@@ -230,11 +240,93 @@ async fn stale_versions_cannot_overwrite_or_delete() {
         Err(StoreError::Conflict)
     ));
     assert!(matches!(
-        base.delete(stale.id, stale.version).await,
+        base.delete(&stale).await,
         Err(StoreError::Conflict)
     ));
-    base.delete(stored.id, stored.version).await.unwrap();
+    base.delete(&stored).await.unwrap();
     assert!(base.get(stored.id).await.unwrap().is_none());
+}
+
+/// Keys made at once in one workspace get distinct numbers, a rotation's new key its own; each
+/// number finds its key; a deleted key's number finds nothing and is never given again.
+#[tokio::test]
+async fn numbers_are_unique_in_a_workspace_and_never_reused() {
+    let base = store().await;
+    let owner = caller();
+    let keys = service(base.clone());
+    let made = futures_util::future::join_all(
+        (0..8).map(|_| keys.create(&owner, spec(serde_json::json!({})))),
+    )
+    .await;
+    let mut numbers: Vec<u64> = made
+        .iter()
+        .map(|r| r.as_ref().unwrap().key.number.unwrap())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+    for issued in &made {
+        let key = &issued.as_ref().unwrap().key;
+        let found = base
+            .find_number(&owner.workspace_id, key.number.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(found, Some(key.id));
+    }
+    let first = &made[0].as_ref().unwrap().key;
+    let rotated = keys.rotate(&owner, first.id, 1).await.unwrap();
+    assert_eq!(rotated.key.number, Some(9));
+    keys.delete(&owner, rotated.key.id).await.unwrap();
+    assert_eq!(
+        base.find_number(&owner.workspace_id, 9).await.unwrap(),
+        None
+    );
+    let next = keys
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    assert_eq!(next.key.number, Some(10), "9 is not given again");
+    let elsewhere = caller();
+    let theirs = keys
+        .create(&elsewhere, spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    assert_eq!(theirs.key.number, Some(1), "numbers count per workspace");
+}
+
+/// A key stored before numbers gets one the first time it is read, once, even when two reads
+/// race to give it.
+#[tokio::test]
+async fn a_key_stored_before_numbers_gets_one_on_first_sight() {
+    let base = store().await;
+    let owner = caller();
+    let keys = service(base.clone());
+    let earlier = keys
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    let legacy = keys
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap();
+    latchkey_tests::forget_key_number(legacy.key.id).await;
+    assert_eq!(base.get(legacy.key.id).await.unwrap().unwrap().number, None);
+    let (a, b) = tokio::join!(
+        keys.get(&owner, legacy.key.id),
+        keys.get(&owner, legacy.key.id)
+    );
+    let (a, b) = (a.unwrap().number.unwrap(), b.unwrap().number.unwrap());
+    assert_eq!(a, b, "one number, whoever gives it");
+    assert!(a > earlier.key.number.unwrap());
+    assert_eq!(
+        base.get(legacy.key.id).await.unwrap().unwrap().number,
+        Some(a)
+    );
+    assert_eq!(
+        base.find_number(&owner.workspace_id, a).await.unwrap(),
+        Some(legacy.key.id)
+    );
+    let listed = keys.list(&owner).await.unwrap();
+    assert!(listed.iter().all(|k| k.number.is_some()));
 }
 
 #[tokio::test]
@@ -294,9 +386,7 @@ async fn verification_checks_in_the_documented_order_and_caches() {
 
     // A deleted key keeps working from this container's cache until the TTL (the documented
     // bound) unless the deleting container is this one; the store no longer has it.
-    base.delete(issued.key.id, issued.key.version)
-        .await
-        .unwrap();
+    base.delete(&issued.key).await.unwrap();
     cache.forget(issued.key.id);
     assert_eq!(code(inside, &["read"]).await, VerifyCode::NotFound);
 }

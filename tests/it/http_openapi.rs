@@ -30,6 +30,10 @@ async fn every_documented_operation_reaches_its_function() {
             .replace("{api_key_id}", &uuid::Uuid::new_v4().to_string())
             .replace("{apiKeyId}", &uuid::Uuid::new_v4().to_string())
             .replace("{notification_id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{company_id}", "company-1")
+            .replace("{tenantUrlCode}", "tenant-1")
+            .replace("{UserIdentifier}", "current")
+            .replace("{id}", &uuid::Uuid::new_v4().to_string())
             .replace("{job_id}", &uuid::Uuid::new_v4().to_string());
         for (method, operation) in item.as_object().unwrap() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -50,5 +54,5 @@ async fn every_documented_operation_reaches_its_function() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 36);
+    assert_eq!(checked, 48);
 }

@@ -84,6 +84,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
     let now = Utc::now();
     ApiKey {
         id,
+        number: None,
         owner_id: owner.clone(),
         workspace_id: WorkspaceId::personal(owner),
         name: "seeded".into(),
@@ -91,6 +92,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         masked_key: plain.masked(),
         last_slice: plain.last_slice(),
         secret_hash: hash.to_owned(),
+        paired_secret_hash: None,
         permissions: vec![],
         read_only: false,
         description: None,
@@ -108,6 +110,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         last_used_at: None,
         failed_attempts: 0,
         last_failed_at: None,
+        purpose: Default::default(),
         version: 1,
     }
 }

@@ -40,6 +40,24 @@ pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     latchkey::aws::Aws::unguarded(sdk).dynamodb(latchkey::aws::CallPath::Background)
 }
 
+/// Makes a stored key look as keys stored before numbers existed do: no `number` attribute (its
+/// lookup item stays behind, as it would not exist for such a key but does no harm).
+pub async fn forget_key_number(id: latchkey::ids::KeyId) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use latchkey::store::table;
+    dynamodb()
+        .await
+        .update_item()
+        .table_name(config().table_name)
+        .key(table::PK, AttributeValue::S(table::key_pk(id)))
+        .key(table::SK, AttributeValue::S(table::KEY_SK.to_owned()))
+        .update_expression("REMOVE #number")
+        .expression_attribute_names("#number", "number")
+        .send()
+        .await
+        .expect("the key's number is removed");
+}
+
 /// A response: status, headers and JSON body (`Value::Null` when the body is not JSON).
 #[derive(Debug)]
 pub struct Reply {
@@ -99,6 +117,8 @@ pub enum Auth {
     ApiKey(String),
     /// Any header: `(name, value)` (`Authorization: <key>` with no scheme, `apiKey: <key>`).
     Header(&'static str, String),
+    /// Several headers (a key and its paired secret: `apiKey` and `secretKey`).
+    Headers(Vec<(&'static str, String)>),
 }
 
 /// An HTTP client of the local API.
@@ -150,6 +170,9 @@ impl Api {
             Auth::Bearer(token) => request.bearer_auth(token),
             Auth::ApiKey(key) => request.header("x-api-key", key),
             Auth::Header(name, value) => request.header(*name, value),
+            Auth::Headers(headers) => headers.iter().fold(request, |request, (name, value)| {
+                request.header(*name, value)
+            }),
         };
         request = match body {
             Some(Value::String(raw)) => {

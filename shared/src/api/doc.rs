@@ -40,6 +40,7 @@ pub const API_KEY: &str = "APIKeyBearer";
             BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited,
             PayloadTooLarge, Unavailable,
             super::latitude::LatitudeErrorResponse, super::latitude::LatitudeKeyResponse,
+            super::spartera::SparteraErrorResponse,
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -52,6 +53,11 @@ pub const API_KEY: &str = "APIKeyBearer";
             create), for numind's `AuthenticationApi`."),
         (name = "latitude.sh", description = "The caller's keys in latitude.sh's shape (JSON:API, \
             `application/vnd.api+json`), for its clients and `latitudesh-python-sdk`."),
+        (name = "spartera", description = "A company's keys in spartera's shape (numbered keys, \
+            200 on every success, its error body), for `spartera-api-sdk`."),
+        (name = "cartovista", description = "A user's access keys in cartovista's shape \
+            (camelCase; an update by body; `generateSecret`'s paired secret), for \
+            `cartovista_cloud_clients`."),
         (name = "meta", description = "Health and this document."),
     ),
 )]

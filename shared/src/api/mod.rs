@@ -7,12 +7,14 @@
 
 pub mod account;
 pub mod api_keys;
+pub mod cartovista;
 pub mod doc;
 pub mod latitude;
 pub mod numind;
 pub mod privacy;
 #[cfg(test)]
 mod request_properties;
+pub mod spartera;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -30,6 +32,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         api_keys::routes().into_openapi(),
         latitude::routes().into_openapi(),
         numind::routes().into_openapi(),
+        spartera::routes().into_openapi(),
+        cartovista::routes().into_openapi(),
         account::routes().into_openapi(),
         privacy::routes().into_openapi(),
     ] {
@@ -51,7 +55,10 @@ pub fn document_json() -> String {
 /// The api-keys function's router: the native key routes and the key routes of every family
 /// Latchkey stands in for, over one [`api_keys::KeysApi`], so they share one warm cache.
 pub fn key_routes(state: api_keys::KeysApi) -> Router {
-    let families = latitude::routes().merge(numind::routes());
+    let families = latitude::routes()
+        .merge(numind::routes())
+        .merge(spartera::routes())
+        .merge(cartovista::routes());
     mount(api_keys::routes().merge(families), state)
 }
 

@@ -112,6 +112,15 @@ impl<'a> Presented<'a> {
     }
 }
 
+/// The paired secret sent beside a key (cartovista's `secretKey` header), if any. A value that is
+/// not text counts as none, so a key that needs one is refused.
+pub fn paired_secret(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("secretkey")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
 /// Users a container remembers having provisioned.
 const PROVISIONED_MEMO: u64 = 100_000;
 
@@ -153,7 +162,11 @@ impl Authenticator {
         client: &AttemptContext,
     ) -> Authentication {
         match Presented::from_headers(headers, self.keys.prefix()) {
-            Ok(Presented::Key(key)) => match self.keys.verify(key, &[], client).await {
+            Ok(Presented::Key(key)) => match self
+                .keys
+                .verify_pair(key, paired_secret(headers), &[], client)
+                .await
+            {
                 Ok(verification) => Authentication {
                     rate: verification.rate,
                     result: key_caller(verification, self.clock.now()),

@@ -8,42 +8,15 @@ mod extract;
 pub mod jwt;
 pub mod oidc;
 
-pub use authenticator::{Authentication, Authenticator, Presented};
+pub use authenticator::{Authentication, Authenticator, Presented, paired_secret};
 pub use extract::Session;
 
-use serde::{Deserialize, Serialize};
+pub use crate::role::Role;
 
 use crate::{
     ids::{UserId, WorkspaceId},
     keys::model::KeyGrant,
 };
-
-/// A workspace role, from the session's `role` claim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Owns the workspace.
-    Owner,
-    /// Administers it.
-    Admin,
-    /// A regular member.
-    Member,
-    /// Read access.
-    Viewer,
-}
-
-impl Role {
-    /// The role a claim names: `owner`, `admin`, `member` or `viewer`, in any case.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "owner" => Some(Self::Owner),
-            "admin" => Some(Self::Admin),
-            "member" => Some(Self::Member),
-            "viewer" => Some(Self::Viewer),
-            _ => None,
-        }
-    }
-}
 
 /// How the caller authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +49,14 @@ impl Caller {
             Credential::ApiKey(_) => Err(crate::Error::Forbidden(
                 "This route needs a user session; API keys cannot use it.".into(),
             )),
+        }
+    }
+
+    /// The role the caller acts in: a session's, or the acting key's.
+    pub fn role(&self) -> Role {
+        match &self.credential {
+            Credential::Session { role } => *role,
+            Credential::ApiKey(grant) => grant.role,
         }
     }
 

@@ -8,7 +8,11 @@ use serde::Serialize;
 
 use super::outcome::VerifyCode;
 use super::verify::KeyVerifier;
-use crate::{auth::Presented, error::Error, usage::AttemptContext};
+use crate::{
+    auth::{Presented, paired_secret},
+    error::Error,
+    usage::AttemptContext,
+};
 
 /// The simple response: `isAuthorized`, and the context API Gateway hands to the route's
 /// integration (`$context.authorizer.key_id`, ...). A denial's context only carries the code, for
@@ -54,7 +58,8 @@ fn deny(code: VerifyCode) -> AuthorizerResponse {
     }
 }
 
-/// Decides an authorizer event: the key from `X-API-KEY` or `Authorization: Bearer`, the client
+/// Decides an authorizer event: the key from `X-API-KEY` or `Authorization: Bearer` (with its
+/// paired secret from `secretKey`, for a key that has one), the client
 /// address and user agent from the request context, the permissions `route_permissions` requires
 /// for the event's route key, verified like every other caller.
 pub async fn authorize(
@@ -77,7 +82,9 @@ pub async fn authorize(
         user_agent: http.user_agent.clone(),
         ..AttemptContext::default()
     };
-    let verification = verifier.verify(key, required, &context).await?;
+    let verification = verifier
+        .verify_pair(key, paired_secret(&event.headers), required, &context)
+        .await?;
     tracing::info!(code = ?verification.code, route = ?event.route_key, "authorizer decision");
     Ok(match (verification.code, verification.key) {
         (VerifyCode::Valid, Some(key)) => AuthorizerResponse {

@@ -26,6 +26,22 @@ pub fn digest(presented: &str) -> KeyDigest {
     Sha256::digest(presented.as_bytes()).into()
 }
 
+/// Digests a presented key and the paired secret presented with it, so an entry verified with
+/// one pair serves only that pair. Without a paired secret, the key's own [`digest`]. (A NUL
+/// separates the two: neither a key nor a secret contains one.)
+pub fn digest_pair(presented: &str, paired: Option<&str>) -> KeyDigest {
+    match paired {
+        None => digest(presented),
+        Some(paired) => {
+            let mut hasher = Sha256::new();
+            hasher.update(presented.as_bytes());
+            hasher.update([0]);
+            hasher.update(paired.as_bytes());
+            hasher.finalize().into()
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     digest: KeyDigest,

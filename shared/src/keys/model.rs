@@ -5,7 +5,10 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::limit::RateLimit;
-use crate::ids::{KeyId, UserId, WorkspaceId};
+use crate::{
+    ids::{KeyId, UserId, WorkspaceId},
+    role::Role,
+};
 
 /// The lifecycle status shown to clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -28,6 +31,9 @@ pub enum KeyStatus {
 pub struct ApiKey {
     /// Id, also embedded in the key.
     pub id: KeyId,
+    /// Unique in the workspace, assigned at creation and never reused (spartera's `api_key_id`).
+    /// `None` only on keys stored before numbers existed, until they are first read.
+    pub number: Option<u64>,
     /// The user who owns the key.
     pub owner_id: UserId,
     /// The workspace the key was created in.
@@ -43,6 +49,9 @@ pub struct ApiKey {
     pub last_slice: String,
     /// argon2id PHC string of the whole key.
     pub secret_hash: String,
+    /// argon2id PHC string of the key's paired secret (cartovista's `secretKey`), which must
+    /// then accompany the key wherever it is presented.
+    pub paired_secret_hash: Option<String>,
     /// Scopes the key carries, checked by verification.
     pub permissions: Vec<String>,
     /// A read-only key may not call mutating routes.
@@ -77,8 +86,60 @@ pub struct ApiKey {
     pub failed_attempts: u64,
     /// Last failed verification.
     pub last_failed_at: Option<DateTime<Utc>>,
+    /// What the key is for, as spartera records it.
+    pub purpose: KeyPurpose,
     /// Optimistic-concurrency version, bumped by every settings or secret change.
     pub version: u64,
+}
+
+/// What a key is for: the role it acts in, its type, and what it is tied to (spartera's
+/// `role_id`, `key_type`, `is_system_generated`, `mcp_deployment_id` and `endpoint_id`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyPurpose {
+    /// The role the key acts in; `None` for keys made without one (they act as members).
+    pub role: Option<Role>,
+    /// Its type.
+    pub kind: KeyKind,
+    /// Made by a deployment rather than a person.
+    pub system_generated: bool,
+    /// The MCP deployment it is tied to.
+    pub mcp_deployment_id: Option<String>,
+    /// The endpoint it is tied to.
+    pub endpoint_id: Option<String>,
+}
+
+/// A key's type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// The default: a key for calling the API.
+    #[default]
+    Analytics,
+    /// A key of an MCP deployment.
+    Mcp,
+    /// A key of one endpoint.
+    Endpoint,
+}
+
+impl KeyKind {
+    /// The kind named `name`, as spartera spells it.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "analytics" => Some(Self::Analytics),
+            "mcp" => Some(Self::Mcp),
+            "endpoint" => Some(Self::Endpoint),
+            _ => None,
+        }
+    }
+
+    /// The name spartera spells it with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Analytics => "analytics",
+            Self::Mcp => "mcp",
+            Self::Endpoint => "endpoint",
+        }
+    }
 }
 
 impl ApiKey {
@@ -114,10 +175,23 @@ impl ApiKey {
         required.iter().all(|p| self.permissions.contains(p))
     }
 
+    /// The role the key acts in: a read-only key's is viewer, a key made without one member.
+    pub fn role(&self) -> Role {
+        if self.read_only {
+            Role::Viewer
+        } else {
+            self.purpose
+                .role
+                .filter(|role| *role != Role::Viewer)
+                .unwrap_or(Role::Member)
+        }
+    }
+
     /// What this key may hand on when it acts on Latchkey's own API.
     pub fn grant(&self) -> KeyGrant {
         KeyGrant {
             key_id: self.id,
+            role: self.role(),
             permissions: self.permissions.clone(),
             read_only: self.read_only,
             allowed_ips: self.allowed_ips.clone(),
@@ -130,6 +204,8 @@ impl ApiKey {
 pub struct KeyGrant {
     /// The acting key.
     pub key_id: KeyId,
+    /// The role it acts in: the highest it may give a key it makes.
+    pub role: Role,
     /// Its permissions.
     pub permissions: Vec<String>,
     /// Whether it is read-only.
@@ -161,6 +237,7 @@ mod tests {
     fn grant(perms: &[&str], ips: &[&str]) -> KeyGrant {
         KeyGrant {
             key_id: KeyId::new(),
+            role: Role::Member,
             permissions: perms.iter().map(|s| s.to_string()).collect(),
             read_only: false,
             allowed_ips: ips.iter().map(|s| s.parse().unwrap()).collect(),

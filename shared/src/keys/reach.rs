@@ -27,6 +27,13 @@ impl Reach {
             )
     }
 
+    /// Whether `caller` may manage the keys of another user of their workspace whose role is
+    /// `theirs` (cartovista's `{UserIdentifier}`): owner and admin sessions, for a user of a
+    /// lower role, and only where the route's reach spans the workspace.
+    pub fn may_manage_user(self, caller: &Caller, theirs: Role) -> bool {
+        self.spans_workspace(caller) && caller.role() < theirs
+    }
+
     /// Whether `caller` may see and manage `key` through this reach. Anything else is a 404, so
     /// another user's key is indistinguishable from none.
     pub fn admits(self, caller: &Caller, key: &ApiKey) -> bool {
@@ -66,6 +73,7 @@ mod tests {
                     &workspace,
                     Credential::ApiKey(KeyGrant {
                         key_id: KeyId::new(),
+                        role: Role::Member,
                         permissions: vec![],
                         read_only: false,
                         allowed_ips: vec![],

@@ -107,6 +107,39 @@ impl PlainKey {
     }
 }
 
+/// A key's paired secret (cartovista's `secretKey`): 256 random bits in 44 base62 characters,
+/// which from its creation on must accompany the key. Shown once; only its hash is stored.
+pub struct PairedSecret(String);
+
+impl fmt::Debug for PairedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PairedSecret(<redacted>)")
+    }
+}
+
+impl PairedSecret {
+    /// A fresh secret.
+    pub fn generate() -> Self {
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        let mut text = String::with_capacity(SECRET_CHARS);
+        push_u128(
+            &mut text,
+            u128::from_be_bytes(secret[..16].try_into().expect("16 bytes")),
+        );
+        push_u128(
+            &mut text,
+            u128::from_be_bytes(secret[16..].try_into().expect("16 bytes")),
+        );
+        Self(text)
+    }
+
+    /// The secret, to hand to the key's owner once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A key as presented by a client, after its shape and checksum were checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PresentedKey<'a> {

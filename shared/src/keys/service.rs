@@ -10,12 +10,12 @@ use super::{
     hashing,
     model::{ApiKey, DailyUsage, KeyGrant, KeyStatus},
     reach::Reach,
-    secret::{KeyPrefix, PlainKey},
+    secret::{KeyPrefix, PairedSecret, PlainKey},
     spec::{KeyChanges, NewKeySpec},
     store::KeyStore,
 };
 use crate::{
-    auth::Caller,
+    auth::{Caller, Role},
     clock::Clock,
     error::Error,
     ids::{KeyId, ResourceId, UserId},
@@ -88,6 +88,43 @@ fn within_grant(
     Ok(())
 }
 
+/// Refuses a key role above the caller's own: nobody makes a key more powerful than they are
+/// (a viewer makes only viewer keys; an API key only keys of its own role or lower).
+fn within_role(caller: &Caller, role: Option<Role>) -> Result<(), Error> {
+    match role {
+        Some(role) if role < caller.role() => Err(Error::Forbidden(format!(
+            "A key cannot be given a role above the caller's own ({}).",
+            caller.role().as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses an expiry change on a revoked key, and on a rotated one (whose expiry is the end of
+/// its grace period).
+fn expiry_may_change(key: &ApiKey, now: DateTime<Utc>) -> Result<(), Error> {
+    match key.status(now) {
+        KeyStatus::Revoked => Err(Error::InvalidState {
+            code: "key_revoked",
+            detail: "A revoked key's expiry cannot change.".into(),
+        }),
+        KeyStatus::Rotating => Err(Error::InvalidState {
+            code: "key_rotating",
+            detail: "A rotated key expires at the end of its grace period; set the new key's expiry instead.".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How a route names a key: by id, or by its number in the caller's workspace (spartera).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRef {
+    /// The key's id.
+    Id(KeyId),
+    /// The key's number.
+    Number(u64),
+}
+
 impl KeyService {
     /// The use cases over `store`.
     pub fn new(
@@ -114,6 +151,11 @@ impl KeyService {
             reach,
             ..self.clone()
         }
+    }
+
+    /// Which keys this service reaches.
+    pub fn reach(&self) -> Reach {
+        self.reach
     }
 
     /// The same service, completing onboarding steps and sending notifications as keys change.
@@ -146,8 +188,28 @@ impl KeyService {
     /// exist for them.
     async fn owned(&self, caller: &Caller, id: KeyId) -> Result<ApiKey, Error> {
         match self.store.get(id).await? {
-            Some(key) if self.reach.admits(caller, &key) => Ok(key),
+            Some(key) if self.reach.admits(caller, &key) => self.numbered(key).await,
             _ => Err(KeyId::not_found()),
+        }
+    }
+
+    /// `key` with its number: a key stored before numbers gets one the first time it is read.
+    async fn numbered(&self, mut key: ApiKey) -> Result<ApiKey, Error> {
+        if key.number.is_none() {
+            key.number = Some(self.store.number(&key).await?);
+        }
+        Ok(key)
+    }
+
+    /// The id of the key `by` names, among the keys the caller may manage (else a 404).
+    pub async fn resolve(&self, caller: &Caller, by: KeyRef) -> Result<KeyId, Error> {
+        match by {
+            KeyRef::Id(id) => Ok(id),
+            KeyRef::Number(number) => self
+                .store
+                .find_number(&caller.workspace_id, number)
+                .await?
+                .ok_or_else(KeyId::not_found),
         }
     }
 
@@ -168,23 +230,41 @@ impl KeyService {
 
     /// Creates a key for the caller.
     pub async fn create(&self, caller: &Caller, spec: NewKeySpec) -> Result<IssuedKey, Error> {
+        self.create_for(caller, &caller.user_id.clone(), spec).await
+    }
+
+    /// Creates a key owned by `owner`: the caller, or, when this service's reach spans the
+    /// caller's workspace, a user the caller may manage (who that is, the route decides: see
+    /// [`Reach::may_manage_user`]). Anyone else: 404.
+    pub async fn create_for(
+        &self,
+        caller: &Caller,
+        owner: &UserId,
+        spec: NewKeySpec,
+    ) -> Result<IssuedKey, Error> {
+        if *owner != caller.user_id && !self.reach.spans_workspace(caller) {
+            return Err(Error::NotFound("No user with that identifier.".into()));
+        }
         within_grant(
             caller.grant(),
             Some(&spec.permissions),
             Some(&spec.allowed_ips),
         )?;
+        within_role(caller, spec.purpose.role)?;
         let id = KeyId::new();
         let (plain, secret_hash) = self.mint(id).await?;
         let now = self.now();
         let key = ApiKey {
             id,
-            owner_id: caller.user_id.clone(),
+            number: None,
+            owner_id: owner.clone(),
             workspace_id: caller.workspace_id.clone(),
             name: spec.name,
             key_prefix: plain.key_prefix(),
             masked_key: plain.masked(),
             last_slice: plain.last_slice(),
             secret_hash,
+            paired_secret_hash: None,
             permissions: spec.permissions,
             read_only: spec.read_only,
             description: spec.description,
@@ -202,9 +282,10 @@ impl KeyService {
             last_used_at: None,
             failed_attempts: 0,
             last_failed_at: None,
+            purpose: spec.purpose,
             version: 1,
         };
-        self.store.insert(&key).await?;
+        let key = self.store.insert(&key).await?;
         self.step(&key.owner_id, Step::CreatedApiKey).await;
         if key.expires_at.is_some() {
             self.step(&key.owner_id, Step::SetKeyExpiration).await;
@@ -215,10 +296,32 @@ impl KeyService {
     /// Every key of the caller (every key of their workspace, when the reach spans it), newest
     /// first.
     pub async fn list(&self, caller: &Caller) -> Result<Vec<ApiKey>, Error> {
-        if self.reach.spans_workspace(caller) {
-            return Ok(self.store.list_by_workspace(&caller.workspace_id).await?);
+        let keys = if self.reach.spans_workspace(caller) {
+            self.store.list_by_workspace(&caller.workspace_id).await?
+        } else {
+            self.store.list_by_owner(&caller.user_id).await?
+        };
+        let mut numbered = Vec::with_capacity(keys.len());
+        for key in keys {
+            numbered.push(self.numbered(key).await?);
         }
-        Ok(self.store.list_by_owner(&caller.user_id).await?)
+        Ok(numbered)
+    }
+
+    /// The keys `owner` made in the caller's workspace: the caller's own, or, when this
+    /// service's reach spans the workspace, another user's (whom the route has checked the
+    /// caller may manage). Anyone else: 404.
+    pub async fn list_of(&self, caller: &Caller, owner: &UserId) -> Result<Vec<ApiKey>, Error> {
+        if *owner != caller.user_id && !self.reach.spans_workspace(caller) {
+            return Err(Error::NotFound("No user with that identifier.".into()));
+        }
+        let mut keys = Vec::new();
+        for key in self.store.list_by_owner(owner).await? {
+            if key.workspace_id == caller.workspace_id {
+                keys.push(self.numbered(key).await?);
+            }
+        }
+        Ok(keys)
     }
 
     /// One key of the caller.
@@ -243,17 +346,21 @@ impl KeyService {
         changes: KeyChanges,
     ) -> Result<ApiKey, Error> {
         let mut key = self.owned(caller, id).await?;
-        Self::apply(caller, &mut key, changes)?;
+        self.apply(caller, &mut key, changes)?;
         self.save(key).await
     }
 
     /// Sets `changes` on `key`, as far as `caller` may grant them.
-    fn apply(caller: &Caller, key: &mut ApiKey, changes: KeyChanges) -> Result<(), Error> {
+    fn apply(&self, caller: &Caller, key: &mut ApiKey, changes: KeyChanges) -> Result<(), Error> {
         within_grant(
             caller.grant(),
             changes.permissions.as_deref(),
             changes.allowed_ips.as_deref(),
         )?;
+        within_role(caller, changes.role)?;
+        if changes.expires_at.is_some() {
+            expiry_may_change(key, self.now())?;
+        }
         if caller.grant().is_some() && key.read_only && changes.read_only == Some(false) {
             return Err(escalation("read_only cannot be dropped"));
         }
@@ -265,6 +372,12 @@ impl KeyService {
             read_only,
             description,
             allowed_ips,
+            expires_at,
+            role,
+            kind,
+            system_generated,
+            mcp_deployment_id,
+            endpoint_id,
         } = changes;
         fn set<T>(field: &mut T, change: Option<T>) {
             if let Some(value) = change {
@@ -278,13 +391,19 @@ impl KeyService {
         set(&mut key.read_only, read_only);
         set(&mut key.description, description);
         set(&mut key.allowed_ips, allowed_ips);
+        set(&mut key.expires_at, expires_at);
+        set(&mut key.purpose.role, role.map(Some));
+        set(&mut key.purpose.kind, kind);
+        set(&mut key.purpose.system_generated, system_generated);
+        set(&mut key.purpose.mcp_deployment_id, mcp_deployment_id);
+        set(&mut key.purpose.endpoint_id, endpoint_id);
         Ok(())
     }
 
     /// Deletes a key: it is gone (404) afterwards.
     pub async fn delete(&self, caller: &Caller, id: KeyId) -> Result<(), Error> {
         let key = self.owned(caller, id).await?;
-        self.store.delete(id, key.version).await?;
+        self.store.delete(&key).await?;
         self.cache.forget(id);
         Ok(())
     }
@@ -311,7 +430,7 @@ impl KeyService {
             });
         }
         Self::ensure_can_reissue(caller, &key)?;
-        Self::apply(caller, &mut key, changes)?;
+        self.apply(caller, &mut key, changes)?;
         let (plain, secret_hash) = self.mint(id).await?;
         key.secret_hash = secret_hash;
         key.masked_key = plain.masked();
@@ -319,6 +438,28 @@ impl KeyService {
         key.key_prefix = plain.key_prefix();
         let key = self.save(key).await?;
         Ok(IssuedKey { key, plain })
+    }
+
+    /// Gives a key a new paired secret, replacing any it had: from now on the key is refused
+    /// without it (here at once; in other containers within the cache bound). The secret is
+    /// returned to show once.
+    pub async fn pair_secret(
+        &self,
+        caller: &Caller,
+        id: KeyId,
+    ) -> Result<(ApiKey, PairedSecret), Error> {
+        let mut key = self.owned(caller, id).await?;
+        if key.revoked_at.is_some() {
+            return Err(Error::InvalidState {
+                code: "key_revoked",
+                detail: "A revoked key cannot be given a secret.".into(),
+            });
+        }
+        Self::ensure_can_reissue(caller, &key)?;
+        let secret = PairedSecret::generate();
+        key.paired_secret_hash = Some(hashing::hash_secret(secret.expose()));
+        let key = self.save(key).await?;
+        Ok((key, secret))
     }
 
     /// Replaces a key with a new one of the same settings; the old one works for `grace_days` more.
@@ -347,6 +488,7 @@ impl KeyService {
         let (plain, secret_hash) = self.mint(new_id).await?;
         let new = ApiKey {
             id: new_id,
+            number: None,
             owner_id: old.owner_id.clone(),
             workspace_id: old.workspace_id.clone(),
             name: old.name.clone(),
@@ -354,6 +496,7 @@ impl KeyService {
             masked_key: plain.masked(),
             last_slice: plain.last_slice(),
             secret_hash,
+            paired_secret_hash: old.paired_secret_hash.clone(),
             permissions: old.permissions.clone(),
             read_only: old.read_only,
             description: old.description.clone(),
@@ -371,6 +514,7 @@ impl KeyService {
             last_used_at: None,
             failed_attempts: 0,
             last_failed_at: None,
+            purpose: old.purpose.clone(),
             version: 1,
         };
         let grace_end = now + Duration::days(grace_days);
@@ -378,7 +522,7 @@ impl KeyService {
         old.rotated_to = Some(new_id);
         old.version += 1;
         old.updated_at = now;
-        self.store.rotate(&old, &new).await?;
+        let new = self.store.rotate(&old, &new).await?;
         self.cache.forget(old.id);
         self.step(&old.owner_id, Step::RotatedApiKey).await;
         let notification = NewNotification {
@@ -405,24 +549,13 @@ impl KeyService {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<ApiKey, Error> {
         let mut key = self.owned(caller, id).await?;
-        match key.status(self.now()) {
-            KeyStatus::Revoked => Err(Error::InvalidState {
-                code: "key_revoked",
-                detail: "A revoked key's expiry cannot change.".into(),
-            }),
-            KeyStatus::Rotating => Err(Error::InvalidState {
-                code: "key_rotating",
-                detail: "A rotated key expires at the end of its grace period; set the new key's expiry instead.".into(),
-            }),
-            _ => {
-                key.expires_at = expires_at;
-                let key = self.save(key).await?;
-                if key.expires_at.is_some() {
-                    self.step(&key.owner_id, Step::SetKeyExpiration).await;
-                }
-                Ok(key)
-            }
+        expiry_may_change(&key, self.now())?;
+        key.expires_at = expires_at;
+        let key = self.save(key).await?;
+        if key.expires_at.is_some() {
+            self.step(&key.owner_id, Step::SetKeyExpiration).await;
         }
+        Ok(key)
     }
 
     /// The caller's usable keys expiring within `days`, soonest first.
@@ -621,5 +754,51 @@ mod tests {
             keys.get(&owner, issued.key.id).await.unwrap().name,
             "lost update"
         );
+    }
+
+    /// Nobody makes a key of a role above their own; only a reach that spans the workspace
+    /// makes keys for another user.
+    #[tokio::test]
+    async fn roles_and_owners_are_bounded() {
+        let (keys, _) = service();
+        let mut viewer = caller();
+        viewer.credential = Credential::Session { role: Role::Viewer };
+        let with_role = |role| NewKeySpec {
+            purpose: crate::keys::model::KeyPurpose {
+                role: Some(role),
+                ..Default::default()
+            },
+            ..NewKeySpec::named("k")
+        };
+        let refused = keys.create(&viewer, with_role(Role::Member)).await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        keys.create(&viewer, with_role(Role::Viewer)).await.unwrap();
+
+        let owner = caller();
+        let member_key = keys.create(&owner, with_role(Role::Member)).await.unwrap();
+        let as_key = Caller {
+            credential: Credential::ApiKey(member_key.key.grant()),
+            ..owner.clone()
+        };
+        let refused = keys.create(&as_key, with_role(Role::Admin)).await;
+        assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+        keys.create(&as_key, with_role(Role::Member)).await.unwrap();
+
+        let someone = UserId::parse("someone-else").unwrap();
+        let refused = keys
+            .create_for(&owner, &someone, NewKeySpec::named("k"))
+            .await;
+        assert!(matches!(refused, Err(Error::NotFound(_))), "{refused:?}");
+        let workspace = keys.reaching(Reach::Workspace);
+        let made = workspace
+            .create_for(&owner, &someone, NewKeySpec::named("k"))
+            .await
+            .unwrap();
+        assert_eq!(made.key.owner_id, someone);
+        assert_eq!(workspace.list_of(&owner, &someone).await.unwrap().len(), 1);
+        assert!(matches!(
+            keys.list_of(&owner, &someone).await,
+            Err(Error::NotFound(_))
+        ));
     }
 }

@@ -4,8 +4,11 @@
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 
-use super::limit::{MAX_LIMIT, RateLimit, RateWindow};
-use crate::{error::FieldError, validate};
+use super::{
+    limit::{MAX_LIMIT, RateLimit, RateWindow},
+    model::{KeyKind, KeyPurpose},
+};
+use crate::{error::FieldError, role::Role, validate};
 
 /// Longest key name.
 pub const MAX_NAME: usize = 100;
@@ -52,6 +55,8 @@ pub struct NewKeySpec {
     pub rate_limit: Option<RateLimit>,
     /// Allowed networks; empty means anywhere.
     pub allowed_ips: Vec<IpNet>,
+    /// What it is for.
+    pub purpose: KeyPurpose,
 }
 
 impl NewKeySpec {
@@ -66,6 +71,7 @@ impl NewKeySpec {
             expires_at: None,
             rate_limit: Some(default_rate_limit()),
             allowed_ips: Vec::new(),
+            purpose: KeyPurpose::default(),
         }
     }
 }
@@ -87,6 +93,18 @@ pub struct KeyChanges {
     pub description: Option<Option<String>>,
     /// New networks.
     pub allowed_ips: Option<Vec<IpNet>>,
+    /// New expiry; `Some(None)` clears it.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// New role (a viewer's key is read-only, any other's not).
+    pub role: Option<Role>,
+    /// New type.
+    pub kind: Option<KeyKind>,
+    /// New system-generated flag.
+    pub system_generated: Option<bool>,
+    /// New MCP deployment; `Some(None)` clears it.
+    pub mcp_deployment_id: Option<Option<String>>,
+    /// New endpoint; `Some(None)` clears it.
+    pub endpoint_id: Option<Option<String>>,
 }
 
 /// A validated verify request.
@@ -94,6 +112,8 @@ pub struct KeyChanges {
 pub struct VerifySpec {
     /// The presented key (possibly malformed: that is an outcome, not a 400).
     pub key: String,
+    /// The paired secret presented with it.
+    pub secret: Option<String>,
     /// Permissions the key must all hold.
     pub permissions: Vec<String>,
     /// The end client's device.

@@ -18,19 +18,31 @@ pub trait KeyStore: Send + Sync {
     async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError>;
     /// Every key made in `workspace`, newest first.
     async fn list_by_workspace(&self, workspace: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError>;
-    /// Stores a new key; fails with `Conflict` if the id exists.
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Stores a new key under the next number of its workspace (an atomic counter; the number's
+    /// lookup item is written in the same transaction as the key) and returns it as stored;
+    /// `Conflict` if the id exists.
+    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError>;
     /// Replaces a key's settings if its stored version is still `key.version - 1`.
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError>;
-    /// Atomically updates `old` (version-checked like [`KeyStore::update`]) and inserts `new`:
-    /// either both happen or neither.
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError>;
+    /// Atomically updates `old` (version-checked like [`KeyStore::update`]) and inserts `new`,
+    /// numbered as [`KeyStore::insert`] numbers: either both happen or neither. Returns `new`
+    /// as stored.
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError>;
+    /// Gives a key stored before numbers existed the next number of its workspace, once: when
+    /// it has one already (another request was first), that one.
+    async fn number(&self, key: &ApiKey) -> Result<u64, StoreError>;
+    /// The id of the key numbered `number` in `workspace`.
+    async fn find_number(
+        &self,
+        workspace: &WorkspaceId,
+        number: u64,
+    ) -> Result<Option<KeyId>, StoreError>;
     /// Replaces the key's secret hash with `new` if it is still `old` (a hash upgrade after a
     /// successful verification: not a settings change, so the version stays); `Conflict` when the
     /// hash changed meanwhile (the secret was regenerated).
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError>;
-    /// Deletes a key if it is still at `version`.
-    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError>;
+    /// Deletes a key, and its number's lookup item, if it is still at the version it was read at.
+    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// Recorded daily counters of a key from `since` (inclusive) on.
     async fn daily_usage(&self, id: KeyId, since: NaiveDate)
     -> Result<Vec<DailyUsage>, StoreError>;

@@ -3,7 +3,8 @@
 //!
 //! Order of checks (the first failure decides): format and checksum (no storage read) → lookup by
 //! id (the warm cache first; a blocked id's guesses are refused without a read, see
-//! [`super::backoff`]) → secret (argon2id) → revoked →
+//! [`super::backoff`]) → secret (argon2id) → the key's paired secret, when it has one
+//! (cartovista's `secretKey`; argon2id too) → revoked →
 //! disabled → expired (a rotated key past its grace included) → IP allowlist → required
 //! permissions → rate limit. Every outcome for a known key is recorded as usage.
 
@@ -166,6 +167,15 @@ impl KeyVerifier {
         Ok(Some(self.upgrade_hash(key, parsed.full).await))
     }
 
+    /// Whether `paired` is the secret `key` must come with (always, for a key without one).
+    async fn paired_matches(&self, key: &ApiKey, paired: Option<&str>) -> Result<bool, Error> {
+        match (&key.paired_secret_hash, paired) {
+            (None, _) => Ok(true),
+            (Some(_), None) => Ok(false),
+            (Some(hash), Some(paired)) => self.secret_matches(paired, hash).await,
+        }
+    }
+
     async fn secret_matches(&self, presented: &str, hash: &str) -> Result<bool, Error> {
         self.argon2_checks.fetch_add(1, Ordering::Relaxed);
         hashing::verify_key(presented.to_owned(), hash.to_owned()).await
@@ -178,14 +188,33 @@ impl KeyVerifier {
         required: &[String],
         context: &AttemptContext,
     ) -> Result<Verification, Error> {
+        self.verify_pair(presented, None, required, context).await
+    }
+
+    /// [`KeyVerifier::verify`] for a key presented with `paired`, the secret a key with one
+    /// must come with: a key that has a paired secret is `NOT_FOUND` (a failed attempt) without
+    /// it or with another.
+    pub async fn verify_pair(
+        &self,
+        presented: &str,
+        paired: Option<&str>,
+        required: &[String],
+        context: &AttemptContext,
+    ) -> Result<Verification, Error> {
         let Some(parsed) = PresentedKey::parse(&self.prefix, presented) else {
             return Ok(Verification::not_found());
         };
-        let digest = cache::digest(parsed.full);
+        let digest = cache::digest_pair(parsed.full, paired);
         let key = match self.cache.get(parsed.id, &digest) {
             Some(key) => key,
             None => match self.read_and_check(&parsed, context).await? {
                 Some(key) => {
+                    if !self.paired_matches(&key, paired).await? {
+                        self.usage
+                            .record(&key, VerifyCode::NotFound, self.clock.now(), context)
+                            .await;
+                        return Ok(Verification::not_found());
+                    }
                     self.cache.put(digest, key.clone());
                     key
                 }
@@ -420,5 +449,42 @@ mod tests {
         });
         assert_eq!((tally.success, tally.failed), (2, 2));
         assert_eq!(p.usage.events().len(), 2);
+    }
+
+    /// A key with a paired secret verifies only with it, from the cache as from storage; without
+    /// it, or with another, it is `NOT_FOUND` and a failed attempt. A new secret replaces the old.
+    #[tokio::test]
+    async fn a_paired_secret_must_come_with_its_key() {
+        let p = parts();
+        let (key, plain) = create(&p, NewKeySpec::named("k")).await;
+        let (_, secret) = p.keys.pair_secret(&p.owner, key.id).await.unwrap();
+        let check = |paired: Option<String>| {
+            let (verifier, plain) = (&p.verifier, plain.clone());
+            async move {
+                verifier
+                    .verify_pair(&plain, paired.as_deref(), &[], &AttemptContext::default())
+                    .await
+                    .unwrap()
+                    .code
+            }
+        };
+        let secret = secret.expose().to_owned();
+        for _ in 0..2 {
+            assert_eq!(check(Some(secret.clone())).await, VerifyCode::Valid);
+            assert_eq!(check(None).await, VerifyCode::NotFound);
+            assert_eq!(check(Some("wrong".into())).await, VerifyCode::NotFound);
+        }
+        let tally = p.usage.tally(&TallyKey {
+            key_id: key.id,
+            owner_id: key.owner_id.clone(),
+            day: p.keys.now().date_naive(),
+        });
+        assert_eq!((tally.success, tally.failed), (2, 4));
+        let (_, replaced) = p.keys.pair_secret(&p.owner, key.id).await.unwrap();
+        assert_eq!(check(Some(secret)).await, VerifyCode::NotFound);
+        assert_eq!(
+            check(Some(replaced.expose().to_owned())).await,
+            VerifyCode::Valid
+        );
     }
 }

@@ -8,6 +8,8 @@
 //! | user profile | `USER#<user id>` | `PROFILE` | `MEMBERS#<workspace>` / `USER#<user id>` | |
 //! | daily usage of a user (dashboard) | `USER#<user id>` | `DAY#<YYYY-MM-DD>` | | |
 //! | issue report | `WORKSPACE#<workspace>` | `REPORT#<report id>` | | |
+//! | last key number given in a workspace (`next`) | `WORKSPACE#<workspace>` | `KEYNUMBERS` | | |
+//! | a key number's key (`key_id`) | `WORKSPACE#<workspace>` | `KEYNUM#<number, 20 digits>` | | |
 //! | days with usage events | `USAGEDAYS#<workspace>` | `DAY#<YYYY-MM-DD>` | | |
 //! | erasure job | `JOB#<job id>` | `JOB` | | |
 //! | notification | `USER#<user id>` | `NOTIF#<uuid v7>` | | |
@@ -65,6 +67,18 @@ pub const EVENT_COUNT: &str = "count";
 pub const RATE_RESERVED: &str = "count";
 /// Partitions the usage events of one workspace and day are spread over.
 pub const USAGE_SHARDS: u32 = 16;
+
+/// Sort key of a workspace's key-number counter.
+pub const KEY_NUMBERS_SK: &str = "KEYNUMBERS";
+/// The counter's attribute: the last number given.
+pub const KEY_NUMBERS_LAST: &str = "next";
+/// A key-number lookup item's attribute: the key's id.
+pub const KEY_NUMBER_KEY_ID: &str = "key_id";
+
+/// Sort key of the lookup item of key number `number` (zero-padded, so numbers sort).
+pub fn key_number_sk(number: u64) -> String {
+    format!("KEYNUM#{number:020}")
+}
 
 /// Sort key of a key's own item.
 pub const KEY_SK: &str = "KEY";

@@ -148,6 +148,7 @@ impl CreateKeyRequest {
             expires_at: expires_at.expect("checked"),
             rate_limit: rate.expect("checked"),
             allowed_ips: allowed_ips.expect("checked"),
+            purpose: Default::default(),
         })
     }
 }
@@ -218,6 +219,7 @@ impl UpdateKeyRequest {
             read_only: self.read_only,
             description,
             allowed_ips,
+            ..KeyChanges::default()
         })
     }
 }
@@ -311,6 +313,10 @@ pub struct VerifyRequest {
     /// The presented key. A malformed one is not a 400 but the outcome `NOT_FOUND`.
     #[schema(value_type = String, max_length = 512)]
     key: Option<String>,
+    /// The key's paired secret (a cartovista `generateSecret`), which a key that has one must
+    /// come with: without it, or with another, the outcome is `NOT_FOUND`.
+    #[schema(max_length = 512)]
+    secret: Option<String>,
     /// Permissions the key must all hold.
     #[schema(value_type = Option<Vec<Permission>>, max_items = 50)]
     permissions: Option<Vec<String>>,
@@ -349,6 +355,15 @@ impl VerifyRequest {
             ))),
             None => p.take(Err(FieldError::new("key", "is required"))),
         };
+        let secret = match self.secret {
+            Some(secret) if secret.chars().count() > MAX_PRESENTED_KEY => {
+                p.take(Err(FieldError::new(
+                    "secret",
+                    format!("must be at most {MAX_PRESENTED_KEY} characters"),
+                )))
+            }
+            secret => Some(secret),
+        };
         let permissions = p.take_many(permissions(&self.permissions.unwrap_or_default()));
         let device_id = match self.device_id {
             Some(raw) => {
@@ -379,6 +394,7 @@ impl VerifyRequest {
         };
         p.finish(|| VerifySpec {
             key: key.expect("checked"),
+            secret: secret.expect("checked"),
             permissions: permissions.expect("checked"),
             device_id: device_id.expect("checked"),
             tags,

@@ -420,7 +420,12 @@ async fn verify(
     client.tags = spec.tags;
     let verification = s
         .verifier
-        .verify(&spec.key, &spec.permissions, &client)
+        .verify_pair(
+            &spec.key,
+            spec.secret.as_deref(),
+            &spec.permissions,
+            &client,
+        )
         .await?;
     Ok(axum::Json(VerifyResponse::from(&verification)))
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::keys::{
     limit::RateLimit,
-    model::{ApiKey, KeyStatus},
+    model::{ApiKey, DailyUsage, KeyStatus},
     outcome::VerifyCode,
     ratelimit::RateStatus,
     secret::PlainKey,
@@ -18,6 +18,8 @@ use crate::{ids::KeyId, timestamp::serde_rfc3339, validate::format_network};
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyResponse {
     id: KeyId,
+    /// Unique in the workspace, given at creation and never reused (spartera's `api_key_id`).
+    number: u64,
     name: String,
     key_prefix: String,
     permissions: Vec<String>,
@@ -50,8 +52,10 @@ pub struct ApiKeyResponse {
 impl ApiKeyResponse {
     /// The public view of `key` at `now`.
     pub fn new(key: &ApiKey, now: DateTime<Utc>) -> Self {
+        debug_assert!(key.number.is_some(), "every key read is numbered");
         Self {
             id: key.id,
+            number: key.number.unwrap_or_default(),
             name: key.name.clone(),
             key_prefix: key.key_prefix.clone(),
             permissions: key.permissions.clone(),
@@ -97,6 +101,8 @@ impl From<RateLimit> for RateLimitView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyDetail {
     id: KeyId,
+    /// Unique in the workspace, given at creation and never reused.
+    number: u64,
     name: String,
     api_key: String,
     #[serde(with = "serde_rfc3339")]
@@ -120,6 +126,7 @@ impl ApiKeyCreateResponse {
             message,
             api_key: ApiKeyDetail {
                 id: key.id,
+                number: key.number.unwrap_or_default(),
                 name: key.name.clone(),
                 api_key: plain.expose().to_owned(),
                 created_at: key.created_at,
@@ -167,6 +174,16 @@ pub struct DailyUsageBody {
     failed: u64,
 }
 
+impl From<DailyUsage> for DailyUsageBody {
+    fn from(day: DailyUsage) -> Self {
+        Self {
+            date: day.date,
+            success: day.success,
+            failed: day.failed,
+        }
+    }
+}
+
 /// ApiKeyStats.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyStats {
@@ -189,15 +206,7 @@ impl From<KeyStats> for ApiKeyStats {
             last_used_at: key.last_used_at,
             failed_attempts: key.failed_attempts,
             last_failed_at: key.last_failed_at,
-            daily: stats
-                .daily
-                .into_iter()
-                .map(|d| DailyUsageBody {
-                    date: d.date,
-                    success: d.success,
-                    failed: d.failed,
-                })
-                .collect(),
+            daily: stats.daily.into_iter().map(DailyUsageBody::from).collect(),
         }
     }
 }

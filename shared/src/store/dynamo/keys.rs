@@ -5,19 +5,20 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, Put, TransactWriteItem, Update},
+    types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{
     limit::{RateLimit, RateWindow},
-    model::{ApiKey, DailyUsage},
+    model::{ApiKey, DailyUsage, KeyKind, KeyPurpose},
     spec::default_rate_limit,
     store::KeyStore,
 };
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
+    role::Role,
     store::{StoreError, table},
     timestamp,
 };
@@ -57,6 +58,10 @@ struct KeyRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2sk: Option<String>,
     id: KeyId,
+    /// Absent on keys stored before numbers, until their first read gives them one. Never
+    /// removed by a settings write (it is not optional once set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    number: Option<u64>,
     owner_id: UserId,
     workspace_id: WorkspaceId,
     name: String,
@@ -66,6 +71,8 @@ struct KeyRecord {
     #[serde(default)]
     last_slice: String,
     secret_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    paired_secret_hash: Option<String>,
     permissions: Vec<String>,
     read_only: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +116,16 @@ struct KeyRecord {
     failed_attempts: u64,
     #[serde(default, skip_serializing)]
     last_failed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    #[serde(default)]
+    key_type: KeyKind,
+    #[serde(default)]
+    system_generated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mcp_deployment_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    endpoint_id: Option<String>,
     version: u64,
 }
 
@@ -135,7 +152,11 @@ impl KeyRecord {
 }
 
 /// Optional attributes a settings write removes when the key no longer has them.
-const OPTIONAL_ATTRIBUTES: [&str; 9] = [
+const OPTIONAL_ATTRIBUTES: [&str; 13] = [
+    "paired_secret_hash",
+    "role",
+    "mcp_deployment_id",
+    "endpoint_id",
     table::GSI2_PK,
     table::GSI2_SK,
     "description",
@@ -159,6 +180,7 @@ impl From<&ApiKey> for KeyRecord {
             gsi2pk: k.expires_at.map(table::expiry_pk),
             gsi2sk: k.expires_at.map(|at| table::expiry_sk(at, k.id)),
             id: k.id,
+            number: k.number,
             owner_id: k.owner_id.clone(),
             workspace_id: k.workspace_id.clone(),
             name: k.name.clone(),
@@ -166,6 +188,7 @@ impl From<&ApiKey> for KeyRecord {
             masked_key: k.masked_key.clone(),
             last_slice: k.last_slice.clone(),
             secret_hash: k.secret_hash.clone(),
+            paired_secret_hash: k.paired_secret_hash.clone(),
             permissions: k.permissions.clone(),
             read_only: k.read_only,
             description: k.description.clone(),
@@ -187,6 +210,11 @@ impl From<&ApiKey> for KeyRecord {
             last_used_at: k.last_used_at,
             failed_attempts: k.failed_attempts,
             last_failed_at: k.last_failed_at,
+            role: k.purpose.role,
+            key_type: k.purpose.kind,
+            system_generated: k.purpose.system_generated,
+            mcp_deployment_id: k.purpose.mcp_deployment_id.clone(),
+            endpoint_id: k.purpose.endpoint_id.clone(),
             version: k.version,
         }
     }
@@ -197,6 +225,7 @@ impl From<KeyRecord> for ApiKey {
         Self {
             rate_limit: r.rate_limit(),
             id: r.id,
+            number: r.number,
             owner_id: r.owner_id,
             workspace_id: r.workspace_id,
             name: r.name,
@@ -208,6 +237,7 @@ impl From<KeyRecord> for ApiKey {
             },
             masked_key: r.masked_key,
             secret_hash: r.secret_hash,
+            paired_secret_hash: r.paired_secret_hash,
             permissions: r.permissions,
             read_only: r.read_only,
             description: r.description,
@@ -224,6 +254,13 @@ impl From<KeyRecord> for ApiKey {
             last_used_at: r.last_used_at,
             failed_attempts: r.failed_attempts,
             last_failed_at: r.last_failed_at,
+            purpose: KeyPurpose {
+                role: r.role,
+                kind: r.key_type,
+                system_generated: r.system_generated,
+                mcp_deployment_id: r.mcp_deployment_id,
+                endpoint_id: r.endpoint_id,
+            },
             version: r.version,
         }
     }
@@ -307,7 +344,95 @@ fn key_address(id: KeyId) -> Item {
     ])
 }
 
+/// The lookup item of key number `number` of `workspace`.
+fn number_address(workspace: &WorkspaceId, number: u64) -> Item {
+    HashMap::from([
+        (
+            table::PK.to_owned(),
+            AttributeValue::S(table::workspace_pk(workspace)),
+        ),
+        (
+            table::SK.to_owned(),
+            AttributeValue::S(table::key_number_sk(number)),
+        ),
+    ])
+}
+
+/// The write of a new key's number lookup item, which fails if the number was ever given.
+fn number_lookup(
+    table_name: &str,
+    key: &ApiKey,
+    number: u64,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut item = number_address(&key.workspace_id, number);
+    item.insert(
+        table::KEY_NUMBER_KEY_ID.to_owned(),
+        AttributeValue::S(key.id.to_string()),
+    );
+    let put = Put::builder()
+        .table_name(table_name)
+        .set_item(Some(item))
+        .condition_expression(NEW_ITEM_CONDITION)
+        .build()
+        .map_err(StoreError::backend)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 impl DynamoKeyStore {
+    /// Bumps `workspace`'s key-number counter and returns the number it now stands at: never
+    /// the same twice, whatever races it. A number whose key then fails to be written is
+    /// skipped, never reused.
+    async fn next_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(table::workspace_pk(workspace)))
+            .key(
+                table::SK,
+                AttributeValue::S(table::KEY_NUMBERS_SK.to_owned()),
+            )
+            .update_expression("ADD #last :one")
+            .expression_attribute_names("#last", table::KEY_NUMBERS_LAST)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        out.attributes
+            .as_ref()
+            .and_then(|a| a.get(table::KEY_NUMBERS_LAST))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| {
+                StoreError::backend(std::io::Error::other(
+                    "the key-number counter has no number",
+                ))
+            })
+    }
+
+    /// The put of a new key, which fails if its id exists.
+    fn new_key(&self, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(key)?))
+            .condition_expression(NEW_ITEM_CONDITION)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs `items` as one transaction; a failed condition is `Conflict`.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| StoreError::conditional(e, |s| s.is_transaction_canceled_exception()))?;
+        Ok(())
+    }
+
     /// Every key in the partition `pk` of `index` (its name, partition and sort key attributes),
     /// newest first.
     async fn newest_first(
@@ -370,18 +495,18 @@ impl KeyStore for DynamoKeyStore {
         .await
     }
 
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(key)?))
-            .condition_expression(NEW_ITEM_CONDITION)
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
-            })?;
-        Ok(())
+    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError> {
+        let number = self.next_number(&key.workspace_id).await?;
+        let key = ApiKey {
+            number: Some(number),
+            ..key.clone()
+        };
+        self.transact(vec![
+            self.new_key(&key)?,
+            number_lookup(&self.table, &key, number)?,
+        ])
+        .await?;
+        Ok(key)
     }
 
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
@@ -402,7 +527,7 @@ impl KeyStore for DynamoKeyStore {
         Ok(())
     }
 
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError> {
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
         let update = settings_update(old)?;
         let old_write = Update::builder()
             .table_name(&self.table)
@@ -413,20 +538,72 @@ impl KeyStore for DynamoKeyStore {
             .condition_expression(VERSION_CONDITION)
             .build()
             .map_err(StoreError::backend)?;
-        let new_write = Put::builder()
+        let number = self.next_number(&new.workspace_id).await?;
+        let new = ApiKey {
+            number: Some(number),
+            ..new.clone()
+        };
+        self.transact(vec![
+            TransactWriteItem::builder().update(old_write).build(),
+            self.new_key(&new)?,
+            number_lookup(&self.table, &new, number)?,
+        ])
+        .await?;
+        Ok(new)
+    }
+
+    async fn number(&self, key: &ApiKey) -> Result<u64, StoreError> {
+        if let Some(number) = key.number {
+            return Ok(number);
+        }
+        let number = self.next_number(&key.workspace_id).await?;
+        let set = Update::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(new)?))
-            .condition_expression(NEW_ITEM_CONDITION)
+            .set_key(Some(key_address(key.id)))
+            .update_expression("SET #number = :number")
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#number)")
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_values(":number", AttributeValue::N(number.to_string()))
             .build()
             .map_err(StoreError::backend)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(old_write).build())
-            .transact_items(TransactWriteItem::builder().put(new_write).build())
+        let written = self
+            .transact(vec![
+                TransactWriteItem::builder().update(set).build(),
+                number_lookup(&self.table, key, number)?,
+            ])
+            .await;
+        match written {
+            Ok(()) => Ok(number),
+            Err(StoreError::Conflict) => self
+                .get(key.id)
+                .await?
+                .and_then(|stored| stored.number)
+                .ok_or(StoreError::Conflict),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn find_number(
+        &self,
+        workspace: &WorkspaceId,
+        number: u64,
+    ) -> Result<Option<KeyId>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(number_address(workspace, number)))
+            .consistent_read(true)
             .send()
             .await
-            .map_err(|e| StoreError::conditional(e, |s| s.is_transaction_canceled_exception()))?;
-        Ok(())
+            .map_err(StoreError::sdk)?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|item| item.get(table::KEY_NUMBER_KEY_ID))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|id| KeyId::parse(id)))
     }
 
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
@@ -446,20 +623,25 @@ impl KeyStore for DynamoKeyStore {
         Ok(())
     }
 
-    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key_address(id)))
+            .set_key(Some(key_address(key.id)))
             .condition_expression(VERSION_CONDITION)
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
-            })?;
-        Ok(())
+            .expression_attribute_values(":expected", AttributeValue::N(key.version.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        if let Some(number) = key.number {
+            let lookup = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(number_address(&key.workspace_id, number)))
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push(TransactWriteItem::builder().delete(lookup).build());
+        }
+        self.transact(items).await
     }
 
     async fn daily_usage(

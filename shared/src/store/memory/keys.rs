@@ -18,12 +18,35 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {
     keys: Mutex<HashMap<KeyId, ApiKey>>,
+    numbers: Mutex<Numbers>,
+}
+
+/// Each workspace's last key number, and which key each number names.
+#[derive(Debug, Default)]
+struct Numbers {
+    last: HashMap<WorkspaceId, u64>,
+    keys: HashMap<(WorkspaceId, u64), KeyId>,
+}
+
+impl Numbers {
+    /// The next number of `key`'s workspace, recorded as naming `key`.
+    fn give(&mut self, key: &ApiKey) -> u64 {
+        let last = self.last.entry(key.workspace_id.clone()).or_default();
+        *last += 1;
+        self.keys.insert((key.workspace_id.clone(), *last), key.id);
+        *last
+    }
 }
 
 impl MemoryKeyStore {
     /// Every key stored.
     pub fn all(&self) -> Vec<ApiKey> {
         self.keys.lock().expect("lock").values().cloned().collect()
+    }
+
+    /// Stores a key as it is, number or none: a key stored before numbers existed.
+    pub fn put_unnumbered(&self, key: ApiKey) {
+        self.keys.lock().expect("lock").insert(key.id, key);
     }
 
     fn check_version(
@@ -70,31 +93,68 @@ impl KeyStore for MemoryKeyStore {
         Ok(self.newest_first(|k| &k.workspace_id == workspace))
     }
 
-    async fn insert(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         if keys.contains_key(&key.id) {
             return Err(StoreError::Conflict);
         }
+        let number = self.numbers.lock().expect("lock").give(key);
+        let key = ApiKey {
+            number: Some(number),
+            ..key.clone()
+        };
         keys.insert(key.id, key.clone());
-        Ok(())
+        Ok(key)
     }
 
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, key.id, key.version.saturating_sub(1))?;
-        keys.insert(key.id, key.clone());
+        let number = key.number.or(keys.get(&key.id).and_then(|k| k.number));
+        keys.insert(
+            key.id,
+            ApiKey {
+                number,
+                ..key.clone()
+            },
+        );
         Ok(())
     }
 
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<(), StoreError> {
+    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, old.id, old.version.saturating_sub(1))?;
         if keys.contains_key(&new.id) {
             return Err(StoreError::Conflict);
         }
+        let number = self.numbers.lock().expect("lock").give(new);
+        let new = ApiKey {
+            number: Some(number),
+            ..new.clone()
+        };
         keys.insert(old.id, old.clone());
         keys.insert(new.id, new.clone());
-        Ok(())
+        Ok(new)
+    }
+
+    async fn number(&self, key: &ApiKey) -> Result<u64, StoreError> {
+        let mut keys = self.keys.lock().expect("lock");
+        let stored = keys.get_mut(&key.id).ok_or(StoreError::Conflict)?;
+        if let Some(number) = stored.number {
+            return Ok(number);
+        }
+        let number = self.numbers.lock().expect("lock").give(stored);
+        stored.number = Some(number);
+        Ok(number)
+    }
+
+    async fn find_number(
+        &self,
+        workspace: &WorkspaceId,
+        number: u64,
+    ) -> Result<Option<KeyId>, StoreError> {
+        let numbers = self.numbers.lock().expect("lock");
+        Ok(numbers.keys.get(&(workspace.clone(), number)).copied())
     }
 
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
@@ -108,10 +168,14 @@ impl KeyStore for MemoryKeyStore {
         }
     }
 
-    async fn delete(&self, id: KeyId, version: u64) -> Result<(), StoreError> {
+    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
-        Self::check_version(&keys, id, version)?;
-        keys.remove(&id);
+        Self::check_version(&keys, key.id, key.version)?;
+        keys.remove(&key.id);
+        if let Some(number) = key.number {
+            let mut numbers = self.numbers.lock().expect("lock");
+            numbers.keys.remove(&(key.workspace_id.clone(), number));
+        }
         Ok(())
     }
 
