@@ -199,3 +199,22 @@ async fn a_stopped_queue_is_a_503_within_the_bound_and_work_resumes_after() {
         .expect(200);
     assert_eq!(shown["job_id"], job["job_id"]);
 }
+
+/// The OpenID provider paused: starting a sign-in is a 503 within the bound, and sessions that
+/// need no provider (Latchkey's own) keep working.
+#[tokio::test]
+async fn a_paused_provider_is_a_503_and_own_sessions_keep_working() {
+    let user = User::new();
+    let _paused = Paused::part("issuer");
+    let (reply, took) = timed(user.api.send(
+        Method::GET,
+        "/api/auth?redirectUri=http://localhost:5173",
+        &Auth::None,
+        None,
+    ))
+    .await;
+    assert_unavailable(&reply, took, CallPath::Api, "GET /api/auth");
+    user.call(Method::GET, "/api/v1/account/me", None)
+        .await
+        .expect(200);
+}

@@ -127,6 +127,23 @@ def main():
         create(lid)
     for lid, url in urls.items():
         print(f"LATCHKEY_{snake(lid)}_URL={url}")
+
+    # Each AWS::SecretsManager::Secret, in moto under its logical id, with the value the local
+    # stack gives it (LATCHKEY_LOCAL_SECRET_<LOGICAL_ID> in the environment); its id is printed
+    # as LATCHKEY_<LOGICAL_ID>_ID for the functions that read it.
+    secrets = boto3.client("secretsmanager", region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL_SECRETS_MANAGER"])
+    for lid, r in resources.items():
+        if r["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        value = os.environ.get(f"LOCAL_SECRET_{snake(lid)}")
+        if value is None:
+            sys.exit(f"the local stack has no value for the secret {lid}: set LOCAL_SECRET_{snake(lid)}")
+        try:
+            secrets.delete_secret(SecretId=lid, ForceDeleteWithoutRecovery=True)
+        except secrets.exceptions.ResourceNotFoundException:
+            pass
+        secrets.create_secret(Name=lid, SecretString=value)
+        print(f"LATCHKEY_{snake(lid)}_ID={lid}")
     if len(sys.argv) > 2:
         with open(sys.argv[2], "w", encoding="utf-8") as f:
             json.dump(policies(resources), f, indent=2, sort_keys=True)

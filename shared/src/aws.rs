@@ -1,7 +1,7 @@
 //! The one place that builds AWS clients.
 //!
 //! Endpoints come from the SDK's standard variables (`AWS_ENDPOINT_URL_DYNAMODB`,
-//! `AWS_ENDPOINT_URL_SQS`), so the local stack needs no "is local" branch in production code.
+//! `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`), so the local stack needs no "is local" branch in production code.
 //! Every client gets the attempt and operation timeouts of its [`CallPath`], so an unreachable
 //! or stalled dependency is an answer (503) within a known bound, never a hang.
 //!
@@ -101,6 +101,30 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
+    /// A Secrets Manager client for calls on `path`.
+    pub fn secrets_manager(&self, path: CallPath) -> aws_sdk_secretsmanager::Client {
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+            .timeout_config(path.timeouts())
+            .retry_config(path.retries());
+        if let Some(guard) = &self.guard {
+            config = config.interceptor(guard.clone());
+        }
+        aws_sdk_secretsmanager::Client::from_conf(config.build())
+    }
+
+    /// The value of the secret `id` (a name or ARN), read once at cold start: the deployment's
+    /// secrets live in Secrets Manager, never in a parameter or an environment variable.
+    pub async fn secret(&self, id: &str) -> Result<String, BoxError> {
+        let out = self
+            .secrets_manager(CallPath::Background)
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await?;
+        out.secret_string
+            .ok_or_else(|| format!("the secret {id} holds no string").into())
+    }
+
     /// An SQS client for calls on `path`.
     pub fn sqs(&self, path: CallPath) -> aws_sdk_sqs::Client {
         let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk)
@@ -162,7 +186,7 @@ impl PolicyGuard {
     /// The IAM action that authorizes an SDK operation: `dynamodb:GetItem` for `DynamoDB` /
     /// `GetItem`. SQS authorizes its batch operations by their single-message actions.
     fn action(metadata: &Metadata) -> String {
-        let service = metadata.service().to_ascii_lowercase();
+        let service = metadata.service().to_ascii_lowercase().replace(' ', "");
         let name = metadata.name();
         let name = match service.as_str() {
             "sqs" => name.strip_suffix("Batch").unwrap_or(name),

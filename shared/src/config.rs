@@ -108,6 +108,89 @@ impl OidcSettings {
     }
 }
 
+/// Sign-in through the OpenID Connect issuer: Latchkey as its confidential client.
+#[derive(Clone)]
+pub struct SignInSettings {
+    /// The client id (`LATCHKEY_OIDC_CLIENT_ID`).
+    pub client_id: String,
+    /// The client secret, read from Secrets Manager (the secret `LATCHKEY_OIDC_CLIENT_SECRET_ID`
+    /// names) at cold start.
+    pub client_secret: String,
+    /// Where the provider may send users back: exact URIs (`LATCHKEY_OIDC_REDIRECT_URIS`,
+    /// separated by spaces or commas).
+    pub redirect_uris: Vec<String>,
+    /// How long a session token lives (`LATCHKEY_SESSION_TTL_SECONDS`, default 3600).
+    pub session_ttl: Duration,
+    /// How long a session may be refreshed (`LATCHKEY_REFRESH_TTL_SECONDS`, default 2592000).
+    pub refresh_ttl: Duration,
+    /// The key the sign-in's PKCE verifier and nonce are derived with: the session signing
+    /// secret.
+    pub derivation_key: String,
+}
+
+impl std::fmt::Debug for SignInSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInSettings")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("session_ttl", &self.session_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish()
+    }
+}
+
+impl SignInSettings {
+    /// The secret id to read the client secret from, when sign-in is configured.
+    pub fn client_secret_id(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+        lookup("LATCHKEY_OIDC_CLIENT_SECRET_ID").filter(|v| !v.trim().is_empty())
+    }
+
+    /// The settings from `lookup`, with the client secret already read and `jwt`'s secret to
+    /// derive with.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        client_secret: String,
+        jwt: &JwtSettings,
+    ) -> Result<Self, ConfigError> {
+        let client_id = lookup("LATCHKEY_OIDC_CLIENT_ID")
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::Missing("LATCHKEY_OIDC_CLIENT_ID"))?;
+        let redirect_uris: Vec<String> = lookup("LATCHKEY_OIDC_REDIRECT_URIS")
+            .unwrap_or_default()
+            .split([' ', ','])
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if redirect_uris.is_empty() {
+            return Err(ConfigError::Missing("LATCHKEY_OIDC_REDIRECT_URIS"));
+        }
+        Ok(Self {
+            client_id,
+            client_secret,
+            redirect_uris,
+            session_ttl: Duration::from_secs(number(
+                &lookup,
+                "LATCHKEY_SESSION_TTL_SECONDS",
+                3600,
+                60..=86_400,
+            )?),
+            refresh_ttl: Duration::from_secs(number(
+                &lookup,
+                "LATCHKEY_REFRESH_TTL_SECONDS",
+                2_592_000,
+                3600..=31_536_000,
+            )?),
+            derivation_key: jwt.secret.clone(),
+        })
+    }
+
+    /// [`SignInSettings::refresh_ttl`] as a date offset.
+    pub fn refresh_ttl_chrono(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.refresh_ttl.as_secs() as i64)
+    }
+}
+
 /// A configuration problem, naming the variable at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

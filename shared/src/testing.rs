@@ -16,6 +16,8 @@ pub fn offline_wiring() -> Wiring {
             "LATCHKEY_JWT_SECRET" => "router-test-secret-router-test-secret",
             "LATCHKEY_JWT_ISSUER" => "latchkey",
             "LATCHKEY_JWT_AUDIENCE" => "latchkey-api",
+            "LATCHKEY_OIDC_ISSUER" => "http://127.0.0.1:9",
+            "LATCHKEY_OIDC_AUDIENCES" => "router-test-client",
             _ => return None,
         };
         Some(value.to_owned())
@@ -27,6 +29,23 @@ pub fn offline_wiring() -> Wiring {
         .endpoint_url("http://127.0.0.1:9")
         .build();
     Wiring::new(config, Aws::unguarded(sdk), CallPath::Api)
+}
+
+/// Sign-in settings for [`offline_wiring`]'s issuer: a client with one redirect URI.
+pub fn offline_sign_in(wiring: &Wiring) -> std::sync::Arc<crate::sessions::SignIn> {
+    let settings = crate::config::SignInSettings::from_lookup(
+        |name| match name {
+            "LATCHKEY_OIDC_CLIENT_ID" => Some("router-test-client".to_owned()),
+            "LATCHKEY_OIDC_REDIRECT_URIS" => Some("http://localhost:5173".to_owned()),
+            _ => None,
+        },
+        "router-test-client-secret".to_owned(),
+        &wiring.config().jwt,
+    )
+    .expect("the test sign-in settings are valid");
+    wiring
+        .sign_in(settings)
+        .expect("the offline wiring has an issuer")
 }
 
 /// Replays an API Gateway event file from `infra/events/` through a router.

@@ -6,13 +6,20 @@
 //! lifecycle. What a function asks for is what its IAM policy in `template.yaml` must grant (the
 //! local stack's policy guard holds the two together, see [`crate::aws`]).
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use crate::{
-    auth::{Authenticator, jwt::JwtVerifier, oidc::OidcVerifier},
+    auth::{
+        Authenticator,
+        jwt::{JwtIssuer, JwtVerifier},
+        oidc::OidcVerifier,
+    },
     aws::{Aws, CallPath},
     clock::{Clock, SystemClock},
-    config::Config,
+    config::{Config, SignInSettings},
     dashboard::Dashboard,
     issue_reports::{IssueReports, Scrubber},
     keys::{
@@ -28,6 +35,7 @@ use crate::{
     privacy::erasure::Erasure,
     profiles::ProfileStore,
     queue::WorkQueue,
+    sessions::{Revocations, SignIn, store::SessionStore},
     store::dynamo::Table,
     usage::UsageRecorder,
 };
@@ -45,6 +53,8 @@ pub struct Wiring {
     keys: OnceLock<Arc<KeyService>>,
     profiles: OnceLock<Arc<dyn ProfileStore>>,
     auth: OnceLock<Arc<Authenticator>>,
+    oidc: OnceLock<Option<Arc<OidcVerifier>>>,
+    sessions: OnceLock<Arc<dyn SessionStore>>,
     notifications: OnceLock<Arc<Notifications>>,
     onboarding: OnceLock<Arc<Onboarding>>,
     erasure: OnceLock<Arc<Erasure>>,
@@ -73,6 +83,8 @@ impl Wiring {
             keys: OnceLock::new(),
             profiles: OnceLock::new(),
             auth: OnceLock::new(),
+            oidc: OnceLock::new(),
+            sessions: OnceLock::new(),
             notifications: OnceLock::new(),
             onboarding: OnceLock::new(),
             erasure: OnceLock::new(),
@@ -172,18 +184,51 @@ impl Wiring {
     pub fn auth(&self) -> Arc<Authenticator> {
         self.auth
             .get_or_init(|| {
-                Arc::new(Authenticator::new(
-                    JwtVerifier::new(&self.config.jwt),
-                    self.config
-                        .oidc
-                        .clone()
-                        .map(|settings| Arc::new(OidcVerifier::new(settings))),
-                    self.verifier(),
-                    self.profiles(),
-                    self.clock(),
-                ))
+                let bound = self.config.key_cache_ttl.max(Duration::from_millis(1));
+                Arc::new(
+                    Authenticator::new(
+                        JwtVerifier::new(&self.config.jwt),
+                        self.oidc(),
+                        self.verifier(),
+                        self.profiles(),
+                        self.clock(),
+                    )
+                    .with_revocations(Arc::new(Revocations::new(self.sessions(), bound))),
+                )
             })
             .clone()
+    }
+
+    /// The configured OpenID Connect issuer's verifier (one per container, so one key cache).
+    pub fn oidc(&self) -> Option<Arc<OidcVerifier>> {
+        self.oidc
+            .get_or_init(|| {
+                self.config
+                    .oidc
+                    .clone()
+                    .map(|settings| Arc::new(OidcVerifier::new(settings)))
+            })
+            .clone()
+    }
+
+    /// Sign-in sessions, revoked tokens and sign-ins in progress.
+    pub fn sessions(&self) -> Arc<dyn SessionStore> {
+        self.sessions
+            .get_or_init(|| Arc::new(self.table().sessions()))
+            .clone()
+    }
+
+    /// Sign-in through the issuer, with `settings` (which carry the client secret read at cold
+    /// start); `None` when no issuer is configured.
+    pub fn sign_in(&self, settings: SignInSettings) -> Option<Arc<SignIn>> {
+        let provider = self.oidc()?;
+        Some(Arc::new(SignIn::new(
+            self.sessions(),
+            provider,
+            Arc::new(JwtIssuer::new(&self.config.jwt)),
+            settings,
+            self.clock(),
+        )))
     }
 
     /// Notifications.

@@ -1,5 +1,6 @@
-//! Tokens of the configured OpenID Connect issuer as sessions: the local stack trusts its stand-in
-//! issuer (`infra/local/issuer.py`), whose signing keys these tests sign with, Cognito-style. Every
+//! Tokens of the configured OpenID Connect issuer as sessions: the local stack trusts its OpenID
+//! provider (`infra/local/issuer.mjs`, oidc-provider), whose signing keys these tests sign with,
+//! Cognito-style. Every
 //! way a token can be wrong is refused with a 401; the issuer's keys are fetched at most once a
 //! minute whatever the `kid`s; an issuer that cannot be reached with nothing cached is a 503.
 
@@ -83,8 +84,8 @@ async fn the_issuer_s_rs256_and_es256_tokens_are_sessions() {
     access.as_object_mut().unwrap().remove("aud");
     access["client_id"] = json!(audience());
     access["token_use"] = json!("access");
-    access["workspace_id"] = json!(workspace);
-    access["role"] = json!("viewer");
+    access["custom:workspace_id"] = json!(workspace);
+    access["custom:role"] = json!("viewer");
     let token = rs256(&access);
     let viewer = Api::new();
     viewer

@@ -14,6 +14,7 @@ mod http_numind;
 mod http_oidc;
 mod http_openapi;
 mod http_privacy;
+mod http_signin;
 mod http_spartera;
 mod http_verify;
 mod lifecycle;

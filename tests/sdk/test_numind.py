@@ -1,8 +1,8 @@
 """numind's client (numind 0.1.0, `numind.openapi_client`, pinned in requirements.txt) against the
 local stack: the four key operations of its `AuthenticationApi` (list, create, update, delete),
 with a session and with a key, each answer read into the client's own strict models (`token`,
-`userId`, `createdAt` and `expiresAt` are required strings). Its sign-in operations come with
-sign-in.
+`userId`, `createdAt` and `expiresAt` are required strings). Its sign-in operations are driven by
+test_numind_signin.py.
 """
 
 import uuid

@@ -14,13 +14,16 @@ pub mod numind;
 pub mod privacy;
 #[cfg(test)]
 mod request_properties;
+pub mod signin;
 pub mod spartera;
 
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use doc::{BadRequest, Conflict, ErrorBody, Forbidden, NotFound, RateLimited, Unauthenticated};
+pub use doc::{
+    BadRequest, Conflict, ErrorBody, Forbidden, NotFound, RateLimited, Unauthenticated, Unavailable,
+};
 
 /// Where the committed copy of the document lives, relative to the workspace root.
 pub const DOCUMENT_PATH: &str = "infra/openapi.json";
@@ -36,6 +39,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         cartovista::routes().into_openapi(),
         account::routes().into_openapi(),
         privacy::routes().into_openapi(),
+        signin::routes().into_openapi(),
     ] {
         doc.merge(family);
     }

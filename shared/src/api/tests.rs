@@ -9,8 +9,8 @@ use axum::{
 };
 use tower::ServiceExt;
 
-use super::{DOCUMENT_PATH, account, api_keys, document, document_json, privacy};
-use crate::testing::offline_wiring;
+use super::{DOCUMENT_PATH, account, api_keys, document, document_json, privacy, signin};
+use crate::testing::{offline_sign_in, offline_wiring};
 
 const METHODS: [Method; 5] = [
     Method::GET,
@@ -25,6 +25,10 @@ fn families() -> Vec<Router> {
         super::key_routes(api_keys::KeysApi::wire(&offline_wiring())),
         account::router(account::AccountApi::wire(&offline_wiring())),
         privacy::router(privacy::PrivacyApi::wire(&offline_wiring())),
+        {
+            let wiring = offline_wiring();
+            signin::router(signin::SignInApi::wire(&wiring, offline_sign_in(&wiring)))
+        },
     ]
 }
 
@@ -111,7 +115,7 @@ async fn the_document_names_exactly_the_routes_the_routers_serve() {
         unserved.is_empty(),
         "documented but not served: {unserved:?}"
     );
-    assert_eq!(served.len(), 48, "{served:?}");
+    assert_eq!(served.len(), 52, "{served:?}");
 }
 
 #[test]

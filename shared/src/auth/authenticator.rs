@@ -21,6 +21,7 @@ use crate::{
         verify::{KeyVerifier, Verification},
     },
     profiles::{NewProfile, ProfileStore},
+    sessions::Revocations,
     usage::AttemptContext,
 };
 
@@ -53,6 +54,8 @@ pub struct Authenticator {
     /// Users this container has already provisioned, so a warm container writes a profile once
     /// (an hour at most, for as many users as fit in a bounded memo).
     provisioned: moka::sync::Cache<UserId, ()>,
+    /// Revoked sessions and tokens, when sessions can be revoked here.
+    revocations: Option<Arc<Revocations>>,
 }
 
 /// The credential a request presents, before it is checked.
@@ -147,7 +150,35 @@ impl Authenticator {
                 .max_capacity(PROVISIONED_MEMO)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
+            revocations: None,
         }
+    }
+
+    /// The same authenticator, refusing session tokens that were revoked (logout), or whose
+    /// session was.
+    pub fn with_revocations(mut self, revocations: Arc<Revocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The verified, unrevoked session token of a request (what a logout revokes). An API key
+    /// is a 403: it has no session to end.
+    pub async fn session_of(&self, headers: &HeaderMap) -> Result<Identity, Error> {
+        match Presented::from_headers(headers, self.keys.prefix())? {
+            Presented::Key(_) => Err(Error::Forbidden(
+                "Logging out needs a user session; API keys have none.".into(),
+            )),
+            Presented::Session(token) => self.live_session(token).await,
+        }
+    }
+
+    /// A session token's identity, refused when it or its session was revoked.
+    async fn live_session(&self, token: &str) -> Result<Identity, Error> {
+        let identity = self.session_identity(token).await?;
+        if let Some(revocations) = &self.revocations {
+            revocations.check(&identity).await?;
+        }
+        Ok(identity)
     }
 
     /// The prefix that tells API keys from session tokens.
@@ -203,7 +234,7 @@ impl Authenticator {
     }
 
     async fn by_session(&self, token: &str) -> Result<Caller, Error> {
-        let claims = self.session_identity(token).await?;
+        let claims = self.live_session(token).await?;
         let user_id = UserId::parse(&claims.sub)
             .ok_or_else(|| unauthenticated("the token's subject is not a valid user id"))?;
         let (workspace_id, role) = match claims.workspace_id.as_deref() {

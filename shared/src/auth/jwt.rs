@@ -36,6 +36,9 @@ pub struct Claims {
     /// Token id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The sign-in session the token belongs to (sessions Latchkey issues at sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Issuer.
     pub iss: String,
     /// Audience.
@@ -50,6 +53,10 @@ impl From<Claims> for super::oidc::Identity {
             name: claims.name,
             workspace_id: claims.workspace_id,
             role: claims.role,
+            token_id: claims.jti,
+            session_id: claims.sid,
+            expires_at: claims.exp,
+            nonce: None,
         }
     }
 }
@@ -96,7 +103,7 @@ impl JwtVerifier {
     }
 }
 
-/// Signs session tokens: for the dev-token command and tests, never for production logins.
+/// Signs session tokens: the sessions of a sign-in, and the dev-token command's.
 pub struct JwtIssuer {
     key: EncodingKey,
     settings: JwtSettings,
@@ -124,6 +131,7 @@ impl JwtIssuer {
             iat: now,
             nbf: None,
             jti: Some(uuid::Uuid::new_v4().to_string()),
+            sid: None,
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
         }

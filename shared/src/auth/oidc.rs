@@ -49,6 +49,14 @@ pub struct Identity {
     pub workspace_id: Option<String>,
     /// The role claim's first known role, if any.
     pub role: Option<Role>,
+    /// The token's id (`jti`), which a logout can revoke.
+    pub token_id: Option<String>,
+    /// The Latchkey session the token belongs to (`sid`), which can be revoked as a whole.
+    pub session_id: Option<String>,
+    /// The token's expiry (`exp`, epoch seconds).
+    pub expires_at: i64,
+    /// The `nonce` of an id token.
+    pub nonce: Option<String>,
 }
 
 /// A verification key and the one algorithm it verifies.
@@ -78,6 +86,27 @@ pub struct OidcVerifier {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+}
+
+/// Where the issuer signs users in and exchanges codes, from its discovery document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The authorization endpoint.
+    pub authorization: String,
+    /// The token endpoint.
+    pub token: String,
+}
+
+/// A grant (a code, a refresh token, an id token) that cannot be used: 400 `invalid_grant`.
+pub fn invalid_grant(why: &str) -> Error {
+    Error::InvalidState {
+        code: "invalid_grant",
+        detail: format!("The grant is invalid: {why}."),
+    }
 }
 
 fn refused(why: &str) -> Error {
@@ -182,7 +211,54 @@ impl OidcVerifier {
             name: text("name"),
             workspace_id: text(&self.settings.workspace_claim),
             role,
+            token_id: text("jti"),
+            session_id: None,
+            expires_at: claims
+                .get("exp")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            nonce: text("nonce"),
         }
+    }
+
+    /// The identity an id token of a sign-in carries: a token [`OidcVerifier::verify`] accepts,
+    /// whose `nonce` is the one the sign-in sent (else a 400 `invalid_grant`).
+    pub async fn verify_id_token(&self, token: &str, nonce: &str) -> Result<Identity, Error> {
+        let identity = self.verify(token).await.map_err(|err| match err {
+            Error::Unavailable { .. } => err,
+            other => invalid_grant(&other.to_string()),
+        })?;
+        let matches = identity.nonce.as_deref().is_some_and(|sent| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                sent.as_bytes(),
+                nonce.as_bytes(),
+            ))
+        });
+        if !matches {
+            return Err(invalid_grant("the id token's nonce is not the sign-in's"));
+        }
+        Ok(identity)
+    }
+
+    /// The issuer's authorization and token endpoints (its discovery document, read again each
+    /// time: sign-ins are rare next to verifications).
+    pub async fn endpoints(&self) -> Result<Endpoints, Error> {
+        let url = format!("{}/.well-known/openid-configuration", self.settings.issuer);
+        let discovery: Discovery = self.get_json(&url).await?;
+        match (discovery.authorization_endpoint, discovery.token_endpoint) {
+            (Some(authorization), Some(token)) => Ok(Endpoints {
+                authorization,
+                token,
+            }),
+            _ => Err(unavailable(
+                "the issuer's discovery document names no authorization or token endpoint",
+            )),
+        }
+    }
+
+    /// The HTTP client the verifier fetches with (timeouts set), for the sign-in's code exchange.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// The key named `kid`, fetching the issuer's keys when it is not cached and the last fetch

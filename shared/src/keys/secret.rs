@@ -117,21 +117,27 @@ impl fmt::Debug for PairedSecret {
     }
 }
 
+/// 256 bits from the OS CSPRNG, as 44 base62 characters: the body of every secret Latchkey
+/// hands out besides keys (paired secrets, refresh tokens).
+pub fn random_base62() -> String {
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    let mut text = String::with_capacity(SECRET_CHARS);
+    push_u128(
+        &mut text,
+        u128::from_be_bytes(secret[..16].try_into().expect("16 bytes")),
+    );
+    push_u128(
+        &mut text,
+        u128::from_be_bytes(secret[16..].try_into().expect("16 bytes")),
+    );
+    text
+}
+
 impl PairedSecret {
     /// A fresh secret.
     pub fn generate() -> Self {
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
-        let mut text = String::with_capacity(SECRET_CHARS);
-        push_u128(
-            &mut text,
-            u128::from_be_bytes(secret[..16].try_into().expect("16 bytes")),
-        );
-        push_u128(
-            &mut text,
-            u128::from_be_bytes(secret[16..].try_into().expect("16 bytes")),
-        );
-        Self(text)
+        Self(random_base62())
     }
 
     /// The secret, to hand to the key's owner once.

@@ -12,6 +12,10 @@
 //! | a key number's key (`key_id`) | `WORKSPACE#<workspace>` | `KEYNUM#<number, 20 digits>` | | |
 //! | days with usage events | `USAGEDAYS#<workspace>` | `DAY#<YYYY-MM-DD>` | | |
 //! | erasure job | `JOB#<job id>` | `JOB` | | |
+//! | sign-in session | `SESSION#<session id>` | `SESSION` | | |
+//! | refresh token of a session (its SHA-256) | `REFRESH#<digest>` | `REFRESH` | | |
+//! | revoked session token | `REVOKED#<jti>` | `REVOKED` | | |
+//! | sign-in in progress (its state's SHA-256) | `SIGNIN#<digest>` | `SIGNIN` | | |
 //! | notification | `USER#<user id>` | `NOTIF#<uuid v7>` | | |
 //! | onboarding checklist | `USER#<user id>` | `ONBOARDING` | | |
 //! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
@@ -78,6 +82,26 @@ pub const KEY_NUMBER_KEY_ID: &str = "key_id";
 /// Sort key of the lookup item of key number `number` (zero-padded, so numbers sort).
 pub fn key_number_sk(number: u64) -> String {
     format!("KEYNUM#{number:020}")
+}
+
+/// Partition and sort key of a sign-in session.
+pub fn session_key(id: uuid::Uuid) -> (String, &'static str) {
+    (format!("SESSION#{id}"), "SESSION")
+}
+
+/// Partition and sort key of a refresh token, by its digest.
+pub fn refresh_key(digest: &str) -> (String, &'static str) {
+    (format!("REFRESH#{digest}"), "REFRESH")
+}
+
+/// Partition and sort key of a revoked session token, by its `jti`.
+pub fn revoked_token_key(token_id: &str) -> (String, &'static str) {
+    (format!("REVOKED#{token_id}"), "REVOKED")
+}
+
+/// Partition and sort key of a sign-in in progress, by its state's digest.
+pub fn sign_in_key(digest: &str) -> (String, &'static str) {
+    (format!("SIGNIN#{digest}"), "SIGNIN")
 }
 
 /// Sort key of a key's own item.

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod onboarding;
 pub mod profiles;
 pub mod rates;
+pub mod sessions;
 pub mod usage;
 
 pub use dashboard::DynamoDashboardStore;
@@ -23,6 +24,7 @@ pub use notifications::DynamoNotificationStore;
 pub use onboarding::DynamoOnboardingStore;
 pub use profiles::DynamoProfileStore;
 pub use rates::DynamoRateCounter;
+pub use sessions::DynamoSessionStore;
 pub use usage::DynamoUsageSink;
 
 /// The single table and a client to reach it: what every adapter is built from.
@@ -39,6 +41,11 @@ impl Table {
             client,
             name: name.into(),
         }
+    }
+
+    /// The session adapter.
+    pub fn sessions(&self) -> DynamoSessionStore {
+        DynamoSessionStore::new(self.client.clone(), &self.name)
     }
 
     /// The key adapter.

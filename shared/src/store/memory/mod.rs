@@ -10,6 +10,7 @@ pub mod notifications;
 pub mod onboarding;
 pub mod profiles;
 pub mod rates;
+pub mod sessions;
 pub mod usage;
 
 pub use erasure::MemoryErasureStore;
@@ -20,4 +21,5 @@ pub use notifications::MemoryNotificationStore;
 pub use onboarding::MemoryOnboardingStore;
 pub use profiles::MemoryProfileStore;
 pub use rates::MemoryRateCounter;
+pub use sessions::MemorySessionStore;
 pub use usage::MemoryUsage;

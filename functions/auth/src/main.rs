@@ -1,0 +1,27 @@
+//! The auth function: tracing, config, the client secret (read once from Secrets Manager),
+//! the sign-in, router, run.
+
+use latchkey::{
+    api::signin::{self, SignInApi},
+    aws::{Aws, CallPath},
+    config::{Config, SignInSettings},
+    http, telemetry,
+    wiring::Wiring,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let env = |name: &str| std::env::var(name).ok();
+    let secret_id = SignInSettings::client_secret_id(env)
+        .ok_or("LATCHKEY_OIDC_CLIENT_SECRET_ID is not set: sign-in needs the client secret")?;
+    let aws = Aws::load("auth").await;
+    let client_secret = aws.secret(&secret_id).await?;
+    let settings = SignInSettings::from_lookup(env, client_secret, &config.jwt)?;
+    let wiring = Wiring::new(config, aws, CallPath::Api);
+    let sign_in = wiring
+        .sign_in(settings)
+        .ok_or("sign-in needs an issuer: LATCHKEY_OIDC_ISSUER is not set")?;
+    http::run(signin::router(SignInApi::wire(&wiring, sign_in))).await
+}

@@ -1,0 +1,50 @@
+//! The storage port of sessions, sign-ins in progress and revoked tokens.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::model::{Rotation, Session};
+use crate::store::StoreError;
+
+/// Stores sessions. Every item carries a TTL, so nothing outlives its use.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Remembers a sign-in in progress: its `state`'s digest and the redirect URI it was for,
+    /// until `until`.
+    async fn begin_sign_in(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Takes a sign-in in progress by its `state`'s digest, once: the redirect URI it was for,
+    /// or `None` when it is unknown, already taken or past `now`.
+    async fn take_sign_in(
+        &self,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
+    /// Stores a new session and its first refresh token (by digest), in one transaction.
+    async fn create(&self, session: &Session, refresh: &str) -> Result<(), StoreError>;
+    /// Spends the refresh token `used` (a digest) and stores `fresh` in its place, in one
+    /// transaction that also requires its session to be unrevoked; or says why not.
+    async fn rotate(
+        &self,
+        used: &str,
+        fresh: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Rotation, StoreError>;
+    /// The session a refresh token (a digest, spent or not) belongs to.
+    async fn session_of(&self, refresh: &str) -> Result<Option<Session>, StoreError>;
+    /// Revokes a session: its refresh tokens stop working, and its access tokens are refused.
+    async fn revoke(&self, session: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Revokes one token by its id (`jti`) until it would have expired anyway.
+    async fn revoke_token(&self, token_id: &str, until: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Whether the session `session` is revoked, or the token `token_id` is.
+    async fn is_revoked(
+        &self,
+        session: Option<Uuid>,
+        token_id: Option<&str>,
+    ) -> Result<bool, StoreError>;
+}
