@@ -18,13 +18,11 @@ use std::{
 };
 
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
-use aws_smithy_runtime_api::{
-    box_error::BoxError,
-    client::{
-        interceptors::{Intercept, context::BeforeSerializationInterceptorContextRef},
-        orchestrator::Metadata,
-        runtime_components::RuntimeComponents,
-    },
+pub use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::{
+    interceptors::{Intercept, context::BeforeSerializationInterceptorContextRef},
+    orchestrator::Metadata,
+    runtime_components::RuntimeComponents,
 };
 use aws_smithy_types::config_bag::ConfigBag;
 

@@ -9,8 +9,10 @@ use crate::keys::secret::KeyPrefix;
 pub struct Config {
     /// The DynamoDB table holding every aggregate (`LATCHKEY_TABLE`).
     pub table_name: String,
-    /// JWT verification settings for JWTBearer sessions.
-    pub jwt: JwtSettings,
+    /// Session signing settings (JWTBearer), in the functions that authenticate sessions (see
+    /// [`Config::with_sessions`]); `None` in those that never see one (authorizer, worker,
+    /// sweeper), which then never hold the secret.
+    pub jwt: Option<JwtSettings>,
     /// The OpenID Connect issuer whose tokens are sessions too, if one is configured.
     pub oidc: Option<OidcSettings>,
     /// Prefix of every key this deployment issues (`LATCHKEY_KEY_PREFIX`, default `sk`).
@@ -211,6 +213,33 @@ pub enum ConfigError {
 pub const MAX_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 
 impl Config {
+    /// The configuration of a function that authenticates sessions: [`Config::from_env`] with
+    /// the session signing secret read once, at cold start, from Secrets Manager (the secret
+    /// `LATCHKEY_JWT_SECRET_ID` names); `LATCHKEY_JWT_SECRET` itself only where no id is set
+    /// (tests and tools).
+    pub async fn with_sessions(aws: &crate::aws::Aws) -> Result<Self, crate::aws::BoxError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let secret = match env("LATCHKEY_JWT_SECRET_ID").filter(|id| !id.trim().is_empty()) {
+            Some(id) => Some(aws.secret(&id).await?),
+            None => None,
+        };
+        let config = Self::from_lookup(|name| match name {
+            "LATCHKEY_JWT_SECRET" => secret.clone().or_else(|| env(name)),
+            _ => env(name),
+        })?;
+        if config.jwt.is_none() {
+            return Err(ConfigError::Missing("LATCHKEY_JWT_SECRET_ID").into());
+        }
+        Ok(config)
+    }
+
+    /// The session signing settings of a function built [`Config::with_sessions`].
+    pub fn sessions(&self) -> &JwtSettings {
+        self.jwt.as_ref().expect(
+            "a function that authenticates sessions is configured with Config::with_sessions",
+        )
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -223,7 +252,10 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let jwt = JwtSettings::from_lookup(&lookup)?;
+        let jwt = match lookup("LATCHKEY_JWT_SECRET") {
+            Some(secret) if !secret.trim().is_empty() => Some(JwtSettings::from_lookup(&lookup)?),
+            _ => None,
+        };
         let oidc = OidcSettings::from_lookup(&lookup)?;
         let key_prefix = match lookup("LATCHKEY_KEY_PREFIX") {
             Some(raw) if !raw.is_empty() => {

@@ -40,7 +40,7 @@ pub fn offline_sign_in(wiring: &Wiring) -> std::sync::Arc<crate::sessions::SignI
             _ => None,
         },
         "router-test-client-secret".to_owned(),
-        &wiring.config().jwt,
+        wiring.config().sessions(),
     )
     .expect("the test sign-in settings are valid");
     wiring

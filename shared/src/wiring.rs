@@ -187,7 +187,7 @@ impl Wiring {
                 let bound = self.config.key_cache_ttl.max(Duration::from_millis(1));
                 Arc::new(
                     Authenticator::new(
-                        JwtVerifier::new(&self.config.jwt),
+                        JwtVerifier::new(self.config.sessions()),
                         self.oidc(),
                         self.verifier(),
                         self.profiles(),
@@ -225,7 +225,7 @@ impl Wiring {
         Some(Arc::new(SignIn::new(
             self.sessions(),
             provider,
-            Arc::new(JwtIssuer::new(&self.config.jwt)),
+            Arc::new(JwtIssuer::new(self.config.sessions())),
             settings,
             self.clock(),
         )))

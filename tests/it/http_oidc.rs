@@ -231,3 +231,26 @@ async fn an_unreachable_issuer_with_nothing_cached_is_a_503() {
         "the second waits for the next minute"
     );
 }
+
+/// A sign-in's id token must carry the nonce the sign-in sent: another, or none, is an
+/// `invalid_grant`, however good the token is otherwise.
+#[tokio::test]
+async fn an_id_token_with_another_nonce_is_an_invalid_grant() {
+    let verifier = OidcVerifier::new(settings(issuer()));
+    let mut id_token = claims();
+    id_token["nonce"] = json!("the-sign-in-s-nonce");
+    let token = rs256(&id_token);
+    let identity = verifier
+        .verify_id_token(&token, "the-sign-in-s-nonce")
+        .await
+        .unwrap();
+    assert_eq!(identity.sub, id_token["sub"]);
+    for token in [token, rs256(&claims())] {
+        let err = verifier
+            .verify_id_token(&token, "another-sign-in-s-nonce")
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        assert_eq!(err.code(), "invalid_grant");
+    }
+}

@@ -1,4 +1,4 @@
-//! The account function: tracing, config, the components its routes use, router, run.
+//! The account function: tracing, config (its session signing secret from Secrets Manager), the components its routes use, router, run.
 
 use latchkey::{
     api::account::{self, AccountApi},
@@ -11,7 +11,8 @@ use latchkey::{
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let config = Config::from_env()?;
-    let wiring = Wiring::new(config, Aws::load("account").await, CallPath::Api);
+    let aws = Aws::load("account").await;
+    let config = Config::with_sessions(&aws).await?;
+    let wiring = Wiring::new(config, aws, CallPath::Api);
     http::run(account::router(AccountApi::wire(&wiring))).await
 }

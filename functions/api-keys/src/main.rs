@@ -11,7 +11,8 @@ use latchkey::{
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let config = Config::from_env()?;
-    let wiring = Wiring::new(config, Aws::load("api-keys").await, CallPath::Api);
+    let aws = Aws::load("api-keys").await;
+    let config = Config::with_sessions(&aws).await?;
+    let wiring = Wiring::new(config, aws, CallPath::Api);
     http::run(api::key_routes(KeysApi::wire(&wiring))).await
 }

@@ -1,5 +1,5 @@
-//! The auth function: tracing, config, the client secret (read once from Secrets Manager),
-//! the sign-in, router, run.
+//! The auth function: tracing, config and its secrets (the session signing key and the client
+//! secret, read once from Secrets Manager), the sign-in, router, run.
 
 use latchkey::{
     api::signin::{self, SignInApi},
@@ -12,13 +12,13 @@ use latchkey::{
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let config = Config::from_env()?;
+    let aws = Aws::load("auth").await;
+    let config = Config::with_sessions(&aws).await?;
     let env = |name: &str| std::env::var(name).ok();
     let secret_id = SignInSettings::client_secret_id(env)
         .ok_or("LATCHKEY_OIDC_CLIENT_SECRET_ID is not set: sign-in needs the client secret")?;
-    let aws = Aws::load("auth").await;
     let client_secret = aws.secret(&secret_id).await?;
-    let settings = SignInSettings::from_lookup(env, client_secret, &config.jwt)?;
+    let settings = SignInSettings::from_lookup(env, client_secret, config.sessions())?;
     let wiring = Wiring::new(config, aws, CallPath::Api);
     let sign_in = wiring
         .sign_in(settings)

@@ -11,7 +11,8 @@ use latchkey::{
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let config = Config::from_env()?;
-    let wiring = Wiring::new(config, Aws::load("privacy").await, CallPath::Api);
+    let aws = Aws::load("privacy").await;
+    let config = Config::with_sessions(&aws).await?;
+    let wiring = Wiring::new(config, aws, CallPath::Api);
     http::run(privacy::router(PrivacyApi::wire(&wiring))).await
 }
