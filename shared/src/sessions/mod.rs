@@ -365,6 +365,21 @@ mod tests {
     use super::*;
     use crate::store::memory::MemorySessionStore;
 
+    /// A live session of one day from `now`.
+    fn session(now: DateTime<Utc>) -> Session {
+        Session {
+            id: Uuid::now_v7(),
+            user_id: UserId::parse("u-1").unwrap(),
+            email: None,
+            name: None,
+            workspace_id: None,
+            role: None,
+            created_at: now,
+            expires_at: now + chrono::Duration::days(1),
+            revoked_at: None,
+        }
+    }
+
     fn identity(session: Option<Uuid>, token: Option<&str>) -> Identity {
         Identity {
             sub: "u-1".into(),
@@ -385,17 +400,7 @@ mod tests {
     async fn revocation_reaches_every_container_within_the_bound() {
         let store = Arc::new(MemorySessionStore::default());
         let now = Utc::now();
-        let session = Session {
-            id: Uuid::now_v7(),
-            user_id: UserId::parse("u-1").unwrap(),
-            email: None,
-            name: None,
-            workspace_id: None,
-            role: None,
-            created_at: now,
-            expires_at: now + chrono::Duration::days(1),
-            revoked_at: None,
-        };
+        let session = session(now);
         store.create(&session, "digest").await.unwrap();
         let bound = Duration::from_millis(200);
         let warm = Revocations::new(store.clone(), bound);
@@ -429,17 +434,7 @@ mod tests {
     async fn a_refresh_token_spends_once() {
         let store = MemorySessionStore::default();
         let now = Utc::now();
-        let session = Session {
-            id: Uuid::now_v7(),
-            user_id: UserId::parse("u-1").unwrap(),
-            email: None,
-            name: None,
-            workspace_id: None,
-            role: None,
-            created_at: now,
-            expires_at: now + chrono::Duration::days(1),
-            revoked_at: None,
-        };
+        let session = session(now);
         store.create(&session, "first").await.unwrap();
         assert!(matches!(
             store.rotate("first", "second", now).await.unwrap(),
