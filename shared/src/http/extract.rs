@@ -82,6 +82,18 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// The request's path parameters as a `T` (a struct naming them), any that cannot be read being
+/// the 404 `missing` makes: a path that names nothing is the same 404 as an unknown resource.
+pub async fn path_or<T: DeserializeOwned + Send>(
+    parts: &mut Parts,
+    missing: fn() -> Error,
+) -> Result<T, Error> {
+    let Path(path) = Path::<T>::from_request_parts(parts, &())
+        .await
+        .map_err(|_| missing())?;
+    Ok(path)
+}
+
 /// A query string. A value of the wrong type is a 400 naming the parameter.
 #[derive(Debug)]
 pub struct Query<T>(pub T);

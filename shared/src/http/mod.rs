@@ -8,7 +8,7 @@ mod rate_headers;
 mod request_id;
 
 pub use client::ClientContext;
-pub use extract::{IdPath, Json, Query};
+pub use extract::{IdPath, Json, Query, path_or};
 pub use guard::MAX_BODY_BYTES;
 pub use rate_headers::RateLimitSlot;
 pub use request_id::REQUEST_ID;

@@ -12,7 +12,7 @@ pub mod input;
 pub mod view;
 
 use axum::{
-    extract::{FromRequestParts, Path, State},
+    extract::{FromRequestParts, State},
     http::{StatusCode, request::Parts},
 };
 use serde::Deserialize;
@@ -26,7 +26,7 @@ use super::api_keys::KeysApi;
 use crate::{
     Error, Result,
     auth::Caller,
-    http::Json,
+    http::{Json, path_or},
     ids::{KeyId, ResourceId, UserId},
 };
 
@@ -76,7 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        path(parts, KeyId::not_found).await
+        path_or(parts, KeyId::not_found).await
     }
 }
 
@@ -86,17 +86,6 @@ impl KeyPath {
         input::tenant(caller, &self.tenant_url_code)?;
         KeyId::parse(&self.id).ok_or_else(KeyId::not_found)
     }
-}
-
-/// Reads a path, any failure being the 404 of `missing`.
-async fn path<T: serde::de::DeserializeOwned + Send>(
-    parts: &mut Parts,
-    missing: fn() -> Error,
-) -> Result<T> {
-    let Path(path) = Path::<T>::from_request_parts(parts, &())
-        .await
-        .map_err(|_| missing())?;
-    Ok(path)
 }
 
 fn no_tenant() -> Error {
@@ -112,7 +101,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
             #[serde(rename = "tenantUrlCode")]
             tenant_url_code: String,
         }
-        let Tenant { tenant_url_code } = path(parts, no_tenant).await?;
+        let Tenant { tenant_url_code } = path_or(parts, no_tenant).await?;
         Ok(Self { tenant_url_code })
     }
 }
@@ -121,7 +110,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        path(parts, input::no_such_user).await
+        path_or(parts, input::no_such_user).await
     }
 }
 

@@ -389,8 +389,13 @@ pub fn company(caller: &Caller, raw: &str) -> Result<(), Error> {
     if WorkspaceId::parse(raw).is_some_and(|company| company == caller.workspace_id) {
         Ok(())
     } else {
-        Err(Error::NotFound("No company with that id.".into()))
+        Err(no_company())
     }
+}
+
+/// The answer for a company that is not the caller's.
+pub fn no_company() -> Error {
+    Error::NotFound("No company with that id.".into())
 }
 
 #[cfg(test)]

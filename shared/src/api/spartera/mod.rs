@@ -13,7 +13,7 @@ pub mod view;
 
 use axum::{
     body::Body,
-    extract::{FromRequestParts, Path, State},
+    extract::{FromRequestParts, State},
     http::{HeaderValue, header, request::Parts},
     response::Response,
 };
@@ -33,7 +33,7 @@ use crate::{
     Error, Result,
     auth::Caller,
     error::ErrorReport,
-    http::{Json, Query},
+    http::{Json, Query, path_or},
     ids::{KeyId, ResourceId},
 };
 
@@ -93,22 +93,16 @@ pub struct CompanyKeyPath {
 impl<S: Send + Sync> FromRequestParts<S> for CompanyPath {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let Path(path) = Path::<Self>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Error::NotFound("No company with that id.".into()))?;
-        Ok(path)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        path_or(parts, input::no_company).await
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CompanyKeyPath {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let Path(path) = Path::<Self>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| KeyId::not_found())?;
-        Ok(path)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        path_or(parts, KeyId::not_found).await
     }
 }
 

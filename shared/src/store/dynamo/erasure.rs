@@ -32,13 +32,7 @@ struct JobRecord {
 }
 
 fn job_key(id: Uuid) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (table::PK.to_owned(), AttributeValue::S(table::job_pk(id))),
-        (
-            table::SK.to_owned(),
-            AttributeValue::S(table::JOB_SK.to_owned()),
-        ),
-    ])
+    super::address(table::job_pk(id), table::JOB_SK)
 }
 
 fn job_item(job: &ErasureJob) -> Result<HashMap<String, AttributeValue>, StoreError> {
@@ -175,7 +169,7 @@ impl ErasureStore for DynamoErasureStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(job_item(job)?))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(super::NEW_ITEM_CONDITION)
             .send()
             .await
             .map_err(|e| StoreError::conditional(e, is_condition_failure))?;
@@ -318,12 +312,6 @@ impl ErasureStore for DynamoErasureStore {
             .build()
             .map_err(StoreError::backend)?;
         writes.push(TransactWriteItem::builder().put(put).build());
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(|e| StoreError::conditional(e, |s| s.is_transaction_canceled_exception()))?;
-        Ok(())
+        super::transact(&self.client, writes).await
     }
 }

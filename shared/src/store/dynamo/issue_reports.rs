@@ -61,7 +61,7 @@ impl IssueReportStore for DynamoIssueReportStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(super::NEW_ITEM_CONDITION)
             .send()
             .await
             .map_err(StoreError::sdk)?;

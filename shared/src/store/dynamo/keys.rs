@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update},
+    types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::{Item, address, put_new, transact};
 use crate::keys::{
     limit::{RateLimit, RateWindow},
     model::{ApiKey, DailyUsage, KeyKind, KeyPurpose},
@@ -266,8 +267,6 @@ impl From<KeyRecord> for ApiKey {
     }
 }
 
-type Item = HashMap<String, AttributeValue>;
-
 fn to_item(key: &ApiKey) -> Result<Item, StoreError> {
     serde_dynamo::to_item(KeyRecord::from(key)).map_err(StoreError::backend)
 }
@@ -332,30 +331,14 @@ fn settings_update(key: &ApiKey) -> Result<SettingsUpdate, StoreError> {
 }
 
 const VERSION_CONDITION: &str = "#version = :expected";
-const NEW_ITEM_CONDITION: &str = "attribute_not_exists(pk)";
 
 fn key_address(id: KeyId) -> Item {
-    HashMap::from([
-        (table::PK.to_owned(), AttributeValue::S(table::key_pk(id))),
-        (
-            table::SK.to_owned(),
-            AttributeValue::S(table::KEY_SK.to_owned()),
-        ),
-    ])
+    address(table::key_pk(id), table::KEY_SK)
 }
 
 /// The lookup item of key number `number` of `workspace`.
 fn number_address(workspace: &WorkspaceId, number: u64) -> Item {
-    HashMap::from([
-        (
-            table::PK.to_owned(),
-            AttributeValue::S(table::workspace_pk(workspace)),
-        ),
-        (
-            table::SK.to_owned(),
-            AttributeValue::S(table::key_number_sk(number)),
-        ),
-    ])
+    address(table::workspace_pk(workspace), table::key_number_sk(number))
 }
 
 /// The write of a new key's number lookup item, which fails if the number was ever given.
@@ -369,13 +352,7 @@ fn number_lookup(
         table::KEY_NUMBER_KEY_ID.to_owned(),
         AttributeValue::S(key.id.to_string()),
     );
-    let put = Put::builder()
-        .table_name(table_name)
-        .set_item(Some(item))
-        .condition_expression(NEW_ITEM_CONDITION)
-        .build()
-        .map_err(StoreError::backend)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    put_new(table_name, item)
 }
 
 impl DynamoKeyStore {
@@ -413,24 +390,12 @@ impl DynamoKeyStore {
 
     /// The put of a new key, which fails if its id exists.
     fn new_key(&self, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(key)?))
-            .condition_expression(NEW_ITEM_CONDITION)
-            .build()
-            .map_err(StoreError::backend)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        put_new(&self.table, to_item(key)?)
     }
 
     /// Runs `items` as one transaction; a failed condition is `Conflict`.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| StoreError::conditional(e, |s| s.is_transaction_canceled_exception()))?;
-        Ok(())
+        transact(&self.client, items).await
     }
 
     /// Every key in the partition `pk` of `index` (its name, partition and sort key attributes),

@@ -27,6 +27,54 @@ pub use rates::DynamoRateCounter;
 pub use sessions::DynamoSessionStore;
 pub use usage::DynamoUsageSink;
 
+/// An item, or an item's key, as the SDK takes it.
+pub(crate) type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// The primary key of the item at `pk` / `sk`.
+pub(crate) fn address(pk: String, sk: impl Into<String>) -> Item {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    Item::from([
+        (super::table::PK.to_owned(), AttributeValue::S(pk)),
+        (super::table::SK.to_owned(), AttributeValue::S(sk.into())),
+    ])
+}
+
+/// The condition of a write that may only create its item.
+pub(crate) const NEW_ITEM_CONDITION: &str = "attribute_not_exists(pk)";
+
+/// A transaction's put of `item` into `table`, which fails if an item with its key exists.
+pub(crate) fn put_new(
+    table: &str,
+    item: Item,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, super::StoreError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(NEW_ITEM_CONDITION)
+        .build()
+        .map_err(super::StoreError::backend)?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .put(put)
+        .build())
+}
+
+/// Runs `items` as one transaction: all of them or none; a failed condition anywhere is
+/// [`super::StoreError::Conflict`].
+pub(crate) async fn transact(
+    client: &aws_sdk_dynamodb::Client,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<(), super::StoreError> {
+    client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+        .map_err(|e| {
+            super::StoreError::conditional(e, |s| s.is_transaction_canceled_exception())
+        })?;
+    Ok(())
+}
+
 /// The single table and a client to reach it: what every adapter is built from.
 #[derive(Clone, Debug)]
 pub struct Table {

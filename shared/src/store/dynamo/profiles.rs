@@ -38,16 +38,7 @@ impl DynamoProfileStore {
     }
 
     fn address(user: &UserId) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (
-                table::PK.to_owned(),
-                AttributeValue::S(table::user_pk(user)),
-            ),
-            (
-                table::SK.to_owned(),
-                AttributeValue::S(table::PROFILE_SK.to_owned()),
-            ),
-        ])
+        super::address(table::user_pk(user), table::PROFILE_SK)
     }
 }
 

@@ -1,17 +1,16 @@
 //! The DynamoDB adapter of [`SessionStore`]: sessions, refresh tokens by digest, revoked tokens
 //! and sign-ins in progress, each with a TTL.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update},
+    types::{AttributeValue, ReturnValue, TransactWriteItem, Update},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Item, NEW_ITEM_CONDITION, address, put_new, transact};
 use crate::{
     ids::UserId,
     role::Role,
@@ -40,13 +39,9 @@ impl DynamoSessionStore {
     }
 }
 
-type Item = HashMap<String, AttributeValue>;
-
-fn address((pk, sk): (String, &'static str)) -> Item {
-    HashMap::from([
-        (table::PK.to_owned(), AttributeValue::S(pk)),
-        (table::SK.to_owned(), AttributeValue::S(sk.to_owned())),
-    ])
+/// The primary key of the item `table` names.
+fn at((pk, sk): (String, &'static str)) -> Item {
+    address(pk, sk)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -105,23 +100,13 @@ fn session_from(record: SessionRecord, id: Uuid) -> Session {
     }
 }
 
-fn put(table_name: &str, item: Item, new: bool) -> Result<TransactWriteItem, StoreError> {
-    let mut put = Put::builder().table_name(table_name).set_item(Some(item));
-    if new {
-        put = put.condition_expression("attribute_not_exists(pk)");
-    }
-    Ok(TransactWriteItem::builder()
-        .put(put.build().map_err(StoreError::backend)?)
-        .build())
-}
-
 impl DynamoSessionStore {
     async fn get(&self, key: (String, &'static str)) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(address(key)))
+            .set_key(Some(at(key)))
             .consistent_read(true)
             .send()
             .await
@@ -161,13 +146,7 @@ impl DynamoSessionStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| StoreError::conditional(e, |s| s.is_transaction_canceled_exception()))?;
-        Ok(())
+        transact(&self.client, items).await
     }
 }
 
@@ -179,7 +158,7 @@ impl SessionStore for DynamoSessionStore {
         redirect_uri: &str,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut item = address(table::sign_in_key(state));
+        let mut item = at(table::sign_in_key(state));
         item.insert(
             "redirect_uri".into(),
             AttributeValue::S(redirect_uri.to_owned()),
@@ -192,7 +171,7 @@ impl SessionStore for DynamoSessionStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression(NEW_ITEM_CONDITION)
             .send()
             .await
             .map_err(|e| {
@@ -210,7 +189,7 @@ impl SessionStore for DynamoSessionStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(address(table::sign_in_key(state))))
+            .set_key(Some(at(table::sign_in_key(state))))
             .return_values(ReturnValue::AllOld)
             .send()
             .await
@@ -246,8 +225,8 @@ impl SessionStore for DynamoSessionStore {
         })
         .map_err(StoreError::backend)?;
         self.transact(vec![
-            put(&self.table, record, true)?,
-            put(&self.table, Self::refresh_item(refresh, session)?, true)?,
+            put_new(&self.table, record)?,
+            put_new(&self.table, Self::refresh_item(refresh, session)?)?,
         ])
         .await
     }
@@ -272,7 +251,7 @@ impl SessionStore for DynamoSessionStore {
         }
         let spend = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(address(table::refresh_key(used))))
+            .set_key(Some(at(table::refresh_key(used))))
             .update_expression("SET used_at = :now")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(used_at)")
             .expression_attribute_values(":now", AttributeValue::S(timestamp::format(now)))
@@ -280,7 +259,7 @@ impl SessionStore for DynamoSessionStore {
             .map_err(StoreError::backend)?;
         let unrevoked = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(address(table::session_key(session.id))))
+            .set_key(Some(at(table::session_key(session.id))))
             .update_expression("SET refreshed_at = :now")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
             .expression_attribute_values(":now", AttributeValue::S(timestamp::format(now)))
@@ -290,7 +269,7 @@ impl SessionStore for DynamoSessionStore {
             .transact(vec![
                 TransactWriteItem::builder().update(spend).build(),
                 TransactWriteItem::builder().update(unrevoked).build(),
-                put(&self.table, Self::refresh_item(fresh, &session)?, true)?,
+                put_new(&self.table, Self::refresh_item(fresh, &session)?)?,
             ])
             .await;
         match written {
@@ -316,7 +295,7 @@ impl SessionStore for DynamoSessionStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(address(table::session_key(session))))
+            .set_key(Some(at(table::session_key(session))))
             .update_expression("SET revoked_at = :now")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
             .expression_attribute_values(":now", AttributeValue::S(timestamp::format(now)))
@@ -331,7 +310,7 @@ impl SessionStore for DynamoSessionStore {
     }
 
     async fn revoke_token(&self, token_id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut item = address(table::revoked_token_key(token_id));
+        let mut item = at(table::revoked_token_key(token_id));
         item.insert(
             table::TTL.into(),
             AttributeValue::N(until.timestamp().to_string()),
