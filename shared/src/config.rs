@@ -148,6 +148,19 @@ impl SignInSettings {
         lookup("LATCHKEY_OIDC_CLIENT_SECRET_ID").filter(|v| !v.trim().is_empty())
     }
 
+    /// The settings from the process environment, with the client secret read from Secrets
+    /// Manager (what a function that signs users in does at cold start).
+    pub async fn load(
+        aws: &crate::aws::Aws,
+        jwt: &JwtSettings,
+    ) -> Result<Self, crate::aws::BoxError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let secret_id = Self::client_secret_id(env)
+            .ok_or("LATCHKEY_OIDC_CLIENT_SECRET_ID is not set: sign-in needs the client secret")?;
+        let client_secret = aws.secret(&secret_id).await?;
+        Ok(Self::from_lookup(env, client_secret, jwt)?)
+    }
+
     /// The settings from `lookup`, with the client secret already read and `jwt`'s secret to
     /// derive with.
     pub fn from_lookup(

@@ -9,9 +9,13 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 
 use crate::store::StoreError;
 use crate::{
+    auth::Caller,
     error::Error,
     ids::UserId,
-    keys::model::{ApiKey, KeyStatus},
+    keys::{
+        model::{ApiKey, DailyUsage, KeyStatus},
+        service::KeyService,
+    },
 };
 
 /// The longest custom range, in days.
@@ -160,14 +164,14 @@ fn active_keys(keys: &[ApiKey], period: &Period, now: DateTime<Utc>) -> Result<u
 /// The storage port of the dashboard: the owner's daily aggregates, written by usage accounting.
 #[async_trait]
 pub trait DashboardStore: Send + Sync {
-    /// Successful and failed verifications of `user`'s keys on the days `from..=to`, reading at
-    /// most one item per day.
-    async fn totals(
+    /// Successful and failed verifications of `user`'s keys on each day of `from..=to` that had
+    /// any, oldest first, reading at most one item per day.
+    async fn daily(
         &self,
         user: &UserId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<(u64, u64), StoreError>;
+    ) -> Result<Vec<DailyUsage>, StoreError>;
 }
 
 /// Computes the dashboard from the owner's daily aggregates.
@@ -182,7 +186,35 @@ impl Dashboard {
     }
 
     async fn totals(&self, user: &UserId, period: &Period) -> Result<(u64, u64), Error> {
-        Ok(self.store.totals(user, period.start, period.end).await?)
+        let days = self.store.daily(user, period.start, period.end).await?;
+        Ok(days.iter().fold((0, 0), |(s, f), d| {
+            (s.saturating_add(d.success), f.saturating_add(d.failed))
+        }))
+    }
+
+    /// The caller's metrics for `period`: sessions only (a key is 403), over the keys `keys`
+    /// lists for them.
+    pub async fn of_caller(
+        &self,
+        caller: &Caller,
+        keys: &KeyService,
+        period: Period,
+    ) -> Result<DashboardMetrics, Error> {
+        caller.require_session()?;
+        let listed = keys.list(caller).await?;
+        self.metrics(&caller.user_id, period, &listed, keys.now())
+            .await
+    }
+
+    /// The caller's verifications per day of `period`, oldest first, zero-filled: one point of a
+    /// chart per day.
+    pub async fn daily(&self, caller: &Caller, period: &Period) -> Result<Vec<DailyUsage>, Error> {
+        caller.require_session()?;
+        let recorded = self
+            .store
+            .daily(&caller.user_id, period.start, period.end)
+            .await?;
+        Ok(DailyUsage::every_day(&recorded, period.start, period.end))
     }
 
     /// The metrics of `user` for `period`, compared with the period before it; `keys` are the

@@ -195,3 +195,45 @@ pub struct Member {
     /// Their role.
     pub role: Role,
 }
+
+/// The profile use cases the API and the console share: the caller's profile, and changing it
+/// (a change of a notification preference ticks the onboarding step `configured_notifications`).
+pub struct Profiles {
+    store: std::sync::Arc<dyn ProfileStore>,
+    onboarding: std::sync::Arc<crate::onboarding::Onboarding>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl Profiles {
+    /// The use cases over `store`.
+    pub fn new(
+        store: std::sync::Arc<dyn ProfileStore>,
+        onboarding: std::sync::Arc<crate::onboarding::Onboarding>,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Self {
+        Self {
+            store,
+            onboarding,
+            clock,
+        }
+    }
+
+    /// The profile of `user` (404 when there is none).
+    pub async fn of(&self, user: &UserId) -> Result<Profile, Error> {
+        self.store
+            .get(user)
+            .await?
+            .ok_or_else(|| Error::NotFound("No profile for this user.".into()))
+    }
+
+    /// Applies `changes` to `user`'s profile and returns it after them.
+    pub async fn change(&self, user: &UserId, changes: &ProfileChanges) -> Result<Profile, Error> {
+        let profile = self.store.update(user, changes, self.clock.now()).await?;
+        if changes.touches_notifications {
+            self.onboarding
+                .record(user, crate::onboarding::Step::ConfiguredNotifications)
+                .await;
+        }
+        Ok(profile)
+    }
+}

@@ -33,7 +33,7 @@ use crate::{
     notifications::Notifications,
     onboarding::Onboarding,
     privacy::erasure::Erasure,
-    profiles::ProfileStore,
+    profiles::{ProfileStore, Profiles},
     queue::WorkQueue,
     sessions::{Revocations, SignIn, store::SessionStore},
     store::dynamo::Table,
@@ -178,6 +178,15 @@ impl Wiring {
         self.profiles
             .get_or_init(|| Arc::new(self.table().profiles()))
             .clone()
+    }
+
+    /// The profile use cases.
+    pub fn profile_cases(&self) -> Arc<Profiles> {
+        Arc::new(Profiles::new(
+            self.profiles(),
+            self.onboarding(),
+            self.clock(),
+        ))
     }
 
     /// Authentication of callers (sessions and keys), provisioning first-time users.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use latchkey_tests::{Api, Auth, Reply, env};
+use latchkey_tests::{Api, Auth, Reply, env, through_the_provider};
 use reqwest::{Method, Url, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -14,44 +14,6 @@ use sha2::{Digest, Sha256};
 const REDIRECT: &str = "http://localhost:5173";
 const CODE: &str = "ai.numind.extract.shared.TokenCodeRequest";
 const REFRESH: &str = "ai.numind.extract.shared.TokenRefreshRequest";
-
-/// Follows the provider's redirects from `url` (its cookies kept, as a browser keeps them)
-/// until it sends the user back to the redirect URI; returns that URL's query.
-async fn through_the_provider(url: &str) -> HashMap<String, String> {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut cookies: HashMap<String, String> = HashMap::new();
-    let mut at = Url::parse(url).unwrap();
-    for _ in 0..10 {
-        if at.as_str().starts_with(REDIRECT) {
-            return at.query_pairs().into_owned().collect();
-        }
-        let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let reply = client
-            .get(at.clone())
-            .header(header::COOKIE, jar.join("; "))
-            .send()
-            .await
-            .unwrap();
-        for set in reply.headers().get_all(header::SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            if let Some((name, value)) = pair.split_once('=') {
-                cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let status = reply.status();
-        let Some(location) = reply.headers().get(header::LOCATION).cloned() else {
-            panic!(
-                "the provider answered {status}: {}",
-                reply.text().await.unwrap()
-            );
-        };
-        at = at.join(location.to_str().unwrap()).unwrap();
-    }
-    panic!("the provider never sent the user back");
-}
 
 /// A user's sign-in in progress: its code, and the cookie `GET /api/auth` set.
 struct Started {
@@ -85,7 +47,7 @@ async fn start(sub: &str, extra: &[(&str, &str)]) -> Started {
     for (name, value) in extra {
         signed_in.query_pairs_mut().append_pair(name, value);
     }
-    let back = through_the_provider(signed_in.as_str()).await;
+    let back = through_the_provider(signed_in.as_str(), REDIRECT).await;
     let sent: HashMap<String, String> = Url::parse(&url)
         .unwrap()
         .query_pairs()
@@ -307,7 +269,7 @@ async fn provider_tokens(sub: &str) -> Value {
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("login_hint", sub);
-    let back = through_the_provider(url.as_str()).await;
+    let back = through_the_provider(url.as_str(), REDIRECT).await;
     reqwest::Client::new()
         .post(format!("{issuer}/token"))
         .basic_auth(

@@ -522,3 +522,44 @@ pub async fn erasure(
         queue,
     )
 }
+
+/// Follows the provider's redirects from `url` (its cookies kept, as a browser keeps them)
+/// until it sends the user back to `back_to` (the redirect URI); returns that URL's query.
+pub async fn through_the_provider(
+    url: &str,
+    back_to: &str,
+) -> std::collections::HashMap<String, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut cookies: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut at = reqwest::Url::parse(url).unwrap();
+    for _ in 0..10 {
+        if at.as_str().starts_with(back_to) {
+            return at.query_pairs().into_owned().collect();
+        }
+        let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let reply = client
+            .get(at.clone())
+            .header(reqwest::header::COOKIE, jar.join("; "))
+            .send()
+            .await
+            .unwrap();
+        for set in reply.headers().get_all(reqwest::header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            if let Some((name, value)) = pair.split_once('=') {
+                cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = reply.status();
+        let Some(location) = reply.headers().get(reqwest::header::LOCATION).cloned() else {
+            panic!(
+                "the provider answered {status}: {}",
+                reply.text().await.unwrap()
+            );
+        };
+        at = at.join(location.to_str().unwrap()).unwrap();
+    }
+    panic!("the provider never sent the user back");
+}

@@ -14,11 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let aws = Aws::load("auth").await;
     let config = Config::with_sessions(&aws).await?;
-    let env = |name: &str| std::env::var(name).ok();
-    let secret_id = SignInSettings::client_secret_id(env)
-        .ok_or("LATCHKEY_OIDC_CLIENT_SECRET_ID is not set: sign-in needs the client secret")?;
-    let client_secret = aws.secret(&secret_id).await?;
-    let settings = SignInSettings::from_lookup(env, client_secret, config.sessions())?;
+    let settings = SignInSettings::load(&aws, config.sessions()).await?;
     let wiring = Wiring::new(config, aws, CallPath::Api);
     let sign_in = wiring
         .sign_in(settings)

@@ -234,6 +234,12 @@ impl Authenticator {
     }
 
     async fn by_session(&self, token: &str) -> Result<Caller, Error> {
+        self.session(token).await.map(|(caller, _)| caller)
+    }
+
+    /// The caller a session token (not a key) names, with the token's identity (its session and
+    /// token ids), refused when it or its session was revoked. The console's cookie holds one.
+    pub async fn session(&self, token: &str) -> Result<(Caller, Identity), Error> {
         let claims = self.live_session(token).await?;
         let user_id = UserId::parse(&claims.sub)
             .ok_or_else(|| unauthenticated("the token's subject is not a valid user id"))?;
@@ -250,9 +256,9 @@ impl Authenticator {
             workspace_id,
             credential: Credential::Session { role },
         };
-        self.provision(&caller, role, claims.email, claims.name)
+        self.provision(&caller, role, claims.email.clone(), claims.name.clone())
             .await?;
-        Ok(caller)
+        Ok((caller, claims))
     }
 
     /// Just-in-time provisioning: the first authenticated request of a new `sub` creates its profile.

@@ -2,12 +2,14 @@
 //! error body, request ids, the 404/405 fallbacks, and the Lambda entry point.
 
 mod client;
+mod cookies;
 pub(crate) mod extract;
 mod guard;
 mod rate_headers;
 mod request_id;
 
 pub use client::ClientContext;
+pub use cookies::{cookie, is_local, set_cookie};
 pub use extract::{IdPath, Json, Query, path_or};
 pub use guard::MAX_BODY_BYTES;
 pub use rate_headers::RateLimitSlot;

@@ -282,3 +282,22 @@ pub struct DailyUsage {
     /// Failed verifications that day.
     pub failed: u64,
 }
+
+impl DailyUsage {
+    /// One entry per day of `from..=to`, oldest first: the day `recorded` holds, or zeros.
+    pub fn every_day(recorded: &[DailyUsage], from: NaiveDate, to: NaiveDate) -> Vec<DailyUsage> {
+        from.iter_days()
+            .take_while(|date| *date <= to)
+            .map(|date| {
+                recorded
+                    .iter()
+                    .find(|d| d.date == date)
+                    .copied()
+                    .unwrap_or(DailyUsage {
+                        date,
+                        ..DailyUsage::default()
+                    })
+            })
+            .collect()
+    }
+}

@@ -614,20 +614,7 @@ impl KeyService {
         let today = self.now().date_naive();
         let since = today - Duration::days(STATS_DAYS - 1);
         let recorded = self.store.daily_usage(id, since).await?;
-        let daily = (0..STATS_DAYS)
-            .rev()
-            .map(|back| {
-                let date = today - Duration::days(back);
-                recorded
-                    .iter()
-                    .find(|d| d.date == date)
-                    .copied()
-                    .unwrap_or(DailyUsage {
-                        date,
-                        ..Default::default()
-                    })
-            })
-            .collect();
+        let daily = DailyUsage::every_day(&recorded, since, today);
         Ok(KeyStats { key, daily })
     }
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{ErasureJob, ErasureSpec, JobStatus, Progress, ResumeKey, Scope};
 use crate::{
+    auth::{Caller, Role},
     clock::Clock,
     error::Error,
     ids::{ErasureJobId, ResourceId, UserId, WorkspaceId},
@@ -202,6 +203,18 @@ impl Erasure {
             .try_fold(0, |total, count| async move { Ok(total + count) })
             .await
             .map_err(Error::from)
+    }
+
+    /// Records a job for `spec` in the caller's workspace: sessions of its owners and admins
+    /// only (403 for any other role, and for keys).
+    pub async fn request(&self, caller: &Caller, spec: ErasureSpec) -> Result<ErasureJob, Error> {
+        if !matches!(caller.require_session()?, Role::Owner | Role::Admin) {
+            return Err(Error::Forbidden(
+                "Only a workspace owner or admin may erase its data.".into(),
+            ));
+        }
+        self.create(&caller.user_id, &caller.workspace_id, spec)
+            .await
     }
 
     /// Records a job for `spec`, with its estimate. A dry run is counted and completed here; any

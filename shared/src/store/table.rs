@@ -219,3 +219,8 @@ pub fn device_pk(workspace: &WorkspaceId, device: &str) -> String {
 pub fn day_sk(day: NaiveDate) -> String {
     format!("{DAY_SK_PREFIX}{}", day.format("%Y-%m-%d"))
 }
+
+/// The day a [`day_sk`] names.
+pub fn day_of_sk(sk: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(sk.strip_prefix(DAY_SK_PREFIX)?, "%Y-%m-%d").ok()
+}

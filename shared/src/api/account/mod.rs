@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    Error, Result, account_closure,
+    Result, account_closure,
     auth::{Authenticator, Caller},
     clock::Clock,
     dashboard::Dashboard,
@@ -27,8 +27,8 @@ use crate::{
     issue_reports::IssueReports,
     keys::service::KeyService,
     notifications::Notifications,
-    onboarding::{Onboarding, Step},
-    profiles::{Profile, ProfileStore},
+    onboarding::Onboarding,
+    profiles::{ProfileStore, Profiles},
     wiring::Wiring,
 };
 
@@ -50,8 +50,10 @@ pub struct AccountApi {
     pub auth: Arc<Authenticator>,
     /// The API-key use cases (the dashboard counts keys; deleting an account deletes them).
     pub keys: Arc<KeyService>,
-    /// Profiles.
+    /// Profiles (deleting an account erases one).
     pub profiles: Arc<dyn ProfileStore>,
+    /// The profile use cases.
+    pub profile_cases: Arc<Profiles>,
     /// Notifications.
     pub notifications: Arc<Notifications>,
     /// The onboarding checklist.
@@ -71,6 +73,7 @@ impl AccountApi {
             auth: wiring.auth(),
             keys: wiring.keys(),
             profiles: wiring.profiles(),
+            profile_cases: wiring.profile_cases(),
             notifications: wiring.notifications(),
             onboarding: wiring.onboarding(),
             dashboard: wiring.dashboard(),
@@ -152,13 +155,6 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-async fn profile_of(s: &AccountApi, caller: &Caller) -> Result<Profile> {
-    s.profiles
-        .get(&caller.user_id)
-        .await?
-        .ok_or_else(|| Error::NotFound("No profile for this user.".into()))
-}
-
 #[utoipa::path(
     get, path = "/api/v1/account/me", tag = "account", operation_id = "get_profile",
     summary = "The caller's profile",
@@ -172,7 +168,7 @@ async fn profile_of(s: &AccountApi, caller: &Caller) -> Result<Profile> {
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn me(State(s): Svc, caller: Caller) -> Result<Body<ProfileBody>> {
-    Ok(Body(profile_of(&s, &caller).await?.into()))
+    Ok(Body(s.profile_cases.of(&caller.user_id).await?.into()))
 }
 
 #[utoipa::path(
@@ -194,16 +190,10 @@ async fn update_me(
     caller: Caller,
     Json(body): Json<UpdateProfileRequest>,
 ) -> Result<Body<ProfileUpdated>> {
-    let changes = body.parse()?;
     let profile = s
-        .profiles
-        .update(&caller.user_id, &changes, s.clock.now())
+        .profile_cases
+        .change(&caller.user_id, &body.parse()?)
         .await?;
-    if changes.touches_notifications {
-        s.onboarding
-            .record(&caller.user_id, Step::ConfiguredNotifications)
-            .await;
-    }
     Ok(Body(ProfileUpdated {
         message: "Profile updated.",
         profile: profile.into(),
@@ -432,13 +422,10 @@ async fn metrics(
     caller: Caller,
     Query(q): Query<MetricsQuery>,
 ) -> Result<Body<DashboardMetricsBody>> {
-    caller.require_session()?;
-    let now = s.clock.now();
-    let period = q.parse(now.date_naive())?;
-    let keys = s.keys.list(&caller).await?;
+    let period = q.parse(s.clock.now().date_naive())?;
     Ok(Body(
         s.dashboard
-            .metrics(&caller.user_id, period, &keys, now)
+            .of_caller(&caller, &s.keys, period)
             .await?
             .into(),
     ))

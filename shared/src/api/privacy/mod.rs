@@ -15,8 +15,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::{input::ErasureRequest, view::ErasureResponse};
 use crate::{
-    Error, Result,
-    auth::{Authenticator, Role, Session},
+    Result,
+    auth::{Authenticator, Session},
     http::{IdPath, Json},
     ids::ErasureJobId,
     privacy::erasure::Erasure,
@@ -81,16 +81,7 @@ async fn create(
     session: Session,
     Json(body): Json<ErasureRequest>,
 ) -> Result<(StatusCode, Body<ErasureResponse>)> {
-    if !matches!(session.role, Role::Owner | Role::Admin) {
-        return Err(Error::Forbidden(
-            "Only a workspace owner or admin may erase its data.".into(),
-        ));
-    }
-    let spec = body.parse()?;
-    let job = s
-        .erasure
-        .create(&session.caller.user_id, &session.caller.workspace_id, spec)
-        .await?;
+    let job = s.erasure.request(&session.caller, body.parse()?).await?;
     Ok((StatusCode::CREATED, Body(ErasureResponse::from(&job))))
 }
 

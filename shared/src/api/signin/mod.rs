@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::{FromRef, State},
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderMap, header},
     response::{AppendHeaders, IntoResponse},
 };
 use bytes::Bytes;
@@ -26,7 +26,7 @@ use self::{
 use crate::{
     Result,
     auth::{Authenticator, Caller, oidc::invalid_grant},
-    http::{Json, Query},
+    http::{self, Json, Query},
     profiles::ProfileStore,
     sessions::SignIn,
     wiring::Wiring,
@@ -79,26 +79,6 @@ pub(super) fn routes() -> OpenApiRouter<SignInApi> {
 
 type Svc = State<SignInApi>;
 
-/// The sign-in state the request's cookie carries.
-fn state_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == STATE_COOKIE)
-        .map(|(_, value)| value.to_owned())
-}
-
-/// Whether the request came to a local host, where the cookie may not be `Secure` (plain http).
-fn local(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|host| host.starts_with("localhost") || host.starts_with("127.0.0.1"))
-}
-
 #[utoipa::path(
     get, path = "/api/auth", tag = "numind", operation_id = "numind_authorization_url",
     summary = "Start a sign-in",
@@ -120,11 +100,7 @@ async fn authorization_url(
     Query(query): Query<AuthQuery>,
 ) -> Result<impl IntoResponse> {
     let (url, state) = s.sign_in.authorization_url(&query.redirect_uri()?).await?;
-    let secure = if local(&headers) { "" } else { "; Secure" };
-    let cookie = format!(
-        "{STATE_COOKIE}={state}; Path=/api/auth; Max-Age=600; HttpOnly; SameSite=Lax{secure}"
-    );
-    let cookie = HeaderValue::from_str(&cookie).expect("the state is base62");
+    let cookie = http::set_cookie(&headers, STATE_COOKIE, &state, "/api/auth", 600);
     Ok((
         AppendHeaders([(header::SET_COOKIE, cookie)]),
         axum::Json(url),
@@ -157,9 +133,11 @@ async fn token(
             redirect_uri,
             state,
         } => {
-            let state = state.or_else(|| state_cookie(&headers)).ok_or_else(|| {
-                invalid_grant("the sign-in's state is missing (the cookie GET /api/auth set)")
-            })?;
+            let state = state
+                .or_else(|| http::cookie(&headers, STATE_COOKIE))
+                .ok_or_else(|| {
+                    invalid_grant("the sign-in's state is missing (the cookie GET /api/auth set)")
+                })?;
             s.sign_in.exchange(&code, &redirect_uri, &state).await?
         }
         Grant::Refresh { token } => s.sign_in.refresh(&token).await?,

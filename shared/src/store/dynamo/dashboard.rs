@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use crate::{
     dashboard::DashboardStore,
     ids::UserId,
+    keys::model::DailyUsage,
     store::{StoreError, table},
 };
 
@@ -32,12 +33,12 @@ impl DynamoDashboardStore {
 
 #[async_trait]
 impl DashboardStore for DynamoDashboardStore {
-    async fn totals(
+    async fn daily(
         &self,
         user: &UserId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<(u64, u64), StoreError> {
+    ) -> Result<Vec<DailyUsage>, StoreError> {
         let items = self
             .client
             .query()
@@ -58,8 +59,17 @@ impl DashboardStore for DynamoDashboardStore {
                 .and_then(|n| n.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        Ok(items.iter().fold((0, 0), |(s, f), item| {
-            (s + number(item, "success"), f + number(item, "failed"))
-        }))
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let sk = item.get("sk")?.as_s().ok()?;
+                let date = table::day_of_sk(sk)?;
+                Some(DailyUsage {
+                    date,
+                    success: number(item, "success"),
+                    failed: number(item, "failed"),
+                })
+            })
+            .collect())
     }
 }

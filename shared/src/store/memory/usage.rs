@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::{
     dashboard::DashboardStore,
     ids::UserId,
+    keys::model::DailyUsage,
     store::StoreError,
     usage::{SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink},
 };
@@ -135,18 +136,23 @@ impl UsageSink for MemoryUsage {
 
 #[async_trait]
 impl DashboardStore for MemoryUsage {
-    async fn totals(
+    async fn daily(
         &self,
         user: &UserId,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<(u64, u64), StoreError> {
-        Ok(self
-            .per_key
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(key, _)| &key.owner_id == user && (from..=to).contains(&key.day))
-            .fold((0, 0), |(s, f), (_, t)| (s + t.success, f + t.failed)))
+    ) -> Result<Vec<DailyUsage>, StoreError> {
+        let mut days = std::collections::BTreeMap::<NaiveDate, DailyUsage>::new();
+        for (key, t) in self.per_key.lock().expect("lock").iter() {
+            if &key.owner_id == user && (from..=to).contains(&key.day) {
+                let day = days.entry(key.day).or_insert(DailyUsage {
+                    date: key.day,
+                    ..DailyUsage::default()
+                });
+                day.success += t.success;
+                day.failed += t.failed;
+            }
+        }
+        Ok(days.into_values().collect())
     }
 }
