@@ -29,6 +29,7 @@ def harmless_events() -> dict:
         "api-keys": load("api-keys-unauthenticated.json"),
         "account": load("account-health.json"),
         "privacy": load("privacy-erasure-with-key.json"),
+        "console": load("console-signin.json"),
         "authorizer": load("authorizer-bad-key.json"),
         "worker": {"Records": []},
         "sweeper": load("sweeper-scheduled.json", SWEEP_TIME="2001-01-01T00:00:00Z"),

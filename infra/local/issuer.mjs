@@ -125,13 +125,21 @@ async function interact(req, res) {
   const details = await provider.interactionDetails(req, res);
   const { prompt, params, session } = details;
   if (prompt.name === "login") {
-    const sub = params.login_hint;
-    if (!sub) {
-      res.writeHead(400, { "Content-Type": "text/plain" });
-      res.end("This development provider signs in with login_hint=<sub> only.");
+    // Without login_hint, a person signs in with the form below (the console's sign-in).
+    const given = params.login_hint ? params : req.method === "POST" ? await formBody(req) : null;
+    if (!given) {
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+      res.end(loginForm(details.uid));
       return;
     }
-    accounts.set(sub, { email: params.email, name: params.name, workspace_id: params.workspace_id, role: params.role });
+    const sub = (given.login_hint || "").trim();
+    if (!/^[A-Za-z0-9_.@-]{1,128}$/.test(sub)) {
+      res.writeHead(400, { "Content-Type": "text/plain" });
+      res.end("A user id is 1 to 128 letters, digits and _ . @ -.");
+      return;
+    }
+    const blank = (v) => (v && String(v).trim()) || undefined;
+    accounts.set(sub, { email: blank(given.email), name: blank(given.name), workspace_id: blank(given.workspace_id), role: blank(given.role) });
     await provider.interactionFinished(req, res, { login: { accountId: sub } }, { mergeWithLastSubmission: false });
     return;
   }
@@ -147,6 +155,32 @@ async function interact(req, res) {
   grant.addResourceScope(resource, "latchkey");
   const grantId = await grant.save();
   await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
+async function formBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+}
+
+// The development provider's sign-in page: who to be, in which workspace, with which role.
+function loginForm(uid) {
+  const field = (name, label, extra = "") =>
+    `<p><label for="${name}">${label}</label><br><input id="${name}" name="${name}" ${extra}></p>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · local provider</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Local sign-in</h1>
+<p>The local stack's OpenID provider: anyone may sign in as anyone. Never deploy it.</p>
+<form method="post" action="/interaction/${uid}">
+${field("login_hint", "User id", 'required autocomplete="username" value="dev-user"')}
+${field("email", "Email", 'type="email" autocomplete="email" value="dev-user@example.test"')}
+${field("name", "Name", 'autocomplete="name" value="Dev User"')}
+${field("workspace_id", "Workspace (blank: a personal one)", "")}
+<p><label for="role">Role</label><br><select id="role" name="role">
+<option value="">(none: owner of a personal workspace)</option><option>owner</option><option>admin</option><option>member</option><option>viewer</option></select></p>
+<p><button type="submit">Sign in</button></p>
+</form></body></html>`;
 }
 
 const handle = provider.callback();

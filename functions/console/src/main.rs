@@ -1,0 +1,35 @@
+//! The console function: tracing, config and its secrets (the session signing key and the
+//! client secret, read once from Secrets Manager), the sign-in, the console's router, run.
+
+mod assets;
+mod chart;
+mod console;
+mod csrf;
+mod display;
+mod form;
+mod page;
+mod pages;
+mod routes;
+mod visitor;
+
+use latchkey::{
+    aws::{Aws, CallPath},
+    config::{Config, SignInSettings},
+    http, telemetry,
+    wiring::Wiring,
+};
+
+use crate::console::Console;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let aws = Aws::load("console").await;
+    let config = Config::with_sessions(&aws).await?;
+    let settings = SignInSettings::load(&aws, config.sessions()).await?;
+    let wiring = Wiring::new(config, aws, CallPath::Api);
+    let sign_in = wiring
+        .sign_in(settings)
+        .ok_or("the console signs users in through an issuer: LATCHKEY_OIDC_ISSUER is not set")?;
+    http::run(routes::router(Console::wire(&wiring, sign_in))).await
+}

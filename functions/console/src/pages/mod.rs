@@ -1,0 +1,7 @@
+//! The console's pages, a module per area; each handler extracts, calls the use cases the API
+//! calls, and renders.
+
+pub mod account;
+pub mod keys;
+pub mod privacy;
+pub mod signin;
