@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 /// The fields of a posted form, in order (a name may repeat).
 #[derive(Debug, Default, Clone)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(pub(crate) Vec<(String, String)>);
 
 impl Fields {
     /// The fields of `body`; a body that is not form-encoded is a 400.

@@ -782,6 +782,21 @@ mod tests {
 
     proptest! {
         #[test]
+        fn any_status_filter_is_a_status_or_a_400(raw in "\\PC{0,16}") {
+            if let Err(err) = status_filter(Some(&raw)) {
+                prop_assert_eq!(err.status().as_u16(), 400);
+            }
+        }
+
+        #[test]
+        fn any_rate_limit_field_is_a_limit_or_a_field_error(raw in "\\PC{0,16}") {
+            let fields = Fields(vec![("rate_limit".into(), raw)]);
+            if let Err(err) = rate_limit(&fields) {
+                prop_assert!(FieldErrors::of(err).unwrap().get("rate_limit").is_some());
+            }
+        }
+
+        #[test]
         fn any_action_path_is_an_action_or_a_404(raw in "[a-z]{0,12}") {
             if let Err(err) = Action::parse(&raw) {
                 prop_assert_eq!(err.status().as_u16(), 404);
