@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import verify
+from conftest import past_the_cache_bound, verify
 
 state = {}
 
@@ -146,6 +146,7 @@ def test_rotating_with_a_grace_period(console):
     assert new_secret != state["secret"]
     assert verify(state["secret"]) == "VALID", "the old key works in its grace period"
     assert verify(new_secret) == "VALID"
+    state["new_secret"] = new_secret
     page.get_by_role("link", name="I have stored it: go to the key").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Orders service")
     state["new_key_url"] = page.url.removeprefix(console.base)
@@ -153,6 +154,18 @@ def test_rotating_with_a_grace_period(console):
     page = console.go("/console/keys")
     expect(page.locator("tbody tr", has_text="Rotating")).to_have_count(1)
     expect(page.locator("tbody tr", has_text="Active")).to_have_count(1)
+
+
+def test_regenerating_replaces_the_secret_at_once(console):
+    page = console.go(state["new_key_url"] + "/regenerate")
+    expect(page.get_by_text("the current one stops working at once")).to_be_visible()
+    console.check("key-regenerate")
+    page.get_by_role("button", name="Regenerate key").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Key regenerated: Orders service")
+    regenerated = page.input_value("#secret")
+    assert verify(regenerated) == "VALID"
+    past_the_cache_bound()
+    assert verify(state["new_secret"]) != "VALID", "the secret it replaced stopped"
 
 
 def test_revoking_needs_a_reason_and_is_shown(console):

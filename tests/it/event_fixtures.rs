@@ -25,6 +25,9 @@ const HTTP_FIXTURES: [(&str, &str, u16); 12] = [
     ("api-keys-unauthenticated.json", "api-keys", 401),
 ];
 
+/// The console's page fixture: an HTML page, not a JSON body.
+const PAGE_FIXTURE: &str = "console-signin.json";
+
 /// Every authorizer fixture and whether it authorizes.
 const AUTHORIZER_FIXTURES: [(&str, bool); 3] = [
     ("authorizer-x-api-key.json", true),
@@ -53,7 +56,11 @@ fn every_fixture_is_replayed() {
         .iter()
         .map(|(f, _, _)| f.to_string())
         .chain(AUTHORIZER_FIXTURES.iter().map(|(f, _)| f.to_string()))
-        .chain([WORKER_FIXTURE.to_owned(), SWEEPER_FIXTURE.to_owned()])
+        .chain([
+            WORKER_FIXTURE.to_owned(),
+            SWEEPER_FIXTURE.to_owned(),
+            PAGE_FIXTURE.to_owned(),
+        ])
         .collect();
     listed.sort();
     assert_eq!(
@@ -81,6 +88,20 @@ async fn fixtures_invoke_their_functions() {
             "{file}: {response}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_console_fixture_is_its_sign_in_page() {
+    let raw = std::fs::read_to_string(events_dir().join(PAGE_FIXTURE)).unwrap();
+    let response: Value =
+        latchkey_tests::invoke("console", &serde_json::from_str(&raw).unwrap()).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(
+        response["headers"]["content-type"], "text/html; charset=utf-8",
+        "{response}"
+    );
+    let page = response["body"].as_str().unwrap_or_default();
+    assert!(page.contains("href=\"/console/login\""), "{page}");
 }
 
 #[tokio::test]
