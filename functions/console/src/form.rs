@@ -5,7 +5,7 @@
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
-    http::header,
+    http::{StatusCode, header},
 };
 use latchkey::{Error, error::FieldError};
 use serde::de::DeserializeOwned;
@@ -103,28 +103,38 @@ impl Body {
     }
 }
 
-/// The field errors of a failed use case, for the form that sent it; `None` for any other error,
-/// which then renders as an error page.
+/// The field errors of a failed use case, for the form that sent it, with the status the error
+/// type gives them (any other error renders as an error page instead).
 #[derive(Debug, Default, Clone)]
-pub struct FieldErrors(Vec<FieldError>);
+pub struct FieldErrors {
+    errors: Vec<FieldError>,
+    status: StatusCode,
+}
 
 impl FieldErrors {
     /// The field errors of `err`, or `err` itself when it is not about fields.
     pub fn of(err: Error) -> Result<Self, Error> {
-        match err {
+        let status = err.status();
+        let errors = match err {
             Error::Validation { errors, detail } if errors.is_empty() => {
-                Ok(Self(vec![FieldError::new("form", detail)]))
+                vec![FieldError::new("form", detail)]
             }
-            Error::Validation { errors, .. } => Ok(Self(errors)),
-            Error::InvalidState { detail, .. } => Ok(Self(vec![FieldError::new("form", detail)])),
-            other => Err(other),
-        }
+            Error::Validation { errors, .. } => errors,
+            Error::InvalidState { detail, .. } => vec![FieldError::new("form", detail)],
+            other => return Err(other),
+        };
+        Ok(Self { errors, status })
+    }
+
+    /// The status of the page that shows them (200 when there are none).
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// What is wrong with `field` (or an entry of it, `field[2]`), if anything.
     pub fn get(&self, field: &str) -> Option<String> {
         let messages: Vec<String> = self
-            .0
+            .errors
             .iter()
             .filter(|e| {
                 e.field == field
@@ -145,7 +155,7 @@ impl FieldErrors {
 
     /// Errors about fields the form does not show (`known` are those it does), for the top of it.
     pub fn others(&self, known: &[&str]) -> Vec<String> {
-        self.0
+        self.errors
             .iter()
             .filter(|e| {
                 !known.iter().any(|k| {

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::{
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
 use latchkey::{
@@ -475,6 +475,7 @@ pub async fn update_profile(
                     .collect(),
                 errors: FieldErrors::of(err)?,
             };
+            let status = form.errors.status();
             let page = render(&ProfilePage {
                 links: Links,
                 section: Section::Profile,
@@ -483,7 +484,7 @@ pub async fn update_profile(
                 saved: false,
                 v: &v,
             })?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+            Ok((status, page).into_response())
         }
     }
 }

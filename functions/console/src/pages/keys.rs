@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::{
     extract::{Path, Query, State},
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use latchkey::{
@@ -314,13 +313,14 @@ pub async fn create(
         Ok(issued) => Ok(secret_page(&v, &issued, Made::Created, None)?.into_response()),
         Err(err) => {
             let form = KeyForm::sent(&fields, FieldErrors::of(err)?);
+            let status = form.errors.status();
             let page = render(&NewKeyPage {
                 links: Links,
                 v: &v,
                 section: Section::Keys,
                 form,
             })?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+            Ok((status, page).into_response())
         }
     }
 }
@@ -488,6 +488,7 @@ pub async fn update(
         }
         Err(err) => {
             let form = KeyForm::sent(&fields, FieldErrors::of(err)?);
+            let status = form.errors.status();
             let key = console.keys.get(&v.caller, id).await?;
             let page = render(&KeyPage {
                 links: Links,
@@ -497,7 +498,7 @@ pub async fn update(
                 notice: None,
                 v: &v,
             })?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+            Ok((status, page).into_response())
         }
     }
 }
@@ -662,6 +663,7 @@ pub async fn act(
         Ok(response) => Ok(response),
         Err(err) => {
             let errors = FieldErrors::of(err)?;
+            let status = errors.status();
             let key = keys.get(&v.caller, id).await?;
             let page = render(&ConfirmPage {
                 links: Links,
@@ -678,7 +680,7 @@ pub async fn act(
                 errors,
                 v: &v,
             })?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+            Ok((status, page).into_response())
         }
     }
 }

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use latchkey::{
@@ -122,15 +121,17 @@ pub async fn submit(
         })?
         .into_response()),
         Err(err) => {
+            let form = ErasureForm::sent(&fields, FieldErrors::of(err)?);
+            let status = form.errors.status();
             let page = render(&PrivacyPage {
                 links: Links,
                 section: Section::Privacy,
                 scopes: SCOPES,
-                form: ErasureForm::sent(&fields, FieldErrors::of(err)?),
+                form,
                 estimate: None,
                 v: &v,
             })?;
-            Ok((StatusCode::BAD_REQUEST, page).into_response())
+            Ok((status, page).into_response())
         }
     }
 }
