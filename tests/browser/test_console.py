@@ -21,8 +21,10 @@ def test_signing_in_through_the_provider(console):
     page.fill("#login_hint", console.user)
     page.fill("#email", f"{console.user}@example.test")
     page.fill("#name", "Browser Tester")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/console$"))
+    # Five redirects, the code exchange and a first dashboard: on a loaded CI machine with cold
+    # function instances this takes longer than one page.
+    page.get_by_role("button", name="Sign in").click(timeout=90_000)
+    expect(page).to_have_url(re.compile(r"/console$"), timeout=90_000)
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     expect(page.locator(".who")).to_have_text("Browser Tester")
 
