@@ -147,13 +147,13 @@ pub trait NotificationStore: Send + Sync {
     /// How many of `user`'s notifications are unread.
     async fn unread_count(&self, user: &UserId) -> Result<u64, StoreError>;
     /// Marks one notification read as of `at` unless it already is (`read_at` keeps the first
-    /// time); returns whether `user` has it at all.
+    /// time); returns it as it now is, or `None` when `user` has no such notification.
     async fn mark_read(
         &self,
         user: &UserId,
         id: Uuid,
         at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<Notification>, StoreError>;
     /// Marks every unread notification of `user` read as of `at`; returns how many changed.
     async fn mark_all_read(&self, user: &UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
 }
@@ -216,13 +216,18 @@ impl Notifications {
         })
     }
 
-    /// Marks one notification read (idempotent: `read_at` keeps the first time); another user's is a 404.
-    pub async fn mark_read(&self, user: &UserId, id: Uuid) -> Result<(), Error> {
-        if self.store.mark_read(user, id, self.clock.now()).await? {
-            Ok(())
-        } else {
-            Err(NotificationId::not_found())
-        }
+    /// Marks one notification read (idempotent: `read_at` keeps the first time) and returns it;
+    /// another user's is a 404.
+    pub async fn mark_read(&self, user: &UserId, id: Uuid) -> Result<Notification, Error> {
+        self.store
+            .mark_read(user, id, self.clock.now())
+            .await?
+            .ok_or_else(NotificationId::not_found)
+    }
+
+    /// How many of `user`'s notifications are unread.
+    pub async fn unread_count(&self, user: &UserId) -> Result<u64, Error> {
+        Ok(self.store.unread_count(user).await?)
     }
 
     /// Marks every unread notification read. Returns how many changed.
@@ -324,7 +329,13 @@ mod tests {
         let read_at = clock.now();
         notifications.mark_read(&owner, id).await.unwrap();
         clock.advance(chrono::Duration::minutes(5));
-        notifications.mark_read(&owner, id).await.unwrap();
+        let again = notifications.mark_read(&owner, id).await.unwrap();
+        assert!(again.is_read);
+        assert_eq!(
+            again.read_at,
+            Some(read_at),
+            "marking read again returns the first time"
+        );
         let after = notifications
             .list(&owner, &page(10, None, false))
             .await

@@ -13,7 +13,6 @@ use latchkey::{
     Error,
     auth::{Caller, oidc::Identity},
     http::{MAX_BODY_BYTES, cookie, set_cookie},
-    notifications::Page,
     sessions::Tokens,
 };
 
@@ -84,14 +83,9 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
         Err(err) => return err.into_response(),
     };
     let mut request = request;
-    let unread_page = Page {
-        unread_only: true,
-        limit: 1,
-        after: None,
-    };
     let (profile, unread) = tokio::join!(
         console.profiles.of(&caller.user_id),
-        console.notifications.list(&caller.user_id, &unread_page),
+        console.notifications.unread_count(&caller.user_id),
     );
     let (display, name) = match &profile {
         Ok(p) => (
@@ -110,7 +104,7 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
         identity,
         display,
         name,
-        unread: unread.map(|p| p.unread_count).unwrap_or(0),
+        unread: unread.unwrap_or(0),
     });
     let mut response = next.run(request).await;
     if let Some(tokens) = renewed {

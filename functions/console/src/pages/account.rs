@@ -255,28 +255,19 @@ pub async fn read_one(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, Error> {
-    let id = notification_id(&id)?;
-    console
+    let read = console
         .notifications
-        .mark_read(&v.caller.user_id, id)
+        .mark_read(&v.caller.user_id, notification_id(&id)?)
         .await?;
     if !headers.contains_key("hx-request") {
         return Ok(Redirect::to("/console/notifications").into_response());
     }
-    let page = latchkey::notifications::Page {
-        unread_only: false,
-        limit: 100,
-        after: None,
-    };
-    let listed = console.notifications.list(&v.caller.user_id, &page).await?;
-    let item = listed
-        .notifications
-        .iter()
-        .find(|n| n.id == id)
-        .map(|n| Item::of(n, &v.display))
-        .ok_or_else(|| Error::NotFound("No such notification.".into()))?;
     let mut v = v.clone();
-    v.unread = listed.unread_count;
+    v.unread = console
+        .notifications
+        .unread_count(&v.caller.user_id)
+        .await?;
+    let item = Item::of(&read, &v.display);
     Ok(render(&ItemFragment {
         v: &v,
         item,

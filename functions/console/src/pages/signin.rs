@@ -13,6 +13,7 @@ use latchkey::{
     http::{cookie, is_local, set_cookie},
 };
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 use crate::{
     console::Shared,
@@ -99,7 +100,7 @@ pub async fn finish(
     let (Some(code), Some(state), Some(started)) = (q.code, q.state, started) else {
         return Ok(failed());
     };
-    if !same(&state, &started) {
+    if !bool::from(state.as_bytes().ct_eq(started.as_bytes())) {
         return Ok(failed());
     }
     let tokens = match console
@@ -142,13 +143,4 @@ pub async fn sign_out(
         Redirect::to(&format!("{SIGN_IN_PAGE}?signed_out=1")),
     )
         .into_response())
-}
-
-/// Whether two states are equal, in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }

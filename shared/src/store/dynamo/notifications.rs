@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, Put, PutRequest, Select, WriteRequest},
+    types::{AttributeValue, Put, PutRequest, ReturnValue, Select, WriteRequest},
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -179,7 +179,7 @@ impl NotificationStore for DynamoNotificationStore {
         user: &UserId,
         id: Uuid,
         at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Notification>, StoreError> {
         let result = self
             .client
             .update_item()
@@ -190,31 +190,31 @@ impl NotificationStore for DynamoNotificationStore {
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(":now", AttributeValue::S(crate::timestamp::format(at)))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
+        let item = match result {
+            Ok(out) => out.attributes,
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 // Already read, or not this user's: one read tells them apart.
-                let exists = self
-                    .client
+                self.client
                     .get_item()
                     .table_name(&self.table)
                     .set_key(Some(Self::key(user, id)))
-                    .projection_expression("pk")
+                    .consistent_read(true)
                     .send()
                     .await
                     .map_err(StoreError::sdk)?
                     .item
-                    .is_some();
-                Ok(exists)
             }
-            Err(err) => Err(StoreError::sdk(err)),
-        }
+            Err(err) => return Err(StoreError::sdk(err)),
+        };
+        item.map(|item| serde_dynamo::from_item(item).map_err(StoreError::backend))
+            .transpose()
     }
 
     /// 25 to a `BatchWriteItem` and several batches at once, so a thousand of them take one call

@@ -69,16 +69,16 @@ impl NotificationStore for MemoryNotificationStore {
         user: &UserId,
         id: Uuid,
         at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Notification>, StoreError> {
         let mut users = self.users.lock().expect("lock");
         let Some(notification) = users.get_mut(user).and_then(|all| all.get_mut(&id)) else {
-            return Ok(false);
+            return Ok(None);
         };
         if !notification.is_read {
             notification.is_read = true;
             notification.read_at = Some(at);
         }
-        Ok(true)
+        Ok(Some(notification.clone()))
     }
 
     async fn mark_all_read(&self, user: &UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
