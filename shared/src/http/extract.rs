@@ -56,8 +56,8 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> 
             errors: vec![],
         });
     }
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() || path == "." {
@@ -71,7 +71,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> 
                 strip_position(&inner.to_string()),
             )])
         }
-    })
+    })?;
+    // One body, one reading: anything after the value (a second value, garbage) is a 400, so a
+    // proxy and Latchkey can never read the same bytes as two different requests.
+    de.end().map_err(|inner| Error::Validation {
+        detail: format!("The request body is not valid JSON: {inner}."),
+        errors: vec![],
+    })?;
+    Ok(value)
 }
 
 /// serde_json appends " at line 1 column 9" to messages; the field name says more.
@@ -229,6 +236,34 @@ mod tests {
         for body in [&b"[1,2]"[..], b"\"x\"", b"{", b"{\"name\": }", b"\xff"] {
             let (detail, _) = detail(parse_json::<Body>(body).unwrap_err());
             assert!(!detail.is_empty());
+        }
+    }
+
+    #[test]
+    fn trailing_data_after_the_value_is_a_400() {
+        for body in [
+            &br#"{"name":"x"}garbage"#[..],
+            br#"{"name":"x"} {"name":"y"}"#,
+            br#"{"name":"x"}}"#,
+            br#"{"name":"x"},"#,
+        ] {
+            let (detail, fields) = detail(parse_json::<Body>(body).unwrap_err());
+            assert!(detail.contains("trailing"), "{detail}");
+            assert!(fields.is_empty());
+        }
+        assert!(
+            parse_json::<Body>(b"{\"name\":\"x\"} \r\n\t").is_ok(),
+            "whitespace may follow"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever follows a valid object, unless it is whitespace alone, the body is refused.
+        #[test]
+        fn anything_but_whitespace_after_the_object_is_refused(tail in "[ -~]{1,20}") {
+            let body = format!(r#"{{"name":"x"}}{tail}"#);
+            let parsed = parse_json::<Body>(body.as_bytes());
+            proptest::prop_assert_eq!(parsed.is_ok(), tail.trim().is_empty());
         }
     }
 }
