@@ -3,6 +3,7 @@
 
 mod client;
 mod cookies;
+mod event;
 pub(crate) mod extract;
 mod guard;
 mod rate_headers;
@@ -31,10 +32,13 @@ pub fn finish(router: Router) -> Router {
         .layer(guard::body_limit())
         .layer(guard::catch_panics())
         .layer(middleware::from_fn(rate_headers::add))
+        .layer(middleware::from_fn(event::refuse_malformed))
         .layer(middleware::from_fn(request_id::propagate))
 }
 
-/// Serves `router` on the Lambda runtime (API Gateway HTTP API events).
+/// Serves `router` on the Lambda runtime (API Gateway HTTP API events), turning no event into
+/// a panic ([`event::SafeEvents`]).
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(router).await
+    lambda_http::lambda_runtime::run(event::SafeEvents::new(lambda_http::Adapter::from(router)))
+        .await
 }
