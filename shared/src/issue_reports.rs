@@ -2,12 +2,11 @@
 //! workspace, with anything that looks like a credential scrubbed out before it is stored, and
 //! announced to the workspace's owners and admins.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -17,11 +16,12 @@ use crate::{
     clock::Clock,
     error::Error,
     ids::{UserId, WorkspaceId},
-    keys::secret::KeyPrefix,
     notifications::{NewNotification, Notifications, kinds},
     profiles::ProfileStore,
     timestamp,
 };
+
+pub use crate::scrub::Scrubber;
 
 /// The largest `diagnostics` or `browser` object, serialized.
 pub const MAX_OBJECT_BYTES: usize = 16 * 1024;
@@ -49,57 +49,19 @@ pub struct NewIssueReport {
     pub app_version: Option<String>,
 }
 
-/// Replaces whatever looks like a credential with a marker: Latchkey keys (this deployment's
-/// prefix, or any prefix with a key-length body), bearer tokens, JWTs, and `X-API-KEY` values.
-#[derive(Debug, Clone)]
-pub struct Scrubber {
-    own_keys: Regex,
-}
-
-static ANY_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b[a-z0-9]{1,16}_[0-9A-Za-z]{40,}").expect("valid"));
-static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+").expect("valid"));
-static JWT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*").expect("valid")
-});
-static API_KEY_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(x-api-key\\?"?\s*[:=]\s*\\?"?)[^\s"\\,;}]+"#).expect("valid")
-});
-
-impl Scrubber {
-    /// A scrubber for keys with `prefix`.
-    pub fn new(prefix: &KeyPrefix) -> Self {
-        let own = format!(r"\b{}_[0-9A-Za-z]{{12,}}", regex::escape(prefix.as_str()));
-        Self {
-            own_keys: Regex::new(&own).expect("an escaped prefix is a valid pattern"),
-        }
-    }
-
-    /// `text` with every credential-like run replaced.
-    pub fn scrub(&self, text: &str) -> String {
-        let text = self.own_keys.replace_all(text, "[redacted key]");
-        let text = ANY_KEY.replace_all(&text, "[redacted key]");
-        let text = JWT.replace_all(&text, "[redacted token]");
-        let text = BEARER.replace_all(&text, "$1 [redacted]");
-        API_KEY_HEADER
-            .replace_all(&text, "${1}[redacted]")
-            .into_owned()
-    }
-
-    fn report(&self, new: NewIssueReport) -> NewIssueReport {
-        let scrub = |t: String| self.scrub(&t);
-        NewIssueReport {
-            area: scrub(new.area),
-            title: new.title.map(scrub),
-            description: scrub(new.description),
-            steps: new.steps.map(scrub),
-            expected: new.expected.map(scrub),
-            diagnostics: new.diagnostics.map(scrub),
-            browser: new.browser.map(scrub),
-            page_url: new.page_url.map(scrub),
-            app_version: new.app_version.map(scrub),
-        }
+/// `new` with every field scrubbed by `scrubber`.
+fn scrubbed(scrubber: &Scrubber, new: NewIssueReport) -> NewIssueReport {
+    let scrub = |t: String| scrubber.scrub(&t);
+    NewIssueReport {
+        area: scrub(new.area),
+        title: new.title.map(scrub),
+        description: scrub(new.description),
+        steps: new.steps.map(scrub),
+        expected: new.expected.map(scrub),
+        diagnostics: new.diagnostics.map(scrub),
+        browser: new.browser.map(scrub),
+        page_url: new.page_url.map(scrub),
+        app_version: new.app_version.map(scrub),
     }
 }
 
@@ -170,7 +132,7 @@ impl IssueReports {
 
     /// Scrubs and stores `new`, then notifies the workspace's owners and admins.
     pub async fn create(&self, caller: &Caller, new: NewIssueReport) -> Result<IssueReport, Error> {
-        let new = self.scrubber.report(new);
+        let new = scrubbed(&self.scrubber, new);
         let report = IssueReport {
             id: Uuid::now_v7(),
             reference_id: reference_id(),
@@ -226,6 +188,7 @@ impl IssueReports {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::secret::KeyPrefix;
     use proptest::prelude::*;
 
     #[test]

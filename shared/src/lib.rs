@@ -25,6 +25,7 @@ pub mod privacy;
 pub mod profiles;
 pub mod queue;
 pub mod role;
+pub mod scrub;
 pub mod sessions;
 pub mod store;
 pub mod telemetry;

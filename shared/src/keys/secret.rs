@@ -19,7 +19,7 @@ const U128_CHARS: usize = 22;
 const ID_CHARS: usize = U128_CHARS;
 const SECRET_CHARS: usize = 2 * U128_CHARS;
 const CHECKSUM_CHARS: usize = 6;
-const BODY_CHARS: usize = ID_CHARS + SECRET_CHARS + CHECKSUM_CHARS;
+pub(crate) const BODY_CHARS: usize = ID_CHARS + SECRET_CHARS + CHECKSUM_CHARS;
 /// Characters of the key body shown in `key_prefix` (taken from the non-secret id part).
 const VISIBLE_ID_CHARS: usize = 8;
 
