@@ -63,6 +63,16 @@ impl FailureBackoff {
         let mut streaks = self.streaks.lock().expect("backoff lock");
         if streaks.len() >= CAPACITY && !streaks.contains_key(&id) {
             streaks.retain(|_, s| now - s.last < forget_after);
+            // Unknown ids are tracked too, so guesses at made-up ids could otherwise grow this
+            // without bound: past the capacity, the stalest streak goes.
+            if streaks.len() >= CAPACITY
+                && let Some(stalest) = streaks
+                    .iter()
+                    .min_by_key(|(_, s)| s.last)
+                    .map(|(id, _)| *id)
+            {
+                streaks.remove(&stalest);
+            }
         }
         let streak = streaks.entry(id).or_insert_with(|| Streak {
             failures: 0,

@@ -47,6 +47,14 @@ pub fn hash_secret(secret: &str) -> String {
         .to_string()
 }
 
+/// A hash of a random secret no key has, at the current parameters: what an unknown key id's
+/// guesses are checked against, so they cost what a known id's wrong guesses cost.
+pub fn decoy() -> &'static str {
+    static DECOY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash_secret(&super::secret::random_base62()));
+    &DECOY
+}
+
 /// Checks a presented key against a stored PHC string synchronously, with the parameters the
 /// string names. The comparison inside is constant-time.
 pub fn verify_key_blocking(presented: &str, phc: &str) -> bool {
