@@ -167,7 +167,8 @@ impl Wiring {
                     .with_events(KeyEvents {
                         onboarding: self.onboarding(),
                         notifications: self.notifications(),
-                    }),
+                    })
+                    .with_members(self.profiles()),
                 )
             })
             .clone()

@@ -75,6 +75,17 @@ impl RateLimit {
         Self::new(limit, RateWindow::Hour)
     }
 
+    /// Whether this limit never admits more than `ceiling`: no more requests in one window (a
+    /// burst) and no higher rate over time. 100 a minute is within 10,000 a day by rate but not
+    /// by burst once the day is reckoned in minutes, so both must hold: a limit within its
+    /// ceiling admits at most the ceiling's requests per the ceiling's window, however the
+    /// windows fall.
+    pub fn within(self, ceiling: RateLimit) -> bool {
+        let rate = u128::from(self.limit) * ceiling.window.length().num_seconds() as u128;
+        let ceiling_rate = u128::from(ceiling.limit) * self.window.length().num_seconds() as u128;
+        self.limit <= ceiling.limit && rate <= ceiling_rate
+    }
+
     /// Requests allowed per window.
     pub fn limit(self) -> u32 {
         self.limit
@@ -102,6 +113,23 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limit_is_within_another_only_by_both_burst_and_rate() {
+        let l = |limit, window| RateLimit::new(limit, window).unwrap();
+        use RateWindow::*;
+        assert!(l(5, Day).within(l(5, Day)));
+        assert!(l(1, Minute).within(l(100, Hour)));
+        assert!(!l(5, Minute).within(l(100, Hour)), "300 an hour");
+        assert!(
+            !l(1000, Day).within(l(100, Minute)),
+            "a burst of 1,000 in a minute"
+        );
+        assert!(!l(100, Minute).within(l(1000, Day)));
+        assert!(!l(6, Day).within(l(5, Day)));
+        assert!(!l(1, Second).within(l(5, Day)));
+        assert!(l(MAX_LIMIT, Day).within(l(MAX_LIMIT, Second)));
+    }
 
     #[test]
     fn limits_outside_the_range_are_refused() {

@@ -195,6 +195,8 @@ impl ApiKey {
             permissions: self.permissions.clone(),
             read_only: self.read_only,
             allowed_ips: self.allowed_ips.clone(),
+            rate_limit: self.rate_limit,
+            expires_at: self.expires_at,
         }
     }
 }
@@ -212,12 +214,34 @@ pub struct KeyGrant {
     pub read_only: bool,
     /// Its networks; empty means anywhere.
     pub allowed_ips: Vec<IpNet>,
+    /// Its rate limit; `None` for none.
+    pub rate_limit: Option<RateLimit>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl KeyGrant {
     /// Whether every permission in `wanted` is one this key holds.
     pub fn covers_permissions(&self, wanted: &[String]) -> bool {
         wanted.iter().all(|p| self.permissions.contains(p))
+    }
+
+    /// Whether a `wanted` limit (`None`: none) admits no more than this key's own.
+    pub fn covers_rate_limit(&self, wanted: Option<RateLimit>) -> bool {
+        match (wanted, self.rate_limit) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(wanted), Some(own)) => wanted.within(own),
+        }
+    }
+
+    /// Whether a `wanted` expiry (`None`: never) ends no later than this key's own.
+    pub fn covers_expiry(&self, wanted: Option<DateTime<Utc>>) -> bool {
+        match (wanted, self.expires_at) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(wanted), Some(own)) => wanted <= own,
+        }
     }
 
     /// Whether `wanted` networks are no wider than this key's own.
@@ -241,6 +265,8 @@ mod tests {
             permissions: perms.iter().map(|s| s.to_string()).collect(),
             read_only: false,
             allowed_ips: ips.iter().map(|s| s.parse().unwrap()).collect(),
+            rate_limit: None,
+            expires_at: None,
         }
     }
 

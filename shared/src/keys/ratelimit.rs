@@ -215,7 +215,7 @@ mod tests {
             credential: Credential::Session { role: Role::Owner },
         };
         let spec = NewKeySpec {
-            rate_limit: RateLimit::hourly(limit),
+            rate_limit: Some(RateLimit::hourly(limit)),
             ..NewKeySpec::named("limited")
         };
         keys.create(&owner, spec).await.unwrap().key

@@ -34,11 +34,13 @@ impl Reach {
         self.spans_workspace(caller) && caller.role() < theirs
     }
 
-    /// Whether `caller` may see and manage `key` through this reach. Anything else is a 404, so
-    /// another user's key is indistinguishable from none.
+    /// Whether `caller` may see and manage `key` through this reach: a key of the workspace the
+    /// caller acts in (never one the same user holds in another workspace), their own or, where
+    /// the reach spans the workspace, anyone's. Anything else is a 404, so another user's or
+    /// workspace's key is indistinguishable from none.
     pub fn admits(self, caller: &Caller, key: &ApiKey) -> bool {
-        key.owner_id == caller.user_id
-            || (self.spans_workspace(caller) && key.workspace_id == caller.workspace_id)
+        key.workspace_id == caller.workspace_id
+            && (key.owner_id == caller.user_id || self.spans_workspace(caller))
     }
 }
 
@@ -77,6 +79,8 @@ mod tests {
                         permissions: vec![],
                         read_only: false,
                         allowed_ips: vec![],
+                        rate_limit: None,
+                        expires_at: None,
                     }),
                 ),
                 false,

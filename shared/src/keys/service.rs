@@ -7,20 +7,22 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{
     cache::VerifiedKeyCache,
+    ceiling::Ceiling,
     hashing,
-    model::{ApiKey, DailyUsage, KeyGrant, KeyStatus},
+    model::{ApiKey, DailyUsage, KeyStatus},
     reach::Reach,
     secret::{KeyPrefix, PairedSecret, PlainKey},
     spec::{KeyChanges, NewKeySpec},
     store::KeyStore,
 };
 use crate::{
-    auth::{Caller, Role},
+    auth::{Caller, Credential, Role},
     clock::Clock,
     error::Error,
     ids::{KeyId, ResourceId, UserId},
     notifications::{NewNotification, Notifications, kinds},
     onboarding::{Onboarding, Step},
+    profiles::ProfileStore,
     timestamp,
 };
 
@@ -64,40 +66,7 @@ pub struct KeyService {
     cache: Arc<VerifiedKeyCache>,
     events: Option<KeyEvents>,
     reach: Reach,
-}
-
-fn escalation(what: &str) -> Error {
-    Error::Forbidden(format!(
-        "An API key cannot grant more than it holds: {what}."
-    ))
-}
-
-/// Refuses, for a key-authenticated caller, permissions or networks wider than its own.
-fn within_grant(
-    grant: Option<&KeyGrant>,
-    permissions: Option<&[String]>,
-    networks: Option<&[ipnet::IpNet]>,
-) -> Result<(), Error> {
-    let Some(grant) = grant else { return Ok(()) };
-    if permissions.is_some_and(|p| !grant.covers_permissions(p)) {
-        return Err(escalation("the permissions exceed the calling key's"));
-    }
-    if networks.is_some_and(|n| !grant.covers_networks(n)) {
-        return Err(escalation("allowed_ips is wider than the calling key's"));
-    }
-    Ok(())
-}
-
-/// Refuses a key role above the caller's own: nobody makes a key more powerful than they are
-/// (a viewer makes only viewer keys; an API key only keys of its own role or lower).
-fn within_role(caller: &Caller, role: Option<Role>) -> Result<(), Error> {
-    match role {
-        Some(role) if role < caller.role() => Err(Error::Forbidden(format!(
-            "A key cannot be given a role above the caller's own ({}).",
-            caller.role().as_str()
-        ))),
-        _ => Ok(()),
-    }
+    members: Option<Arc<dyn ProfileStore>>,
 }
 
 /// Refuses an expiry change on a revoked key, and on a rotated one (whose expiry is the end of
@@ -140,6 +109,7 @@ impl KeyService {
             cache,
             events: None,
             reach: Reach::Own,
+            members: None,
         }
     }
 
@@ -156,6 +126,44 @@ impl KeyService {
     /// Which keys this service reaches.
     pub fn reach(&self) -> Reach {
         self.reach
+    }
+
+    /// The same service, reading the roles of a workspace's members from `profiles`, for the
+    /// ceiling of a key an owner or admin makes or changes for another user. Without them,
+    /// another user's role is taken to be the lowest.
+    pub fn with_members(mut self, profiles: Arc<dyn ProfileStore>) -> Self {
+        self.members = Some(profiles);
+        self
+    }
+
+    /// The role in the caller's workspace of `owner`, the owner of a key the caller makes or
+    /// changes: a session's own, else the member's profile's; else, for an acting key's own
+    /// owner, the key's role; else the lowest, viewer.
+    async fn owner_role(&self, caller: &Caller, owner: &UserId) -> Result<Role, Error> {
+        if let Credential::Session { role } = caller.credential
+            && *owner == caller.user_id
+        {
+            return Ok(role);
+        }
+        if let Some(members) = &self.members
+            && let Some(profile) = members.get(owner).await?
+            && profile.workspace_id == caller.workspace_id
+        {
+            return Ok(profile.role);
+        }
+        Ok(if *owner == caller.user_id {
+            caller.role()
+        } else {
+            Role::Viewer
+        })
+    }
+
+    /// The ceiling of a change by `caller` to `key`.
+    async fn ceiling<'c>(&self, caller: &'c Caller, key: &ApiKey) -> Result<Ceiling<'c>, Error> {
+        Ok(Ceiling::new(
+            caller,
+            self.owner_role(caller, &key.owner_id).await?,
+        ))
     }
 
     /// The same service, completing onboarding steps and sending notifications as keys change.
@@ -213,15 +221,6 @@ impl KeyService {
         }
     }
 
-    /// A key-authenticated caller may only act on keys no more powerful than itself.
-    fn ensure_can_reissue(caller: &Caller, key: &ApiKey) -> Result<(), Error> {
-        within_grant(
-            caller.grant(),
-            Some(&key.permissions),
-            Some(&key.allowed_ips),
-        )
-    }
-
     async fn mint(&self, id: KeyId) -> Result<(PlainKey, String), Error> {
         let plain = PlainKey::generate(&self.prefix, id);
         let hash = hashing::hash_key(&plain);
@@ -245,12 +244,8 @@ impl KeyService {
         if *owner != caller.user_id && !self.reach.spans_workspace(caller) {
             return Err(Error::NotFound("No user with that identifier.".into()));
         }
-        within_grant(
-            caller.grant(),
-            Some(&spec.permissions),
-            Some(&spec.allowed_ips),
-        )?;
-        within_role(caller, spec.purpose.role)?;
+        let owner_role = self.owner_role(caller, owner).await?;
+        let settled = Ceiling::new(caller, owner_role).settle(&spec)?;
         let id = KeyId::new();
         let (plain, secret_hash) = self.mint(id).await?;
         let now = self.now();
@@ -266,14 +261,14 @@ impl KeyService {
             secret_hash,
             paired_secret_hash: None,
             permissions: spec.permissions,
-            read_only: spec.read_only,
+            read_only: settled.read_only,
             description: spec.description,
             is_active: true,
-            rate_limit: spec.rate_limit,
+            rate_limit: settled.rate_limit,
             allowed_ips: spec.allowed_ips,
             created_at: now,
             updated_at: now,
-            expires_at: spec.expires_at,
+            expires_at: settled.expires_at,
             revoked_at: None,
             revocation_reason: None,
             rotated_to: None,
@@ -293,13 +288,15 @@ impl KeyService {
         Ok(IssuedKey { key, plain })
     }
 
-    /// Every key of the caller (every key of their workspace, when the reach spans it), newest
-    /// first.
+    /// Every key of the caller in the workspace they act in (every key of that workspace, when
+    /// the reach spans it), newest first.
     pub async fn list(&self, caller: &Caller) -> Result<Vec<ApiKey>, Error> {
         let keys = if self.reach.spans_workspace(caller) {
             self.store.list_by_workspace(&caller.workspace_id).await?
         } else {
-            self.store.list_by_owner(&caller.user_id).await?
+            let mut keys = self.store.list_by_owner(&caller.user_id).await?;
+            keys.retain(|key| key.workspace_id == caller.workspace_id);
+            keys
         };
         let mut numbered = Vec::with_capacity(keys.len());
         for key in keys {
@@ -345,24 +342,25 @@ impl KeyService {
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<ApiKey, Error> {
-        let mut key = self.owned(caller, id).await?;
-        self.apply(caller, &mut key, changes)?;
+        let key = self.owned(caller, id).await?;
+        let key = self.changed(caller, &key, changes).await?;
         self.save(key).await
     }
 
-    /// Sets `changes` on `key`, as far as `caller` may grant them.
-    fn apply(&self, caller: &Caller, key: &mut ApiKey, changes: KeyChanges) -> Result<(), Error> {
-        within_grant(
-            caller.grant(),
+    /// `key` with `changes` set, refused where they take it past its [`Ceiling`].
+    async fn changed(
+        &self,
+        caller: &Caller,
+        key: &ApiKey,
+        changes: KeyChanges,
+    ) -> Result<ApiKey, Error> {
+        let ceiling = self.ceiling(caller, key).await?;
+        ceiling.within_grant(
             changes.permissions.as_deref(),
             changes.allowed_ips.as_deref(),
         )?;
-        within_role(caller, changes.role)?;
         if changes.expires_at.is_some() {
             expiry_may_change(key, self.now())?;
-        }
-        if caller.grant().is_some() && key.read_only && changes.read_only == Some(false) {
-            return Err(escalation("read_only cannot be dropped"));
         }
         let KeyChanges {
             name,
@@ -384,20 +382,22 @@ impl KeyService {
                 *field = value;
             }
         }
-        set(&mut key.name, name);
-        set(&mut key.permissions, permissions);
-        set(&mut key.is_active, is_active);
-        set(&mut key.rate_limit, rate_limit);
-        set(&mut key.read_only, read_only);
-        set(&mut key.description, description);
-        set(&mut key.allowed_ips, allowed_ips);
-        set(&mut key.expires_at, expires_at);
-        set(&mut key.purpose.role, role.map(Some));
-        set(&mut key.purpose.kind, kind);
-        set(&mut key.purpose.system_generated, system_generated);
-        set(&mut key.purpose.mcp_deployment_id, mcp_deployment_id);
-        set(&mut key.purpose.endpoint_id, endpoint_id);
-        Ok(())
+        let mut after = key.clone();
+        set(&mut after.name, name);
+        set(&mut after.permissions, permissions);
+        set(&mut after.is_active, is_active);
+        set(&mut after.rate_limit, rate_limit);
+        set(&mut after.read_only, read_only);
+        set(&mut after.description, description);
+        set(&mut after.allowed_ips, allowed_ips);
+        set(&mut after.expires_at, expires_at);
+        set(&mut after.purpose.role, role.map(Some));
+        set(&mut after.purpose.kind, kind);
+        set(&mut after.purpose.system_generated, system_generated);
+        set(&mut after.purpose.mcp_deployment_id, mcp_deployment_id);
+        set(&mut after.purpose.endpoint_id, endpoint_id);
+        ceiling.check_change(key, &after)?;
+        Ok(after)
     }
 
     /// Deletes a key: it is gone (404) afterwards.
@@ -422,15 +422,15 @@ impl KeyService {
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<IssuedKey, Error> {
-        let mut key = self.owned(caller, id).await?;
+        let key = self.owned(caller, id).await?;
         if key.revoked_at.is_some() {
             return Err(Error::InvalidState {
                 code: "key_revoked",
                 detail: "A revoked key cannot be regenerated.".into(),
             });
         }
-        Self::ensure_can_reissue(caller, &key)?;
-        self.apply(caller, &mut key, changes)?;
+        self.ceiling(caller, &key).await?.check_reissue(&key)?;
+        let mut key = self.changed(caller, &key, changes).await?;
         let (plain, secret_hash) = self.mint(id).await?;
         key.secret_hash = secret_hash;
         key.masked_key = plain.masked();
@@ -455,7 +455,7 @@ impl KeyService {
                 detail: "A revoked key cannot be given a secret.".into(),
             });
         }
-        Self::ensure_can_reissue(caller, &key)?;
+        self.ceiling(caller, &key).await?.check_reissue(&key)?;
         let secret = PairedSecret::generate();
         key.paired_secret_hash = Some(hashing::hash_secret(secret.expose()));
         let key = self.save(key).await?;
@@ -483,7 +483,8 @@ impl KeyService {
                 detail: format!("The key {why} and cannot be rotated."),
             });
         }
-        Self::ensure_can_reissue(caller, &old)?;
+        let ceiling = self.ceiling(caller, &old).await?;
+        ceiling.check_reissue(&old)?;
         let new_id = KeyId::new();
         let (plain, secret_hash) = self.mint(new_id).await?;
         let new = ApiKey {
@@ -505,7 +506,7 @@ impl KeyService {
             allowed_ips: old.allowed_ips.clone(),
             created_at: now,
             updated_at: now,
-            expires_at: None,
+            expires_at: ceiling.successor_expiry(&old),
             revoked_at: None,
             revocation_reason: None,
             rotated_to: None,
@@ -548,14 +549,29 @@ impl KeyService {
         id: KeyId,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<ApiKey, Error> {
-        let mut key = self.owned(caller, id).await?;
-        expiry_may_change(&key, self.now())?;
-        key.expires_at = expires_at;
+        let key = self.owned(caller, id).await?;
+        let changes = KeyChanges {
+            expires_at: Some(expires_at),
+            ..KeyChanges::default()
+        };
+        let key = self.changed(caller, &key, changes).await?;
         let key = self.save(key).await?;
         if key.expires_at.is_some() {
             self.step(&key.owner_id, Step::SetKeyExpiration).await;
         }
         Ok(key)
+    }
+
+    /// Deletes every key `user` holds, in every workspace (their account is being erased).
+    pub async fn erase_all_of(&self, user: &UserId) -> Result<(), Error> {
+        for key in self.store.list_by_owner(user).await? {
+            match self.store.delete(&key).await {
+                Ok(()) | Err(crate::store::StoreError::Conflict) => {}
+                Err(err) => return Err(err.into()),
+            }
+            self.cache.forget(key.id);
+        }
+        Ok(())
     }
 
     /// The caller's usable keys expiring within `days`, soonest first.
@@ -741,6 +757,201 @@ mod tests {
             keys.get(&owner, issued.key.id).await.unwrap().name,
             "lost update"
         );
+    }
+
+    fn session(role: Role) -> Caller {
+        Caller {
+            credential: Credential::Session { role },
+            ..caller()
+        }
+    }
+
+    fn acting(key: &ApiKey) -> Caller {
+        Caller {
+            user_id: key.owner_id.clone(),
+            workspace_id: key.workspace_id.clone(),
+            credential: Credential::ApiKey(key.grant()),
+        }
+    }
+
+    fn forbidden<T: std::fmt::Debug>(result: Result<T, Error>) {
+        assert!(matches!(result, Err(Error::Forbidden(_))), "{result:?}");
+    }
+
+    /// A viewer's keys are read-only: made so when nothing is said, refused when read-write
+    /// is asked for, at creation and by any later change, whoever makes it.
+    #[tokio::test]
+    async fn a_viewer_s_keys_are_read_only_at_creation_and_after_any_change() {
+        let (keys, _) = service();
+        let viewer = session(Role::Viewer);
+        let made = keys.create(&viewer, NewKeySpec::named("v")).await.unwrap();
+        assert!(made.key.read_only);
+        assert_eq!(made.key.role(), Role::Viewer);
+        forbidden(
+            keys.create(
+                &viewer,
+                NewKeySpec {
+                    read_only: Some(false),
+                    ..NewKeySpec::named("v")
+                },
+            )
+            .await,
+        );
+        let loosen = KeyChanges {
+            read_only: Some(false),
+            ..KeyChanges::default()
+        };
+        forbidden(keys.update(&viewer, made.key.id, loosen.clone()).await);
+        forbidden(keys.regenerate_with(&viewer, made.key.id, loosen).await);
+        let promote = KeyChanges {
+            role: Some(Role::Member),
+            read_only: Some(false),
+            ..KeyChanges::default()
+        };
+        forbidden(keys.update(&viewer, made.key.id, promote).await);
+        assert!(keys.get(&viewer, made.key.id).await.unwrap().read_only);
+        // A rename is still a change the viewer may make.
+        let rename = KeyChanges {
+            name: Some("renamed".into()),
+            ..KeyChanges::default()
+        };
+        keys.update(&viewer, made.key.id, rename).await.unwrap();
+
+        // An owner of the workspace, through a reach that spans it, cannot loosen it either:
+        // without the members' roles the other user counts as a viewer.
+        let owner = Caller {
+            credential: Credential::Session { role: Role::Owner },
+            user_id: UserId::parse("owner-of-ws").unwrap(),
+            workspace_id: viewer.workspace_id.clone(),
+        };
+        let workspace = keys.reaching(Reach::Workspace);
+        let loosen = KeyChanges {
+            read_only: Some(false),
+            ..KeyChanges::default()
+        };
+        forbidden(workspace.update(&owner, made.key.id, loosen).await);
+    }
+
+    /// A key acting on the API hands on nothing it does not hold: not on itself, not on a key
+    /// it makes, not on a rotation's successor.
+    #[tokio::test]
+    async fn a_key_never_loosens_itself_or_what_it_makes() {
+        let (keys, _) = service();
+        let owner = session(Role::Owner);
+        let day = crate::keys::limit::RateLimit::new(5, crate::keys::limit::RateWindow::Day);
+        let expires = keys.now() + Duration::days(2);
+        let parent = keys
+            .create(
+                &owner,
+                NewKeySpec {
+                    rate_limit: Some(day),
+                    expires_at: Some(expires),
+                    ..NewKeySpec::named("parent")
+                },
+            )
+            .await
+            .unwrap()
+            .key;
+        let as_key = acting(&parent);
+        for changes in [
+            KeyChanges {
+                rate_limit: Some(None),
+                ..KeyChanges::default()
+            },
+            KeyChanges {
+                rate_limit: Some(crate::keys::limit::RateLimit::hourly(1)),
+                ..KeyChanges::default()
+            },
+            KeyChanges {
+                expires_at: Some(None),
+                ..KeyChanges::default()
+            },
+            KeyChanges {
+                expires_at: Some(Some(expires + Duration::days(1))),
+                ..KeyChanges::default()
+            },
+        ] {
+            forbidden(keys.update(&as_key, parent.id, changes).await);
+        }
+        forbidden(keys.set_expiration(&as_key, parent.id, None).await);
+        // Tightening is allowed.
+        let sooner = keys
+            .set_expiration(&as_key, parent.id, Some(expires - Duration::days(1)))
+            .await
+            .unwrap();
+        let as_key = acting(&sooner);
+
+        // A child with nothing said gets the parent's limit and expiry; asking for more is refused.
+        let child = keys
+            .create(&as_key, NewKeySpec::named("child"))
+            .await
+            .unwrap();
+        assert_eq!(child.key.rate_limit, day);
+        assert_eq!(child.key.expires_at, sooner.expires_at);
+        for spec in [
+            NewKeySpec {
+                rate_limit: Some(None),
+                ..NewKeySpec::named("c")
+            },
+            NewKeySpec {
+                expires_at: Some(expires + Duration::days(30)),
+                ..NewKeySpec::named("c")
+            },
+            NewKeySpec {
+                rate_limit: Some(crate::keys::limit::RateLimit::hourly(1000)),
+                ..NewKeySpec::named("c")
+            },
+        ] {
+            forbidden(keys.create(&as_key, spec).await);
+        }
+
+        // A self-rotation's successor expires when the rotated key would have.
+        let successor = keys.rotate(&as_key, sooner.id, 1).await.unwrap();
+        assert_eq!(successor.key.expires_at, sooner.expires_at);
+        assert_eq!(successor.key.rate_limit, day);
+
+        // A wider sibling cannot be regenerated or rotated by the narrower key.
+        let wide = keys
+            .create(&owner, NewKeySpec::named("wide"))
+            .await
+            .unwrap();
+        forbidden(keys.regenerate(&as_key, wide.key.id).await);
+        forbidden(keys.rotate(&as_key, wide.key.id, 1).await);
+    }
+
+    /// A session reaches the keys of the workspace its token names only, even the same user's
+    /// keys in another workspace.
+    #[tokio::test]
+    async fn a_token_for_one_workspace_does_not_reach_the_same_user_s_keys_in_another() {
+        let (keys, _) = service();
+        let in_one = session(Role::Viewer);
+        let in_other = Caller {
+            workspace_id: crate::ids::WorkspaceId::parse("other").unwrap(),
+            credential: Credential::Session { role: Role::Owner },
+            ..in_one.clone()
+        };
+        let key = keys
+            .create(&in_one, NewKeySpec::named("k"))
+            .await
+            .unwrap()
+            .key;
+        for reach in [Reach::Own, Reach::Workspace] {
+            let keys = keys.reaching(reach);
+            assert!(matches!(
+                keys.get(&in_other, key.id).await,
+                Err(Error::NotFound(_))
+            ));
+            let raise = KeyChanges {
+                role: Some(Role::Owner),
+                ..KeyChanges::default()
+            };
+            assert!(matches!(
+                keys.update(&in_other, key.id, raise).await,
+                Err(Error::NotFound(_))
+            ));
+            assert!(keys.list(&in_other).await.unwrap().is_empty());
+        }
+        assert_eq!(keys.list(&in_one).await.unwrap().len(), 1);
     }
 
     /// Nobody makes a key of a role above their own; only a reach that spans the workspace

@@ -45,14 +45,16 @@ pub struct NewKeySpec {
     pub name: String,
     /// Permissions, deduplicated.
     pub permissions: Vec<String>,
-    /// Read-only flag.
-    pub read_only: bool,
+    /// Read-only flag; `None` when the request did not say (the owner's role and an acting
+    /// key decide: see [`crate::keys::ceiling`]).
+    pub read_only: Option<bool>,
     /// Optional description.
     pub description: Option<String>,
-    /// Optional future expiry.
+    /// Optional future expiry; `None` for none, or, made by a key, the key's own.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The key's limit; `None` for no limit.
-    pub rate_limit: Option<RateLimit>,
+    /// The key's limit, `Some(None)` for no limit; `None` when the request did not say (the
+    /// default, or an acting key's own).
+    pub rate_limit: Option<Option<RateLimit>>,
     /// Allowed networks; empty means anywhere.
     pub allowed_ips: Vec<IpNet>,
     /// What it is for.
@@ -60,16 +62,17 @@ pub struct NewKeySpec {
 }
 
 impl NewKeySpec {
-    /// A key named `name` with every other setting at its default: no permissions, not
-    /// read-only, no description or expiry, the highest rate limit, usable from anywhere.
+    /// A key named `name` with every other setting unsaid or at its default: no permissions,
+    /// read-only and rate limit as the caller's ceiling settles them, no description or
+    /// expiry, usable from anywhere.
     pub fn named(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             permissions: Vec::new(),
-            read_only: false,
+            read_only: None,
             description: None,
             expires_at: None,
-            rate_limit: Some(default_rate_limit()),
+            rate_limit: None,
             allowed_ips: Vec::new(),
             purpose: KeyPurpose::default(),
         }

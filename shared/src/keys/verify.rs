@@ -153,6 +153,12 @@ impl KeyVerifier {
         }
         self.key_reads.fetch_add(1, Ordering::Relaxed);
         let Some(key) = self.store.get(parsed.id).await? else {
+            // An unknown id is answered as a known one with a wrong secret is: a hash checked
+            // (against a decoy), a failure counted, and, once blocked, answered from memory.
+            // Otherwise a blocked real id's quick answer would tell it from an unknown one.
+            let decoy = hashing::decoy();
+            self.secret_matches(parsed.full, decoy).await?;
+            self.backoff.failed(parsed.id, self.clock.now(), decoy);
             return Ok(None);
         };
         if !self.secret_matches(parsed.full, &key.secret_hash).await? {
@@ -422,7 +428,7 @@ mod tests {
         let (key, plain) = create(
             &p,
             NewKeySpec {
-                rate_limit: RateLimit::hourly(2),
+                rate_limit: Some(RateLimit::hourly(2)),
                 ..NewKeySpec::named("k")
             },
         )

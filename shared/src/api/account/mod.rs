@@ -29,6 +29,7 @@ use crate::{
     notifications::Notifications,
     onboarding::Onboarding,
     profiles::{ProfileStore, Profiles},
+    sessions::store::SessionStore,
     wiring::Wiring,
 };
 
@@ -52,6 +53,8 @@ pub struct AccountApi {
     pub keys: Arc<KeyService>,
     /// Profiles (deleting an account erases one).
     pub profiles: Arc<dyn ProfileStore>,
+    /// Sessions (deleting an account revokes every one of the user's).
+    pub sessions: Arc<dyn SessionStore>,
     /// The profile use cases.
     pub profile_cases: Arc<Profiles>,
     /// Notifications.
@@ -73,6 +76,7 @@ impl AccountApi {
             auth: wiring.auth(),
             keys: wiring.keys(),
             profiles: wiring.profiles(),
+            sessions: wiring.sessions(),
             profile_cases: wiring.profile_cases(),
             notifications: wiring.notifications(),
             onboarding: wiring.onboarding(),
@@ -217,7 +221,12 @@ async fn update_me(
 )]
 async fn delete_me(State(s): Svc, caller: Caller) -> Result<StatusCode> {
     let role = caller.require_session()?;
-    account_closure::delete_own_account(&caller, role, &s.keys, s.profiles.as_ref()).await?;
+    let stores = account_closure::AccountStores {
+        keys: &s.keys,
+        profiles: s.profiles.as_ref(),
+        sessions: s.sessions.as_ref(),
+    };
+    account_closure::delete_own_account(&caller, role, stores, s.clock.now()).await?;
     s.auth.forget(&caller.user_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use crate::{
     keys::spec::{
         DEFAULT_EXPIRING_DAYS, DEFAULT_GRACE_DAYS, KeyChanges, MAX_DESCRIPTION, MAX_DEVICE_ID,
         MAX_GRACE_DAYS, MAX_NAME, MAX_PRESENTED_KEY, MAX_REASON, MAX_TAG, MAX_TAGS, NewKeySpec,
-        VerifySpec, default_rate_limit, permissions, rate_limit, rate_limit_per_hour,
+        VerifySpec, permissions, rate_limit, rate_limit_per_hour,
     },
     validate::{self, Problems},
 };
@@ -130,12 +130,10 @@ impl CreateKeyRequest {
                 .map(Some),
             None => Some(None),
         };
-        let rate = p
-            .take_many(rate_limit_setting(
-                self.rate_limit_per_hour,
-                self.rate_limit,
-            ))
-            .map(|set| set.unwrap_or(Some(default_rate_limit())));
+        let rate = p.take_many(rate_limit_setting(
+            self.rate_limit_per_hour,
+            self.rate_limit,
+        ));
         let allowed_ips = p.take_many(validate::ip_networks(
             "allowed_ips",
             &self.allowed_ips.unwrap_or_default(),
@@ -143,7 +141,7 @@ impl CreateKeyRequest {
         p.finish(|| NewKeySpec {
             name: name.expect("checked"),
             permissions: permissions.expect("checked"),
-            read_only: self.read_only.unwrap_or(false),
+            read_only: self.read_only,
             description: description.expect("checked"),
             expires_at: expires_at.expect("checked"),
             rate_limit: rate.expect("checked"),
@@ -426,8 +424,11 @@ mod tests {
         let spec = create(json!({})).unwrap();
         assert_eq!(spec.name, "Default");
         assert!(spec.permissions.is_empty());
-        assert!(!spec.read_only);
-        assert_eq!(spec.rate_limit, RateLimit::hourly(1000));
+        assert_eq!(spec.read_only, None, "unsaid: the ceiling settles it");
+        assert_eq!(
+            spec.rate_limit, None,
+            "unsaid: the default, or an acting key's own"
+        );
         assert_eq!(spec.description, None);
         assert_eq!(spec.expires_at, None);
     }
@@ -471,10 +472,10 @@ mod tests {
             create(json!({"rate_limit": {"limit": 10_000_000, "window": "second"}})).unwrap();
         assert_eq!(
             spec.rate_limit,
-            RateLimit::new(10_000_000, RateWindow::Second)
+            Some(RateLimit::new(10_000_000, RateWindow::Second))
         );
         let unlimited = create(json!({"rate_limit": null})).unwrap();
-        assert_eq!(unlimited.rate_limit, None);
+        assert_eq!(unlimited.rate_limit, Some(None));
         let err = create(json!({"rate_limit": {"limit": 0, "window": "week"}})).unwrap_err();
         assert_eq!(fields(err), ["rate_limit.limit", "rate_limit.window"]);
         let both = create(json!({"rate_limit": null, "rate_limit_per_hour": 5})).unwrap_err();

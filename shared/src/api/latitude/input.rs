@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::{
     error::Error,
     ids::KeyId,
-    keys::spec::{KeyChanges, MAX_NAME, NewKeySpec, default_rate_limit},
+    keys::spec::{KeyChanges, MAX_NAME, NewKeySpec},
     validate::{self, Problems},
 };
 
@@ -114,9 +114,8 @@ impl KeyDocument {
     pub fn new_key(self) -> Result<NewKeySpec, Error> {
         let settings = self.settings(None)?;
         let mut spec = NewKeySpec::named(settings.name.unwrap_or_else(|| "Default".to_owned()));
-        spec.read_only = settings.read_only.unwrap_or(false);
+        spec.read_only = settings.read_only;
         spec.allowed_ips = settings.allowed_ips.unwrap_or_default();
-        spec.rate_limit = Some(default_rate_limit());
         Ok(spec)
     }
 
@@ -146,7 +145,7 @@ mod tests {
         let spec = parse("{}").unwrap().new_key().unwrap();
         assert_eq!(
             (spec.name.as_str(), spec.read_only, spec.allowed_ips.len()),
-            ("Default", false, 0)
+            ("Default", None, 0)
         );
         assert_eq!(
             parse("").unwrap().changes(KeyId::new()).unwrap(),

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use crate::{
     error::{Error, FieldError},
     ids::WorkspaceId,
-    keys::spec::{KeyChanges, MAX_NAME, NewKeySpec, default_rate_limit},
+    keys::spec::{KeyChanges, MAX_NAME, NewKeySpec},
     validate::{self, Problems},
 };
 
@@ -49,11 +49,7 @@ impl CreateKeyRequest {
         }
         let mut p = Problems::default();
         let name = p.take(name(self.name.as_deref()));
-        p.finish(|| {
-            let mut spec = NewKeySpec::named(name.expect("checked"));
-            spec.rate_limit = Some(default_rate_limit());
-            spec
-        })
+        p.finish(|| NewKeySpec::named(name.expect("checked")))
     }
 }
 

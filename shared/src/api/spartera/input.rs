@@ -189,7 +189,7 @@ impl KeysInput {
         p.finish(|| {
             let role = role.expect("checked");
             let mut spec = NewKeySpec::named(name.expect("checked"));
-            spec.read_only = role == Role::Viewer;
+            spec.read_only = Some(role == Role::Viewer);
             spec.expires_at = expires_at.expect("checked");
             spec.purpose = KeyPurpose {
                 role: Some(role),
@@ -424,7 +424,7 @@ mod tests {
         let spec = input(serde_json::json!({"company_id": "c-1", "role_id": 4}))
             .new_key(&who, now)
             .unwrap();
-        assert!(spec.read_only);
+        assert_eq!(spec.read_only, Some(true));
         assert_eq!(spec.name, "Default");
         assert_eq!(spec.purpose.kind, KeyKind::Analytics);
         let err = input(serde_json::json!({"role_id": 9}))
