@@ -1,24 +1,49 @@
-//! Deleting one's own account (`DELETE /me`): the caller's keys, profile, notifications and
-//! onboarding go; the daily aggregates, which hold no personal data, stay.
+//! Deleting one's own account (`DELETE /me`): the caller's keys (in every workspace), profile,
+//! notifications and onboarding go, and every session and token of theirs is revoked; the daily
+//! aggregates, which hold no personal data, stay.
+
+use chrono::{DateTime, Utc};
 
 use crate::{
     auth::{Caller, Role},
     error::Error,
     keys::service::KeyService,
     profiles::ProfileStore,
+    sessions::store::SessionStore,
 };
 
-/// Erases `caller`'s account, acting as a session of `role`.
+/// How long a deleted user's revocation is kept: longer than any refresh token can live (at
+/// most a year), so no token or session of theirs made before the deletion outlives it.
+pub const REVOCATION_KEPT: chrono::Duration = chrono::Duration::days(400);
+
+/// What an account deletion erases and revokes.
+pub struct AccountStores<'a> {
+    /// The key use cases.
+    pub keys: &'a KeyService,
+    /// Profiles.
+    pub profiles: &'a dyn ProfileStore,
+    /// Sessions.
+    pub sessions: &'a dyn SessionStore,
+}
+
+/// Erases `caller`'s account, acting as a session of `role`, at `now`.
 ///
 /// Refused (409) while the caller is the only owner of a workspace that has other members, so
-/// no workspace is left without an owner. Every step is idempotent and the profile goes last, so
-/// a deletion cut short is finished by calling again, and a second call succeeds too.
+/// no workspace is left without an owner. Every step is idempotent, the profile goes after the
+/// keys and the revocation of every session and token last (the caller's own included, so a
+/// deleted user's token cannot provision the profile again), so a deletion cut short is
+/// finished by calling again, and a second call succeeds too.
 pub async fn delete_own_account(
     caller: &Caller,
     role: Role,
-    keys: &KeyService,
-    profiles: &dyn ProfileStore,
+    stores: AccountStores<'_>,
+    now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    let AccountStores {
+        keys,
+        profiles,
+        sessions,
+    } = stores;
     if role == Role::Owner {
         let members = profiles.members(&caller.workspace_id).await?;
         let others: Vec<_> = members
@@ -33,13 +58,12 @@ pub async fn delete_own_account(
             ));
         }
     }
-    for key in keys.list(caller).await? {
-        match keys.delete(caller, key.id).await {
-            Ok(()) | Err(Error::NotFound(_)) => {}
-            Err(err) => return Err(err),
-        }
-    }
-    profiles.erase(&caller.user_id).await
+    keys.erase_all_of(&caller.user_id).await?;
+    profiles.erase(&caller.user_id).await?;
+    sessions
+        .revoke_user(&caller.user_id, now, now + REVOCATION_KEPT)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -55,8 +79,23 @@ mod tests {
         ids::{UserId, WorkspaceId},
         keys::{cache::VerifiedKeyCache, secret::KeyPrefix, spec::NewKeySpec},
         profiles::NewProfile,
-        store::memory::{MemoryKeyStore, MemoryProfileStore},
+        store::memory::{MemoryKeyStore, MemoryProfileStore, MemorySessionStore},
     };
+
+    async fn delete(
+        caller: &Caller,
+        role: Role,
+        keys: &KeyService,
+        profiles: &MemoryProfileStore,
+    ) -> Result<(), Error> {
+        let sessions = MemorySessionStore::default();
+        let stores = AccountStores {
+            keys,
+            profiles,
+            sessions: &sessions,
+        };
+        delete_own_account(caller, role, stores, SystemClock.now()).await
+    }
 
     fn keys() -> KeyService {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -98,18 +137,16 @@ mod tests {
         let (keys, profiles, ws) = (keys(), MemoryProfileStore::default(), workspace());
         let owner = member(&profiles, &ws, Role::Owner).await;
         let viewer = member(&profiles, &ws, Role::Viewer).await;
-        let refused = delete_own_account(&owner, Role::Owner, &keys, &profiles).await;
+        let refused = delete(&owner, Role::Owner, &keys, &profiles).await;
         assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
         assert!(
             profiles.get(&owner.user_id).await.unwrap().is_some(),
             "nothing erased"
         );
-        delete_own_account(&viewer, Role::Viewer, &keys, &profiles)
+        delete(&viewer, Role::Viewer, &keys, &profiles)
             .await
             .unwrap();
-        delete_own_account(&owner, Role::Owner, &keys, &profiles)
-            .await
-            .unwrap();
+        delete(&owner, Role::Owner, &keys, &profiles).await.unwrap();
     }
 
     #[tokio::test]
@@ -120,7 +157,7 @@ mod tests {
         let spec = NewKeySpec::named("Default");
         keys.create(&leaving, spec.clone()).await.unwrap();
         keys.create(&staying, spec).await.unwrap();
-        delete_own_account(&leaving, Role::Owner, &keys, &profiles)
+        delete(&leaving, Role::Owner, &keys, &profiles)
             .await
             .unwrap();
         assert!(keys.list(&leaving).await.unwrap().is_empty());
@@ -131,7 +168,7 @@ mod tests {
             "others keep theirs"
         );
         // Idempotent: a second call succeeds too.
-        delete_own_account(&leaving, Role::Owner, &keys, &profiles)
+        delete(&leaving, Role::Owner, &keys, &profiles)
             .await
             .unwrap();
     }

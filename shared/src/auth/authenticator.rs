@@ -292,6 +292,9 @@ impl Authenticator {
     /// request provisions it again.
     pub fn forget(&self, user: &UserId) {
         self.provisioned.invalidate(user);
+        if let Some(revocations) = &self.revocations {
+            revocations.forget_user(user);
+        }
     }
 }
 

@@ -56,6 +56,7 @@ impl From<Claims> for super::oidc::Identity {
             token_id: claims.jti,
             session_id: claims.sid,
             expires_at: claims.exp,
+            issued_at: Some(claims.iat),
             nonce: None,
         }
     }

@@ -55,6 +55,8 @@ pub struct Identity {
     pub session_id: Option<String>,
     /// The token's expiry (`exp`, epoch seconds).
     pub expires_at: i64,
+    /// When the token was issued (`iat`, epoch seconds), if it says.
+    pub issued_at: Option<i64>,
     /// The `nonce` of an id token.
     pub nonce: Option<String>,
 }
@@ -217,6 +219,7 @@ impl OidcVerifier {
                 .get("exp")
                 .and_then(Value::as_i64)
                 .unwrap_or_default(),
+            issued_at: claims.get("iat").and_then(Value::as_i64),
             nonce: text("nonce"),
         }
     }

@@ -269,7 +269,14 @@ impl SignIn {
             .rotate(&model::digest(presented), &fresh.digest(), now)
             .await?
         {
-            Rotation::Rotated(session) => Ok(self.tokens_of(&session, fresh, now)),
+            Rotation::Rotated(session) => {
+                let deleted = self.store.user_revoked_at(&session.user_id).await?;
+                if deleted.is_some_and(|at| session.created_at <= at) {
+                    self.store.revoke(session.id, now).await?;
+                    return Err(invalid_grant("the refresh token's session was revoked"));
+                }
+                Ok(self.tokens_of(&session, fresh, now))
+            }
             Rotation::Reused(session) => {
                 self.store.revoke(session, now).await?;
                 tracing::warn!(session = %session, "a spent refresh token was presented again: session revoked");
@@ -307,10 +314,15 @@ impl SignIn {
 }
 
 /// Whether a session token was revoked, remembered per container for at most the cache bound:
-/// a logout reaches every function within it.
+/// a logout or an account deletion reaches every function within it.
 pub struct Revocations {
     store: Arc<dyn SessionStore>,
     seen: moka::sync::Cache<String, bool>,
+    users: moka::sync::Cache<UserId, Option<DateTime<Utc>>>,
+}
+
+fn revoked() -> Error {
+    Error::Unauthenticated("Authentication failed: the session was revoked.".into())
 }
 
 impl Revocations {
@@ -322,41 +334,68 @@ impl Revocations {
                 .max_capacity(100_000)
                 .time_to_live(bound)
                 .build(),
+            users: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(bound)
+                .build(),
         }
     }
 
-    /// Refuses (401) a token that was revoked, or whose session was.
+    /// Refuses (401) a token that was revoked, whose session was, or whose user's every token
+    /// until after it was issued was (account deletion).
     pub async fn check(&self, identity: &Identity) -> Result<(), Error> {
+        let (token, user) = tokio::join!(self.token_revoked(identity), self.user_revoked(identity));
+        if token? || user? {
+            Err(revoked())
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn token_revoked(&self, identity: &Identity) -> Result<bool, Error> {
         let session = identity
             .session_id
             .as_deref()
             .and_then(|sid| Uuid::parse_str(sid).ok());
         if session.is_none() && identity.token_id.is_none() {
-            return Ok(());
+            return Ok(false);
         }
         let memo = format!(
             "{}|{}",
             session.map(|s| s.to_string()).unwrap_or_default(),
             identity.token_id.as_deref().unwrap_or_default()
         );
-        let revoked = match self.seen.get(&memo) {
-            Some(revoked) => revoked,
+        if let Some(revoked) = self.seen.get(&memo) {
+            return Ok(revoked);
+        }
+        let revoked = self
+            .store
+            .is_revoked(session, identity.token_id.as_deref())
+            .await?;
+        self.seen.insert(memo, revoked);
+        Ok(revoked)
+    }
+
+    async fn user_revoked(&self, identity: &Identity) -> Result<bool, Error> {
+        let Some(user) = UserId::parse(&identity.sub) else {
+            return Ok(false);
+        };
+        let revoked_at = match self.users.get(&user) {
+            Some(at) => at,
             None => {
-                let revoked = self
-                    .store
-                    .is_revoked(session, identity.token_id.as_deref())
-                    .await?;
-                self.seen.insert(memo, revoked);
-                revoked
+                let at = self.store.user_revoked_at(&user).await?;
+                self.users.insert(user, at);
+                at
             }
         };
-        if revoked {
-            Err(Error::Unauthenticated(
-                "Authentication failed: the session was revoked.".into(),
-            ))
-        } else {
-            Ok(())
-        }
+        // A token that does not say when it was issued is as old as can be.
+        let issued_at = identity.issued_at.unwrap_or(i64::MIN);
+        Ok(revoked_at.is_some_and(|at| issued_at <= at.timestamp()))
+    }
+
+    /// Forgets what this container remembers of `user`, whose sessions were just revoked here.
+    pub fn forget_user(&self, user: &UserId) {
+        self.users.invalidate(user);
     }
 }
 
@@ -390,6 +429,7 @@ mod tests {
             token_id: token.map(str::to_owned),
             session_id: session.map(|s| s.to_string()),
             expires_at: 0,
+            issued_at: Some(Utc::now().timestamp()),
             nonce: None,
         }
     }
@@ -427,6 +467,45 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.status().as_u16(), 401);
+    }
+
+    /// A user's revocation (account deletion) refuses every token issued until then, in a
+    /// container that had remembered it as good once the bound passes, and none issued later.
+    #[tokio::test]
+    async fn revoking_a_user_refuses_every_token_issued_until_then() {
+        let store = Arc::new(MemorySessionStore::default());
+        let bound = Duration::from_millis(200);
+        let warm = Revocations::new(store.clone(), bound);
+        let now = Utc::now();
+        let mut old = identity(None, None);
+        old.issued_at = Some(now.timestamp() - 60);
+        warm.check(&old).await.unwrap();
+        store
+            .revoke_user(&UserId::parse("u-1").unwrap(), now, now)
+            .await
+            .unwrap();
+        let cold = Revocations::new(store.clone(), bound);
+        assert_eq!(cold.check(&old).await.unwrap_err().status().as_u16(), 401);
+        let undated = Identity {
+            issued_at: None,
+            ..old.clone()
+        };
+        assert!(
+            cold.check(&undated).await.is_err(),
+            "no iat: as old as can be"
+        );
+        let mut later = old.clone();
+        later.issued_at = Some(now.timestamp() + 1);
+        cold.check(&later).await.unwrap();
+        assert!(
+            warm.check(&old).await.is_ok(),
+            "remembered within the bound"
+        );
+        warm.forget_user(&UserId::parse("u-1").unwrap());
+        assert!(
+            warm.check(&old).await.is_err(),
+            "forgotten where it was revoked"
+        );
     }
 
     /// A refresh token spends once; the second presentation is a reuse.

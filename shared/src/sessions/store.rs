@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Rotation, Session};
-use crate::store::StoreError;
+use crate::{ids::UserId, store::StoreError};
 
 /// Stores sessions. Every item carries a TTL, so nothing outlives its use.
 #[async_trait]
@@ -41,6 +41,17 @@ pub trait SessionStore: Send + Sync {
     async fn revoke(&self, session: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Revokes one token by its id (`jti`) until it would have expired anyway.
     async fn revoke_token(&self, token_id: &str, until: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Revokes every session and token of `user` made at or before `at` (their account was
+    /// deleted), remembered until `until`, past which no such token or session lives anyway.
+    /// A later `at` replaces an earlier one.
+    async fn revoke_user(
+        &self,
+        user: &UserId,
+        at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// When every session and token of `user` made until then was revoked, if ever.
+    async fn user_revoked_at(&self, user: &UserId) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Whether the session `session` is revoked, or the token `token_id` is.
     async fn is_revoked(
         &self,

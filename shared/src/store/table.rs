@@ -15,6 +15,7 @@
 //! | sign-in session | `SESSION#<session id>` | `SESSION` | | |
 //! | refresh token of a session (its SHA-256) | `REFRESH#<digest>` | `REFRESH` | | |
 //! | revoked session token | `REVOKED#<jti>` | `REVOKED` | | |
+//! | every session and token of a deleted user made until `revoked_at` | `USERREVOKED#<user id>` | `REVOKED` | | |
 //! | sign-in in progress (its state's SHA-256) | `SIGNIN#<digest>` | `SIGNIN` | | |
 //! | notification | `USER#<user id>` | `NOTIF#<uuid v7>` | | |
 //! | onboarding checklist | `USER#<user id>` | `ONBOARDING` | | |
@@ -98,6 +99,15 @@ pub fn refresh_key(digest: &str) -> (String, &'static str) {
 pub fn revoked_token_key(token_id: &str) -> (String, &'static str) {
     (format!("REVOKED#{token_id}"), "REVOKED")
 }
+
+/// Partition and sort key of a user's revocation of every session and token made until then
+/// (account deletion). Outside the user's own partition, which the deletion empties.
+pub fn revoked_user_key(user: &UserId) -> (String, &'static str) {
+    (format!("USERREVOKED#{user}"), "REVOKED")
+}
+
+/// A user revocation's attribute: when (RFC 3339).
+pub const REVOKED_AT: &str = "revoked_at";
 
 /// Partition and sort key of a sign-in in progress, by its state's digest.
 pub fn sign_in_key(digest: &str) -> (String, &'static str) {

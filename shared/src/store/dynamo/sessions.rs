@@ -325,6 +325,43 @@ impl SessionStore for DynamoSessionStore {
         Ok(())
     }
 
+    async fn revoke_user(
+        &self,
+        user: &UserId,
+        revoked_at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(at(table::revoked_user_key(user))))
+            .update_expression("SET #at = :at, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#at) OR #at < :at")
+            .expression_attribute_names("#at", table::REVOKED_AT)
+            .expression_attribute_names("#ttl", table::TTL)
+            .expression_attribute_values(":at", AttributeValue::S(timestamp::format(revoked_at)))
+            .expression_attribute_values(":ttl", AttributeValue::N(until.timestamp().to_string()))
+            .send()
+            .await
+            .map_err(|e| StoreError::conditional(e, |s| s.is_conditional_check_failed_exception()));
+        match written {
+            // A later revocation already stands.
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn user_revoked_at(&self, user: &UserId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .get(table::revoked_user_key(user))
+            .await?
+            .and_then(|item| match item.get(table::REVOKED_AT) {
+                Some(AttributeValue::S(at)) => timestamp::parse_datetime(at).ok(),
+                _ => None,
+            }))
+    }
+
     async fn is_revoked(
         &self,
         session: Option<Uuid>,

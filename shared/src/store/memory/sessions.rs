@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
+    ids::UserId,
     sessions::{
         model::{Rotation, Session},
         store::SessionStore,
@@ -22,6 +23,7 @@ struct State {
     /// Refresh token digest: (session, spent).
     refresh: HashMap<String, (Uuid, bool)>,
     revoked_tokens: HashMap<String, DateTime<Utc>>,
+    revoked_users: HashMap<UserId, DateTime<Utc>>,
 }
 
 /// Sessions in memory.
@@ -111,6 +113,28 @@ impl SessionStore for MemorySessionStore {
         let mut s = self.state.lock().expect("lock");
         s.revoked_tokens.insert(token_id.to_owned(), until);
         Ok(())
+    }
+
+    async fn revoke_user(
+        &self,
+        user: &UserId,
+        at: DateTime<Utc>,
+        _until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state.lock().expect("lock");
+        let latest = s.revoked_users.entry(user.clone()).or_insert(at);
+        *latest = (*latest).max(at);
+        Ok(())
+    }
+
+    async fn user_revoked_at(&self, user: &UserId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .expect("lock")
+            .revoked_users
+            .get(user)
+            .copied())
     }
 
     async fn is_revoked(
