@@ -256,8 +256,7 @@ fn settings(fields: &Fields) -> Result<Body, Error> {
         )
         .set("permissions", fields.list("permissions"))
         .set("allowed_ips", fields.list("allowed_ips"))
-        .set("rate_limit", rate_limit(fields)?)
-        .set("read_only", fields.ticked("read_only")))
+        .set("rate_limit", rate_limit(fields)?))
 }
 
 /// The expiry of a form's date (the start of that day in the user's zone), as the API takes it;
@@ -302,7 +301,10 @@ pub async fn create(
     fields: Fields,
 ) -> Result<Response, Error> {
     let made = async {
+        // An unticked box on a new key says nothing: the owner's role decides (a viewer's keys
+        // are read-only). On an existing key's form it says "read-write".
         let request: CreateKeyRequest = settings(&fields)?
+            .maybe("read_only", fields.ticked("read_only").then_some(true))
             .maybe("expires_at", expiry(&fields, &v.display))
             .into_request()?;
         let spec = request.parse(console.keys.now())?;
@@ -477,6 +479,7 @@ pub async fn update(
     let id = key_id(&id)?;
     let changed = async {
         let request: UpdateKeyRequest = settings(&fields)?
+            .set("read_only", fields.ticked("read_only"))
             .set("is_active", fields.ticked("enabled"))
             .into_request()?;
         console.keys.update(&v.caller, id, request.parse()?).await
