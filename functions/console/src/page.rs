@@ -117,8 +117,12 @@ async fn as_pages(request: Request, next: Next) -> Response {
         Ok(html) => (status, html).into_response(),
         Err(_) => (status, report.detail.clone()).into_response(),
     };
-    if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
-        out.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+    // The page keeps what the answer said beside its body: when to retry, and which request
+    // it was (every response carries X-Request-Id).
+    for name in [header::RETRY_AFTER, latchkey::http::REQUEST_ID] {
+        if let Some(value) = response.headers().get(&name) {
+            out.headers_mut().insert(name, value.clone());
+        }
     }
     out
 }
