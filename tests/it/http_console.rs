@@ -4,117 +4,12 @@
 //! from its refresh cookie, and the headers pages and assets carry. (The browser suite,
 //! `tests/browser`, drives the same pages in Chromium.)
 
-use std::collections::HashMap;
-
-use latchkey_tests::{Api, Auth, env, past_the_cache_bound, through_the_provider};
+use latchkey_tests::{
+    Api, Auth,
+    console::{Browser, Page},
+    past_the_cache_bound, through_the_provider,
+};
 use reqwest::{Method, StatusCode, Url, header};
-
-/// A browser of the console: its cookies, and no redirects followed.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    cookies: HashMap<String, String>,
-}
-
-/// A page fetched.
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    html: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers[header::LOCATION].to_str().unwrap()
-    }
-
-    /// The page's CSRF token (every signed-in page has one in its sign-out form).
-    fn csrf(&self) -> String {
-        let at = self
-            .html
-            .find("name=\"csrf\" value=\"")
-            .expect("a csrf field")
-            + 19;
-        self.html[at..].split('"').next().unwrap().to_owned()
-    }
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self {
-            base: env("LATCHKEY_API_URL"),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    /// Signs `sub` in through the provider, as a browser does.
-    async fn signed_in(sub: &str) -> Self {
-        let mut browser = Self::new();
-        let start = browser.get("/console/login").await;
-        assert_eq!(start.status, StatusCode::SEE_OTHER);
-        let mut at_provider = Url::parse(start.location()).unwrap();
-        at_provider.query_pairs_mut().append_pair("login_hint", sub);
-        let callback = format!("{}/console/callback", browser.base);
-        let back = through_the_provider(at_provider.as_str(), &callback).await;
-        let query = serde_urlencoded::to_string(&back).unwrap();
-        let done = browser.get(&format!("/console/callback?{query}")).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
-        assert_eq!(done.location(), "/console");
-        browser
-    }
-
-    fn remember(&mut self, headers: &reqwest::header::HeaderMap) {
-        for set in headers.get_all(header::SET_COOKIE) {
-            let set = set.to_str().unwrap();
-            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
-            if set.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let jar: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let response = request
-            .header(header::COOKIE, jar.join("; "))
-            .send()
-            .await
-            .expect("the local API answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        self.remember(&headers);
-        Page {
-            status,
-            headers,
-            html: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(request).await
-    }
-
-    /// The session token in the cookie, as the API would take it.
-    fn session(&self) -> Auth {
-        Auth::Bearer(self.cookies["latchkey_console"].clone())
-    }
-}
 
 fn cookie_named<'a>(page: &'a Page, name: &str) -> &'a str {
     page.headers

@@ -252,6 +252,82 @@ async fn logout_refuses_the_token_within_the_bound() {
         .expect_error(401, "unauthenticated");
 }
 
+/// Deleting an account revokes every session and token of the user: the numind flow's session
+/// token and refresh token, a provider's own token, and a dev token; none of them provisions
+/// the profile again (issue 23, finding 4).
+#[tokio::test]
+async fn deleting_an_account_revokes_every_session_of_the_user() {
+    let (sub, tokens) = signed_in(&[]).await;
+    let token = tokens["token"].as_str().unwrap().to_owned();
+    let refresh_token = tokens["refreshToken"].as_str().unwrap().to_owned();
+    let provider_token = provider_tokens(&sub).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issuer = latchkey_tests::issuer();
+    let dev_token = issuer.sign(&issuer.claims(&sub, 3600));
+    for token in [&token, &provider_token, &dev_token] {
+        me(token).await.expect(200);
+    }
+    let auth_me = |token: String| async move {
+        Api::new()
+            .send(Method::GET, "/api/auth/me", &Auth::Bearer(token), None)
+            .await
+    };
+    auth_me(token.clone()).await.expect(200);
+    Api::new()
+        .send(
+            Method::DELETE,
+            "/api/v1/account/me",
+            &Auth::Bearer(token.clone()),
+            None,
+        )
+        .await
+        .expect(204);
+    latchkey_tests::past_the_cache_bound().await;
+    for token in [&token, &provider_token, &dev_token] {
+        me(token).await.expect_error(401, "unauthenticated");
+        Api::new()
+            .send(
+                Method::GET,
+                "/api/v1/account/api-keys",
+                &Auth::Bearer(token.clone()),
+                None,
+            )
+            .await
+            .expect_error(401, "unauthenticated");
+    }
+    auth_me(token.clone()).await.expect(401);
+    refresh(&refresh_token)
+        .await
+        .expect_error(400, "invalid_grant");
+    let profile = latchkey_tests::dynamodb()
+        .await
+        .get_item()
+        .table_name(latchkey_tests::config().table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{sub}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("PROFILE".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        profile.item.is_none(),
+        "a deleted user's token provisioned the profile again"
+    );
+
+    // Signing in again afterwards is a new start.
+    let started = start(&sub, &[]).await;
+    let again = exchange(&started.code, &started.cookie).await.expect(200);
+    me(again["token"].as_str().unwrap()).await.expect(200);
+}
+
 /// Signs `sub` in at the provider directly, as another client of it would (the test knows the
 /// local client secret), and returns the provider's own token answer.
 async fn provider_tokens(sub: &str) -> Value {

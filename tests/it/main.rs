@@ -8,6 +8,7 @@ mod erasure;
 mod event_fixtures;
 mod http_account;
 mod http_api_keys;
+mod http_authorization;
 mod http_cartovista;
 mod http_console;
 mod http_latitude;

@@ -286,6 +286,34 @@ async fn guessing_one_key_costs_bounded_reads_and_never_locks_its_owner_out() {
     );
 }
 
+/// Guesses at an unknown key id cost what guesses at a known one do: a read each for the first
+/// few, then none, and a hash check every time. So a blocked real id answers no faster than a
+/// made-up one, and its existence cannot be read off the time (issue 23, finding 9). Counted by
+/// the verifier, not timed.
+#[tokio::test]
+async fn an_unknown_key_id_is_guessed_at_as_a_known_one_is() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let known = create(&keys, &owner, serde_json::json!({})).await.key.id;
+    let prefix = latchkey_tests::config().key_prefix;
+    let mut costs = Vec::new();
+    for id in [known, KeyId::new()] {
+        let (verifier, _) =
+            latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
+        for _ in 0..40 {
+            let guess = latchkey::keys::secret::PlainKey::generate(&prefix, id);
+            assert_eq!(code(&verifier, guess.expose()).await, VerifyCode::NotFound);
+        }
+        costs.push((verifier.key_reads(), verifier.argon2_checks()));
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "(reads, hash checks) for a known and an unknown id"
+    );
+    assert!(costs[0].0 <= u64::from(FREE_FAILURES) + 1, "{costs:?}");
+    assert_eq!(costs[0].1, 40, "every guess checks a hash: {costs:?}");
+}
+
 #[tokio::test]
 async fn usage_is_counted_and_events_are_stored_by_workspace_and_device() {
     let owner = caller();

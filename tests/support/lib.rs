@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+pub mod console;
+
 use latchkey::{
     auth::{Role, jwt::JwtIssuer},
     config::{Config, JwtSettings},

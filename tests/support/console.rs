@@ -1,0 +1,135 @@
+//! A browser of the console for the HTTP tests: its cookies, signing in through the local
+//! provider, pages and their CSRF tokens.
+
+use std::collections::HashMap;
+
+use reqwest::{StatusCode, Url, header};
+
+use crate::{Auth, env, through_the_provider};
+
+/// A browser of the console: its cookies, and no redirects followed.
+pub struct Browser {
+    /// The API's address.
+    pub base: String,
+    /// Its client (no redirects followed).
+    pub http: reqwest::Client,
+    /// The cookies the console set.
+    pub cookies: HashMap<String, String>,
+}
+
+/// A page fetched.
+pub struct Page {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Its body.
+    pub html: String,
+}
+
+impl Page {
+    /// Where it redirects to.
+    pub fn location(&self) -> &str {
+        self.headers[header::LOCATION].to_str().unwrap()
+    }
+
+    /// The page's CSRF token (every signed-in page has one in its sign-out form).
+    pub fn csrf(&self) -> String {
+        let at = self
+            .html
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
+        self.html[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+impl Browser {
+    /// A browser with no cookies.
+    pub fn new() -> Self {
+        Self {
+            base: env("LATCHKEY_API_URL"),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    /// Signs `sub` in through the provider, as a browser does.
+    pub async fn signed_in(sub: &str) -> Self {
+        Self::signed_in_as(sub, &[]).await
+    }
+
+    /// Signs `sub` in through the provider with more of the provider's claims (`workspace_id`,
+    /// `role`, ...).
+    pub async fn signed_in_as(sub: &str, claims: &[(&str, &str)]) -> Self {
+        let mut browser = Self::new();
+        let start = browser.get("/console/login").await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER);
+        let mut at_provider = Url::parse(start.location()).unwrap();
+        at_provider.query_pairs_mut().append_pair("login_hint", sub);
+        for (name, value) in claims {
+            at_provider.query_pairs_mut().append_pair(name, value);
+        }
+        let callback = format!("{}/console/callback", browser.base);
+        let back = through_the_provider(at_provider.as_str(), &callback).await;
+        let query = serde_urlencoded::to_string(&back).unwrap();
+        let done = browser.get(&format!("/console/callback?{query}")).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+        assert_eq!(done.location(), "/console");
+        browser
+    }
+
+    fn remember(&mut self, headers: &reqwest::header::HeaderMap) {
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            if set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    /// Sends `request` with the cookies, remembering those set.
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let response = request
+            .header(header::COOKIE, jar.join("; "))
+            .send()
+            .await
+            .expect("the local API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.remember(&headers);
+        Page {
+            status,
+            headers,
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    /// GETs `path`.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    /// POSTs `form` to `path`.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    /// The session token in the cookie, as the API would take it.
+    pub fn session(&self) -> Auth {
+        Auth::Bearer(self.cookies["latchkey_console"].clone())
+    }
+}
