@@ -11,8 +11,10 @@ is the SDK's (the request is right and answered 200), then reads the same call's
 the SDK's `_without_preload_content` variant, which sends the identical request.
 """
 
+import asyncio
 import datetime
 import json
+import os
 import uuid
 
 import pytest
@@ -21,6 +23,10 @@ from spatialflow._generated.spatialflow_generated import models
 from spatialflow._generated.spatialflow_generated.exceptions import ApiException
 
 from conftest import run, session_token, verify
+
+# The stack's cache bound, and a second more so a token signed after it is issued later than a
+# revocation (token times are whole seconds).
+CACHE_BOUND = float(os.environ.get("LATCHKEY_KEY_CACHE_TTL_SECONDS", "30")) + 1.5
 
 
 def client(api_url, token):
@@ -241,19 +247,26 @@ def test_issue_reports_are_scrubbed_and_announced(api_url, owner):
 
 
 def test_delete_own_account(api_url, owner):
+    sub, workspace, token = owner
+
     async def go():
-        async with client(api_url, owner[2]) as c:
+        async with client(api_url, token) as c:
             account = c.raw.account
             created = await create_key(account)
             await account.apps_accounts_api_update_user_profile(models.UpdateProfileRequest(bio="gone soon"))
             assert await account.apps_accounts_api_delete_own_account() is None
-            # Idempotent.
-            assert await account.apps_accounts_api_delete_own_account() is None
-            # The profile is provisioned afresh, without what the old one held; the key is gone.
-            profile = await account.apps_accounts_api_get_user_profile()
-            assert profile.bio is None
-            assert await account.apps_accounts_api_get_api_keys() == []
+            # Every session of the user is revoked: past the cache bound the token is refused.
+            await asyncio.sleep(CACHE_BOUND)
+            with pytest.raises(ApiException) as refused:
+                await account.apps_accounts_api_get_user_profile()
+            assert refused.value.status == 401
         assert verify(api_url, created.api_key.api_key)["code"] == "NOT_FOUND"
+        # Signing in again starts afresh: a new profile, without what the old one held, no keys.
+        async with client(api_url, session_token(sub, workspace)) as c:
+            profile = await c.raw.account.apps_accounts_api_get_user_profile()
+            assert profile.bio is None
+            assert await c.raw.account.apps_accounts_api_get_api_keys() == []
+            assert await c.raw.account.apps_accounts_api_delete_own_account() is None
 
     run(go())
 

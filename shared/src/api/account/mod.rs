@@ -208,9 +208,11 @@ async fn update_me(
     delete, path = "/api/v1/account/me", tag = "account", operation_id = "delete_own_account",
     summary = "Delete the caller's account",
     description = "Sessions only (an API key is 403). Erases the caller's profile, notifications \
-        and onboarding, and deletes every key they own (each stops verifying within the cache \
-        bound); daily aggregates stay. 409 while the caller is the only owner of a workspace with \
-        other members. Idempotent: a second call is 204 too.",
+        and onboarding, deletes every key they own in any workspace (each stops verifying within \
+        the cache bound), and revokes every session and token of theirs issued until then (refused \
+        within the cache bound; their refresh tokens at once); daily aggregates stay. 409 while the \
+        caller is the only owner of a workspace with other members. Idempotent: a second call is \
+        204 too, while the session that makes it is still accepted.",
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, response = super::Unauthenticated),
