@@ -24,13 +24,14 @@ about the functions:
 - Rarely (about once in several thousand requests) it answers a request with its own 500, a
   problem+json body no function produces (a function's 5xx is the contract's ErrorBody, a crash
   is Lambda's errorType/errorMessage). Such a failure is kept unless the same request, sent again,
-  is answered below 500; every one is written to the file named by LATCHKEY_FUZZ_EMULATOR_LOG,
+  is answered below 500 (it is sent up to three times); every one is written to the file named by LATCHKEY_FUZZ_EMULATOR_LOG,
   which the summary counts.
 """
 
 import itertools
 import json
 import os
+import time
 import uuid
 
 import requests
@@ -98,7 +99,13 @@ def filter_failure(context, failure, case, response) -> bool:
         return True
     key = id(response)
     if key not in _retried:
-        _retried[key] = requests.Session().send(response.request, timeout=30).status_code
+        # Sent again up to three times, a little apart: on two busy cores the emulator can fail
+        # the same large answer twice in a row.
+        for attempt in range(3):
+            _retried[key] = requests.Session().send(response.request, timeout=30).status_code
+            if _retried[key] < 500:
+                break
+            time.sleep(0.5 * (attempt + 1))
         path = os.environ.get("LATCHKEY_FUZZ_EMULATOR_LOG")
         if path:
             record = {
