@@ -41,7 +41,7 @@ pub struct CreateKeyRequest {
     rate_limit_per_hour: Option<i64>,
     /// Latchkey's own limit, for keys that guard real traffic: requests per window, or null for
     /// no limit. Governs the key instead of `rate_limit_per_hour`; not together with it.
-    #[serde(default, deserialize_with = "crate::nullable::present")]
+    #[serde(default, deserialize_with = "crate::nullable::present_object")]
     #[schema(value_type = Option<RateLimitBody>)]
     rate_limit: Option<Option<RateLimitBody>>,
     /// Where the key may be used from; empty or absent means anywhere.
@@ -167,7 +167,7 @@ pub struct UpdateKeyRequest {
     rate_limit_per_hour: Option<i64>,
     /// New limit of Latchkey's own, or null for no limit; not together with
     /// `rate_limit_per_hour`.
-    #[serde(default, deserialize_with = "crate::nullable::present")]
+    #[serde(default, deserialize_with = "crate::nullable::present_object")]
     #[schema(value_type = Option<RateLimitBody>)]
     rate_limit: Option<Option<RateLimitBody>>,
     /// New read-only flag.
@@ -416,6 +416,16 @@ mod tests {
         match err {
             Error::Validation { errors, .. } => errors.into_iter().map(|e| e.field).collect(),
             other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_is_an_object_or_null() {
+        for body in [json!({"rate_limit": [5, "day"]}), json!({"rate_limit": 5})] {
+            let bytes = body.to_string();
+            let err =
+                crate::http::extract::parse_json::<CreateKeyRequest>(bytes.as_bytes()).unwrap_err();
+            assert_eq!(err.status().as_u16(), 400, "{body}");
         }
     }
 

@@ -21,7 +21,7 @@ pub const KEY_TYPE: &str = "api_keys";
 #[schema(as = LatitudeKeyRequest)]
 pub struct KeyDocument {
     /// The resource; absent means no attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::object")]
     data: Option<KeyData>,
 }
 
@@ -37,7 +37,7 @@ pub struct KeyData {
     #[serde(default)]
     id: Option<String>,
     /// What to set.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::nullable::object")]
     attributes: Option<KeyAttributes>,
 }
 
@@ -138,6 +138,20 @@ mod tests {
 
     fn parse(body: &str) -> Result<KeyDocument, Error> {
         crate::http::extract::parse_json(body.as_bytes())
+    }
+
+    /// Found by the contract fuzzing: serde reads a struct from an array of its fields too.
+    #[test]
+    fn data_and_attributes_are_objects_only() {
+        for body in [
+            r#"{"data": {"attributes": [null, null, null], "type": "api_keys"}}"#,
+            r#"{"data": {"attributes": ["n", true, []], "type": "api_keys"}}"#,
+            r#"{"data": ["api_keys", null, null]}"#,
+        ] {
+            let err = parse(body).unwrap_err();
+            assert_eq!(err.status().as_u16(), 400, "{body}");
+        }
+        assert!(parse(r#"{"data": {"attributes": null, "type": "api_keys"}}"#).is_ok());
     }
 
     #[test]
