@@ -343,18 +343,18 @@ impl KeyService {
         changes: KeyChanges,
     ) -> Result<ApiKey, Error> {
         let key = self.owned(caller, id).await?;
-        let key = self.changed(caller, &key, changes).await?;
+        let ceiling = self.ceiling(caller, &key).await?;
+        let key = self.changed(&ceiling, &key, changes)?;
         self.save(key).await
     }
 
-    /// `key` with `changes` set, refused where they take it past its [`Ceiling`].
-    async fn changed(
+    /// `key` with `changes` set, refused where they take it past its `ceiling`.
+    fn changed(
         &self,
-        caller: &Caller,
+        ceiling: &Ceiling<'_>,
         key: &ApiKey,
         changes: KeyChanges,
     ) -> Result<ApiKey, Error> {
-        let ceiling = self.ceiling(caller, key).await?;
         ceiling.within_grant(
             changes.permissions.as_deref(),
             changes.allowed_ips.as_deref(),
@@ -429,8 +429,9 @@ impl KeyService {
                 detail: "A revoked key cannot be regenerated.".into(),
             });
         }
-        self.ceiling(caller, &key).await?.check_reissue(&key)?;
-        let mut key = self.changed(caller, &key, changes).await?;
+        let ceiling = self.ceiling(caller, &key).await?;
+        ceiling.check_reissue(&key)?;
+        let mut key = self.changed(&ceiling, &key, changes)?;
         let (plain, secret_hash) = self.mint(id).await?;
         key.secret_hash = secret_hash;
         key.masked_key = plain.masked();
@@ -554,7 +555,8 @@ impl KeyService {
             expires_at: Some(expires_at),
             ..KeyChanges::default()
         };
-        let key = self.changed(caller, &key, changes).await?;
+        let ceiling = self.ceiling(caller, &key).await?;
+        let key = self.changed(&ceiling, &key, changes)?;
         let key = self.save(key).await?;
         if key.expires_at.is_some() {
             self.step(&key.owner_id, Step::SetKeyExpiration).await;
