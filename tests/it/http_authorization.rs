@@ -267,6 +267,10 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
         let auth = s.auth.clone();
         async move { api.send(method, &path, &auth, body).await }
     };
+    let fire = |method: Method, path: String, body: Option<Value>| {
+        let request = send(method, path, body);
+        async move { outcome(request.await, |_| None) }
+    };
     match family {
         Family::Native => {
             let base = "/api/v1/account/api-keys";
@@ -287,10 +291,7 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                         (Try::Loosen, true) => json!({"rate_limit": null}),
                         (Try::Loosen, false) => json!({"read_only": false}),
                     };
-                    outcome(
-                        send(Method::PUT, format!("{base}/{id}"), Some(body)).await,
-                        |_| None,
-                    )
+                    fire(Method::PUT, format!("{base}/{id}"), Some(body)).await
                 }
                 Op::Rotate => outcome(
                     send(
@@ -301,10 +302,7 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                     .await,
                     |b| b["api_key"]["id"].as_str().map(str::to_owned),
                 ),
-                Op::Regenerate => outcome(
-                    send(Method::POST, format!("{base}/{id}/regenerate"), None).await,
-                    |_| None,
-                ),
+                Op::Regenerate => fire(Method::POST, format!("{base}/{id}/regenerate"), None).await,
                 Op::Expiry => {
                     let path = if loosen {
                         format!("{base}/{id}/expiration")
@@ -312,21 +310,17 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                         let query = serde_urlencoded::to_string([("expires_at", &sooner)]).unwrap();
                         format!("{base}/{id}/expiration?{query}")
                     };
-                    outcome(send(Method::PATCH, path, None).await, |_| None)
+                    fire(Method::PATCH, path, None).await
                 }
-                Op::Revoke => outcome(
-                    send(
+                Op::Revoke => {
+                    fire(
                         Method::POST,
                         format!("{base}/{id}/revoke"),
                         Some(json!({"reason": "matrix"})),
                     )
-                    .await,
-                    |_| None,
-                ),
-                Op::Delete => outcome(
-                    send(Method::DELETE, format!("{base}/{id}"), None).await,
-                    |_| None,
-                ),
+                    .await
+                }
+                Op::Delete => fire(Method::DELETE, format!("{base}/{id}"), None).await,
             }
         }
         Family::Spartera => {
@@ -368,19 +362,12 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                         (Try::Loosen, true, _) => json!({"expiration_date_utc": null}),
                         (Try::Loosen, false, _) => json!({"role_id": role_id(role)}),
                     };
-                    outcome(
-                        send(Method::PATCH, format!("{base}/{id}"), Some(body)).await,
-                        |_| None,
-                    )
+                    fire(Method::PATCH, format!("{base}/{id}"), Some(body)).await
                 }
-                Op::Revoke => outcome(
-                    send(Method::POST, format!("{base}/{id}/revoke"), Some(json!({}))).await,
-                    |_| None,
-                ),
-                Op::Delete => outcome(
-                    send(Method::DELETE, format!("{base}/{id}"), None).await,
-                    |_| None,
-                ),
+                Op::Revoke => {
+                    fire(Method::POST, format!("{base}/{id}/revoke"), Some(json!({}))).await
+                }
+                Op::Delete => fire(Method::DELETE, format!("{base}/{id}"), None).await,
                 Op::Rotate | Op::Regenerate => unreachable!("spartera has neither"),
             }
         }
@@ -406,20 +393,13 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                     } else {
                         Method::PUT
                     };
-                    outcome(
-                        send(
+                    fire(
                             method,
                             format!("/auth/api_keys/{id}"),
                             Some(json!({"data": {"type": "api_keys", "id": id, "attributes": attributes}})),
-                        )
-                        .await,
-                        |_| None,
-                    )
+                        ).await
                 }
-                Op::Delete => outcome(
-                    send(Method::DELETE, format!("/auth/api_keys/{id}"), None).await,
-                    |_| None,
-                ),
+                Op::Delete => fire(Method::DELETE, format!("/auth/api_keys/{id}"), None).await,
                 _ => unreachable!("latitude.sh has no {op:?}"),
             }
         }
@@ -439,24 +419,17 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                 } else {
                     json!({"accessKey": id, "notes": "changed"})
                 };
-                outcome(
-                    send(Method::POST, format!("/{ws}/api/v2/ApiKey"), Some(body)).await,
-                    |_| None,
-                )
+                fire(Method::POST, format!("/{ws}/api/v2/ApiKey"), Some(body)).await
             }
-            Op::Regenerate => outcome(
-                send(
+            Op::Regenerate => {
+                fire(
                     Method::POST,
                     format!("/{ws}/api/v2/ApiKey/{id}/generateSecret"),
                     None,
                 )
-                .await,
-                |_| None,
-            ),
-            Op::Delete => outcome(
-                send(Method::DELETE, format!("/{ws}/api/v2/ApiKey/{id}"), None).await,
-                |_| None,
-            ),
+                .await
+            }
+            Op::Delete => fire(Method::DELETE, format!("/{ws}/api/v2/ApiKey/{id}"), None).await,
             _ => unreachable!("cartovista has no {op:?}"),
         },
         Family::Numind => match op {
@@ -469,19 +442,15 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                 .await,
                 |b| b["id"].as_str().map(str::to_owned),
             ),
-            Op::Update => outcome(
-                send(
+            Op::Update => {
+                fire(
                     Method::PUT,
                     format!("/api/auth/api-keys/{id}"),
                     Some(json!({"name": "renamed"})),
                 )
-                .await,
-                |_| None,
-            ),
-            Op::Delete => outcome(
-                send(Method::DELETE, format!("/api/auth/api-keys/{id}"), None).await,
-                |_| None,
-            ),
+                .await
+            }
+            Op::Delete => fire(Method::DELETE, format!("/api/auth/api-keys/{id}"), None).await,
             _ => unreachable!("numind has no {op:?}"),
         },
         Family::Console => console_act(s, who, op, attempt).await,
@@ -613,14 +582,14 @@ async fn cell(who: Who, family: Family, op: Op) -> Result<(), String> {
         Who::Session(role) => {
             let viewer = role == Role::Viewer;
             let loosened = act(&s, who, family, op, Try::Loosen).await;
-            let expressible = match (family, op) {
-                (Family::Native, Op::Create | Op::Update) => true,
-                (Family::Spartera, Op::Create | Op::Update | Op::Expiry) => true,
-                (Family::Latitude, Op::Create | Op::Update | Op::Regenerate) => true,
-                (Family::Cartovista, Op::Update) => true,
-                (Family::Console, Op::Update) => true,
-                _ => false,
-            };
+            // Where the family's request can ask for a read-write key.
+            let expressible = matches!(
+                (family, op),
+                (Family::Native, Op::Create | Op::Update)
+                    | (Family::Spartera, Op::Create | Op::Update | Op::Expiry)
+                    | (Family::Latitude, Op::Create | Op::Update | Op::Regenerate)
+                    | (Family::Cartovista | Family::Console, Op::Update)
+            );
             let made = match (viewer, expressible, loosened) {
                 (true, true, Outcome::Refused(403)) => {
                     // Refused, and the key is still read-only; the plain request still works.
@@ -660,11 +629,14 @@ async fn cell(who: Who, family: Family, op: Op) -> Result<(), String> {
         }
         Who::Key(_) => {
             let parent = s.parent.clone().expect("a key caller has its settings");
-            let expressible = match (family, op) {
-                (Family::Native, Op::Create | Op::Update | Op::Expiry) => true,
-                (Family::Spartera, Op::Create | Op::Update | Op::Expiry) => true,
-                _ => false,
-            };
+            // Where the family's request can ask for no limit, or a later or no expiry.
+            let expressible = matches!(
+                (family, op),
+                (
+                    Family::Native | Family::Spartera,
+                    Op::Create | Op::Update | Op::Expiry
+                )
+            );
             let made = if expressible {
                 match act(&s, who, family, op, Try::Loosen).await {
                     Outcome::Refused(403) => {}

@@ -44,6 +44,12 @@ impl Page {
     }
 }
 
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Browser {
     /// A browser with no cookies.
     pub fn new() -> Self {
