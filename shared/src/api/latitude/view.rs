@@ -149,7 +149,7 @@ pub struct ErrorObject {
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = LatitudeErrorSource)]
 pub struct ErrorSource {
-    /// A JSON pointer, `/data/attributes/<field>`.
+    /// A JSON pointer: `/data/attributes/<field>`, or the path of the document it names.
     pointer: String,
 }
 
@@ -170,16 +170,40 @@ impl ErrorDocument {
                 .errors
                 .iter()
                 .map(|field| {
-                    let pointer = field.field.replace('[', "/").replace(']', "");
                     error(
                         format!("{} {}", field.field, field.message),
                         Some(ErrorSource {
-                            pointer: format!("/data/attributes/{pointer}"),
+                            pointer: pointer(&field.field),
                         }),
                     )
                 })
                 .collect()
         };
         Self { errors }
+    }
+}
+
+/// The JSON pointer of a field error: an attribute's (`name`, `allowed_ips[1]`) under
+/// `/data/attributes`, a path the document itself names (`data.attributes`) as it stands.
+fn pointer(field: &str) -> String {
+    let path = field.replace('[', ".").replace(']', "").replace('.', "/");
+    if path == "data" || path.starts_with("data/") {
+        format!("/{path}")
+    } else {
+        format!("/data/attributes/{path}")
+    }
+}
+
+#[cfg(test)]
+mod pointer_tests {
+    use super::pointer;
+
+    #[test]
+    fn attributes_sit_under_data_attributes_and_document_paths_stand_as_they_are() {
+        assert_eq!(pointer("name"), "/data/attributes/name");
+        assert_eq!(pointer("allowed_ips[1]"), "/data/attributes/allowed_ips/1");
+        assert_eq!(pointer("data.attributes"), "/data/attributes");
+        assert_eq!(pointer("data.attributes.name"), "/data/attributes/name");
+        assert_eq!(pointer("data"), "/data");
     }
 }
