@@ -12,7 +12,7 @@
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
 use latchkey::auth::Role;
-use latchkey_tests::{Api, Auth, Reply, as_key, console::Browser, issuer};
+use latchkey_tests::{Api, Auth, Reply, as_key, console::Browser, issuer, keys_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -185,11 +185,7 @@ async fn setup(who: Who) -> Setup {
                 .await
                 .expect(200);
             let secret = made["data"]["api_key"].as_str().unwrap().to_owned();
-            let listed = Api::new()
-                .send(Method::GET, "/api/v1/account/api-keys", &owner, None)
-                .await
-                .expect(200);
-            let target = listed[0]["id"].as_str().unwrap().to_owned();
+            let target = keys_of(&owner).await[0]["id"].as_str().unwrap().to_owned();
             Api::new()
                 .send(
                     Method::PUT,
@@ -342,13 +338,8 @@ async fn act(s: &Setup, who: Who, family: Family, op: Op, attempt: Try) -> Outco
                     let number = made.body["data"]["api_key_id"].as_str().map(str::to_owned);
                     match outcome(made, |_| None) {
                         Outcome::Done(_) => {
-                            let listed = Api::new()
-                                .send(Method::GET, "/api/v1/account/api-keys", &s.reader, None)
-                                .await
-                                .expect(200);
+                            let listed = keys_of(&s.reader).await;
                             let id = listed
-                                .as_array()
-                                .unwrap()
                                 .iter()
                                 .find(|k| Some(k["number"].to_string()) == number);
                             Outcome::Done(id.map(|k| k["id"].as_str().unwrap().to_owned()))
@@ -524,18 +515,9 @@ async fn console_act(s: &Setup, who: Who, op: Op, attempt: Try) -> Outcome {
     match done.status.as_u16() {
         200 | 303 => {
             let made = match op {
-                Op::Create | Op::Rotate => {
-                    let listed = Api::new()
-                        .send(
-                            Method::GET,
-                            "/api/v1/account/api-keys",
-                            &browser.session(),
-                            None,
-                        )
-                        .await
-                        .expect(200);
-                    listed[0]["id"].as_str().map(str::to_owned)
-                }
+                Op::Create | Op::Rotate => keys_of(&browser.session()).await[0]["id"]
+                    .as_str()
+                    .map(str::to_owned),
                 _ => None,
             };
             Outcome::Done(made)
@@ -800,11 +782,7 @@ async fn a_viewer_makes_read_only_keys_and_cannot_loosen_them() {
     )
     .await
     .expect(200);
-    let keys = api
-        .send(Method::GET, "/api/v1/account/api-keys", &viewer, None)
-        .await
-        .expect(200);
-    let r4 = keys[0]["id"].as_str().unwrap().to_owned();
+    let r4 = keys_of(&viewer).await[0]["id"].as_str().unwrap().to_owned();
     for (method, path, body) in [
         (
             Method::PUT,
@@ -877,18 +855,8 @@ async fn a_token_for_another_workspace_does_not_reach_a_key_by_its_uuid() {
     )
     .await
     .expect_error(404, "not_found");
-    let listed = api
-        .send(
-            Method::GET,
-            "/api/v1/account/api-keys",
-            &owner_elsewhere,
-            None,
-        )
-        .await
-        .expect(200);
-    assert_eq!(
-        listed,
-        json!([]),
+    assert!(
+        keys_of(&owner_elsewhere).await.is_empty(),
         "the other workspace's list holds none of ws1's keys"
     );
     let key = key_of(&viewer, &id).await;
@@ -980,11 +948,7 @@ async fn trailing_data_after_a_json_body_is_refused() {
         .await
         .expect_error(400, "validation_error");
     }
-    let listed = api
-        .send(Method::GET, "/api/v1/account/api-keys", &owner, None)
-        .await
-        .expect(200);
-    assert_eq!(listed, json!([]), "nothing was made");
+    assert!(keys_of(&owner).await.is_empty(), "nothing was made");
 }
 
 /// A hostile `Host` or `X-Forwarded-Proto` is a 400 in the contract's shape from every HTTP

@@ -21,18 +21,7 @@ fn cookie_named<'a>(page: &'a Page, name: &str) -> &'a str {
 }
 
 async fn keys_of(browser: &Browser) -> Vec<serde_json::Value> {
-    Api::new()
-        .send(
-            Method::GET,
-            "/api/v1/account/api-keys",
-            &browser.session(),
-            None,
-        )
-        .await
-        .expect(200)
-        .as_array()
-        .unwrap()
-        .clone()
+    latchkey_tests::keys_of(&browser.session()).await
 }
 
 #[tokio::test]

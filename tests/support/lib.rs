@@ -326,6 +326,17 @@ impl Default for User {
     }
 }
 
+/// The keys `auth` lists through the native API, newest first.
+pub async fn keys_of(auth: &Auth) -> Vec<Value> {
+    Api::new()
+        .send(Method::GET, "/api/v1/account/api-keys", auth, None)
+        .await
+        .expect(200)
+        .as_array()
+        .expect("a list")
+        .clone()
+}
+
 /// Requests as an API key.
 pub fn as_key(key: &str) -> Auth {
     Auth::ApiKey(key.to_owned())
