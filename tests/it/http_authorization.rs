@@ -747,7 +747,7 @@ async fn every_role_against_every_family_and_key_operation() {
     );
     let failures: Vec<String> = stream::iter(cells)
         .map(|(who, family, op)| cell(who, family, op))
-        .buffer_unordered(6)
+        .buffer_unordered(3)
         .filter_map(|result| async move { result.err() })
         .collect()
         .await;

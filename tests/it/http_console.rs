@@ -212,7 +212,7 @@ async fn forms_are_checked_by_the_apis_rules_with_errors_beside_their_fields() {
     let mut browser = Browser::signed_in(&uuid::Uuid::new_v4().to_string()).await;
     let csrf = browser.get("/console/keys/new").await.csrf();
     let page = browser
-        .post(
+        .post_refused(
             "/console/keys",
             &[
                 ("csrf", csrf.as_str()),
@@ -229,7 +229,7 @@ async fn forms_are_checked_by_the_apis_rules_with_errors_beside_their_fields() {
         page.html
     );
     let page = browser
-        .post(
+        .post_refused(
             "/console/keys",
             &[
                 ("csrf", csrf.as_str()),
@@ -254,7 +254,7 @@ async fn forms_are_checked_by_the_apis_rules_with_errors_beside_their_fields() {
     assert!(keys_of(&browser).await.is_empty(), "nothing was written");
 
     let profile = browser
-        .post(
+        .post_refused(
             "/console/profile",
             &[
                 ("csrf", csrf.as_str()),
@@ -265,13 +265,13 @@ async fn forms_are_checked_by_the_apis_rules_with_errors_beside_their_fields() {
             ],
         )
         .await;
-    assert_eq!(profile.status, StatusCode::BAD_REQUEST);
+    assert_eq!(profile.status, StatusCode::BAD_REQUEST, "{}", profile.html);
     assert!(
         profile.html.contains("id=\"timezone-error\"")
             && profile.html.contains("id=\"time_format-error\"")
     );
     let erase = browser
-        .post(
+        .post_refused(
             "/console/privacy",
             &[
                 ("csrf", csrf.as_str()),

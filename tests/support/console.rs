@@ -102,30 +102,58 @@ impl Browser {
 
     /// Sends `request` with the cookies, remembering those set.
     pub async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let jar: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let response = request
-            .header(header::COOKIE, jar.join("; "))
-            .send()
-            .await
-            .expect("the local API answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        self.remember(&headers);
-        Page {
-            status,
-            headers,
-            html: response.text().await.unwrap(),
+        self.send_again(request, 0).await
+    }
+
+    /// [`Browser::send`], sending `request` again up to `retries` times when `cargo lambda
+    /// watch` answers it with its own 500 (see [`crate::is_emulator_500`]).
+    async fn send_again(&mut self, request: reqwest::RequestBuilder, mut retries: usize) -> Page {
+        loop {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let response = request
+                .try_clone()
+                .expect("form bodies are buffered")
+                .header(header::COOKIE, jar.join("; "))
+                .send()
+                .await
+                .expect("the local API answers");
+            let status = response.status();
+            let headers = response.headers().clone();
+            self.remember(&headers);
+            let html = response.text().await.unwrap();
+            if retries > 0 && crate::is_emulator_500(status, html.as_bytes()) {
+                retries -= 1;
+                eprintln!(
+                    "cargo lambda watch answered a console request with its own 500; sending it again"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
+            return Page {
+                status,
+                headers,
+                html,
+            };
         }
     }
 
-    /// GETs `path`.
+    /// GETs `path`, again when the emulator answers it with its own 500, as the tests' client
+    /// does.
     pub async fn get(&mut self, path: &str) -> Page {
         let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
+        self.send_again(request, crate::EMULATOR_RETRIES).await
+    }
+
+    /// POSTs a form the test expects to be refused, so it writes nothing: sent again when the
+    /// emulator answers it with its own 500, like a GET (the test asserts that nothing was
+    /// written).
+    pub async fn post_refused(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send_again(request, crate::EMULATOR_RETRIES).await
     }
 
     /// POSTs `form` to `path`.

@@ -243,7 +243,7 @@ pub const UNAVAILABLE_RETRIES: usize = 2;
 
 /// Whether a response is `cargo lambda watch`'s own 500: an `http-api-problem` body, which no
 /// function writes (a function's 5xx is the contract's error body).
-fn is_emulator_500(status: StatusCode, body: &[u8]) -> bool {
+pub fn is_emulator_500(status: StatusCode, body: &[u8]) -> bool {
     const SIGNATURE: &[u8] = br#""type":"https://httpstatuses.com/500""#;
     status == StatusCode::INTERNAL_SERVER_ERROR
         && body.windows(SIGNATURE.len()).any(|w| w == SIGNATURE)
