@@ -63,8 +63,10 @@ where
             other => other,
         };
         let inner = &mut self.inner;
+        // The event moves into the conversion; should it panic there, the 400 is answered with
+        // a context of its own rather than a copy of every request's made in advance.
         match catch_unwind(AssertUnwindSafe(|| {
-            inner.call(LambdaEvent::new(payload, context.clone()))
+            inner.call(LambdaEvent::new(payload, context))
         })) {
             Ok(future) => future,
             Err(_) => {
@@ -74,7 +76,7 @@ where
                 );
                 self.inner.call(LambdaEvent::new(
                     LambdaRequest::ApiGatewayV2(fallback),
-                    context,
+                    lambda_http::Context::default(),
                 ))
             }
         }

@@ -127,12 +127,11 @@ impl<'a> Ceiling<'a> {
             (None, Some(grant)) => grant.expires_at,
             (None, None) => None,
         };
-        let settled = Settled {
+        Ok(Settled {
             read_only,
             rate_limit,
             expires_at,
-        };
-        Ok(settled)
+        })
     }
 
     /// Refuses a change that leaves `after` holding more than the ceiling allows, `before`
