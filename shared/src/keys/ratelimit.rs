@@ -5,15 +5,24 @@
 //! containers have reserved between them. A container reserves a slice of it with one conditional
 //! `ADD` (`count <= limit - slice`), then admits requests from that slice in memory. The reserved
 //! total can never pass the limit, so no window admits more than its limit, across every
-//! container, whatever the interleaving or retry. A slice starts at one request, doubles each
-//! time a container spends one within the window, and is capped at a quarter of the budget still
-//! unreserved (at least one), so the slices shrink as the budget runs low; a refused reservation
-//! is retried at half the size until a single request does not fit: then the window is spent, and
-//! the container answers from memory until it ends. Slices still unspent when the budget runs out
-//! lapse with the window: with demand above the limit, the requests admitted fall short of the
-//! limit by at most what the other containers hold unspent at that moment, each at most a quarter
-//! of the budget that was left when it reserved (see `several_containers_share_one_budget`).
-//! A hot key costs a few reservations per container per window instead of a write per request.
+//! container, whatever the interleaving or retry.
+//!
+//! Reservations run ahead of the requests: when half of a slice is spent, the next one is
+//! reserved in a background task while requests go on being admitted from what is left, so a key
+//! in steady use never waits for a write. A request waits for one only when its container holds
+//! nothing of the window: the key's first request there in the window, or a burst that spent the
+//! whole slice before the next one landed.
+//!
+//! The first slice is sized by the limit ([`first_slice`]: a sixty-fourth of it, at least one),
+//! each next one doubles while the container keeps spending, and every slice is capped at a
+//! quarter of the budget still unreserved (at least one), so the slices shrink as the budget runs
+//! low; a refused reservation is retried at half the size until a single request does not fit:
+//! then the window is spent, and the container answers from memory until it ends. Slices still
+//! unspent when the budget runs out lapse with the window: with demand above the limit, the
+//! requests admitted fall short of the limit by at most what the other containers hold unspent at
+//! that moment, each at most a quarter of the budget that was left when it reserved (see
+//! `several_containers_share_one_budget`). A hot key costs a few reservations per container per
+//! window instead of a write per request.
 
 use std::sync::Arc;
 
@@ -73,6 +82,13 @@ pub trait RateCounter: Send + Sync {
     ) -> Result<Option<u64>, StoreError>;
 }
 
+/// The first slice a container reserves of a window with `limit`: a sixty-fourth of the limit, at
+/// least one. Small enough that 64 containers meeting a key at once still share its budget; large
+/// enough that a key with a generous limit is not reserved one request at a time.
+pub fn first_slice(limit: u32) -> u32 {
+    (limit / 64).max(1)
+}
+
 /// What this container holds of one key's window.
 #[derive(Debug, Clone, Copy)]
 struct Lease {
@@ -82,12 +98,17 @@ struct Lease {
     rule: RateLimit,
     /// Requests reserved and not yet admitted.
     left: u32,
+    /// The size of the last slice granted (0 before the first).
+    granted: u32,
     /// The size of the next reservation.
     next_slice: u32,
     /// The reserved total after this container's last reservation.
     reserved: u64,
-    /// Whether a single request no longer fits: answered from memory until the window ends.
+    /// Whether a single request no longer fits the budget: nothing more is reserved, and once
+    /// `left` is spent, requests are answered from memory until the window ends.
     spent: bool,
+    /// Whether a reservation is under way in the background.
+    refilling: bool,
 }
 
 impl Lease {
@@ -96,9 +117,11 @@ impl Lease {
             start,
             rule,
             left: 0,
-            next_slice: 1,
+            granted: 0,
+            next_slice: first_slice(rule.limit()),
             reserved: 0,
             spent: false,
+            refilling: false,
         }
     }
 
@@ -113,6 +136,44 @@ impl Lease {
         let unreserved = u64::from(self.rule.limit()).saturating_sub(self.reserved);
         u32::try_from(unreserved + u64::from(self.left)).unwrap_or(u32::MAX)
     }
+
+    /// Whether the next slice should be reserved now, ahead of need: half the last one is spent.
+    fn wants_refill(&self) -> bool {
+        !self.spent && !self.refilling && self.left.saturating_mul(2) <= self.granted
+    }
+
+    /// Applies the answer to a reservation of `slice` made under `rule` for the window starting at
+    /// `start`.
+    fn settle(&mut self, start: DateTime<Utc>, rule: RateLimit, slice: u32, answer: Option<u64>) {
+        if self.start != start || self.rule != rule {
+            // The window moved on, or the limit changed, while the reservation was under way: its
+            // slice lapses (windows of different lengths can start at the same instant).
+            return;
+        }
+        match answer {
+            Some(reserved) => {
+                self.left += slice;
+                self.granted = slice;
+                self.reserved = reserved;
+                self.next_slice = slice.saturating_mul(2);
+            }
+            None if slice > 1 => self.next_slice = slice / 2,
+            None => {
+                self.spent = true;
+                self.reserved = u64::from(self.rule.limit());
+            }
+        }
+    }
+}
+
+/// One key's lease, shared by the requests and the background reservation of one container.
+#[derive(Debug)]
+struct LeaseCell {
+    lease: tokio::sync::Mutex<Lease>,
+    /// Told when a reservation made ahead has been settled, to the requests that found the lease
+    /// empty while it was under way (they wait for it rather than reserve twice, and rather than
+    /// answer `RATE_LIMITED` before its slice arrives).
+    settled: tokio::sync::Notify,
 }
 
 /// Decides rate limits for verified keys.
@@ -121,7 +182,7 @@ pub struct RateLimiter {
     /// This container's lease of each key's current window. Bounded: a lease forgotten lapses
     /// unspent, which only ever admits fewer. The async mutex makes concurrent requests of one
     /// key wait for one reservation instead of each making their own.
-    leases: moka::sync::Cache<KeyId, Arc<tokio::sync::Mutex<Lease>>>,
+    leases: moka::sync::Cache<KeyId, Arc<LeaseCell>>,
 }
 
 impl RateLimiter {
@@ -133,8 +194,9 @@ impl RateLimiter {
         }
     }
 
-    /// Admits a request of `key` at `now` from this container's slice, reserving another when it
-    /// is used up, or refuses it when the window is spent.
+    /// Admits a request of `key` at `now` from this container's slice, or refuses it when the
+    /// window is spent. Reserves the next slice in the background once half of this one is spent,
+    /// and waits for a reservation only when the container holds nothing of the window.
     pub async fn acquire(
         &self,
         key: &ApiKey,
@@ -151,36 +213,61 @@ impl RateLimiter {
             remaining,
             reset,
         };
-        let lease = self.leases.get_with(key.id, || {
-            Arc::new(tokio::sync::Mutex::new(Lease::new(start, rule)))
+        let cell = self.leases.get_with(key.id, || {
+            Arc::new(LeaseCell {
+                lease: tokio::sync::Mutex::new(Lease::new(start, rule)),
+                settled: tokio::sync::Notify::new(),
+            })
         });
-        let mut lease = lease.lock().await;
-        if lease.start != start || lease.rule != rule {
-            *lease = Lease::new(start, rule);
-        }
+        let mut lease = loop {
+            let mut lease = cell.lease.lock().await;
+            if lease.start != start || lease.rule != rule {
+                *lease = Lease::new(start, rule);
+            }
+            if lease.left > 0 || lease.spent || !lease.refilling {
+                break lease;
+            }
+            // Empty, with a reservation on its way: wait for it without holding the lease.
+            let settled = cell.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            drop(lease);
+            settled.await;
+        };
         while lease.left == 0 && !lease.spent {
             let slice = lease.slice();
-            match self
+            let answer = self
                 .counter
                 .reserve(key.id, window, start, slice, limit)
-                .await?
-            {
-                Some(reserved) => {
-                    lease.left = slice;
-                    lease.reserved = reserved;
-                    lease.next_slice = slice.saturating_mul(2);
-                }
-                None if slice > 1 => lease.next_slice = slice / 2,
-                None => {
-                    lease.spent = true;
-                    lease.reserved = u64::from(limit);
-                }
-            }
+                .await?;
+            lease.settle(start, rule, slice, answer);
         }
-        if lease.spent {
+        if lease.left == 0 {
             return Ok(RateDecision::Limited(status(0)));
         }
         lease.left -= 1;
+        if lease.wants_refill() {
+            lease.refilling = true;
+            let slice = lease.slice();
+            let (counter, cell, id) = (Arc::clone(&self.counter), Arc::clone(&cell), key.id);
+            tokio::spawn(async move {
+                let answer = counter.reserve(id, window, start, slice, limit).await;
+                let mut lease = cell.lease.lock().await;
+                // A lease begun afresh since (a new window or limit) has its own reservation.
+                if lease.start == start && lease.rule == rule {
+                    lease.refilling = false;
+                    match answer {
+                        Ok(answer) => lease.settle(start, rule, slice, answer),
+                        // The next request that finds the lease empty reserves for itself.
+                        Err(err) => {
+                            tracing::warn!(key_id = %id, error = %err, "rate slice not reserved ahead")
+                        }
+                    }
+                }
+                drop(lease);
+                cell.settled.notify_waiters();
+            });
+        }
         Ok(RateDecision::Allowed(status(lease.remaining())))
     }
 }
@@ -336,5 +423,67 @@ mod tests {
             writes / f64::from(attempts) <= 0.05,
             "{writes} reservations for {attempts} requests"
         );
+    }
+
+    /// A counter whose reservations wait until the test opens its gate.
+    struct GatedCounter {
+        inner: MemoryRateCounter,
+        open: tokio::sync::watch::Sender<bool>,
+    }
+
+    #[async_trait]
+    impl RateCounter for GatedCounter {
+        async fn reserve(
+            &self,
+            key: KeyId,
+            window: RateWindow,
+            start: DateTime<Utc>,
+            slice: u32,
+            limit: u32,
+        ) -> Result<Option<u64>, StoreError> {
+            let mut open = self.open.subscribe();
+            open.wait_for(|open| *open).await.expect("gate");
+            self.inner.reserve(key, window, start, slice, limit).await
+        }
+    }
+
+    /// Once a container holds a slice, requests are admitted from memory while the next slice is
+    /// reserved in the background: none waits for a write until the container holds nothing.
+    #[tokio::test]
+    async fn requests_never_wait_for_the_reservation_ahead_of_them() {
+        use futures_util::FutureExt;
+        let clock = ManualClock::now();
+        let key = key(6400, clock.clone()).await;
+        let counter = Arc::new(GatedCounter {
+            inner: MemoryRateCounter::default(),
+            open: tokio::sync::watch::Sender::new(true),
+        });
+        let limiter = RateLimiter::new(counter.clone());
+        let now = clock.now();
+        assert!(matches!(
+            limiter.acquire(&key, now).await.unwrap(),
+            RateDecision::Allowed(_)
+        ));
+        assert_eq!(
+            first_slice(6400),
+            100,
+            "the first slice is sized by the limit"
+        );
+        counter.open.send_replace(false);
+        for i in 1..100 {
+            let decision = limiter
+                .acquire(&key, now)
+                .now_or_never()
+                .unwrap_or_else(|| panic!("request {i} waited for a write"));
+            assert!(matches!(decision.unwrap(), RateDecision::Allowed(_)));
+        }
+        // The slice is spent and the reservation ahead is still held at the gate: the next
+        // request waits for a reservation, and is admitted once the store answers.
+        let mut waiting = Box::pin(limiter.acquire(&key, now));
+        assert!((&mut waiting).now_or_never().is_none());
+        counter.open.send_replace(true);
+        assert!(matches!(waiting.await.unwrap(), RateDecision::Allowed(_)));
+        tokio::task::yield_now().await;
+        assert!(counter.inner.calls() >= 2, "the slice ahead was reserved");
     }
 }
