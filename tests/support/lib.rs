@@ -69,6 +69,8 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// Parsed body.
     pub body: Value,
+    /// How many times the request was sent (more than once when it was sent again).
+    pub attempts: usize,
 }
 
 impl Reply {
@@ -164,6 +166,31 @@ impl Api {
         auth: &Auth,
         body: Option<Value>,
     ) -> Reply {
+        let idempotent = method == Method::GET || path == "/api/v1/keys/verify";
+        self.send_as(method, path, auth, body, idempotent).await
+    }
+
+    /// [`Api::send`] for a write the contract makes idempotent (marking every notification
+    /// read): a 503 is sent again after its `Retry-After`, as for a GET, since applying it twice
+    /// is applying it once.
+    pub async fn send_idempotent(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> Reply {
+        self.send_as(method, path, auth, body, true).await
+    }
+
+    async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+        idempotent: bool,
+    ) -> Reply {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base));
@@ -188,14 +215,14 @@ impl Api {
         } else {
             0
         };
-        // Requests that cannot have written anything when they fail.
-        let safe_to_resend = method == Method::GET || path == "/api/v1/keys/verify";
-        let mut unavailable_retries = if self.retry_unavailable && safe_to_resend {
+        let mut unavailable_retries = if self.retry_unavailable && idempotent {
             UNAVAILABLE_RETRIES
         } else {
             0
         };
+        let mut attempts = 0;
         loop {
+            attempts += 1;
             let attempt = request.try_clone().expect("request bodies are buffered");
             let response = attempt.send().await.expect("the local API answers");
             let status = response.status();
@@ -226,6 +253,7 @@ impl Api {
                 status,
                 headers,
                 body,
+                attempts,
             };
         }
     }
