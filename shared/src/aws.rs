@@ -9,6 +9,10 @@
 //! a file of the policies `template.yaml` grants (the local stack writes it): a call the
 //! function's policy does not grant then fails as it would in AWS, and each action a function
 //! calls is appended to `LATCHKEY_IAM_CALLS` so a test can hold the policies to the code.
+//!
+//! When `LATCHKEY_STORAGE_METER` names a file (the local benchmark sets it), DynamoDB clients also
+//! carry a [`StorageMeter`] that appends every call and the items it writes there, so storage
+//! calls and writes per verification are measured, not estimated.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -71,6 +75,7 @@ impl CallPath {
 pub struct Aws {
     sdk: SdkConfig,
     guard: Option<PolicyGuard>,
+    meter: Option<StorageMeter>,
 }
 
 impl Aws {
@@ -80,12 +85,17 @@ impl Aws {
         Self {
             sdk: load_sdk_config().await,
             guard: PolicyGuard::from_env(function),
+            meter: StorageMeter::from_env(function),
         }
     }
 
     /// Clients over `sdk` with no policy guard: for tests and tools that are no function.
     pub fn unguarded(sdk: SdkConfig) -> Self {
-        Self { sdk, guard: None }
+        Self {
+            sdk,
+            guard: None,
+            meter: None,
+        }
     }
 
     /// A DynamoDB client for calls on `path`.
@@ -95,6 +105,9 @@ impl Aws {
             .retry_config(path.retries());
         if let Some(guard) = &self.guard {
             config = config.interceptor(guard.clone());
+        }
+        if let Some(meter) = &self.meter {
+            config = config.interceptor(meter.clone());
         }
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
@@ -249,6 +262,90 @@ impl Intercept for PolicyGuard {
         }
         let action = cfg.load::<Metadata>().map(Self::action).unwrap_or_default();
         self.check(&action)
+    }
+}
+
+/// Appends each DynamoDB call of a function to the file `LATCHKEY_STORAGE_METER` names, as
+/// `<function> <operation> <items written> <unix milliseconds>` (see the module doc). A line is
+/// one `write` to a file opened for appending, so the lines of several processes do not
+/// interleave.
+#[derive(Clone, Debug)]
+pub struct StorageMeter {
+    function: &'static str,
+    file: Arc<Mutex<std::fs::File>>,
+}
+
+impl StorageMeter {
+    fn from_env(function: &'static str) -> Option<Self> {
+        let path = std::env::var("LATCHKEY_STORAGE_METER").ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|err| panic!("LATCHKEY_STORAGE_METER: cannot open {path}: {err}"));
+        Some(Self {
+            function,
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+
+    /// The items a DynamoDB call writes: one for a put, update or delete, each request of a
+    /// batch, each item of a transaction (DynamoDB bills a transaction's items twice; this counts
+    /// items).
+    fn items_written(
+        input: &aws_smithy_runtime_api::client::interceptors::context::Input,
+    ) -> usize {
+        use aws_sdk_dynamodb::operation::{
+            batch_write_item::BatchWriteItemInput, delete_item::DeleteItemInput,
+            put_item::PutItemInput, transact_write_items::TransactWriteItemsInput,
+            update_item::UpdateItemInput,
+        };
+        if let Some(batch) = input.downcast_ref::<BatchWriteItemInput>() {
+            batch
+                .request_items()
+                .map(|tables| tables.values().map(Vec::len).sum())
+                .unwrap_or(0)
+        } else if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
+            transaction.transact_items().len()
+        } else {
+            usize::from(
+                input.downcast_ref::<PutItemInput>().is_some()
+                    || input.downcast_ref::<UpdateItemInput>().is_some()
+                    || input.downcast_ref::<DeleteItemInput>().is_some(),
+            )
+        }
+    }
+}
+
+impl Intercept for StorageMeter {
+    fn name(&self) -> &'static str {
+        "StorageMeter"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or("?");
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis());
+        let line = format!(
+            "{} {operation} {} {at}\n",
+            self.function,
+            Self::items_written(context.input())
+        );
+        let written = self
+            .file
+            .lock()
+            .expect("meter lock")
+            .write_all(line.as_bytes());
+        if let Err(err) = written {
+            tracing::warn!(error = %err, "could not meter a storage call");
+        }
+        Ok(())
     }
 }
 
