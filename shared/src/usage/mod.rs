@@ -122,6 +122,41 @@ pub struct SentTally {
     pub tally: Tally,
 }
 
+/// The sum of a flush's tallies for one owner and day, sent as one write: an owner with a
+/// thousand keys has one daily item, which a write per key would make a hot item. Resent like a
+/// [`SentTally`], under its own write id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentOwnerTally {
+    /// The write's idempotency id.
+    pub id: Uuid,
+    /// The keys' owner.
+    pub owner_id: UserId,
+    /// The UTC day.
+    pub day: NaiveDate,
+    /// The counts, unchanged since the first attempt.
+    pub tally: Tally,
+}
+
+impl SentOwnerTally {
+    /// One owner tally per owner and day of `tallies`, each under a new write id.
+    pub fn sums<'a>(tallies: impl IntoIterator<Item = (&'a TallyKey, &'a Tally)>) -> Vec<Self> {
+        let mut sums: HashMap<(UserId, NaiveDate), Tally> = HashMap::new();
+        for (key, tally) in tallies {
+            sums.entry((key.owner_id.clone(), key.day))
+                .or_default()
+                .merge(tally);
+        }
+        sums.into_iter()
+            .map(|((owner_id, day), tally)| Self {
+                id: Uuid::new_v4(),
+                owner_id,
+                day,
+                tally,
+            })
+            .collect()
+    }
+}
+
 /// What one flush writes.
 #[derive(Debug, Default)]
 pub struct UsageBatch {
@@ -129,6 +164,9 @@ pub struct UsageBatch {
     pub tallies: HashMap<TallyKey, Tally>,
     /// Counters sent before and not acknowledged, oldest first.
     pub resend: Vec<SentTally>,
+    /// Owners' daily sums sent before and not acknowledged (a store that keeps owners' days apart
+    /// from keys' hands them back here).
+    pub resend_owners: Vec<SentOwnerTally>,
     /// Events in arrival order.
     pub events: Vec<UsageEvent>,
 }
@@ -136,7 +174,10 @@ pub struct UsageBatch {
 impl UsageBatch {
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.tallies.is_empty() && self.resend.is_empty() && self.events.is_empty()
+        self.tallies.is_empty()
+            && self.resend.is_empty()
+            && self.resend_owners.is_empty()
+            && self.events.is_empty()
     }
 
     /// Puts what an `older` flush left unwritten before this batch's own. New tallies of the
@@ -148,6 +189,9 @@ impl UsageBatch {
         let mut resend = older.resend;
         resend.append(&mut self.resend);
         self.resend = resend;
+        let mut resend_owners = older.resend_owners;
+        resend_owners.append(&mut self.resend_owners);
+        self.resend_owners = resend_owners;
         let mut events = older.events;
         events.append(&mut self.events);
         self.events = events;
@@ -552,5 +596,46 @@ mod tests {
             2,
             "a rate-limited request is counted, not stored"
         );
+    }
+
+    #[test]
+    fn owner_sums_add_up_each_owner_s_keys_per_day() {
+        let (a, b) = (
+            UserId::parse(&Uuid::new_v4().to_string()).unwrap(),
+            UserId::parse(&Uuid::new_v4().to_string()).unwrap(),
+        );
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let at = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+        let tally = |success, failed| Tally {
+            success,
+            failed,
+            last_used_at: Some(at),
+            last_failed_at: None,
+        };
+        let key = |owner: &UserId, day| TallyKey {
+            key_id: KeyId::new(),
+            owner_id: owner.clone(),
+            day,
+        };
+        let tallies: HashMap<TallyKey, Tally> = [
+            (key(&a, day), tally(3, 1)),
+            (key(&a, day), tally(4, 0)),
+            (key(&a, day.succ_opt().unwrap()), tally(1, 1)),
+            (key(&b, day), tally(5, 2)),
+        ]
+        .into_iter()
+        .collect();
+        let mut sums: Vec<(UserId, NaiveDate, u64, u64)> = SentOwnerTally::sums(&tallies)
+            .into_iter()
+            .map(|s| (s.owner_id, s.day, s.tally.success, s.tally.failed))
+            .collect();
+        sums.sort_by(|x, y| (x.0.as_str(), x.1).cmp(&(y.0.as_str(), y.1)));
+        let mut expected = vec![
+            (a.clone(), day, 7, 1),
+            (a.clone(), day.succ_opt().unwrap(), 1, 1),
+            (b.clone(), day, 5, 2),
+        ];
+        expected.sort_by(|x, y| (x.0.as_str(), x.1).cmp(&(y.0.as_str(), y.1)));
+        assert_eq!(sums, expected);
     }
 }

@@ -13,7 +13,7 @@ use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::usage::{SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
+use crate::usage::{SentOwnerTally, SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     keys::outcome::VerifyCode,
@@ -222,26 +222,23 @@ impl DynamoUsageSink {
             .map_err(StoreError::backend)
     }
 
-    /// Adds one tally to the key, the key's day and the owner's day in one transaction whose
-    /// `ClientRequestToken` is the tally's write id: DynamoDB applies a repeated token once (for
-    /// ten minutes), so a resent tally whose first attempt committed unseen is not counted twice.
-    /// A deleted key is not brought back: its days still count.
+    /// Adds one tally to the key and the key's day in one transaction whose `ClientRequestToken`
+    /// is the tally's write id: DynamoDB applies a repeated token once (for ten minutes), so a
+    /// resent tally whose first attempt committed unseen is not counted twice. A deleted key is
+    /// not brought back: its day still counts. (The owner's day is written once per flush, summed:
+    /// see [`Self::write_owner_tally`].)
     async fn write_tally(&self, id: Uuid, key: &TallyKey, tally: &Tally) -> Result<(), StoreError> {
-        let days = [
-            self.add_to_day(table::key_pk(key.key_id), key.day, tally)?,
-            self.add_to_day(table::user_pk(&key.owner_id), key.day, tally)?,
-        ];
-        let with_key =
-            std::iter::once(self.add_to_key(key.key_id, tally)?).chain(days.iter().cloned());
+        let day = self.add_to_day(table::key_pk(key.key_id), key.day, tally)?;
         let result = self
             .client
             .transact_write_items()
             .client_request_token(id.to_string())
-            .set_transact_items(Some(
-                with_key
-                    .map(|u| TransactWriteItem::builder().update(u).build())
-                    .collect(),
-            ))
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(self.add_to_key(key.key_id, tally)?)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().update(day.clone()).build())
             .send()
             .await;
         match result {
@@ -250,11 +247,7 @@ impl DynamoUsageSink {
                 self.client
                     .transact_write_items()
                     .client_request_token(Uuid::new_v5(&id, b"days only").to_string())
-                    .set_transact_items(Some(
-                        days.into_iter()
-                            .map(|u| TransactWriteItem::builder().update(u).build())
-                            .collect(),
-                    ))
+                    .transact_items(TransactWriteItem::builder().update(day).build())
                     .send()
                     .await
                     .map_err(StoreError::sdk)?;
@@ -262,6 +255,27 @@ impl DynamoUsageSink {
             }
             Err(err) => Err(StoreError::sdk(err)),
         }
+    }
+
+    /// Adds the sum of a flush's tallies for one owner and day to the owner's day, as a
+    /// one-item transaction for its `ClientRequestToken` (applied once, like a key's tally).
+    async fn write_owner_tally(&self, sent: &SentOwnerTally) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .client_request_token(sent.id.to_string())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(self.add_to_day(
+                        table::user_pk(&sent.owner_id),
+                        sent.day,
+                        &sent.tally,
+                    )?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 }
 
@@ -283,6 +297,24 @@ fn key_is_gone<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsErro
 impl UsageSink for DynamoUsageSink {
     async fn write(&self, batch: UsageBatch) -> UsageBatch {
         let mut left = UsageBatch::default();
+        let owners = batch
+            .resend_owners
+            .into_iter()
+            .chain(SentOwnerTally::sums(&batch.tallies));
+        left.resend_owners = stream::iter(owners)
+            .map(|sent| async move {
+                match self.write_owner_tally(&sent).await {
+                    Ok(()) => None,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "owner's daily usage not written");
+                        Some(sent)
+                    }
+                }
+            })
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
         let fresh = batch.tallies.into_iter().map(|(key, tally)| SentTally {
             id: Uuid::new_v4(),
             key,
