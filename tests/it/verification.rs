@@ -632,3 +632,53 @@ async fn an_owner_s_day_is_written_once_per_flush_whatever_the_number_of_keys() 
     assert_eq!(daily.len(), 1, "{daily:?}");
     assert_eq!((daily[0].success, daily[0].failed), (90, 0));
 }
+
+/// The bound of a first request admitted on credit, through DynamoDB Local: one container spends
+/// a key's budget (limit 100), then eight containers meet the key for the first time in that
+/// window, 20 requests each, at once. Each admits at most its first request past the limit.
+#[tokio::test]
+async fn containers_meeting_a_spent_key_pass_its_limit_by_at_most_one_each() {
+    let owner = caller();
+    let keys = service(Arc::new(SystemClock)).await;
+    let issued = create(
+        &keys,
+        &owner,
+        serde_json::json!({"rate_limit_per_hour": 100}),
+    )
+    .await;
+    let config = latchkey_tests::config();
+    let counter = Arc::new(DynamoRateCounter::new(
+        latchkey_tests::dynamodb().await,
+        &config.table_name,
+    ));
+    let key = Arc::new(issued.key);
+    let now = chrono::Utc::now();
+    let admit = |limiter: Arc<RateLimiter>, key: Arc<latchkey::keys::model::ApiKey>| async move {
+        matches!(
+            limiter.acquire(&key, now).await.unwrap(),
+            RateDecision::Allowed(_)
+        )
+    };
+    let first = Arc::new(RateLimiter::new(counter.clone()));
+    let mut admitted = 0;
+    for _ in 0..200 {
+        admitted += usize::from(admit(first.clone(), key.clone()).await);
+    }
+    assert_eq!(
+        admitted, 100,
+        "one container alone admits exactly the limit"
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let late = Arc::new(RateLimiter::new(counter.clone()));
+        for _ in 0..20 {
+            tasks.spawn(admit(late.clone(), key.clone()));
+        }
+    }
+    let late = tasks.join_all().await.into_iter().filter(|a| *a).count();
+    println!("8 containers meeting a spent key of limit 100: {late} admitted past it");
+    assert!(
+        late <= 8,
+        "{late} admitted past a spent budget by 8 containers"
+    );
+}

@@ -13,6 +13,14 @@
 //! nothing of the window: the key's first request there in the window, or a burst that spent the
 //! whole slice before the next one landed.
 //!
+//! A key whose limit is at least [`CREDIT_MIN_LIMIT`] does not even wait for its first
+//! reservation: a container's first request of a window is admitted on credit and reserved
+//! behind it, with the first slice, in the background; requests that arrive meanwhile wait for
+//! that reservation. So no request of such a key waits for a write unless it outruns the slice
+//! reserved ahead of it. The price is a stated bound instead of exactness at the very end of a
+//! budget: a window admits at most its limit plus one request per container that meets the key
+//! for the first time in that window after the budget ran out.
+//!
 //! The first slice is sized by the limit ([`first_slice`]: a sixty-fourth of it, at least one),
 //! each next one doubles while the container keeps spending, and every slice is capped at a
 //! quarter of the budget still unreserved (at least one), so the slices shrink as the budget runs
@@ -89,6 +97,14 @@ pub fn first_slice(limit: u32) -> u32 {
     (limit / 64).max(1)
 }
 
+/// The smallest limit whose keys are admitted on credit: a container's first request of a window
+/// is answered at once and reserved behind it, in the background, instead of waiting for a
+/// write. If by then the window's budget is spent, that one request was admitted past the limit:
+/// so a window admits at most its limit plus one request per container that meets the key for the
+/// first time in that window after its budget ran out (0.1 % of a limit of 1,000 per container).
+/// Below this limit one request is too large a share, and every request waits for its reservation.
+pub const CREDIT_MIN_LIMIT: u32 = 64;
+
 /// What this container holds of one key's window.
 #[derive(Debug, Clone, Copy)]
 struct Lease {
@@ -109,6 +125,8 @@ struct Lease {
     spent: bool,
     /// Whether a reservation is under way in the background.
     refilling: bool,
+    /// Requests admitted on credit that no reservation covers yet (see [`CREDIT_MIN_LIMIT`]).
+    owed: u32,
 }
 
 impl Lease {
@@ -122,11 +140,28 @@ impl Lease {
             reserved: 0,
             spent: false,
             refilling: false,
+            owed: 0,
         }
     }
 
-    /// The next slice: doubling, at most a quarter of what is unreserved (and at least one).
+    /// Whether a request may be admitted on credit: the container's first of the window, for a
+    /// limit of at least [`CREDIT_MIN_LIMIT`].
+    fn may_take_credit(&self) -> bool {
+        self.rule.limit() >= CREDIT_MIN_LIMIT
+            && self.granted == 0
+            && self.owed == 0
+            && self.left == 0
+            && !self.spent
+            && !self.refilling
+    }
+
+    /// The next slice: doubling, at most a quarter of what is unreserved (and at least one),
+    /// reserved together with what is owed. Zero only to reserve what is owed alone, once a
+    /// slice of one did not fit beside it.
     fn slice(&self) -> u32 {
+        if self.next_slice == 0 && self.owed > 0 {
+            return 0;
+        }
         let unreserved = u64::from(self.rule.limit()).saturating_sub(self.reserved);
         let cap = u32::try_from((unreserved / 4).max(1)).unwrap_or(u32::MAX);
         self.next_slice.min(cap).max(1)
@@ -134,7 +169,8 @@ impl Lease {
 
     fn remaining(&self) -> u32 {
         let unreserved = u64::from(self.rule.limit()).saturating_sub(self.reserved);
-        u32::try_from(unreserved + u64::from(self.left)).unwrap_or(u32::MAX)
+        let remaining = (unreserved + u64::from(self.left)).saturating_sub(u64::from(self.owed));
+        u32::try_from(remaining).unwrap_or(u32::MAX)
     }
 
     /// Whether the next slice should be reserved now, ahead of need: half the last one is spent.
@@ -142,8 +178,8 @@ impl Lease {
         !self.spent && !self.refilling && self.left.saturating_mul(2) <= self.granted
     }
 
-    /// Applies the answer to a reservation of `slice` made under `rule` for the window starting at
-    /// `start`.
+    /// Applies the answer to a reservation of `slice` (and what was owed) made under `rule` for
+    /// the window starting at `start`.
     fn settle(&mut self, start: DateTime<Utc>, rule: RateLimit, slice: u32, answer: Option<u64>) {
         if self.start != start || self.rule != rule {
             // The window moved on, or the limit changed, while the reservation was under way: its
@@ -153,14 +189,25 @@ impl Lease {
         match answer {
             Some(reserved) => {
                 self.left += slice;
-                self.granted = slice;
+                self.owed = 0;
+                if slice > 0 {
+                    self.granted = slice;
+                }
                 self.reserved = reserved;
-                self.next_slice = slice.saturating_mul(2);
+                self.next_slice = slice.saturating_mul(2).max(1);
             }
             None if slice > 1 => self.next_slice = slice / 2,
+            None if slice == 1 && self.owed > 0 => self.next_slice = 0,
             None => {
                 self.spent = true;
                 self.reserved = u64::from(self.rule.limit());
+                if self.owed > 0 {
+                    tracing::info!(
+                        admitted = self.owed,
+                        "requests admitted on credit found the window's budget spent"
+                    );
+                    self.owed = 0;
+                }
             }
         }
     }
@@ -234,14 +281,26 @@ impl RateLimiter {
             drop(lease);
             settled.await;
         };
-        while lease.left == 0 && !lease.spent {
-            let slice = lease.slice();
-            let answer = self
-                .counter
-                .reserve(key.id, window, start, slice, limit)
-                .await?;
-            lease.settle(start, rule, slice, answer);
+        if lease.may_take_credit() {
+            // The container's first request of the window: admitted now, and reserved behind
+            // it, with the container's first slice, in the background.
+            lease.owed = 1;
+            lease.refilling = true;
+            let (counter, cell, id) = (Arc::clone(&self.counter), Arc::clone(&cell), key.id);
+            tokio::spawn(async move {
+                let mut lease = cell.lease.lock().await;
+                if lease.start == start && lease.rule == rule {
+                    lease.refilling = false;
+                    if let Err(err) = reserve_until_held(&*counter, &mut lease, id).await {
+                        tracing::warn!(key_id = %id, error = %err, "rate credit not reserved yet");
+                    }
+                }
+                drop(lease);
+                cell.settled.notify_waiters();
+            });
+            return Ok(RateDecision::Allowed(status(lease.remaining())));
         }
+        reserve_until_held(&*self.counter, &mut lease, key.id).await?;
         if lease.left == 0 {
             return Ok(RateDecision::Limited(status(0)));
         }
@@ -250,8 +309,9 @@ impl RateLimiter {
             lease.refilling = true;
             let slice = lease.slice();
             let (counter, cell, id) = (Arc::clone(&self.counter), Arc::clone(&cell), key.id);
+            let reserving = slice + lease.owed;
             tokio::spawn(async move {
-                let answer = counter.reserve(id, window, start, slice, limit).await;
+                let answer = counter.reserve(id, window, start, reserving, limit).await;
                 let mut lease = cell.lease.lock().await;
                 // A lease begun afresh since (a new window or limit) has its own reservation.
                 if lease.start == start && lease.rule == rule {
@@ -270,6 +330,24 @@ impl RateLimiter {
         }
         Ok(RateDecision::Allowed(status(lease.remaining())))
     }
+}
+
+/// Reserves for `lease` until it holds a slice (and what it owes is covered) or the window's
+/// budget is spent.
+async fn reserve_until_held(
+    counter: &dyn RateCounter,
+    lease: &mut Lease,
+    key: KeyId,
+) -> Result<(), StoreError> {
+    let (start, rule) = (lease.start, lease.rule);
+    while (lease.left == 0 || lease.owed > 0) && !lease.spent {
+        let slice = lease.slice();
+        let answer = counter
+            .reserve(key, rule.window(), start, slice + lease.owed, rule.limit())
+            .await?;
+        lease.settle(start, rule, slice, answer);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -469,8 +547,13 @@ mod tests {
             100,
             "the first slice is sized by the limit"
         );
+        // The first request went on credit; its reservation, with a slice of 100 for the next
+        // requests, follows in the background.
+        while counter.inner.calls() == 0 {
+            tokio::task::yield_now().await;
+        }
         counter.open.send_replace(false);
-        for i in 1..100 {
+        for i in 1..=100 {
             let decision = limiter
                 .acquire(&key, now)
                 .now_or_never()
@@ -485,5 +568,75 @@ mod tests {
         assert!(matches!(waiting.await.unwrap(), RateDecision::Allowed(_)));
         tokio::task::yield_now().await;
         assert!(counter.inner.calls() >= 2, "the slice ahead was reserved");
+    }
+
+    /// A container's first request of a window does not wait for a write when the limit is at
+    /// least `CREDIT_MIN_LIMIT`; below it, it does.
+    #[tokio::test]
+    async fn a_first_request_goes_on_credit_only_for_a_limit_that_can_bear_it() {
+        use futures_util::FutureExt;
+        let clock = ManualClock::now();
+        let counter = Arc::new(GatedCounter {
+            inner: MemoryRateCounter::default(),
+            open: tokio::sync::watch::Sender::new(false),
+        });
+        let limiter = RateLimiter::new(counter.clone());
+        let now = clock.now();
+        let generous = key(CREDIT_MIN_LIMIT, clock.clone()).await;
+        let decision = limiter
+            .acquire(&generous, now)
+            .now_or_never()
+            .expect("admitted without waiting for the store");
+        assert!(matches!(decision.unwrap(), RateDecision::Allowed(s) if s.remaining == 63));
+        let small = key(CREDIT_MIN_LIMIT - 1, clock.clone()).await;
+        let mut waiting = Box::pin(limiter.acquire(&small, now));
+        assert!(
+            (&mut waiting).now_or_never().is_none(),
+            "waits for its reservation"
+        );
+        counter.open.send_replace(true);
+        assert!(matches!(waiting.await.unwrap(), RateDecision::Allowed(_)));
+    }
+
+    /// The bound of credit: a key whose budget one container spent is met by eight more for the
+    /// first time in the window; each admits its first request on credit and then refuses, so the
+    /// window admits its limit plus one per container that met it late. A limit below
+    /// `CREDIT_MIN_LIMIT` stays exact in the same race.
+    #[tokio::test]
+    async fn credit_passes_a_spent_budget_by_at_most_one_request_per_container() {
+        for (limit, late_admits) in [(CREDIT_MIN_LIMIT, 8), (CREDIT_MIN_LIMIT - 1, 0)] {
+            let clock = ManualClock::now();
+            let key = key(limit, clock.clone()).await;
+            let counter = Arc::new(MemoryRateCounter::default());
+            let now = clock.now();
+            let first = RateLimiter::new(counter.clone());
+            let mut admitted = 0;
+            for _ in 0..2 * limit {
+                if matches!(
+                    first.acquire(&key, now).await.unwrap(),
+                    RateDecision::Allowed(_)
+                ) {
+                    admitted += 1;
+                }
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(
+                admitted, limit,
+                "one container alone admits exactly the limit"
+            );
+            for _ in 0..8 {
+                let late = RateLimiter::new(counter.clone());
+                for _ in 0..5 {
+                    if matches!(
+                        late.acquire(&key, now).await.unwrap(),
+                        RateDecision::Allowed(_)
+                    ) {
+                        admitted += 1;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }
+            assert_eq!(admitted, limit + late_admits, "limit {limit}");
+        }
     }
 }
