@@ -7,9 +7,11 @@
 //! total can never pass the limit, so no window admits more than its limit, across every
 //! container, whatever the interleaving or retry.
 //!
-//! Reservations run ahead of the requests: when half of a slice is spent, the next one is
-//! reserved in a background task while requests go on being admitted from what is left, so a key
-//! in steady use never waits for a write. A request waits for one only when its container holds
+//! For a limit of at least [`CREDIT_MIN_LIMIT`], reservations run ahead of the requests: when
+//! half of a slice is spent, the next one is reserved in a background task while requests go on
+//! being admitted from what is left, so a key in steady use never waits for a write. (A smaller
+//! budget is reserved on demand only: a slice held ahead would strand a share that another
+//! container needs.) A request waits for one only when its container holds
 //! nothing of the window: the key's first request there in the window, or a burst that spent the
 //! whole slice before the next one landed.
 //!
@@ -97,9 +99,9 @@ pub fn first_slice(limit: u32) -> u32 {
     (limit / 64).max(1)
 }
 
-/// The smallest limit whose keys are admitted on credit: a container's first request of a window
-/// is answered at once and reserved behind it, in the background, instead of waiting for a
-/// write. If by then the window's budget is spent, that one request was admitted past the limit:
+/// The smallest limit whose keys are reserved ahead and admitted on credit: a container's first
+/// request of a window is answered at once and reserved behind it, in the background, instead of
+/// waiting for a write. If by then the window's budget is spent, that one request was admitted past the limit:
 /// so a window admits at most its limit plus one request per container that meets the key for the
 /// first time in that window after its budget ran out (0.1 % of a limit of 1,000 per container).
 /// Below this limit one request is too large a share, and every request waits for its reservation.
@@ -173,9 +175,16 @@ impl Lease {
         u32::try_from(remaining).unwrap_or(u32::MAX)
     }
 
-    /// Whether the next slice should be reserved now, ahead of need: half the last one is spent.
+    /// Whether the next slice should be reserved now, ahead of need: half the last one is spent,
+    /// and the limit is large enough for a slice held ahead not to strand a share of it that
+    /// another container needs (below [`CREDIT_MIN_LIMIT`], slices are reserved on demand only:
+    /// two containers taking turns on a key of limit 2 would otherwise admit one request, the
+    /// first container holding the second ahead of a demand that went to the other).
     fn wants_refill(&self) -> bool {
-        !self.spent && !self.refilling && self.left.saturating_mul(2) <= self.granted
+        self.rule.limit() >= CREDIT_MIN_LIMIT
+            && !self.spent
+            && !self.refilling
+            && self.left.saturating_mul(2) <= self.granted
     }
 
     /// Applies the answer to a reservation of `slice` (and what was owed) made under `rule` for
