@@ -203,7 +203,7 @@ impl Wiring {
                         self.profiles(),
                         self.clock(),
                     )
-                    .with_revocations(Arc::new(Revocations::new(self.sessions(), bound))),
+                    .with_revocations(Arc::new(Revocations::new(self.sessions(), bound)), bound),
                 )
             })
             .clone()

@@ -52,7 +52,8 @@ pub struct Authenticator {
     profiles: Arc<dyn ProfileStore>,
     clock: Arc<dyn Clock>,
     /// Users this container has already provisioned, so a warm container writes a profile once
-    /// (an hour at most, for as many users as fit in a bounded memo).
+    /// (an hour at most, or the revocation bound with revocations, for as many users as fit in a
+    /// bounded memo).
     provisioned: moka::sync::Cache<UserId, ()>,
     /// Revoked sessions and tokens, when sessions can be revoked here.
     revocations: Option<Arc<Revocations>>,
@@ -127,6 +128,13 @@ pub fn paired_secret(headers: &HeaderMap) -> Option<&str> {
 /// Users a container remembers having provisioned.
 const PROVISIONED_MEMO: u64 = 100_000;
 
+fn provisioned_memo(ttl: Duration) -> moka::sync::Cache<UserId, ()> {
+    moka::sync::Cache::builder()
+        .max_capacity(PROVISIONED_MEMO)
+        .time_to_live(ttl)
+        .build()
+}
+
 fn unauthenticated(why: &str) -> Error {
     Error::Unauthenticated(format!("Authentication failed: {why}."))
 }
@@ -146,18 +154,18 @@ impl Authenticator {
             keys,
             profiles,
             clock,
-            provisioned: moka::sync::Cache::builder()
-                .max_capacity(PROVISIONED_MEMO)
-                .time_to_live(Duration::from_secs(3600))
-                .build(),
+            provisioned: provisioned_memo(Duration::from_secs(3600)),
             revocations: None,
         }
     }
 
     /// The same authenticator, refusing session tokens that were revoked (logout), or whose
-    /// session was.
-    pub fn with_revocations(mut self, revocations: Arc<Revocations>) -> Self {
+    /// session was, within `bound`. Deleting an account is a revocation too: another container
+    /// remembers having provisioned the deleted user for `bound` at most, so the user's next
+    /// sign-in after it provisions a new profile wherever it lands.
+    pub fn with_revocations(mut self, revocations: Arc<Revocations>, bound: Duration) -> Self {
         self.revocations = Some(revocations);
+        self.provisioned = provisioned_memo(bound);
         self
     }
 
