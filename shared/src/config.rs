@@ -20,8 +20,10 @@ pub struct Config {
     /// How long a verified key may be served from the warm container's cache
     /// (`LATCHKEY_KEY_CACHE_TTL_SECONDS`, default 30, at most 30): the revocation bound.
     pub key_cache_ttl: Duration,
-    /// How long usage counters and events may wait in memory before they are written
-    /// (`LATCHKEY_USAGE_FLUSH_SECONDS`, default 5; 0 writes them with every verification).
+    /// How long usage counters and events may wait in memory before they are flushed
+    /// (`LATCHKEY_USAGE_FLUSH_SECONDS`, default 5; 0 writes them to the keys with every
+    /// verification). A flush on an interval goes to the usage inbox, which the sweeper folds
+    /// ([`crate::usage::fold`]).
     pub usage_flush_interval: Duration,
     /// How long usage events are kept before DynamoDB's TTL removes them
     /// (`LATCHKEY_USAGE_RETENTION_DAYS`, default 90, 1 to 3650).

@@ -37,7 +37,10 @@ use crate::{
     queue::WorkQueue,
     sessions::{Revocations, SignIn, store::SessionStore},
     store::dynamo::Table,
-    usage::UsageRecorder,
+    usage::{
+        UsageRecorder, UsageSink,
+        fold::{InboxSink, UsageFolder},
+    },
 };
 
 /// The components of one function, each built on first use.
@@ -136,10 +139,12 @@ impl Wiring {
                     self.aws.dynamodb(CallPath::Verification),
                     &self.config.table_name,
                 );
-                let usage = UsageRecorder::new(
-                    Arc::new(table.usage(self.config.usage_retention_days)),
-                    self.config.usage_flush_interval,
-                );
+                let sink: Arc<dyn UsageSink> = if self.config.usage_flush_interval.is_zero() {
+                    Arc::new(table.usage(self.config.usage_retention_days))
+                } else {
+                    Arc::new(InboxSink::new(Arc::new(table.usage_inbox())))
+                };
+                let usage = UsageRecorder::new(sink, self.config.usage_flush_interval);
                 Arc::new(KeyVerifier::new(VerifierParts {
                     store: Arc::new(table.keys()),
                     prefix: self.config.key_prefix.clone(),
@@ -305,6 +310,16 @@ impl Wiring {
                 ))
             })
             .clone()
+    }
+
+    /// The fold of the usage inbox (what verifying functions put there when they flush on an
+    /// interval).
+    pub fn usage_folder(&self) -> UsageFolder {
+        let table = self.table();
+        UsageFolder::new(
+            Arc::new(table.usage_inbox()),
+            Arc::new(table.usage(self.config.usage_retention_days)),
+        )
     }
 
     /// Key lifecycle sweeps and transitions.

@@ -20,4 +20,5 @@ mod http_signin;
 mod http_spartera;
 mod http_verify;
 mod lifecycle;
+mod usage_fold;
 mod verification;

@@ -1,14 +1,34 @@
-//! The sweeper function: tracing, config, the lifecycle and the queue (all it uses), handler,
-//! run. The scheduled event's `time` is the sweep's "now".
+//! The sweeper function: tracing, config, the lifecycle, the usage folder and the queue (all it
+//! uses), handler, run. The lifecycle schedule's event sweeps (its `time` is the sweep's "now")
+//! and then folds the usage inbox; the fold schedule's event (detail-type [`FOLD_ONLY`]) only
+//! folds. The fold runs until the invocation's deadline, less a reserve.
+
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use latchkey::{
     aws::{Aws, CallPath},
     config::{Config, ConfigError},
+    lifecycle::SweepReport,
     telemetry,
+    usage::fold::FoldReport,
     wiring::Wiring,
 };
+use serde::Serialize;
+
+/// The detail-type of template.yaml's usage fold schedule.
+const FOLD_ONLY: &str = "Latchkey Usage Fold";
+/// Time kept for answering after the fold stops taking new work.
+const DEADLINE_RESERVE: Duration = Duration::from_secs(15);
+
+/// What one scheduled run did.
+#[derive(Serialize)]
+struct Report {
+    #[serde(flatten)]
+    sweep: Option<SweepReport>,
+    usage: FoldReport,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -18,13 +38,26 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let queue = &wiring
         .queue()
         .ok_or(ConfigError::Missing("LATCHKEY_WORK_QUEUE_URL"))?;
-    let (lifecycle, clock) = (&wiring.lifecycle(), &wiring.clock());
+    let (lifecycle, folder, clock) = (&wiring.lifecycle(), &wiring.usage_folder(), &wiring.clock());
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-            lifecycle
-                .sweep(event.payload.time.unwrap_or_else(|| clock.now()), queue)
+            let now_ms = clock.now().timestamp_millis().max(0) as u64;
+            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+            let deadline = Instant::now() + left.saturating_sub(DEADLINE_RESERVE.min(left / 4));
+            let sweep = match event.payload.detail_type.as_str() {
+                FOLD_ONLY => None,
+                _ => Some(
+                    lifecycle
+                        .sweep(event.payload.time.unwrap_or_else(|| clock.now()), queue)
+                        .await
+                        .map_err(latchkey::Error::into_invocation_error)?,
+                ),
+            };
+            let usage = folder
+                .run(deadline)
                 .await
-                .map_err(latchkey::Error::into_invocation_error)
+                .map_err(|e| latchkey::Error::from(e).into_invocation_error())?;
+            Ok::<_, lambda_runtime::Error>(Report { sweep, usage })
         },
     ))
     .await

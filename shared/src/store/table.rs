@@ -20,6 +20,9 @@
 //! | notification | `USER#<user id>` | `NOTIF#<uuid v7>` | | |
 //! | onboarding checklist | `USER#<user id>` | `ONBOARDING` | | |
 //! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
+//! | a container's flush waiting to be folded (`body`: JSON) | `USAGEINBOX#<shard>` | `<message id, uuid v7>` | | |
+//! | a folded message's tombstone | `USAGETAKEN#<message id>` | `USAGETAKEN` | | |
+//! | a fold recorded and not finished (`body`: JSON, in parts) | `USAGEFOLDS` | `<fold id>#<part, 3 digits>` | | |
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
 //! report; whether a leaving owner is the last one); `gsi2` is the sparse expiry index the sweeper reads
@@ -212,6 +215,36 @@ pub fn usage_pk(workspace: &WorkspaceId, day: NaiveDate, shard: u32) -> String {
 /// Sort key of a usage event: time first, so a Query can select a time range.
 pub fn usage_sk(at: DateTime<Utc>, event: uuid::Uuid) -> String {
     format!("{}#{event}", crate::timestamp::format(at))
+}
+
+/// Partitions the usage inbox is spread over, so containers flushing at once do not share one.
+pub const USAGE_INBOX_SHARDS: u32 = 16;
+/// Attribute holding a usage message's or fold's JSON.
+pub const BODY: &str = "body";
+/// Partition of the folds recorded and not finished (a handful at any time).
+pub const USAGE_FOLDS_PK: &str = "USAGEFOLDS";
+/// Sort key of a tombstone.
+pub const USAGE_TAKEN_SK: &str = "USAGETAKEN";
+
+/// Key of an inbox message: its shard follows from its id, so a resend lands on the same item.
+pub fn usage_inbox_key(message: uuid::Uuid) -> (String, String) {
+    let shard = (message.as_u128() % u128::from(USAGE_INBOX_SHARDS)) as u32;
+    (usage_inbox_pk(shard), message.to_string())
+}
+
+/// Partition key of one shard of the usage inbox.
+pub fn usage_inbox_pk(shard: u32) -> String {
+    format!("USAGEINBOX#{shard:02}")
+}
+
+/// Partition key of a folded message's tombstone.
+pub fn usage_taken_pk(message: uuid::Uuid) -> String {
+    format!("USAGETAKEN#{message}")
+}
+
+/// Sort key of one part of a recorded fold.
+pub fn usage_fold_sk(fold: uuid::Uuid, part: usize) -> String {
+    format!("{fold}#{part:03}")
 }
 
 /// Partition of a workspace's day markers: one item per day with usage events, so an erasure

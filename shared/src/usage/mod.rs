@@ -24,7 +24,10 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub mod fold;
 
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
@@ -32,7 +35,7 @@ use crate::{
 };
 
 /// Where a verification came from, as far as the caller knows.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AttemptContext {
     /// The end client's address.
     pub ip: Option<IpAddr>,
@@ -46,7 +49,7 @@ pub struct AttemptContext {
 
 /// Recorded verifications of a known key: `count` of them, alike but for their time, within one
 /// [`EVENT_BUCKET`] from `at`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageEvent {
     /// Event id.
     pub id: Uuid,
@@ -67,7 +70,7 @@ pub struct UsageEvent {
 }
 
 /// Successes and failures of one key on one day, with the latest times.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Successful verifications.
     pub success: u64,
@@ -90,7 +93,7 @@ impl Tally {
         }
     }
 
-    fn merge(&mut self, other: &Tally) {
+    pub(crate) fn merge(&mut self, other: &Tally) {
         self.success += other.success;
         self.failed += other.failed;
         self.last_used_at = self.last_used_at.max(other.last_used_at);
@@ -99,7 +102,7 @@ impl Tally {
 }
 
 /// Which key a tally belongs to, and on which day.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TallyKey {
     /// The key.
     pub key_id: KeyId,
@@ -112,7 +115,7 @@ pub struct TallyKey {
 /// A tally that was sent and not acknowledged. It is sent again exactly as it was, under the same
 /// write id, so a write that committed but whose answer was lost (a timeout) is not applied twice:
 /// the store treats a repeated id as the same write.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentTally {
     /// The write's idempotency id.
     pub id: Uuid,
@@ -125,7 +128,7 @@ pub struct SentTally {
 /// The sum of a flush's tallies for one owner and day, sent as one write: an owner with a
 /// thousand keys has one daily item, which a write per key would make a hot item. Resent like a
 /// [`SentTally`], under its own write id.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentOwnerTally {
     /// The write's idempotency id.
     pub id: Uuid,
@@ -236,7 +239,7 @@ fn fingerprint(
 impl UsageEvent {
     /// Whether a verification of `key` with `outcome` from `context` in the minute `bucket`
     /// belongs to this event.
-    fn is_alike(
+    pub(crate) fn is_alike(
         &self,
         key: KeyId,
         outcome: VerifyCode,

@@ -58,7 +58,7 @@ pub async fn write_all(
     client: &Client,
     table: &str,
     requests: Vec<WriteRequest>,
-) -> Result<(), crate::Error> {
+) -> Result<(), StoreError> {
     let mut requests = requests.into_iter().peekable();
     while requests.peek().is_some() {
         write(client, table, requests.by_ref().take(25).collect()).await?;

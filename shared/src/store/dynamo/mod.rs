@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod rates;
 pub mod sessions;
 pub mod usage;
+pub mod usage_inbox;
 
 pub use dashboard::DynamoDashboardStore;
 pub use erasure::DynamoErasureStore;
@@ -26,6 +27,7 @@ pub use profiles::DynamoProfileStore;
 pub use rates::DynamoRateCounter;
 pub use sessions::DynamoSessionStore;
 pub use usage::DynamoUsageSink;
+pub use usage_inbox::DynamoUsageInbox;
 
 /// An item, or an item's key, as the SDK takes it.
 pub(crate) type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
@@ -104,6 +106,11 @@ impl Table {
     /// The usage adapter, keeping events `retention_days`.
     pub fn usage(&self, retention_days: u32) -> DynamoUsageSink {
         DynamoUsageSink::new(self.client.clone(), &self.name, retention_days)
+    }
+
+    /// The usage inbox adapter.
+    pub fn usage_inbox(&self) -> DynamoUsageInbox {
+        DynamoUsageInbox::new(self.client.clone(), &self.name)
     }
 
     /// The rate-window adapter.

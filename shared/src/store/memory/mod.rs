@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod rates;
 pub mod sessions;
 pub mod usage;
+pub mod usage_inbox;
 
 pub use erasure::MemoryErasureStore;
 pub use issue_reports::MemoryIssueReportStore;
@@ -23,3 +24,4 @@ pub use profiles::MemoryProfileStore;
 pub use rates::MemoryRateCounter;
 pub use sessions::MemorySessionStore;
 pub use usage::MemoryUsage;
+pub use usage_inbox::MemoryUsageInbox;

@@ -1,0 +1,308 @@
+//! The DynamoDB adapter of [`UsageInbox`]: messages, tombstones and recorded folds in the single
+//! table (see [`table`] for their keys).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    Client,
+    operation::transact_write_items::TransactWriteItemsError,
+    primitives::Blob,
+    types::{
+        AttributeValue, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
+    },
+};
+use uuid::Uuid;
+
+use crate::{
+    store::{StoreError, table},
+    usage::fold::{Fold, InboxItem, UsageInbox, UsageMessage},
+};
+
+/// Bytes of a fold's JSON per item: well inside DynamoDB's 400 KB.
+const PART_BYTES: usize = 350_000;
+/// How long an inbox message waits to be folded before DynamoDB's TTL drops it, and how long an
+/// unfinished fold is kept.
+const KEEP_DAYS: i64 = 14;
+/// How long a tombstone outlives its message's first put: far past the hour a container resends.
+const TOMBSTONE_DAYS: i64 = 2;
+
+/// The usage inbox in the single table.
+#[derive(Debug)]
+pub struct DynamoUsageInbox {
+    client: Client,
+    table: String,
+}
+
+impl DynamoUsageInbox {
+    /// An adapter over `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(&self, pk: String, sk: String) -> [(String, AttributeValue); 2] {
+        [
+            (table::PK.to_owned(), AttributeValue::S(pk)),
+            (table::SK.to_owned(), AttributeValue::S(sk)),
+        ]
+    }
+
+    /// The TTL of something made `days` after the time in a v7 `id` (now, for another id).
+    fn expiry(id: Uuid, days: i64) -> AttributeValue {
+        let made = id
+            .get_timestamp()
+            .map(|t| t.to_unix().0 as i64)
+            .unwrap_or_else(|| chrono::Utc::now().timestamp());
+        AttributeValue::N((made + days * 86_400).to_string())
+    }
+
+    async fn query_all(
+        &self,
+        pk: String,
+        sk_prefix: Option<String>,
+    ) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk));
+        query = match sk_prefix {
+            Some(prefix) => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", table::SK)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix)),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let pages: Vec<_> = query
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::sdk)
+    }
+
+    async fn delete_all(&self, keys: Vec<(String, String)>) -> Result<(), StoreError> {
+        let requests = keys
+            .into_iter()
+            .map(|(pk, sk)| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(self.key(pk, sk).into_iter().collect()))
+                    .build()
+                    .map_err(StoreError::backend)?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        super::batch::write_all(&self.client, &self.table, requests).await
+    }
+}
+
+fn body(item: &std::collections::HashMap<String, AttributeValue>) -> Option<&[u8]> {
+    item.get(table::BODY)
+        .and_then(|b| b.as_b().ok())
+        .map(|b| b.as_ref())
+}
+
+fn sk(item: &std::collections::HashMap<String, AttributeValue>) -> Option<&str> {
+    item.get(table::SK)
+        .and_then(|s| s.as_s().ok())
+        .map(String::as_str)
+}
+
+/// The index of each item of a cancelled transaction whose condition failed.
+fn failed_conditions<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<usize>> {
+    match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(c) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl UsageInbox for DynamoUsageInbox {
+    fn shards(&self) -> u32 {
+        table::USAGE_INBOX_SHARDS
+    }
+
+    async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {
+        let requests = items
+            .iter()
+            .map(|item| {
+                let (pk, sk) = table::usage_inbox_key(item.id);
+                let json = serde_json::to_vec(&item.message).map_err(StoreError::backend)?;
+                let put = PutRequest::builder()
+                    .set_item(Some(self.key(pk, sk).into_iter().collect()))
+                    .item(table::BODY, AttributeValue::B(Blob::new(json)))
+                    .item(table::TTL, Self::expiry(item.id, KEEP_DAYS))
+                    .build()
+                    .map_err(StoreError::backend)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        super::batch::write_all(&self.client, &self.table, requests).await
+    }
+
+    async fn peek(
+        &self,
+        shard: u32,
+        max_items: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<InboxItem>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(table::usage_inbox_pk(shard)))
+            .limit(i32::try_from(max_items).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let mut items = Vec::new();
+        let mut bytes = 0;
+        for item in out.items() {
+            let (Some(id), Some(json)) =
+                (sk(item).and_then(|s| Uuid::parse_str(s).ok()), body(item))
+            else {
+                continue;
+            };
+            if !items.is_empty() && bytes + json.len() > max_bytes {
+                break;
+            }
+            bytes += json.len();
+            let message: UsageMessage =
+                serde_json::from_slice(json).map_err(StoreError::backend)?;
+            items.push(InboxItem { id, message });
+        }
+        Ok(items)
+    }
+
+    async fn claim(&self, fold: &Fold) -> Result<bool, StoreError> {
+        let json = serde_json::to_vec(fold).map_err(StoreError::backend)?;
+        let mut items = Vec::new();
+        for &message in &fold.taken {
+            let (pk, sk) = table::usage_inbox_key(message);
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(self.key(pk, sk).into_iter().collect()))
+                .condition_expression("attribute_exists(pk)")
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        for &message in &fold.taken {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(
+                    self.key(
+                        table::usage_taken_pk(message),
+                        table::USAGE_TAKEN_SK.to_owned(),
+                    )
+                    .into_iter()
+                    .collect(),
+                ))
+                .item(table::TTL, Self::expiry(message, TOMBSTONE_DAYS))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        for (part, chunk) in json.chunks(PART_BYTES).enumerate() {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(
+                    self.key(
+                        table::USAGE_FOLDS_PK.to_owned(),
+                        table::usage_fold_sk(fold.id, part),
+                    )
+                    .into_iter()
+                    .collect(),
+                ))
+                .item(table::BODY, AttributeValue::B(Blob::new(chunk.to_vec())))
+                .item(table::TTL, Self::expiry(fold.id, KEEP_DAYS))
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let Err(err) = result else {
+            return Ok(true);
+        };
+        let Some(failed) = failed_conditions(&err) else {
+            return Err(StoreError::sdk(err));
+        };
+        // A tombstone already there: that message was folded before and came back by a resend.
+        let taken = fold.taken.len();
+        let resent: Vec<(String, String)> = failed
+            .into_iter()
+            .filter(|&i| (taken..2 * taken).contains(&i))
+            .map(|i| table::usage_inbox_key(fold.taken[i - taken]))
+            .collect();
+        if !resent.is_empty() {
+            tracing::info!(
+                messages = resent.len(),
+                "dropping usage messages resent after they were folded"
+            );
+            self.delete_all(resent).await?;
+        }
+        Ok(false)
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Fold>, StoreError> {
+        let mut parts: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for item in self
+            .query_all(table::USAGE_FOLDS_PK.to_owned(), None)
+            .await?
+        {
+            let (Some(sk), Some(json)) = (sk(&item), body(&item)) else {
+                continue;
+            };
+            let fold = sk.split('#').next().unwrap_or_default().to_owned();
+            parts.entry(fold).or_default().extend_from_slice(json);
+        }
+        let mut folds = Vec::new();
+        for (id, json) in parts {
+            match serde_json::from_slice::<Fold>(&json) {
+                Ok(fold) => folds.push(fold),
+                // Parts are deleted only once all of the fold is written: a fold missing some was
+                // being forgotten when its run ended.
+                Err(_) => match Uuid::parse_str(&id) {
+                    Ok(id) => self.finish(id).await?,
+                    Err(_) => tracing::error!(fold = %id, "unreadable fold id in the fold log"),
+                },
+            }
+        }
+        Ok(folds)
+    }
+
+    async fn finish(&self, fold: Uuid) -> Result<(), StoreError> {
+        let keys = self
+            .query_all(table::USAGE_FOLDS_PK.to_owned(), Some(format!("{fold}#")))
+            .await?
+            .iter()
+            .filter_map(|item| sk(item).map(|sk| (table::USAGE_FOLDS_PK.to_owned(), sk.to_owned())))
+            .collect();
+        self.delete_all(keys).await
+    }
+}

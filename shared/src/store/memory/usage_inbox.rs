@@ -1,0 +1,118 @@
+//! The in-memory adapter of [`UsageInbox`].
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::{
+        Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{
+    store::StoreError,
+    usage::fold::{Fold, InboxItem, UsageInbox},
+};
+
+/// The inbox, its tombstones and its recorded folds, in memory (one shard).
+#[derive(Debug, Default)]
+pub struct MemoryUsageInbox {
+    state: Mutex<State>,
+    failing_puts: AtomicU32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    inbox: BTreeMap<Uuid, InboxItem>,
+    taken: HashSet<Uuid>,
+    folds: BTreeMap<Uuid, Fold>,
+}
+
+impl MemoryUsageInbox {
+    /// The next `n` puts fail, as an unreachable table would.
+    pub fn fail_next_puts(&self, n: u32) {
+        self.failing_puts.store(n, Ordering::SeqCst);
+    }
+
+    /// Messages waiting to be folded.
+    pub fn waiting(&self) -> usize {
+        self.state.lock().expect("lock").inbox.len()
+    }
+}
+
+#[async_trait]
+impl UsageInbox for MemoryUsageInbox {
+    fn shards(&self) -> u32 {
+        1
+    }
+
+    async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {
+        if self
+            .failing_puts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(StoreError::Unavailable(Box::new(std::io::Error::other(
+                "inbox unreachable",
+            ))));
+        }
+        let mut state = self.state.lock().expect("lock");
+        for item in items {
+            state.inbox.insert(item.id, item.clone());
+        }
+        Ok(())
+    }
+
+    async fn peek(
+        &self,
+        _shard: u32,
+        max_items: usize,
+        _max_bytes: usize,
+    ) -> Result<Vec<InboxItem>, StoreError> {
+        let state = self.state.lock().expect("lock");
+        Ok(state.inbox.values().take(max_items).cloned().collect())
+    }
+
+    async fn claim(&self, fold: &Fold) -> Result<bool, StoreError> {
+        let mut state = self.state.lock().expect("lock");
+        let resent: Vec<Uuid> = fold
+            .taken
+            .iter()
+            .filter(|id| state.taken.contains(id))
+            .copied()
+            .collect();
+        if !resent.is_empty() {
+            for id in resent {
+                state.inbox.remove(&id);
+            }
+            return Ok(false);
+        }
+        if !fold.taken.iter().all(|id| state.inbox.contains_key(id)) {
+            return Ok(false);
+        }
+        for id in &fold.taken {
+            state.inbox.remove(id);
+            state.taken.insert(*id);
+        }
+        state.folds.insert(fold.id, fold.clone());
+        Ok(true)
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Fold>, StoreError> {
+        Ok(self
+            .state
+            .lock()
+            .expect("lock")
+            .folds
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    async fn finish(&self, fold: Uuid) -> Result<(), StoreError> {
+        self.state.lock().expect("lock").folds.remove(&fold);
+        Ok(())
+    }
+}

@@ -1,0 +1,543 @@
+//! Usage folded across containers and flushes, so storage writes follow the number of keys in
+//! use, not the number of containers that saw them.
+//!
+//! With a flush interval, a container does not write its tallies to each key: each flush becomes
+//! one or a few [`UsageMessage`]s put in the usage inbox ([`InboxSink`], a single batch write).
+//! On its schedule the sweeper folds the inbox ([`UsageFolder`]): it sums the messages per key
+//! and day, per owner and day, and merges alike events, then writes each sum once.
+//!
+//! Applied once, however a step fails:
+//! - a container resending a message whose first put was not acknowledged writes the same inbox
+//!   item again (same id): one item;
+//! - a fold takes its messages out of the inbox in the same transaction that records it (and a
+//!   tombstone per message), so a message is in the inbox or in exactly one fold; a resend that
+//!   arrives after its message was folded meets the tombstone and is dropped;
+//! - a recorded fold is written under the write ids it was recorded with (DynamoDB applies a
+//!   repeated `ClientRequestToken` once), and stays recorded until all of it is written, so a
+//!   fold cut short by a crash or a failed write is finished by the next run, under the same ids.
+//!
+//! The bound: the next run comes within the sweep interval (a minute deployed), inside the ten
+//! minutes DynamoDB remembers a token; a fold left unfinished for longer (storage failing for
+//! ten minutes on end) may count the part it had written twice.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    AttemptContext, SentOwnerTally, SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink,
+    event_bucket,
+};
+use crate::{ids::KeyId, keys::outcome::VerifyCode, store::StoreError};
+
+/// Most bytes of one message (as JSON): well inside a DynamoDB item (400 KB).
+const MESSAGE_BYTES: usize = 300_000;
+/// Most messages one fold takes: its transaction deletes each and writes its tombstone, and a
+/// transaction holds 100 items, the fold's own among them.
+pub const FOLD_MESSAGES: usize = 40;
+/// Most bytes of messages one fold takes: what it records stays well inside a transaction (4 MB).
+pub const FOLD_BYTES: usize = 2_500_000;
+/// Messages a container keeps while the inbox cannot be reached; past it the oldest are dropped
+/// (and logged), as the recorder does with events.
+const MAX_PENDING: usize = 200;
+/// How long a container keeps resending a message: well inside a tombstone's life, so a resend
+/// of a folded message is always recognised.
+const MAX_PENDING_AGE: Duration = Duration::from_secs(3600);
+
+/// One container's flush on its way to a fold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageMessage {
+    /// Counters per key and day.
+    pub tallies: Vec<(TallyKey, Tally)>,
+    /// Events, as the container aggregated them.
+    pub events: Vec<UsageEvent>,
+}
+
+impl UsageMessage {
+    /// The batch as messages of at most [`MESSAGE_BYTES`] each. Counters the batch holds for
+    /// resending are counted as new ones (only a direct write hands them back).
+    pub fn split(batch: UsageBatch) -> Vec<Self> {
+        let mut messages = vec![Self::default()];
+        let mut bytes = 0;
+        // Each element costs its JSON and a comma.
+        let mut room_for = |len: usize, messages: &mut Vec<Self>| {
+            let len = len + 1;
+            if bytes + len > MESSAGE_BYTES && !messages.last().is_some_and(Self::is_empty) {
+                messages.push(Self::default());
+                bytes = 0;
+            }
+            bytes += len;
+        };
+        let tallies = batch
+            .tallies
+            .into_iter()
+            .chain(batch.resend.into_iter().map(|s| (s.key, s.tally)));
+        for tally in tallies {
+            room_for(json_len(&tally), &mut messages);
+            messages.last_mut().expect("one").tallies.push(tally);
+        }
+        for event in batch.events {
+            room_for(json_len(&event), &mut messages);
+            messages.last_mut().expect("one").events.push(event);
+        }
+        messages.retain(|m| !m.is_empty());
+        messages
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.tallies.is_empty() && self.events.is_empty()
+    }
+}
+
+/// The length of `value` as JSON, to size messages as they are filled.
+fn json_len(value: &impl Serialize) -> usize {
+    serde_json::to_vec(value).map_or(0, |v| v.len())
+}
+
+/// A message in the inbox, under the id it is put (and resent) with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxItem {
+    /// Time-ordered (UUIDv7), so the oldest are folded first.
+    pub id: Uuid,
+    /// What it carries.
+    pub message: UsageMessage,
+}
+
+/// What one fold writes: recorded before any of it is written, and kept until all of it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fold {
+    /// The fold's id.
+    pub id: Uuid,
+    /// The inbox items it took.
+    pub taken: Vec<Uuid>,
+    /// Each key's day, summed, under the write id it is always written with.
+    pub tallies: Vec<SentTally>,
+    /// Each owner's day, summed, likewise.
+    pub owners: Vec<SentOwnerTally>,
+    /// Alike events merged (same key, outcome, client and minute), each under its id.
+    pub events: Vec<UsageEvent>,
+}
+
+impl Fold {
+    /// The fold of `items`, under new write ids.
+    pub fn of(items: &[InboxItem]) -> Self {
+        let mut tallies: HashMap<TallyKey, Tally> = HashMap::new();
+        let mut events: Vec<UsageEvent> = Vec::new();
+        let mut groups: HashMap<(KeyId, VerifyCode, AttemptContext, DateTime<Utc>), usize> =
+            HashMap::new();
+        for item in items {
+            for (key, tally) in &item.message.tallies {
+                tallies.entry(key.clone()).or_default().merge(tally);
+            }
+            for event in &item.message.events {
+                let group = (
+                    event.key_id,
+                    event.outcome,
+                    event.context.clone(),
+                    event_bucket(event.at),
+                );
+                match groups.get(&group) {
+                    Some(&i) => {
+                        events[i].count += event.count;
+                        events[i].at = events[i].at.min(event.at);
+                    }
+                    None => {
+                        groups.insert(group, events.len());
+                        events.push(event.clone());
+                    }
+                }
+            }
+        }
+        Self {
+            id: Uuid::new_v4(),
+            taken: items.iter().map(|i| i.id).collect(),
+            owners: SentOwnerTally::sums(&tallies),
+            tallies: tallies
+                .into_iter()
+                .map(|(key, tally)| SentTally {
+                    id: Uuid::new_v4(),
+                    key,
+                    tally,
+                })
+                .collect(),
+            events,
+        }
+    }
+
+    /// Everything it writes, as a batch of resends: under its recorded ids.
+    fn batch(&self) -> UsageBatch {
+        UsageBatch {
+            tallies: HashMap::new(),
+            resend: self.tallies.clone(),
+            resend_owners: self.owners.clone(),
+            events: self.events.clone(),
+        }
+    }
+}
+
+/// The storage port of the inbox and of the folds recorded from it.
+#[async_trait]
+pub trait UsageInbox: Send + Sync {
+    /// How many partitions the inbox is spread over (numbered from 0).
+    fn shards(&self) -> u32;
+    /// Puts `items` in the inbox; an item put again under its id stays one item.
+    async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError>;
+    /// The oldest items of `shard`, at most `max_items` of them and `max_bytes` in all (but at
+    /// least one, when there is one).
+    async fn peek(
+        &self,
+        shard: u32,
+        max_items: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<InboxItem>, StoreError>;
+    /// Takes `fold.taken` out of the inbox, leaves a tombstone for each, and records `fold`, all
+    /// or nothing. `false`: one of them was taken first (by another fold, or long ago, and came
+    /// back by a resend, which is dropped here); peek again.
+    async fn claim(&self, fold: &Fold) -> Result<bool, StoreError>;
+    /// Folds recorded and not finished.
+    async fn unfinished(&self) -> Result<Vec<Fold>, StoreError>;
+    /// Forgets a fold once all of it is written.
+    async fn finish(&self, fold: Uuid) -> Result<(), StoreError>;
+}
+
+/// A [`UsageSink`] that puts each flush in the inbox for [`UsageFolder`] to write.
+pub struct InboxSink {
+    inbox: Arc<dyn UsageInbox>,
+    /// Messages not acknowledged yet, with when they were first put, resent as they were.
+    pending: tokio::sync::Mutex<VecDeque<(Instant, InboxItem)>>,
+}
+
+impl InboxSink {
+    /// A sink putting flushes in `inbox`.
+    pub fn new(inbox: Arc<dyn UsageInbox>) -> Self {
+        Self {
+            inbox,
+            pending: tokio::sync::Mutex::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl UsageSink for InboxSink {
+    /// Always hands back nothing: what could not be put stays with the sink, under its id.
+    async fn write(&self, batch: UsageBatch) -> UsageBatch {
+        let mut pending = self.pending.lock().await;
+        let now = Instant::now();
+        pending.extend(UsageMessage::split(batch).into_iter().map(|message| {
+            (
+                now,
+                InboxItem {
+                    id: Uuid::now_v7(),
+                    message,
+                },
+            )
+        }));
+        let before = pending.len();
+        pending.retain(|(since, _)| since.elapsed() < MAX_PENDING_AGE);
+        let excess = pending.len().saturating_sub(MAX_PENDING);
+        pending.drain(..excess);
+        if pending.len() < before {
+            tracing::error!(
+                dropped = before - pending.len(),
+                "usage inbox unreachable for too long; dropping the oldest usage messages"
+            );
+        }
+        let items: Vec<InboxItem> = pending.iter().map(|(_, item)| item.clone()).collect();
+        match self.inbox.put(&items).await {
+            Ok(()) => pending.clear(),
+            Err(err) => {
+                tracing::warn!(error = %err, messages = items.len(), "usage messages not put; resent with the next flush")
+            }
+        }
+        UsageBatch::default()
+    }
+}
+
+/// What one run of the folder did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FoldReport {
+    /// Unfinished folds of earlier runs finished.
+    pub resumed: usize,
+    /// New folds written.
+    pub folds: usize,
+    /// Inbox messages they took.
+    pub messages: usize,
+    /// Key days they wrote.
+    pub key_days: usize,
+}
+
+/// Folds the usage inbox and writes the sums.
+pub struct UsageFolder {
+    inbox: Arc<dyn UsageInbox>,
+    sink: Arc<dyn UsageSink>,
+}
+
+impl UsageFolder {
+    /// A folder taking from `inbox` and writing through `sink` (a direct one).
+    pub fn new(inbox: Arc<dyn UsageInbox>, sink: Arc<dyn UsageSink>) -> Self {
+        Self { inbox, sink }
+    }
+
+    /// Finishes what earlier runs left, then folds the inbox, shard by shard, until it is empty
+    /// or `deadline` passes; every shard gets at least one fold, so a run always makes progress
+    /// (the local emulator's deadlines are already past). A write that fails ends the run; its
+    /// fold is finished by the next.
+    pub async fn run(&self, deadline: Instant) -> Result<FoldReport, StoreError> {
+        let mut report = FoldReport::default();
+        for fold in self.inbox.unfinished().await? {
+            self.write(&fold).await?;
+            report.resumed += 1;
+        }
+        for shard in 0..self.inbox.shards() {
+            let mut first = true;
+            while std::mem::take(&mut first) || Instant::now() < deadline {
+                let items = self.inbox.peek(shard, FOLD_MESSAGES, FOLD_BYTES).await?;
+                if items.is_empty() {
+                    break;
+                }
+                let fold = Fold::of(&items);
+                if !self.inbox.claim(&fold).await? {
+                    continue;
+                }
+                self.write(&fold).await?;
+                report.folds += 1;
+                report.messages += items.len();
+                report.key_days += fold.tallies.len();
+            }
+        }
+        Ok(report)
+    }
+
+    async fn write(&self, fold: &Fold) -> Result<(), StoreError> {
+        let left = self.sink.write(fold.batch()).await;
+        if !left.is_empty() {
+            return Err(StoreError::Unavailable(Box::new(std::io::Error::other(
+                format!(
+                    "fold {}: {} counters and {} events left for the next run",
+                    fold.id,
+                    left.resend.len() + left.resend_owners.len(),
+                    left.events.len()
+                ),
+            ))));
+        }
+        self.inbox.finish(fold.id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        ids::{UserId, WorkspaceId},
+        store::memory::{MemoryUsage, MemoryUsageInbox},
+    };
+
+    struct Setup {
+        inbox: Arc<MemoryUsageInbox>,
+        usage: Arc<MemoryUsage>,
+        folder: UsageFolder,
+        key: TallyKey,
+        at: DateTime<Utc>,
+    }
+
+    fn setup() -> Setup {
+        let inbox = Arc::new(MemoryUsageInbox::default());
+        let usage = Arc::new(MemoryUsage::default());
+        let owner = UserId::parse(&Uuid::new_v4().to_string()).unwrap();
+        let at = "2026-12-07T10:00:30Z".parse().unwrap();
+        Setup {
+            folder: UsageFolder::new(inbox.clone(), usage.clone()),
+            inbox,
+            usage,
+            key: TallyKey {
+                key_id: KeyId::new(),
+                owner_id: owner,
+                day: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+            },
+            at,
+        }
+    }
+
+    impl Setup {
+        /// A flush of one container: `success` verifications of the key, as one event.
+        fn flush(&self, success: u64) -> UsageBatch {
+            let tally = Tally {
+                success,
+                failed: 0,
+                last_used_at: Some(self.at),
+                last_failed_at: None,
+            };
+            UsageBatch {
+                tallies: [(self.key.clone(), tally)].into_iter().collect(),
+                events: vec![UsageEvent {
+                    id: Uuid::new_v4(),
+                    at: self.at,
+                    count: success,
+                    key_id: self.key.key_id,
+                    workspace_id: WorkspaceId::personal(&self.key.owner_id),
+                    owner_id: self.key.owner_id.clone(),
+                    outcome: VerifyCode::Valid,
+                    context: AttemptContext::default(),
+                }],
+                ..UsageBatch::default()
+            }
+        }
+
+        fn success(&self) -> u64 {
+            self.usage.tally(&self.key).success
+        }
+
+        async fn run(&self) -> Result<FoldReport, StoreError> {
+            self.folder
+                .run(Instant::now() + Duration::from_secs(60))
+                .await
+        }
+    }
+
+    #[tokio::test]
+    async fn flushes_of_many_containers_are_written_once_per_key_and_day() {
+        let s = setup();
+        for success in [3, 4, 5] {
+            let container = InboxSink::new(s.inbox.clone());
+            assert!(container.write(s.flush(success)).await.is_empty());
+        }
+        assert_eq!(
+            s.success(),
+            0,
+            "nothing is written to the key before the fold"
+        );
+        let report = s.run().await.unwrap();
+        assert_eq!(
+            (report.folds, report.messages, report.key_days),
+            (1, 3, 1),
+            "three flushes, one write of the key's day"
+        );
+        assert_eq!(s.success(), 12);
+        let events: Vec<u64> = s.usage.events().iter().map(|e| e.count).collect();
+        assert_eq!(events, [12], "alike events of the three containers are one");
+        assert_eq!(
+            s.run().await.unwrap(),
+            FoldReport::default(),
+            "nothing left"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fold_cut_short_is_finished_by_the_next_run_under_the_same_ids() {
+        let s = setup();
+        let container = InboxSink::new(s.inbox.clone());
+        container.write(s.flush(3)).await;
+        container.write(s.flush(4)).await;
+        s.usage.lose_next_acks(1);
+        assert!(s.run().await.is_err(), "the write's answer was lost");
+        assert_eq!(s.success(), 7, "it committed");
+        assert_eq!(s.inbox.waiting(), 0, "the fold holds the messages now");
+        let report = s.run().await.unwrap();
+        assert_eq!(report.resumed, 1);
+        assert_eq!(
+            s.success(),
+            7,
+            "finished under the same write ids: nothing twice"
+        );
+
+        s.usage.fail_next_writes(1);
+        container.write(s.flush(5)).await;
+        assert!(s.run().await.is_err(), "the write failed");
+        assert_eq!(s.success(), 7);
+        assert_eq!(s.run().await.unwrap().resumed, 1);
+        assert_eq!(s.success(), 12, "the next run wrote it");
+        assert_eq!(
+            s.usage.events().iter().map(|e| e.count).sum::<u64>(),
+            12,
+            "every event stored once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_past_its_deadline_still_folds_once() {
+        let s = setup();
+        InboxSink::new(s.inbox.clone()).write(s.flush(3)).await;
+        let report = s.folder.run(Instant::now()).await.unwrap();
+        assert_eq!(report.folds, 1);
+        assert_eq!(s.success(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_message_resent_after_it_was_folded_is_dropped() {
+        let s = setup();
+        let item = InboxItem {
+            id: Uuid::now_v7(),
+            message: UsageMessage::split(s.flush(3)).remove(0),
+        };
+        s.inbox.put(std::slice::from_ref(&item)).await.unwrap();
+        s.inbox.put(std::slice::from_ref(&item)).await.unwrap();
+        s.run().await.unwrap();
+        assert_eq!(s.success(), 3, "a message put twice is one");
+        s.inbox.put(std::slice::from_ref(&item)).await.unwrap();
+        s.run().await.unwrap();
+        assert_eq!(s.success(), 3, "a resend after the fold is dropped");
+        assert_eq!(s.inbox.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_container_resends_what_the_inbox_did_not_take() {
+        let s = setup();
+        let container = InboxSink::new(s.inbox.clone());
+        s.inbox.fail_next_puts(1);
+        container.write(s.flush(3)).await;
+        assert_eq!(s.inbox.waiting(), 0);
+        container.write(s.flush(4)).await;
+        assert_eq!(
+            s.inbox.waiting(),
+            2,
+            "the first flush went again, beside the second"
+        );
+        s.run().await.unwrap();
+        assert_eq!(s.success(), 7);
+    }
+
+    #[test]
+    fn a_large_flush_is_split_into_messages_that_fit_an_item_and_lose_nothing() {
+        let s = setup();
+        let mut batch = UsageBatch::default();
+        for _ in 0..4_000 {
+            let key = TallyKey {
+                key_id: KeyId::new(),
+                ..s.key.clone()
+            };
+            batch.tallies.insert(
+                key,
+                Tally {
+                    success: 2,
+                    ..Tally::default()
+                },
+            );
+        }
+        batch.events = s.flush(1).events;
+        let messages = UsageMessage::split(batch);
+        assert!(messages.len() > 1, "{} messages", messages.len());
+        for message in &messages {
+            assert!(
+                json_len(message) <= MESSAGE_BYTES + 100,
+                "{} bytes, {} tallies",
+                json_len(message),
+                message.tallies.len()
+            );
+        }
+        let tallies: u64 = messages
+            .iter()
+            .flat_map(|m| &m.tallies)
+            .map(|(_, t)| t.success)
+            .sum();
+        assert_eq!(tallies, 8_000);
+        assert_eq!(messages.iter().map(|m| m.events.len()).sum::<usize>(), 1);
+    }
+}
