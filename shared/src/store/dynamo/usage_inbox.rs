@@ -1,7 +1,8 @@
 //! The DynamoDB adapter of [`UsageInbox`]: messages, tombstones and recorded folds in the single
-//! table (see [`table`] for their keys).
+//! table (see [`table`] for their keys). Bodies are JSON compressed with DEFLATE: DynamoDB bills
+//! writes by the kilobyte, and usage JSON (ids, mostly) shrinks several times.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, io::Write};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
@@ -19,7 +20,7 @@ use crate::{
     usage::fold::{Fold, InboxItem, UsageInbox, UsageMessage},
 };
 
-/// Bytes of a fold's JSON per item: well inside DynamoDB's 400 KB.
+/// Bytes of a fold's compressed JSON per item: well inside DynamoDB's 400 KB.
 const PART_BYTES: usize = 350_000;
 /// How long an inbox message waits to be folded before DynamoDB's TTL drops it, and how long an
 /// unfinished fold is kept.
@@ -110,6 +111,20 @@ fn body(item: &std::collections::HashMap<String, AttributeValue>) -> Option<&[u8
         .map(|b| b.as_ref())
 }
 
+/// `value` as compressed JSON.
+fn pack(value: &impl serde::Serialize) -> Result<Vec<u8>, StoreError> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    serde_json::to_writer(&mut encoder, value).map_err(StoreError::backend)?;
+    encoder.finish().map_err(StoreError::backend)
+}
+
+/// The JSON in a compressed body.
+fn unpack(packed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut decoder = flate2::write::DeflateDecoder::new(Vec::new());
+    decoder.write_all(packed).map_err(StoreError::backend)?;
+    decoder.finish().map_err(StoreError::backend)
+}
+
 fn sk(item: &std::collections::HashMap<String, AttributeValue>) -> Option<&str> {
     item.get(table::SK)
         .and_then(|s| s.as_s().ok())
@@ -144,10 +159,12 @@ impl UsageInbox for DynamoUsageInbox {
             .iter()
             .map(|item| {
                 let (pk, sk) = table::usage_inbox_key(item.id);
-                let json = serde_json::to_vec(&item.message).map_err(StoreError::backend)?;
                 let put = PutRequest::builder()
                     .set_item(Some(self.key(pk, sk).into_iter().collect()))
-                    .item(table::BODY, AttributeValue::B(Blob::new(json)))
+                    .item(
+                        table::BODY,
+                        AttributeValue::B(Blob::new(pack(&item.message)?)),
+                    )
                     .item(table::TTL, Self::expiry(item.id, KEEP_DAYS))
                     .build()
                     .map_err(StoreError::backend)?;
@@ -177,24 +194,25 @@ impl UsageInbox for DynamoUsageInbox {
         let mut items = Vec::new();
         let mut bytes = 0;
         for item in out.items() {
-            let (Some(id), Some(json)) =
+            let (Some(id), Some(packed)) =
                 (sk(item).and_then(|s| Uuid::parse_str(s).ok()), body(item))
             else {
                 continue;
             };
+            let json = unpack(packed)?;
             if !items.is_empty() && bytes + json.len() > max_bytes {
                 break;
             }
             bytes += json.len();
             let message: UsageMessage =
-                serde_json::from_slice(json).map_err(StoreError::backend)?;
+                serde_json::from_slice(&json).map_err(StoreError::backend)?;
             items.push(InboxItem { id, message });
         }
         Ok(items)
     }
 
     async fn claim(&self, fold: &Fold) -> Result<bool, StoreError> {
-        let json = serde_json::to_vec(fold).map_err(StoreError::backend)?;
+        let packed = pack(fold)?;
         let mut items = Vec::new();
         for &message in &fold.taken {
             let (pk, sk) = table::usage_inbox_key(message);
@@ -223,7 +241,7 @@ impl UsageInbox for DynamoUsageInbox {
                 .map_err(StoreError::backend)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
-        for (part, chunk) in json.chunks(PART_BYTES).enumerate() {
+        for (part, chunk) in packed.chunks(PART_BYTES).enumerate() {
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(
@@ -282,8 +300,11 @@ impl UsageInbox for DynamoUsageInbox {
             parts.entry(fold).or_default().extend_from_slice(json);
         }
         let mut folds = Vec::new();
-        for (id, json) in parts {
-            match serde_json::from_slice::<Fold>(&json) {
+        for (id, packed) in parts {
+            let fold = unpack(&packed).and_then(|json| {
+                serde_json::from_slice::<Fold>(&json).map_err(StoreError::backend)
+            });
+            match fold {
                 Ok(fold) => folds.push(fold),
                 // Parts are deleted only once all of the fold is written: a fold missing some was
                 // being forgotten when its run ended.
