@@ -84,12 +84,30 @@ async fn flushes_of_many_containers_are_folded_once_each_even_resent_or_cut_shor
         owner_id: UserId::parse(&user.id).expect("a user id"),
         day: Utc::now().date_naive(),
     };
+    // A second key, verified and deleted before the fold: written in the same transaction as
+    // the first, it must neither come back nor keep the first from being counted.
+    let (gone_id, _) = user
+        .create_key(json!({"name": "deleted before the fold"}))
+        .await;
+    let gone = TallyKey {
+        key_id: KeyId::parse(&gone_id).expect("a key id"),
+        ..key.clone()
+    };
     let table = table().await;
     let inbox = Arc::new(table.usage_inbox());
     for success in [3, 4, 5] {
         let container = InboxSink::new(inbox.clone());
-        assert!(container.write(flush(&key, success)).await.is_empty());
+        let mut batch = flush(&key, success);
+        batch.tallies.extend(flush(&gone, 1).tallies);
+        assert!(container.write(batch).await.is_empty());
     }
+    user.call(
+        Method::DELETE,
+        &format!("/api/v1/account/api-keys/{gone_id}"),
+        None,
+    )
+    .await
+    .expect(200);
 
     // A fold cut short: recorded (its messages taken from the inbox), and only its key's counters
     // written before its run ended.
@@ -120,6 +138,14 @@ async fn flushes_of_many_containers_are_folded_once_each_even_resent_or_cut_shor
         json!([18, 18, true]),
         "3 + 4 + 5 once each, and the cut fold's 6 finished without counting it twice"
     );
+
+    user.call(
+        Method::GET,
+        &format!("/api/v1/account/api-keys/{gone_id}"),
+        None,
+    )
+    .await
+    .expect(404);
 
     // A container resending a folded message (its first put's answer was lost).
     inbox.put(std::slice::from_ref(&item)).await.unwrap();

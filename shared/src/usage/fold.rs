@@ -160,14 +160,7 @@ impl Fold {
             id: Uuid::new_v4(),
             taken: items.iter().map(|i| i.id).collect(),
             owners: SentOwnerTally::sums(&tallies),
-            tallies: tallies
-                .into_iter()
-                .map(|(key, tally)| SentTally {
-                    id: Uuid::new_v4(),
-                    key,
-                    tally,
-                })
-                .collect(),
+            tallies: SentTally::fresh(tallies),
             events,
         }
     }
@@ -286,34 +279,54 @@ impl UsageFolder {
         Self { inbox, sink }
     }
 
-    /// Finishes what earlier runs left, then folds the inbox, shard by shard, until it is empty
-    /// or `deadline` passes; every shard gets at least one fold, so a run always makes progress
-    /// (the local emulator's deadlines are already past). A write that fails ends the run; its
-    /// fold is finished by the next.
+    /// Finishes what earlier runs left, then folds the inbox until it is empty or `deadline`
+    /// passes; the first fold is made whatever the deadline, so a run always makes progress (the
+    /// local emulator's deadlines are already past). A write that fails ends the run; its fold is
+    /// finished by the next.
     pub async fn run(&self, deadline: Instant) -> Result<FoldReport, StoreError> {
         let mut report = FoldReport::default();
         for fold in self.inbox.unfinished().await? {
             self.write(&fold).await?;
             report.resumed += 1;
         }
-        for shard in 0..self.inbox.shards() {
-            let mut first = true;
-            while std::mem::take(&mut first) || Instant::now() < deadline {
-                let items = self.inbox.peek(shard, FOLD_MESSAGES, FOLD_BYTES).await?;
-                if items.is_empty() {
-                    break;
-                }
-                let fold = Fold::of(&items);
-                if !self.inbox.claim(&fold).await? {
-                    continue;
-                }
-                self.write(&fold).await?;
-                report.folds += 1;
-                report.messages += items.len();
-                report.key_days += fold.tallies.len();
+        let mut first = true;
+        while std::mem::take(&mut first) || Instant::now() < deadline {
+            let items = self.gather().await?;
+            if items.is_empty() {
+                break;
             }
+            let fold = Fold::of(&items);
+            if !self.inbox.claim(&fold).await? {
+                continue;
+            }
+            self.write(&fold).await?;
+            report.folds += 1;
+            report.messages += items.len();
+            report.key_days += fold.tallies.len();
         }
         Ok(report)
+    }
+
+    /// The oldest messages of every shard, up to one fold's worth: what containers flushed at
+    /// the same time lands on different shards, and a fold sums them only if it takes them
+    /// together. Each gather starts at a random shard, so a backlog longer than a fold is taken
+    /// evenly from all of them.
+    async fn gather(&self) -> Result<Vec<InboxItem>, StoreError> {
+        let shards = self.inbox.shards().max(1);
+        let start = rand::random::<u32>() % shards;
+        let (mut items, mut bytes) = (Vec::new(), 0);
+        for shard in (0..shards).map(|i| (start + i) % shards) {
+            if items.len() >= FOLD_MESSAGES || bytes >= FOLD_BYTES {
+                break;
+            }
+            let found = self
+                .inbox
+                .peek(shard, FOLD_MESSAGES - items.len(), FOLD_BYTES - bytes)
+                .await?;
+            bytes += found.iter().map(|i| json_len(&i.message)).sum::<usize>();
+            items.extend(found);
+        }
+        Ok(items)
     }
 
     async fn write(&self, fold: &Fold) -> Result<(), StoreError> {
@@ -405,7 +418,8 @@ mod tests {
     #[tokio::test]
     async fn flushes_of_many_containers_are_written_once_per_key_and_day() {
         let s = setup();
-        for success in [3, 4, 5] {
+        // Eight containers' flushes land on different shards of the inbox.
+        for success in 1..=8 {
             let container = InboxSink::new(s.inbox.clone());
             assert!(container.write(s.flush(success)).await.is_empty());
         }
@@ -417,12 +431,12 @@ mod tests {
         let report = s.run().await.unwrap();
         assert_eq!(
             (report.folds, report.messages, report.key_days),
-            (1, 3, 1),
-            "three flushes, one write of the key's day"
+            (1, 8, 1),
+            "eight flushes, one write of the key's day"
         );
-        assert_eq!(s.success(), 12);
+        assert_eq!(s.success(), 36);
         let events: Vec<u64> = s.usage.events().iter().map(|e| e.count).collect();
-        assert_eq!(events, [12], "alike events of the three containers are one");
+        assert_eq!(events, [36], "alike events of the eight containers are one");
         assert_eq!(
             s.run().await.unwrap(),
             FoldReport::default(),

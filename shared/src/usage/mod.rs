@@ -15,7 +15,7 @@
 //! before its answer, so what a test did is visible at once.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     hash::{Hash, Hasher},
     net::IpAddr,
     sync::{Arc, Mutex},
@@ -114,15 +114,55 @@ pub struct TallyKey {
 
 /// A tally that was sent and not acknowledged. It is sent again exactly as it was, under the same
 /// write id, so a write that committed but whose answer was lost (a timeout) is not applied twice:
-/// the store treats a repeated id as the same write.
+/// the store treats a repeated id as the same write. Tallies sent under one id are one write (at
+/// most [`TALLIES_PER_WRITE`] of them, see [`SentTally::writes`]) and are resent together.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentTally {
-    /// The write's idempotency id.
+    /// The write's idempotency id, shared by the tallies written with it.
     pub id: Uuid,
     /// Which key and day.
     pub key: TallyKey,
     /// The counts, unchanged since the first attempt.
     pub tally: Tally,
+}
+
+/// Most key days written in one write (a DynamoDB transaction of two items per key day holds
+/// 100): a fold of a thousand keys is 40 calls, not a thousand.
+pub const TALLIES_PER_WRITE: usize = 25;
+
+impl SentTally {
+    /// `tallies` under new write ids, at most [`TALLIES_PER_WRITE`] to an id and one day per key
+    /// (a transaction may not touch one item twice, and each tally adds to its key's item).
+    pub fn fresh(tallies: impl IntoIterator<Item = (TallyKey, Tally)>) -> Vec<Self> {
+        let mut sent = Vec::new();
+        let mut id = Uuid::new_v4();
+        let mut keys: HashSet<KeyId> = HashSet::new();
+        for (key, tally) in tallies {
+            if keys.len() == TALLIES_PER_WRITE || keys.contains(&key.key_id) {
+                id = Uuid::new_v4();
+                keys.clear();
+            }
+            keys.insert(key.key_id);
+            sent.push(Self { id, key, tally });
+        }
+        sent
+    }
+
+    /// `sent` grouped into its writes: the tallies of each write id, in order of first appearance.
+    pub fn writes(sent: Vec<Self>) -> Vec<Vec<Self>> {
+        let mut order: Vec<Uuid> = Vec::new();
+        let mut groups: HashMap<Uuid, Vec<Self>> = HashMap::new();
+        for tally in sent {
+            if !groups.contains_key(&tally.id) {
+                order.push(tally.id);
+            }
+            groups.entry(tally.id).or_default().push(tally);
+        }
+        order
+            .into_iter()
+            .filter_map(|id| groups.remove(&id))
+            .collect()
+    }
 }
 
 /// The sum of a flush's tallies for one owner and day, sent as one write: an owner with a
@@ -599,6 +639,39 @@ mod tests {
             2,
             "a rate-limited request is counted, not stored"
         );
+    }
+
+    proptest::proptest! {
+        /// Every tally is sent once, no write holds more than its share or one key twice, and
+        /// grouping the sent tallies by write id gives back exactly those writes.
+        #[test]
+        fn fresh_writes_hold_each_key_once_and_regroup_exactly(
+            picks in proptest::collection::vec((0usize..40, 0u64..3), 0..200)
+        ) {
+            let owner = UserId::parse("00000000-0000-4000-8000-000000000001").unwrap();
+            let keys: Vec<KeyId> = (0..40).map(|_| KeyId::new()).collect();
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+            let tallies: HashMap<TallyKey, Tally> = picks
+                .iter()
+                .map(|&(k, d)| {
+                    let key = TallyKey {
+                        key_id: keys[k],
+                        owner_id: owner.clone(),
+                        day: day + chrono::Days::new(d),
+                    };
+                    (key, Tally { success: 1, ..Tally::default() })
+                })
+                .collect();
+            let sent = SentTally::fresh(tallies.clone());
+            proptest::prop_assert_eq!(sent.len(), tallies.len());
+            let writes = SentTally::writes(sent.clone());
+            proptest::prop_assert_eq!(writes.concat(), sent);
+            for write in &writes {
+                proptest::prop_assert!(write.len() <= TALLIES_PER_WRITE);
+                let distinct: HashSet<KeyId> = write.iter().map(|t| t.key.key_id).collect();
+                proptest::prop_assert_eq!(distinct.len(), write.len());
+            }
+        }
     }
 
     #[test]

@@ -13,12 +13,13 @@ use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::usage::{SentOwnerTally, SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink};
+use crate::usage::{SentOwnerTally, SentTally, Tally, UsageBatch, UsageEvent, UsageSink};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     keys::outcome::VerifyCode,
     store::{StoreError, table},
 };
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 /// Writes of one flush in flight at once: enough to hide DynamoDB's latency, few enough to stay
 /// well inside a function's connection pool and a table's burst capacity.
@@ -222,39 +223,62 @@ impl DynamoUsageSink {
             .map_err(StoreError::backend)
     }
 
-    /// Adds one tally to the key and the key's day in one transaction whose `ClientRequestToken`
-    /// is the tally's write id: DynamoDB applies a repeated token once (for ten minutes), so a
-    /// resent tally whose first attempt committed unseen is not counted twice. A deleted key is
-    /// not brought back: its day still counts. (The owner's day is written once per flush, summed:
-    /// see [`Self::write_owner_tally`].)
-    async fn write_tally(&self, id: Uuid, key: &TallyKey, tally: &Tally) -> Result<(), StoreError> {
-        let day = self.add_to_day(table::key_pk(key.key_id), key.day, tally)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .client_request_token(id.to_string())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .update(self.add_to_key(key.key_id, tally)?)
-                    .build(),
-            )
-            .transact_items(TransactWriteItem::builder().update(day.clone()).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if key_is_gone(&err) => {
-                self.client
-                    .transact_write_items()
-                    .client_request_token(Uuid::new_v5(&id, b"days only").to_string())
-                    .transact_items(TransactWriteItem::builder().update(day).build())
-                    .send()
-                    .await
-                    .map_err(StoreError::sdk)?;
-                Ok(())
-            }
-            Err(err) => Err(StoreError::sdk(err)),
+    /// Adds the tallies of one write id to their keys and the keys' days in one transaction
+    /// whose `ClientRequestToken` is that id: DynamoDB applies a repeated token once (for ten
+    /// minutes), so a resent write whose first attempt committed unseen is not counted twice. A
+    /// deleted key is not brought back: its day still counts, in a second transaction without
+    /// the gone keys' items, under a token made from the id and those keys (the same on every
+    /// resend). (The owner's day is written once per flush, summed: see
+    /// [`Self::write_owner_tally`].)
+    async fn write_tallies(&self, id: Uuid, tallies: &[SentTally]) -> Result<(), StoreError> {
+        let first = self.transact(id, self.tally_items(tallies, &[])?).await;
+        let Err(err) = first else {
+            return Ok(());
+        };
+        let gone = gone_keys(&err, tallies);
+        if gone.is_empty() {
+            return Err(StoreError::sdk(err));
         }
+        let mut name = b"without".to_vec();
+        for key in &gone {
+            name.extend_from_slice(key.to_string().as_bytes());
+        }
+        self.transact(Uuid::new_v5(&id, &name), self.tally_items(tallies, &gone)?)
+            .await
+            .map_err(StoreError::sdk)
+    }
+
+    /// Each tally's key (but the `gone` ones) and day, as transaction items.
+    fn tally_items(
+        &self,
+        tallies: &[SentTally],
+        gone: &[KeyId],
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut items = Vec::with_capacity(tallies.len() * 2);
+        for SentTally { key, tally, .. } in tallies {
+            if !gone.contains(&key.key_id) {
+                let update = self.add_to_key(key.key_id, tally)?;
+                items.push(TransactWriteItem::builder().update(update).build());
+            }
+            let day = self.add_to_day(table::key_pk(key.key_id), key.day, tally)?;
+            items.push(TransactWriteItem::builder().update(day).build());
+        }
+        Ok(items)
+    }
+
+    /// `items` as one transaction under `token`.
+    async fn transact(
+        &self,
+        token: Uuid,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, HttpResponse>> {
+        self.client
+            .transact_write_items()
+            .client_request_token(token.to_string())
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
     }
 
     /// Adds the sum of a flush's tallies for one owner and day to the owner's day, as a
@@ -279,18 +303,24 @@ impl DynamoUsageSink {
     }
 }
 
-/// Whether a tally transaction was cancelled because the key item's condition failed.
-fn key_is_gone<R>(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>) -> bool {
-    err.as_service_error()
-        .and_then(|e| match e {
-            TransactWriteItemsError::TransactionCanceledException(c) => {
-                c.cancellation_reasons.as_ref()
-            }
-            _ => None,
-        })
-        .and_then(|reasons| reasons.first())
-        .and_then(|first| first.code.as_deref())
-        == Some("ConditionalCheckFailed")
+/// The keys whose item's condition (that it exists) cancelled a transaction of `tallies`, each
+/// tally's key item at an even position and its day after it.
+fn gone_keys<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+    tallies: &[SentTally],
+) -> Vec<KeyId> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return Vec::new();
+    };
+    cancelled
+        .cancellation_reasons()
+        .iter()
+        .enumerate()
+        .filter(|(i, reason)| i % 2 == 0 && reason.code() == Some("ConditionalCheckFailed"))
+        .filter_map(|(i, _)| tallies.get(i / 2).map(|t| t.key.key_id))
+        .collect()
 }
 
 #[async_trait]
@@ -315,24 +345,20 @@ impl UsageSink for DynamoUsageSink {
             .filter_map(std::future::ready)
             .collect()
             .await;
-        let fresh = batch.tallies.into_iter().map(|(key, tally)| SentTally {
-            id: Uuid::new_v4(),
-            key,
-            tally,
-        });
-        left.resend = stream::iter(batch.resend.into_iter().chain(fresh))
-            .map(|sent| async move {
-                match self.write_tally(sent.id, &sent.key, &sent.tally).await {
-                    Ok(()) => None,
+        let mut sent = batch.resend;
+        sent.extend(SentTally::fresh(batch.tallies));
+        left.resend = stream::iter(SentTally::writes(sent))
+            .map(|write| async move {
+                match self.write_tallies(write[0].id, &write).await {
+                    Ok(()) => Vec::new(),
                     Err(err) => {
-                        tracing::warn!(error = %err, key_id = %sent.key.key_id, "usage counters not written");
-                        Some(sent)
+                        tracing::warn!(error = %err, keys = write.len(), "usage counters not written");
+                        write
                     }
                 }
             })
             .buffer_unordered(WRITE_CONCURRENCY)
-            .filter_map(std::future::ready)
-            .collect()
+            .concat()
             .await;
         left.events = self.write_events(batch.events).await;
         left

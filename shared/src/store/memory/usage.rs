@@ -82,12 +82,8 @@ impl UsageSink for MemoryUsage {
             .failing_writes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
-        let fresh = batch.tallies.into_iter().map(|(key, tally)| SentTally {
-            id: Uuid::new_v4(),
-            key,
-            tally,
-        });
-        let sent: Vec<SentTally> = batch.resend.into_iter().chain(fresh).collect();
+        let mut sent = batch.resend;
+        sent.extend(SentTally::fresh(batch.tallies));
         if failing {
             return UsageBatch {
                 resend: sent,
@@ -98,10 +94,8 @@ impl UsageSink for MemoryUsage {
         {
             let mut per_key = self.per_key.lock().expect("lock");
             let mut applied = self.applied.lock().expect("lock");
-            for s in &sent {
-                if !applied.insert(s.id) {
-                    continue;
-                }
+            let writes = SentTally::writes(sent.clone());
+            for s in writes.iter().filter(|w| applied.insert(w[0].id)).flatten() {
                 let stored = per_key.entry(s.key.clone()).or_default();
                 stored.success += s.tally.success;
                 stored.failed += s.tally.failed;

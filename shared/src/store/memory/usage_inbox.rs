@@ -16,7 +16,11 @@ use crate::{
     usage::fold::{Fold, InboxItem, UsageInbox},
 };
 
-/// The inbox, its tombstones and its recorded folds, in memory (one shard).
+/// Shards of the memory inbox: more than one, as in DynamoDB, so a fold must gather across them.
+const SHARDS: u32 = 4;
+
+/// The inbox, its tombstones and its recorded folds, in memory, spread over shards by message id
+/// as the DynamoDB adapter spreads them.
 #[derive(Debug, Default)]
 pub struct MemoryUsageInbox {
     state: Mutex<State>,
@@ -45,7 +49,7 @@ impl MemoryUsageInbox {
 #[async_trait]
 impl UsageInbox for MemoryUsageInbox {
     fn shards(&self) -> u32 {
-        1
+        SHARDS
     }
 
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {
@@ -67,12 +71,18 @@ impl UsageInbox for MemoryUsageInbox {
 
     async fn peek(
         &self,
-        _shard: u32,
+        shard: u32,
         max_items: usize,
         _max_bytes: usize,
     ) -> Result<Vec<InboxItem>, StoreError> {
         let state = self.state.lock().expect("lock");
-        Ok(state.inbox.values().take(max_items).cloned().collect())
+        Ok(state
+            .inbox
+            .values()
+            .filter(|item| (item.id.as_u128() % u128::from(SHARDS)) as u32 == shard)
+            .take(max_items)
+            .cloned()
+            .collect())
     }
 
     async fn claim(&self, fold: &Fold) -> Result<bool, StoreError> {
