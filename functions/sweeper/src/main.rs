@@ -1,7 +1,8 @@
 //! The sweeper function: tracing, config, the lifecycle, the usage folder and the queue (all it
 //! uses), handler, run. The lifecycle schedule's event sweeps (its `time` is the sweep's "now")
 //! and then folds the usage inbox; the fold schedule's event (detail-type [`FOLD_ONLY`]) only
-//! folds. The fold runs until the invocation's deadline, less a reserve.
+//! folds. The fold runs until the invocation's deadline, less a reserve; a deadline already past
+//! when the event arrives (what `cargo lambda watch` gives) counts as the template's timeout.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,8 @@ use serde::Serialize;
 const FOLD_ONLY: &str = "Latchkey Usage Fold";
 /// Time kept for answering after the fold stops taking new work.
 const DEADLINE_RESERVE: Duration = Duration::from_secs(15);
+/// template.yaml's timeout of the sweeper, for an invocation that came with no usable deadline.
+const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What one scheduled run did.
 #[derive(Serialize)]
@@ -42,7 +45,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
             let now_ms = clock.now().timestamp_millis().max(0) as u64;
-            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+            let left = match Duration::from_millis(event.context.deadline.saturating_sub(now_ms)) {
+                Duration::ZERO => TIMEOUT,
+                left => left,
+            };
             let deadline = Instant::now() + left.saturating_sub(DEADLINE_RESERVE.min(left / 4));
             let sweep = match event.payload.detail_type.as_str() {
                 FOLD_ONLY => None,
