@@ -42,7 +42,10 @@ const MESSAGE_BYTES: usize = 300_000;
 /// Most messages one fold takes: its transaction deletes each and writes its tombstone, and a
 /// transaction holds 100 items, the fold's own among them.
 pub const FOLD_MESSAGES: usize = 40;
-/// Most bytes of messages one fold takes: what it records stays well inside a transaction (4 MB).
+/// Most bytes, as stored, of the messages one fold takes: what it records (their sum, stored
+/// alike) stays well inside a transaction (4 MB). As stored, not as JSON: the DynamoDB inbox
+/// compresses, and a budget in JSON bytes split a minute's flushes into six folds, each writing
+/// every key again.
 pub const FOLD_BYTES: usize = 2_500_000;
 /// Messages a container keeps while the inbox cannot be reached; past it the oldest are dropped
 /// (and logged), as the recorder does with events.
@@ -183,14 +186,14 @@ pub trait UsageInbox: Send + Sync {
     fn shards(&self) -> u32;
     /// Puts `items` in the inbox; an item put again under its id stays one item.
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError>;
-    /// The oldest items of `shard`, at most `max_items` of them and `max_bytes` in all (but at
-    /// least one, when there is one).
+    /// The oldest items of `shard`, each with its size as stored, at most `max_items` of them and
+    /// `max_bytes` in all (but at least one, when there is one).
     async fn peek(
         &self,
         shard: u32,
         max_items: usize,
         max_bytes: usize,
-    ) -> Result<Vec<InboxItem>, StoreError>;
+    ) -> Result<Vec<(InboxItem, usize)>, StoreError>;
     /// Takes `fold.taken` out of the inbox, leaves a tombstone for each, and records `fold`, all
     /// or nothing. `false`: one of them was taken first (by another fold, or long ago, and came
     /// back by a resend, which is dropped here); peek again.
@@ -323,8 +326,10 @@ impl UsageFolder {
                 .inbox
                 .peek(shard, FOLD_MESSAGES - items.len(), FOLD_BYTES - bytes)
                 .await?;
-            bytes += found.iter().map(|i| json_len(&i.message)).sum::<usize>();
-            items.extend(found);
+            for (item, stored) in found {
+                bytes += stored;
+                items.push(item);
+            }
         }
         Ok(items)
     }

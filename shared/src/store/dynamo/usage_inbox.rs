@@ -179,7 +179,7 @@ impl UsageInbox for DynamoUsageInbox {
         shard: u32,
         max_items: usize,
         max_bytes: usize,
-    ) -> Result<Vec<InboxItem>, StoreError> {
+    ) -> Result<Vec<(InboxItem, usize)>, StoreError> {
         let out = self
             .client
             .query()
@@ -199,14 +199,14 @@ impl UsageInbox for DynamoUsageInbox {
             else {
                 continue;
             };
-            let json = unpack(packed)?;
-            if !items.is_empty() && bytes + json.len() > max_bytes {
+            if !items.is_empty() && bytes + packed.len() > max_bytes {
                 break;
             }
-            bytes += json.len();
+            bytes += packed.len();
+            let json = unpack(packed)?;
             let message: UsageMessage =
                 serde_json::from_slice(&json).map_err(StoreError::backend)?;
-            items.push(InboxItem { id, message });
+            items.push((InboxItem { id, message }, packed.len()));
         }
         Ok(items)
     }

@@ -74,14 +74,19 @@ impl UsageInbox for MemoryUsageInbox {
         shard: u32,
         max_items: usize,
         _max_bytes: usize,
-    ) -> Result<Vec<InboxItem>, StoreError> {
+    ) -> Result<Vec<(InboxItem, usize)>, StoreError> {
         let state = self.state.lock().expect("lock");
         Ok(state
             .inbox
             .values()
             .filter(|item| (item.id.as_u128() % u128::from(SHARDS)) as u32 == shard)
             .take(max_items)
-            .cloned()
+            .map(|item| {
+                (
+                    item.clone(),
+                    serde_json::to_vec(&item.message).map_or(0, |v| v.len()),
+                )
+            })
             .collect())
     }
 
