@@ -153,3 +153,23 @@ impl Table {
         DynamoErasureStore::new(self.client.clone(), &self.name)
     }
 }
+
+/// The index of each item of a cancelled transaction whose condition failed.
+pub(crate) fn failed_conditions<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> Option<Vec<usize>> {
+    match err.as_service_error()? {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect(),
+        ),
+        _ => None,
+    }
+}

@@ -309,17 +309,11 @@ fn gone_keys<R>(
     err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
     tallies: &[SentTally],
 ) -> Vec<KeyId> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    else {
-        return Vec::new();
-    };
-    cancelled
-        .cancellation_reasons()
-        .iter()
-        .enumerate()
-        .filter(|(i, reason)| i % 2 == 0 && reason.code() == Some("ConditionalCheckFailed"))
-        .filter_map(|(i, _)| tallies.get(i / 2).map(|t| t.key.key_id))
+    super::failed_conditions(err)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i % 2 == 0)
+        .filter_map(|i| tallies.get(i / 2).map(|t| t.key.key_id))
         .collect()
 }
 

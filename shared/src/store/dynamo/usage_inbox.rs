@@ -7,7 +7,6 @@ use std::{collections::BTreeMap, io::Write};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    operation::transact_write_items::TransactWriteItemsError,
     primitives::Blob,
     types::{
         AttributeValue, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
@@ -131,23 +130,6 @@ fn sk(item: &std::collections::HashMap<String, AttributeValue>) -> Option<&str> 
         .map(String::as_str)
 }
 
-/// The index of each item of a cancelled transaction whose condition failed.
-fn failed_conditions<R>(
-    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<usize>> {
-    match err.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(c) => Some(
-            c.cancellation_reasons()
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                .map(|(i, _)| i)
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 #[async_trait]
 impl UsageInbox for DynamoUsageInbox {
     fn shards(&self) -> u32 {
@@ -267,7 +249,7 @@ impl UsageInbox for DynamoUsageInbox {
         let Err(err) = result else {
             return Ok(true);
         };
-        let Some(failed) = failed_conditions(&err) else {
+        let Some(failed) = super::failed_conditions(&err) else {
             return Err(StoreError::sdk(err));
         };
         // A tombstone already there: that message was folded before and came back by a resend.
