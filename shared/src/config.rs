@@ -17,8 +17,9 @@ pub struct Config {
     pub oidc: Option<OidcSettings>,
     /// Prefix of every key this deployment issues (`LATCHKEY_KEY_PREFIX`, default `sk`).
     pub key_prefix: KeyPrefix,
-    /// How long a verified key may be served from the warm container's cache
-    /// (`LATCHKEY_KEY_CACHE_TTL_SECONDS`, default 30, at most 30): the revocation bound.
+    /// The revocation bound (`LATCHKEY_KEY_CACHE_TTL_SECONDS`, default 30, at most 30): how long
+    /// a change to a key may take to reach every warm container, whose cache serves only while
+    /// the key-change feed was read within it ([`crate::keys::changes`]); 0 turns the cache off.
     pub key_cache_ttl: Duration,
     /// How long usage counters and events may wait in memory before they are flushed
     /// (`LATCHKEY_USAGE_FLUSH_SECONDS`, default 5; 0 writes them to the keys with every

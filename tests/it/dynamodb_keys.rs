@@ -11,8 +11,8 @@ use latchkey::{
     clock::SystemClock,
     ids::{KeyId, UserId, WorkspaceId},
     keys::{
-        cache::VerifiedKeyCache, model::ApiKey, model::DailyUsage, outcome::VerifyCode,
-        service::KeyService, spec::KeyChanges, store::KeyStore,
+        cache::VerifiedKeyCache, changes::ChangeCursor, model::ApiKey, model::DailyUsage,
+        outcome::VerifyCode, service::KeyService, spec::KeyChanges, store::KeyStore,
     },
     store::{StoreError, dynamo::DynamoKeyStore},
     usage::AttemptContext,
@@ -104,6 +104,15 @@ impl KeyStore for ReadTogether {
     async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.inner.delete(key).await
     }
+    fn change_cursor(&self) -> ChangeCursor {
+        self.inner.change_cursor()
+    }
+    async fn changes_after(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<(Vec<KeyId>, ChangeCursor), StoreError> {
+        self.inner.changes_after(cursor).await
+    }
     async fn daily_usage(
         &self,
         id: KeyId,
@@ -111,6 +120,44 @@ impl KeyStore for ReadTogether {
     ) -> Result<Vec<DailyUsage>, StoreError> {
         self.inner.daily_usage(id, since).await
     }
+}
+
+/// Every update and deletion lands in the key-change feed with the change, and a reader that
+/// keeps its cursor is told of each once.
+#[tokio::test]
+async fn the_change_feed_tells_each_reader_of_every_update_and_deletion_once() {
+    let base = store().await;
+    let keys = service(base.clone());
+    let owner = caller();
+    let revoked = keys
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap()
+        .key;
+    let deleted = keys
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap()
+        .key;
+    let untouched = keys
+        .create(&owner, spec(serde_json::json!({})))
+        .await
+        .unwrap()
+        .key;
+    let cursor = base.change_cursor();
+    keys.revoke(&owner, revoked.id, "leaked".into())
+        .await
+        .unwrap();
+    keys.delete(&owner, deleted.id).await.unwrap();
+    let (changed, next) = base.changes_after(&cursor).await.unwrap();
+    assert!(changed.contains(&revoked.id), "{changed:?}");
+    assert!(changed.contains(&deleted.id), "{changed:?}");
+    assert!(!changed.contains(&untouched.id), "made, never changed");
+    let (again, _) = base.changes_after(&next).await.unwrap();
+    assert!(
+        !again.contains(&revoked.id) && !again.contains(&deleted.id),
+        "told once: {again:?}"
+    );
 }
 
 /// A hash upgrade replaces the hash only while it is still the one verified, and leaves the

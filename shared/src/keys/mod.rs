@@ -5,6 +5,7 @@ pub mod authorizer;
 pub mod backoff;
 pub mod cache;
 pub mod ceiling;
+pub mod changes;
 pub mod hashing;
 pub mod limit;
 pub mod model;

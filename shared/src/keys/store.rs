@@ -3,13 +3,15 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{model::ApiKey, model::DailyUsage};
+use super::{changes::ChangeCursor, model::ApiKey, model::DailyUsage};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     store::StoreError,
 };
 
 /// Reads and writes API keys. Every write that could race is conditional on the key's version.
+/// Every update and deletion of a key is recorded in the key-change feed in the same write
+/// ([`super::changes`]).
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// One key by id (a single strongly consistent read).
@@ -43,6 +45,15 @@ pub trait KeyStore: Send + Sync {
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError>;
     /// Deletes a key, and its number's lookup item, if it is still at the version it was read at.
     async fn delete(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// A cursor at the feed's present: reading from it finds the changes made from now on.
+    fn change_cursor(&self) -> ChangeCursor;
+    /// The ids of the keys updated or deleted from `cursor` on (one may come twice), and the
+    /// cursor to read from next. Every change that was written before the call began is in what
+    /// it returns or in what an earlier read from the same line of cursors returned.
+    async fn changes_after(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<(Vec<KeyId>, ChangeCursor), StoreError>;
     /// Recorded daily counters of a key from `since` (inclusive) on.
     async fn daily_usage(&self, id: KeyId, since: NaiveDate)
     -> Result<Vec<DailyUsage>, StoreError>;

@@ -19,6 +19,7 @@ use std::{
 use super::{
     backoff::FailureBackoff,
     cache::{self, VerifiedKeyCache},
+    changes::KeyChangeFeed,
     hashing,
     model::ApiKey,
     outcome::VerifyCode,
@@ -60,6 +61,7 @@ pub struct KeyVerifier {
     prefix: KeyPrefix,
     clock: Arc<dyn Clock>,
     cache: Arc<VerifiedKeyCache>,
+    changes: Arc<KeyChangeFeed>,
     backoff: FailureBackoff,
     limiter: RateLimiter,
     usage: Arc<UsageRecorder>,
@@ -89,11 +91,17 @@ pub struct VerifierParts {
 impl KeyVerifier {
     /// A verifier from its parts.
     pub fn new(parts: VerifierParts) -> Self {
+        let changes = Arc::new(KeyChangeFeed::new(
+            parts.store.clone(),
+            parts.cache.clone(),
+            parts.clock.clone(),
+        ));
         Self {
             store: parts.store,
             prefix: parts.prefix,
             clock: parts.clock,
             cache: parts.cache,
+            changes,
             backoff: FailureBackoff::default(),
             limiter: parts.limiter,
             usage: parts.usage,
@@ -211,6 +219,8 @@ impl KeyVerifier {
             return Ok(Verification::not_found());
         };
         let digest = cache::digest_pair(parsed.full, paired);
+        self.changes.keep_fresh().await;
+        let read_at = self.clock.now();
         let key = match self.cache.get(parsed.id, &digest) {
             Some(key) => key,
             None => match self.read_and_check(&parsed, context).await? {
@@ -221,7 +231,7 @@ impl KeyVerifier {
                             .await;
                         return Ok(Verification::not_found());
                     }
-                    self.cache.put(digest, key.clone());
+                    self.cache.put(digest, key.clone(), read_at);
                     key
                 }
                 None => return Ok(Verification::not_found()),

@@ -207,6 +207,31 @@ pub fn rate_sk(window: RateWindow, start: DateTime<Utc>) -> String {
     )
 }
 
+/// Partition key of the key changes written in the hour of `at` (UTC): readers ask for the
+/// last seconds, so one partition per hour keeps each read to one or two small partitions.
+pub fn key_changes_pk(at: DateTime<Utc>) -> String {
+    format!("KEYCHANGES#{}", at.format("%Y-%m-%dT%H"))
+}
+
+/// Sort key of a key change: when it was written (epoch milliseconds, fixed width, so the order
+/// of strings is the order of time) and its own id.
+pub fn key_change_sk(at_ms: i64, change: uuid::Uuid) -> String {
+    format!("{at_ms:013}#{change}")
+}
+
+/// The least sort key of the changes written at `at_ms` or later.
+pub fn key_change_sk_from(at_ms: i64) -> String {
+    format!("{at_ms:013}")
+}
+
+/// When the change with sort key `sk` was written, as epoch milliseconds.
+pub fn key_change_stamp(sk: &str) -> Option<i64> {
+    sk.split('#').next()?.parse().ok()
+}
+
+/// Attribute of a key change naming the key.
+pub const KEY_CHANGE_KEY_ID: &str = "key_id";
+
 /// Partition key of one shard of a workspace's usage events of one day.
 pub fn usage_pk(workspace: &WorkspaceId, day: NaiveDate, shard: u32) -> String {
     format!("USAGE#{workspace}#{}#{shard:02}", day.format("%Y-%m-%d"))

@@ -7,11 +7,13 @@ use aws_sdk_dynamodb::{
     Client,
     types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{Item, address, put_new, transact};
 use crate::keys::{
+    changes::ChangeCursor,
     limit::{RateLimit, RateWindow},
     model::{ApiKey, DailyUsage, KeyKind, KeyPurpose},
     spec::default_rate_limit,
@@ -332,6 +334,16 @@ fn settings_update(key: &ApiKey) -> Result<SettingsUpdate, StoreError> {
 
 const VERSION_CONDITION: &str = "#version = :expected";
 
+/// How far before the end of its last read a reader of the key-change feed reads again: longer
+/// than a key write can take to land after the time it is stamped with (its retries and the
+/// writers' clock skew included), so no change lands behind every reader.
+const CHANGE_OVERLAP_MS: i64 = 30_000;
+/// How long a recorded change is kept (by TTL): far longer than any reader reads back.
+const CHANGE_KEPT_SECONDS: i64 = 86_400;
+/// Most hour partitions one read of the feed visits: readers never read back further than an
+/// entry of their cache lives (a quarter of an hour).
+const CHANGE_MAX_HOURS: usize = 3;
+
 fn key_address(id: KeyId) -> Item {
     address(table::key_pk(id), table::KEY_SK)
 }
@@ -391,6 +403,79 @@ impl DynamoKeyStore {
     /// The put of a new key, which fails if its id exists.
     fn new_key(&self, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
         put_new(&self.table, to_item(key)?)
+    }
+
+    /// The write of `key`'s settings, if its stored version is still `key.version - 1`.
+    fn settings_write(&self, key: &ApiKey) -> Result<TransactWriteItem, StoreError> {
+        let update = settings_update(key)?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_address(key.id)))
+            .update_expression(update.expression)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .condition_expression(VERSION_CONDITION)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The put of a change to key `id` into the feed, stamped with this writer's clock (what
+    /// every reader compares with theirs).
+    fn change(&self, id: KeyId) -> Result<TransactWriteItem, StoreError> {
+        let now = Utc::now();
+        let mut item = address(
+            table::key_changes_pk(now),
+            table::key_change_sk(now.timestamp_millis(), Uuid::new_v4()),
+        );
+        item.insert(
+            table::KEY_CHANGE_KEY_ID.to_owned(),
+            AttributeValue::S(id.to_string()),
+        );
+        item.insert(
+            table::TTL.to_owned(),
+            AttributeValue::N((now.timestamp() + CHANGE_KEPT_SECONDS).to_string()),
+        );
+        put_new(&self.table, item)
+    }
+
+    /// The changes of the hour partition of `hour` stamped `from_ms` or later: each one's sort
+    /// key and key id.
+    async fn changes_in(
+        &self,
+        hour: DateTime<Utc>,
+        from_ms: i64,
+    ) -> Result<Vec<(String, Option<KeyId>)>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk >= :from")
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_names("#sk", table::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(table::key_changes_pk(hour)))
+            .expression_attribute_values(
+                ":from",
+                AttributeValue::S(table::key_change_sk_from(from_ms)),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let sk = item.get(table::SK)?.as_s().ok()?.clone();
+                let id = item
+                    .get(table::KEY_CHANGE_KEY_ID)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|id| KeyId::parse(id));
+                Some((sk, id))
+            })
+            .collect())
     }
 
     /// Runs `items` as one transaction; a failed condition is `Conflict`.
@@ -475,41 +560,19 @@ impl KeyStore for DynamoKeyStore {
     }
 
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        let update = settings_update(key)?;
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_address(key.id)))
-            .update_expression(update.expression)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .condition_expression(VERSION_CONDITION)
-            .send()
+        self.transact(vec![self.settings_write(key)?, self.change(key.id)?])
             .await
-            .map_err(|e| {
-                StoreError::conditional(e, |s| s.is_conditional_check_failed_exception())
-            })?;
-        Ok(())
     }
 
     async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
-        let update = settings_update(old)?;
-        let old_write = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_address(old.id)))
-            .update_expression(update.expression)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .condition_expression(VERSION_CONDITION)
-            .build()
-            .map_err(StoreError::backend)?;
         let number = self.next_number(&new.workspace_id).await?;
         let new = ApiKey {
             number: Some(number),
             ..new.clone()
         };
         self.transact(vec![
-            TransactWriteItem::builder().update(old_write).build(),
+            self.settings_write(old)?,
+            self.change(old.id)?,
             self.new_key(&new)?,
             number_lookup(&self.table, &new, number)?,
         ])
@@ -597,7 +660,10 @@ impl KeyStore for DynamoKeyStore {
             .expression_attribute_values(":expected", AttributeValue::N(key.version.to_string()))
             .build()
             .map_err(StoreError::backend)?;
-        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        let mut items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.change(key.id)?,
+        ];
         if let Some(number) = key.number {
             let lookup = Delete::builder()
                 .table_name(&self.table)
@@ -607,6 +673,52 @@ impl KeyStore for DynamoKeyStore {
             items.push(TransactWriteItem::builder().delete(lookup).build());
         }
         self.transact(items).await
+    }
+
+    fn change_cursor(&self) -> ChangeCursor {
+        ChangeCursor {
+            position: Utc::now().timestamp_millis(),
+            seen: Vec::new(),
+        }
+    }
+
+    async fn changes_after(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<(Vec<KeyId>, ChangeCursor), StoreError> {
+        let now = Utc::now();
+        let now_ms = now.timestamp_millis();
+        let from_ms = cursor.position.min(now_ms) - CHANGE_OVERLAP_MS;
+        let from = DateTime::from_timestamp_millis(from_ms).unwrap_or(now);
+        let first_hour = from
+            .duration_trunc(TimeDelta::hours(1))
+            .map_err(StoreError::backend)?;
+        let hours: Vec<_> = std::iter::successors(Some(first_hour), |h| {
+            Some(*h + TimeDelta::hours(1)).filter(|next| *next <= now)
+        })
+        .collect();
+        if hours.len() > CHANGE_MAX_HOURS {
+            return Err(StoreError::backend(std::io::Error::other(
+                "the key-change feed was asked to read back more than its readers ever do",
+            )));
+        }
+        let mut changed = Vec::new();
+        let mut seen = Vec::new();
+        for hour in hours {
+            for (sk, id) in self.changes_in(hour, from_ms).await? {
+                if !cursor.seen.contains(&sk) {
+                    changed.extend(id);
+                }
+                if table::key_change_stamp(&sk).is_some_and(|at| at >= now_ms - CHANGE_OVERLAP_MS) {
+                    seen.push(sk);
+                }
+            }
+        }
+        let next = ChangeCursor {
+            position: now_ms,
+            seen,
+        };
+        Ok((changed, next))
     }
 
     async fn daily_usage(

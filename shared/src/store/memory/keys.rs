@@ -8,7 +8,7 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use crate::keys::{model::ApiKey, model::DailyUsage, store::KeyStore};
+use crate::keys::{changes::ChangeCursor, model::ApiKey, model::DailyUsage, store::KeyStore};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     store::StoreError,
@@ -19,6 +19,8 @@ use crate::{
 pub struct MemoryKeyStore {
     keys: Mutex<HashMap<KeyId, ApiKey>>,
     numbers: Mutex<Numbers>,
+    /// The key-change feed: changed keys in the order they changed (a cursor is an index).
+    changes: Mutex<Vec<KeyId>>,
 }
 
 /// Each workspace's last key number, and which key each number names.
@@ -58,6 +60,11 @@ impl MemoryKeyStore {
             Some(stored) if stored.version == expected => Ok(()),
             _ => Err(StoreError::Conflict),
         }
+    }
+
+    /// Records that key `id` changed, for the feed.
+    fn changed(&self, id: KeyId) {
+        self.changes.lock().expect("lock").push(id);
     }
 }
 
@@ -110,6 +117,7 @@ impl KeyStore for MemoryKeyStore {
     async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, key.id, key.version.saturating_sub(1))?;
+        self.changed(key.id);
         let number = key.number.or(keys.get(&key.id).and_then(|k| k.number));
         keys.insert(
             key.id,
@@ -132,6 +140,7 @@ impl KeyStore for MemoryKeyStore {
             number: Some(number),
             ..new.clone()
         };
+        self.changed(old.id);
         keys.insert(old.id, old.clone());
         keys.insert(new.id, new.clone());
         Ok(new)
@@ -171,12 +180,35 @@ impl KeyStore for MemoryKeyStore {
     async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, key.id, key.version)?;
+        self.changed(key.id);
         keys.remove(&key.id);
         if let Some(number) = key.number {
             let mut numbers = self.numbers.lock().expect("lock");
             numbers.keys.remove(&(key.workspace_id.clone(), number));
         }
         Ok(())
+    }
+
+    fn change_cursor(&self) -> ChangeCursor {
+        ChangeCursor {
+            position: self.changes.lock().expect("lock").len() as i64,
+            seen: Vec::new(),
+        }
+    }
+
+    async fn changes_after(
+        &self,
+        cursor: &ChangeCursor,
+    ) -> Result<(Vec<KeyId>, ChangeCursor), StoreError> {
+        let changes = self.changes.lock().expect("lock");
+        let from = usize::try_from(cursor.position)
+            .unwrap_or(0)
+            .min(changes.len());
+        let next = ChangeCursor {
+            position: changes.len() as i64,
+            seen: Vec::new(),
+        };
+        Ok((changes[from..].to_vec(), next))
     }
 
     /// Usage is counted by the usage sink, which this store does not stand in for: no days.
