@@ -113,7 +113,7 @@ async fn flushes_of_many_containers_are_folded_once_each_even_resent_or_cut_shor
     // written before its run ended.
     let item = InboxItem {
         id: uuid::Uuid::now_v7(),
-        message: UsageMessage::split(flush(&key, 6)).remove(0),
+        message: UsageMessage::split(flush(&key, 6), |_| true).remove(0),
     };
     inbox.put(std::slice::from_ref(&item)).await.unwrap();
     // (Another test's sweep may fold it first: then there is nothing to cut, and the sums below

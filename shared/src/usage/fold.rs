@@ -37,8 +37,10 @@ use super::{
 };
 use crate::{ids::KeyId, keys::outcome::VerifyCode, store::StoreError};
 
-/// Most bytes of one message (as JSON): well inside a DynamoDB item (400 KB).
-const MESSAGE_BYTES: usize = 300_000;
+/// Most bytes of one message as JSON, before the inbox's own limit ([`UsageInbox::fits`]) halves
+/// it further: a container's flush is one message whenever the inbox can store it as one, so a
+/// fold takes a minute's flushes at once.
+const MESSAGE_BYTES: usize = 2_000_000;
 /// Most messages one fold takes: its transaction deletes each and writes its tombstone, and a
 /// transaction holds 100 items, the fold's own among them.
 pub const FOLD_MESSAGES: usize = 40;
@@ -46,7 +48,7 @@ pub const FOLD_MESSAGES: usize = 40;
 /// alike) stays well inside a transaction (4 MB). As stored, not as JSON: the DynamoDB inbox
 /// compresses, and a budget in JSON bytes split a minute's flushes into six folds, each writing
 /// every key again.
-pub const FOLD_BYTES: usize = 2_500_000;
+pub const FOLD_BYTES: usize = 3_000_000;
 /// Messages a container keeps while the inbox cannot be reached; past it the oldest are dropped
 /// (and logged), as the recorder does with events.
 const MAX_PENDING: usize = 200;
@@ -64,9 +66,10 @@ pub struct UsageMessage {
 }
 
 impl UsageMessage {
-    /// The batch as messages of at most [`MESSAGE_BYTES`] each. Counters the batch holds for
-    /// resending are counted as new ones (only a direct write hands them back).
-    pub fn split(batch: UsageBatch) -> Vec<Self> {
+    /// The batch as messages of at most [`MESSAGE_BYTES`] each that `fits` accepts (halved until
+    /// it does). Counters the batch holds for resending are counted as new ones (only a direct
+    /// write hands them back).
+    pub fn split(batch: UsageBatch, fits: impl Fn(&Self) -> bool) -> Vec<Self> {
         let mut messages = vec![Self::default()];
         let mut bytes = 0;
         // Each element costs its JSON and a comma.
@@ -92,6 +95,34 @@ impl UsageMessage {
         }
         messages.retain(|m| !m.is_empty());
         messages
+            .into_iter()
+            .flat_map(|m| m.halved_until(&fits))
+            .collect()
+    }
+
+    /// This message, or its halves (and theirs) until each fits: one element alone always goes.
+    fn halved_until(self, fits: &impl Fn(&Self) -> bool) -> Vec<Self> {
+        let len = self.tallies.len() + self.events.len();
+        if len <= 1 || fits(&self) {
+            return vec![self];
+        }
+        let half = len / 2;
+        let mut first = self;
+        let second = if half <= first.tallies.len() {
+            Self {
+                tallies: first.tallies.split_off(half),
+                events: std::mem::take(&mut first.events),
+            }
+        } else {
+            let at = half - first.tallies.len();
+            Self {
+                tallies: Vec::new(),
+                events: first.events.split_off(at),
+            }
+        };
+        let mut halves = first.halved_until(fits);
+        halves.extend(second.halved_until(fits));
+        halves
     }
 
     /// Whether it holds nothing.
@@ -184,6 +215,8 @@ impl Fold {
 pub trait UsageInbox: Send + Sync {
     /// How many partitions the inbox is spread over (numbered from 0).
     fn shards(&self) -> u32;
+    /// Whether `message` can be stored as one item.
+    fn fits(&self, message: &UsageMessage) -> bool;
     /// Puts `items` in the inbox; an item put again under its id stays one item.
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError>;
     /// The oldest items of `shard`, each with its size as stored, at most `max_items` of them and
@@ -227,7 +260,9 @@ impl UsageSink for InboxSink {
     async fn write(&self, batch: UsageBatch) -> UsageBatch {
         let mut pending = self.pending.lock().await;
         let now = Instant::now();
-        pending.extend(UsageMessage::split(batch).into_iter().map(|message| {
+        let inbox = self.inbox.clone();
+        let messages = UsageMessage::split(batch, |m| inbox.fits(m));
+        pending.extend(messages.into_iter().map(|message| {
             (
                 now,
                 InboxItem {
@@ -494,7 +529,7 @@ mod tests {
         let s = setup();
         let item = InboxItem {
             id: Uuid::now_v7(),
-            message: UsageMessage::split(s.flush(3)).remove(0),
+            message: UsageMessage::split(s.flush(3), |_| true).remove(0),
         };
         s.inbox.put(std::slice::from_ref(&item)).await.unwrap();
         s.inbox.put(std::slice::from_ref(&item)).await.unwrap();
@@ -541,11 +576,12 @@ mod tests {
             );
         }
         batch.events = s.flush(1).events;
-        let messages = UsageMessage::split(batch);
+        let fits = |m: &UsageMessage| json_len(m) <= 100_000;
+        let messages = UsageMessage::split(batch, fits);
         assert!(messages.len() > 1, "{} messages", messages.len());
         for message in &messages {
             assert!(
-                json_len(message) <= MESSAGE_BYTES + 100,
+                fits(message),
                 "{} bytes, {} tallies",
                 json_len(message),
                 message.tallies.len()

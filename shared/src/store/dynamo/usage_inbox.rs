@@ -21,6 +21,8 @@ use crate::{
 
 /// Bytes of a fold's compressed JSON per item: well inside DynamoDB's 400 KB.
 const PART_BYTES: usize = 350_000;
+/// Most bytes of a message's compressed JSON: it is stored as one item.
+const MESSAGE_BODY_BYTES: usize = PART_BYTES;
 /// How long an inbox message waits to be folded before DynamoDB's TTL drops it, and how long an
 /// unfinished fold is kept.
 const KEEP_DAYS: i64 = 14;
@@ -117,6 +119,11 @@ fn pack(value: &impl serde::Serialize) -> Result<Vec<u8>, StoreError> {
     encoder.finish().map_err(StoreError::backend)
 }
 
+/// Whether `message`, compressed, fits one inbox item.
+fn fits(message: &UsageMessage) -> bool {
+    pack(message).is_ok_and(|packed| packed.len() <= MESSAGE_BODY_BYTES)
+}
+
 /// The JSON in a compressed body.
 fn unpack(packed: &[u8]) -> Result<Vec<u8>, StoreError> {
     let mut decoder = flate2::write::DeflateDecoder::new(Vec::new());
@@ -134,6 +141,10 @@ fn sk(item: &std::collections::HashMap<String, AttributeValue>) -> Option<&str> 
 impl UsageInbox for DynamoUsageInbox {
     fn shards(&self) -> u32 {
         table::USAGE_INBOX_SHARDS
+    }
+
+    fn fits(&self, message: &UsageMessage) -> bool {
+        fits(message)
     }
 
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {
@@ -307,5 +318,78 @@ impl UsageInbox for DynamoUsageInbox {
             .filter_map(|item| sk(item).map(|sk| (table::USAGE_FOLDS_PK.to_owned(), sk.to_owned())))
             .collect();
         self.delete_all(keys).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::{
+        ids::{KeyId, UserId, WorkspaceId},
+        keys::outcome::VerifyCode,
+        usage::{AttemptContext, Tally, TallyKey, UsageBatch, UsageEvent},
+    };
+
+    /// A container's five seconds at 2,000 verifications a second: every one of 1,000 keys of
+    /// one owner used, one client each.
+    fn busy_flush(user_agent: impl Fn(usize) -> String) -> UsageBatch {
+        let owner = UserId::parse(&Uuid::new_v4().to_string()).unwrap();
+        let at = Utc::now();
+        let mut batch = UsageBatch::default();
+        for n in 0..1_000 {
+            let key = TallyKey {
+                key_id: KeyId::new(),
+                owner_id: owner.clone(),
+                day: at.date_naive(),
+            };
+            batch.events.push(UsageEvent {
+                id: Uuid::now_v7(),
+                at,
+                count: 10,
+                key_id: key.key_id,
+                workspace_id: WorkspaceId::personal(&owner),
+                owner_id: owner.clone(),
+                outcome: VerifyCode::Valid,
+                context: AttemptContext {
+                    ip: Some([10, 0, (n / 256) as u8, n as u8].into()),
+                    user_agent: Some(user_agent(n)),
+                    ..AttemptContext::default()
+                },
+            });
+            let tally = Tally {
+                success: 10,
+                last_used_at: Some(at),
+                ..Tally::default()
+            };
+            batch.tallies.insert(key, tally);
+        }
+        batch
+    }
+
+    #[test]
+    fn a_busy_container_s_flush_is_one_item() {
+        let messages = UsageMessage::split(busy_flush(|_| "wrk/4.2".into()), fits);
+        assert_eq!(messages.len(), 1);
+    }
+
+    #[test]
+    fn a_flush_that_does_not_compress_is_halved_until_each_half_is_one_item() {
+        // 1,000 clients each with a user agent of 800 random characters: over 1 MB that
+        // compression cannot bring under an item.
+        let random = |_| {
+            (0..25)
+                .map(|_| Uuid::new_v4().simple().to_string())
+                .collect()
+        };
+        let messages = UsageMessage::split(busy_flush(random), fits);
+        assert!(messages.len() > 1);
+        for message in &messages {
+            assert!(pack(message).unwrap().len() <= MESSAGE_BODY_BYTES);
+        }
+        let events: usize = messages.iter().map(|m| m.events.len()).sum();
+        let tallies: usize = messages.iter().map(|m| m.tallies.len()).sum();
+        assert_eq!((tallies, events), (1_000, 1_000));
     }
 }

@@ -52,6 +52,11 @@ impl UsageInbox for MemoryUsageInbox {
         SHARDS
     }
 
+    /// An item holds 400 KB, counted as JSON here.
+    fn fits(&self, message: &crate::usage::fold::UsageMessage) -> bool {
+        serde_json::to_vec(message).is_ok_and(|json| json.len() <= 400_000)
+    }
+
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {
         if self
             .failing_puts
