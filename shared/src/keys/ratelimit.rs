@@ -8,7 +8,7 @@
 //! container, whatever the interleaving or retry.
 //!
 //! For a limit of at least [`CREDIT_MIN_LIMIT`], reservations run ahead of the requests: when
-//! half of a slice is spent, the next one is reserved in a background task while requests go on
+//! three quarters of a slice are spent, the next one is reserved in a background task while requests go on
 //! being admitted from what is left, so a key in steady use never waits for a write. (A smaller
 //! budget is reserved on demand only: a slice held ahead would strand a share that another
 //! container needs.) A request waits for one only when its container holds
@@ -23,7 +23,7 @@
 //! budget: a window admits at most its limit plus one request per container that meets the key
 //! for the first time in that window after the budget ran out.
 //!
-//! The first slice is sized by the limit ([`first_slice`]: a sixty-fourth of it, at least one),
+//! The first slice is sized by the limit ([`first_slice`]: a sixteenth of it, at least one),
 //! each next one doubles while the container keeps spending, and every slice is capped at a
 //! quarter of the budget still unreserved (at least one), so the slices shrink as the budget runs
 //! low; a refused reservation is retried at half the size until a single request does not fit:
@@ -92,11 +92,12 @@ pub trait RateCounter: Send + Sync {
     ) -> Result<Option<u64>, StoreError>;
 }
 
-/// The first slice a container reserves of a window with `limit`: a sixty-fourth of the limit, at
-/// least one. Small enough that 64 containers meeting a key at once still share its budget; large
+/// The first slice a container reserves of a window with `limit`: a sixteenth of the limit, at
+/// least one. Small enough that a dozen containers meeting a key at once still share its budget
+/// (each slice is also capped at a quarter of what is unreserved); large
 /// enough that a key with a generous limit is not reserved one request at a time.
 pub fn first_slice(limit: u32) -> u32 {
-    (limit / 64).max(1)
+    (limit / 16).max(1)
 }
 
 /// The smallest limit whose keys are reserved ahead and admitted on credit: a container's first
@@ -175,7 +176,8 @@ impl Lease {
         u32::try_from(remaining).unwrap_or(u32::MAX)
     }
 
-    /// Whether the next slice should be reserved now, ahead of need: half the last one is spent,
+    /// Whether the next slice should be reserved now, ahead of need: three quarters of the last
+    /// one are spent (the last quarter leaves a reservation ample time to land),
     /// and the limit is large enough for a slice held ahead not to strand a share of it that
     /// another container needs (below [`CREDIT_MIN_LIMIT`], slices are reserved on demand only:
     /// two containers taking turns on a key of limit 2 would otherwise admit one request, the
@@ -184,7 +186,7 @@ impl Lease {
         self.rule.limit() >= CREDIT_MIN_LIMIT
             && !self.spent
             && !self.refilling
-            && self.left.saturating_mul(2) <= self.granted
+            && self.left.saturating_mul(4) <= self.granted
     }
 
     /// Applies the answer to a reservation of `slice` (and what was owed) made under `rule` for
@@ -251,7 +253,7 @@ impl RateLimiter {
     }
 
     /// Admits a request of `key` at `now` from this container's slice, or refuses it when the
-    /// window is spent. Reserves the next slice in the background once half of this one is spent,
+    /// window is spent. Reserves the next slice in the background once three quarters of this one are spent,
     /// and waits for a reservation only when the container holds nothing of the window.
     pub async fn acquire(
         &self,
@@ -540,7 +542,7 @@ mod tests {
     async fn requests_never_wait_for_the_reservation_ahead_of_them() {
         use futures_util::FutureExt;
         let clock = ManualClock::now();
-        let key = key(6400, clock.clone()).await;
+        let key = key(1600, clock.clone()).await;
         let counter = Arc::new(GatedCounter {
             inner: MemoryRateCounter::default(),
             open: tokio::sync::watch::Sender::new(true),
@@ -552,7 +554,7 @@ mod tests {
             RateDecision::Allowed(_)
         ));
         assert_eq!(
-            first_slice(6400),
+            first_slice(1600),
             100,
             "the first slice is sized by the limit"
         );
