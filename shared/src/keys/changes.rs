@@ -9,10 +9,11 @@
 //! container, not once per bound: the cost of freshness is one query per container per third of
 //! the bound, whatever the number of keys.
 //!
-//! The read runs in the background while the last one is younger than the bound, and in line
-//! (the request waits for one query) only when it is older: a container's first request after
-//! being frozen for longer than the bound. After an absence longer than an entry's life the
-//! cache is emptied instead of read up to.
+//! The read runs in the background, once the last one is older than a third of the bound; no
+//! verification ever waits for it. A container whose last read is older than the bound (one
+//! frozen between invocations for longer) serves no key from its cache until its next read lands:
+//! those verifications read their key from storage, one round trip, as a cache miss does. After
+//! an absence longer than an entry's life the cache is emptied instead of read up to.
 
 use std::{
     sync::{
@@ -72,18 +73,15 @@ impl KeyChangeFeed {
         }
     }
 
-    /// Makes the cache fit to serve before a lookup: reads the feed in line when the last read
-    /// is older than the bound, in the background when it is older than a third of it. A failed
-    /// read leaves the cache unconfirmed, so lookups go to storage (and fail closed with it).
-    pub async fn keep_fresh(self: &Arc<Self>) {
+    /// Starts a read of the feed in the background when the last one is older than a third of the
+    /// bound (one at a time). A failed read leaves the cache unconfirmed: past the bound, lookups
+    /// go to storage (and fail closed with it).
+    pub fn keep_fresh(self: &Arc<Self>) {
         let bound = self.cache.bound();
-        if bound.is_zero() {
+        if bound.is_zero() || self.cache.confirmed_age(self.clock.now()) < bound / 3 {
             return;
         }
-        let age = self.cache.confirmed_age(self.clock.now());
-        if age >= bound {
-            self.read().await;
-        } else if age >= bound / 3 && !self.reading.swap(true, Ordering::AcqRel) {
+        if !self.reading.swap(true, Ordering::AcqRel) {
             let feed = self.clone();
             tokio::spawn(async move {
                 feed.read().await;
@@ -92,8 +90,7 @@ impl KeyChangeFeed {
         }
     }
 
-    /// Reads the changes since the last read and drops their keys; concurrent callers share one
-    /// read (a caller that waited finds the cache confirmed and reads nothing).
+    /// Reads the changes since the last read and drops their keys.
     async fn read(&self) {
         let mut cursor = self.cursor.lock().await;
         let started = self.clock.now();
@@ -198,20 +195,52 @@ mod tests {
             .code
     }
 
+    /// Lets the feed's background read run.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
-    async fn a_key_is_read_once_per_container_however_long_it_is_used() {
+    async fn a_key_in_steady_use_is_read_once_per_container() {
         let clock = ManualClock::now();
         let store = Arc::new(MemoryKeyStore::default());
         let a = container(&store, &clock);
         let (_, plain) = make(&a).await;
-        for _ in 0..20 {
+        // Ten minutes of a request every 5 s: the feed is read every 10 s, the key never again.
+        for _ in 0..120 {
             assert_eq!(code(&a, &plain).await, VerifyCode::Valid);
-            clock.advance(chrono::TimeDelta::seconds(31));
+            settle().await;
+            clock.advance(chrono::TimeDelta::seconds(5));
         }
         assert_eq!(
             a.verifier.key_reads(),
             1,
             "the feed, not a re-read, kept it fresh"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_container_idle_past_the_bound_reads_the_key_and_never_waits_for_the_feed() {
+        let clock = ManualClock::now();
+        let store = Arc::new(MemoryKeyStore::default());
+        let a = container(&store, &clock);
+        let (_, plain) = make(&a).await;
+        assert_eq!(code(&a, &plain).await, VerifyCode::Valid);
+        clock.advance(chrono::TimeDelta::seconds(31));
+        assert_eq!(code(&a, &plain).await, VerifyCode::Valid);
+        assert_eq!(
+            a.verifier.key_reads(),
+            2,
+            "read from storage, not served stale"
+        );
+        settle().await;
+        assert_eq!(code(&a, &plain).await, VerifyCode::Valid);
+        assert_eq!(
+            a.verifier.key_reads(),
+            2,
+            "the feed caught up: served from the cache"
         );
     }
 

@@ -219,7 +219,7 @@ impl KeyVerifier {
             return Ok(Verification::not_found());
         };
         let digest = cache::digest_pair(parsed.full, paired);
-        self.changes.keep_fresh().await;
+        self.changes.keep_fresh();
         let read_at = self.clock.now();
         let key = match self.cache.get(parsed.id, &digest) {
             Some(key) => key,
