@@ -9,9 +9,10 @@
 //! Applied once, however a step fails:
 //! - a container resending a message whose first put was not acknowledged writes the same inbox
 //!   item again (same id): one item;
-//! - a fold takes its messages out of the inbox in the same transaction that records it (and a
-//!   tombstone per message), so a message is in the inbox or in exactly one fold; a resend that
-//!   arrives after its message was folded meets the tombstone and is dropped;
+//! - a fold writes a tombstone per message in the same transaction that records it, each on the
+//!   condition that it is new, so a message is in exactly one fold; the messages leave the inbox
+//!   after that, and one that is still there (its delete failed) or comes back (a resend) meets
+//!   its tombstone at the next claim and is dropped;
 //! - a recorded fold is written under the write ids it was recorded with (DynamoDB applies a
 //!   repeated `ClientRequestToken` once), and stays recorded until all of it is written, so a
 //!   fold cut short by a crash or a failed write is finished by the next run, under the same ids.
@@ -41,9 +42,9 @@ use crate::{ids::KeyId, keys::outcome::VerifyCode, store::StoreError};
 /// it further: a container's flush is one message whenever the inbox can store it as one, so a
 /// fold takes a minute's flushes at once.
 const MESSAGE_BYTES: usize = 2_000_000;
-/// Most messages one fold takes: its transaction deletes each and writes its tombstone, and a
-/// transaction holds 100 items, the fold's own among them.
-pub const FOLD_MESSAGES: usize = 40;
+/// Most messages one fold takes: its transaction writes a tombstone for each beside the fold's
+/// own parts (about nine: [`FOLD_BYTES`] in parts of 350 KB), and a transaction holds 100 items.
+pub const FOLD_MESSAGES: usize = 80;
 /// Most bytes, as stored, of the messages one fold takes: what it records (their sum, stored
 /// alike) stays well inside a transaction (4 MB). As stored, not as JSON: the DynamoDB inbox
 /// compresses, and a budget in JSON bytes split a minute's flushes into six folds, each writing
@@ -227,9 +228,9 @@ pub trait UsageInbox: Send + Sync {
         max_items: usize,
         max_bytes: usize,
     ) -> Result<Vec<(InboxItem, usize)>, StoreError>;
-    /// Takes `fold.taken` out of the inbox, leaves a tombstone for each, and records `fold`, all
-    /// or nothing. `false`: one of them was taken first (by another fold, or long ago, and came
-    /// back by a resend, which is dropped here); peek again.
+    /// Leaves a tombstone for each of `fold.taken` and records `fold`, all or nothing, then takes
+    /// the messages out of the inbox. `false`: one of them was folded before (by another fold, or
+    /// long ago, and is still there or came back by a resend: dropped here); peek again.
     async fn claim(&self, fold: &Fold) -> Result<bool, StoreError>;
     /// Folds recorded and not finished.
     async fn unfinished(&self) -> Result<Vec<Fold>, StoreError>;

@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
     primitives::Blob,
-    types::{
-        AttributeValue, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest,
-    },
+    types::{AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, WriteRequest},
 };
 use uuid::Uuid;
 
@@ -204,19 +202,13 @@ impl UsageInbox for DynamoUsageInbox {
         Ok(items)
     }
 
+    /// The tombstones and the fold record are one transaction: a tombstone's condition is what
+    /// makes a message folded once. The messages are deleted after it, outside it: a transaction
+    /// bills every item twice, and a message is most of a fold's bytes. A message left behind by a
+    /// crash before its delete meets its tombstone at the next claim and is dropped then.
     async fn claim(&self, fold: &Fold) -> Result<bool, StoreError> {
         let packed = pack(fold)?;
         let mut items = Vec::new();
-        for &message in &fold.taken {
-            let (pk, sk) = table::usage_inbox_key(message);
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(self.key(pk, sk).into_iter().collect()))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(StoreError::backend)?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
         for &message in &fold.taken {
             let put = Put::builder()
                 .table_name(&self.table)
@@ -257,23 +249,28 @@ impl UsageInbox for DynamoUsageInbox {
             .set_transact_items(Some(items))
             .send()
             .await;
+        let taken = |indexes: &mut dyn Iterator<Item = usize>| -> Vec<(String, String)> {
+            indexes
+                .map(|i| table::usage_inbox_key(fold.taken[i]))
+                .collect()
+        };
         let Err(err) = result else {
+            if let Err(err) = self.delete_all(taken(&mut (0..fold.taken.len()))).await {
+                // Folded and recorded: the messages left are dropped when next met.
+                tracing::warn!(error = %err, "folded usage messages not deleted yet");
+            }
             return Ok(true);
         };
         let Some(failed) = super::failed_conditions(&err) else {
             return Err(StoreError::sdk(err));
         };
-        // A tombstone already there: that message was folded before and came back by a resend.
-        let taken = fold.taken.len();
-        let resent: Vec<(String, String)> = failed
-            .into_iter()
-            .filter(|&i| (taken..2 * taken).contains(&i))
-            .map(|i| table::usage_inbox_key(fold.taken[i - taken]))
-            .collect();
+        // A tombstone already there: that message was folded before (and is still here because
+        // its delete did not happen, or came back by a resend).
+        let resent = taken(&mut failed.into_iter().filter(|&i| i < fold.taken.len()));
         if !resent.is_empty() {
             tracing::info!(
                 messages = resent.len(),
-                "dropping usage messages resent after they were folded"
+                "dropping usage messages folded before"
             );
             self.delete_all(resent).await?;
         }
