@@ -8,8 +8,12 @@ use ipnet::IpNet;
 
 use crate::error::{Error, FieldError};
 
-/// Text of 1..=`max` characters that is not only whitespace; surrounding whitespace is trimmed.
+/// Text of 1..=`max` characters that is not only whitespace; surrounding whitespace is trimmed
+/// (after the length is checked: the documented `maxLength` holds for what was sent).
 pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    if raw.chars().count() > max {
+        return Err(too_long(field, max));
+    }
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
@@ -17,13 +21,15 @@ pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, Field
     bounded(field, trimmed, max)
 }
 
-/// Text of at most `max` characters; an empty or blank value becomes `None`, as long as it is
-/// within the limit too (the documented `maxLength` holds for what was sent: the contract fuzzing
-/// sent 300 carriage returns as a 255-character `search`).
+/// Text of at most `max` characters; an empty or blank value becomes `None`. The documented
+/// `maxLength` holds for what was sent, before trimming: the contract fuzzing sent 300 carriage
+/// returns, and then a `0` followed by 255 of them, as a 255-character `search`.
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<Option<String>, FieldError> {
+    if raw.chars().count() > max {
+        return Err(too_long(field, max));
+    }
     let trimmed = raw.trim();
     match trimmed.is_empty() {
-        true if raw.chars().count() > max => Err(too_long(field, max)),
         true => Ok(None),
         false => bounded(field, trimmed, max).map(Some),
     }
@@ -178,6 +184,29 @@ mod tests {
             "a blank value longer than the limit"
         );
         assert!(required_text("name", "a\u{0}b", 100).is_err());
+        let padded = format!("0{}", "\r".repeat(5));
+        assert!(optional_text("search", &padded, 5).is_err(), "{padded:?}");
+        assert!(required_text("name", &format!(" {}", "a".repeat(5)), 5).is_err());
+    }
+
+    proptest::proptest! {
+        /// Whatever is sent, text longer than the limit is refused, and what is accepted is
+        /// trimmed and within it.
+        #[test]
+        fn the_limit_holds_for_what_was_sent(raw in "[a \\r\\t\\n\u{e9}]{0,12}", max in 0usize..10) {
+            let sent = raw.chars().count();
+            let accepted = [
+                optional_text("f", &raw, max).map(|v| v.unwrap_or_default()),
+                required_text("f", &raw, max),
+            ];
+            for value in accepted.into_iter().flatten() {
+                proptest::prop_assert!(sent <= max);
+                proptest::prop_assert_eq!(value.as_str(), value.trim());
+            }
+            if sent > max {
+                proptest::prop_assert!(optional_text("f", &raw, max).is_err());
+            }
+        }
     }
 
     #[test]
