@@ -4,7 +4,7 @@
 //! Entries are found by key id and hold a SHA-256 digest of the key that was verified; a presented
 //! key is served from the cache only when its digest matches in constant time, the entry is
 //! younger than [`MAX_ENTRY_AGE`], and the key-change feed was read within the revocation bound
-//! ([`super::changes`]): that bounds how long a revoked, deleted, disabled or regenerated key can
+//! (the key-change feed): that bounds how long a revoked, deleted, disabled or regenerated key can
 //! keep working in another container (in this one, writes call [`VerifiedKeyCache::forget`]).
 //!
 //! A read that began before a change it may have missed is not cached: an entry put with a read
@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{changes, model::ApiKey};
+use super::model::ApiKey;
 use crate::{clock::Clock, ids::KeyId};
 
 /// Most entries held; past it, moka evicts the least likely to be used again (TinyLFU).
@@ -90,7 +90,7 @@ impl std::fmt::Debug for VerifiedKeyCache {
 
 impl VerifiedKeyCache {
     /// A cache that serves while the feed was read within `bound` by `clock` (zero disables it).
-    /// Unconfirmed until a [`changes::KeyChangeFeed`] confirms it.
+    /// Unconfirmed until the key-change feed confirms it.
     pub fn new(bound: Duration, clock: Arc<dyn Clock>) -> Self {
         let never = DateTime::<Utc>::MIN_UTC;
         Self {
@@ -123,7 +123,9 @@ impl VerifiedKeyCache {
 
     /// How long ago, at `now`, the changes were last confirmed.
     pub(crate) fn confirmed_age(&self, now: DateTime<Utc>) -> Duration {
-        changes::age(self.changes().confirmed_at, now)
+        (now - self.changes().confirmed_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The cached key `id`, if `digest` matches the verified one, the entry is young enough and

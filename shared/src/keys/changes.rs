@@ -15,30 +15,16 @@
 //! those verifications read their key from storage, one round trip, as a cache miss does. After
 //! an absence longer than an entry's life the cache is emptied instead of read up to.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
-
-use chrono::{DateTime, Utc};
 
 use super::{
     cache::{MAX_ENTRY_AGE, VerifiedKeyCache},
-    store::KeyStore,
+    store::{ChangeCursor, KeyStore},
 };
 use crate::clock::Clock;
-
-/// Where a reader of the feed has read to. Opaque: only the store that made it reads it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ChangeCursor {
-    /// The store's position (a sequence number, or the time the last read began).
-    pub(crate) position: i64,
-    /// Changes the last read returned that the next may return again (by their ids in the store).
-    pub(crate) seen: Vec<String>,
-}
 
 /// Keeps one container's [`VerifiedKeyCache`] in step with the changes made in every container.
 pub struct KeyChangeFeed {
@@ -118,13 +104,10 @@ impl KeyChangeFeed {
     }
 }
 
-/// When the last confirmation was, from `confirmed` to `now` (zero for a clock that went back).
-pub(crate) fn age(confirmed: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (now - confirmed).to_std().unwrap_or(Duration::ZERO)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::{
         auth::{Caller, Credential, Role},

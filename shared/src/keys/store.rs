@@ -3,11 +3,20 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use super::{changes::ChangeCursor, model::ApiKey, model::DailyUsage};
+use super::{model::ApiKey, model::DailyUsage};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     store::StoreError,
 };
+
+/// Where a reader of the feed has read to. Opaque: only the store that made it reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeCursor {
+    /// The store's position (a sequence number, or the time the last read began).
+    pub(crate) position: i64,
+    /// Changes the last read returned that the next may return again (by their ids in the store).
+    pub(crate) seen: Vec<String>,
+}
 
 /// Reads and writes API keys. Every write that could race is conditional on the key's version.
 /// Every update and deletion of a key is recorded in the key-change feed in the same write

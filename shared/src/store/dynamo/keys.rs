@@ -13,11 +13,10 @@ use uuid::Uuid;
 
 use super::{Item, address, put_new, transact};
 use crate::keys::{
-    changes::ChangeCursor,
     limit::{RateLimit, RateWindow},
     model::{ApiKey, DailyUsage, KeyKind, KeyPurpose},
     spec::default_rate_limit,
-    store::KeyStore,
+    store::{ChangeCursor, KeyStore},
 };
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},

@@ -8,7 +8,11 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
-use crate::keys::{changes::ChangeCursor, model::ApiKey, model::DailyUsage, store::KeyStore};
+use crate::keys::{
+    model::ApiKey,
+    model::DailyUsage,
+    store::{ChangeCursor, KeyStore},
+};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     store::StoreError,
