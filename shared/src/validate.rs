@@ -11,14 +11,7 @@ use crate::error::{Error, FieldError};
 /// Text of 1..=`max` characters that is not only whitespace; surrounding whitespace is trimmed
 /// (after the length is checked: the documented `maxLength` holds for what was sent).
 pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
-    if raw.chars().count() > max {
-        return Err(too_long(field, max));
-    }
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(FieldError::new(field, "must not be empty"));
-    }
-    bounded(field, trimmed, max)
+    optional_text(field, raw, max)?.ok_or_else(|| FieldError::new(field, "must not be empty"))
 }
 
 /// Text of at most `max` characters; an empty or blank value becomes `None`. The documented
@@ -26,24 +19,16 @@ pub fn required_text(field: &str, raw: &str, max: usize) -> Result<String, Field
 /// returns, and then a `0` followed by 255 of them, as a 255-character `search`.
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<Option<String>, FieldError> {
     if raw.chars().count() > max {
-        return Err(too_long(field, max));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     let trimmed = raw.trim();
-    match trimmed.is_empty() {
-        true => Ok(None),
-        false => bounded(field, trimmed, max).map(Some),
+    if trimmed.is_empty() {
+        return Ok(None);
     }
-}
-
-fn too_long(field: &str, max: usize) -> FieldError {
-    FieldError::new(field, format!("must be at most {max} characters"))
-}
-
-fn bounded(field: &str, text: &str, max: usize) -> Result<String, FieldError> {
-    if text.chars().count() > max {
-        return Err(too_long(field, max));
-    }
-    if text
+    if trimmed
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
@@ -52,7 +37,7 @@ fn bounded(field: &str, text: &str, max: usize) -> Result<String, FieldError> {
             "must not contain control characters",
         ));
     }
-    Ok(text.to_owned())
+    Ok(Some(trimmed.to_owned()))
 }
 
 /// An integer within `min..=max`.

@@ -249,13 +249,13 @@ impl UsageInbox for DynamoUsageInbox {
             .set_transact_items(Some(items))
             .send()
             .await;
-        let taken = |indexes: &mut dyn Iterator<Item = usize>| -> Vec<(String, String)> {
-            indexes
-                .map(|i| table::usage_inbox_key(fold.taken[i]))
-                .collect()
-        };
         let Err(err) = result else {
-            if let Err(err) = self.delete_all(taken(&mut (0..fold.taken.len()))).await {
+            let taken = fold
+                .taken
+                .iter()
+                .map(|&m| table::usage_inbox_key(m))
+                .collect();
+            if let Err(err) = self.delete_all(taken).await {
                 // Folded and recorded: the messages left are dropped when next met.
                 tracing::warn!(error = %err, "folded usage messages not deleted yet");
             }
@@ -266,7 +266,11 @@ impl UsageInbox for DynamoUsageInbox {
         };
         // A tombstone already there: that message was folded before (and is still here because
         // its delete did not happen, or came back by a resend).
-        let resent = taken(&mut failed.into_iter().filter(|&i| i < fold.taken.len()));
+        let resent: Vec<_> = failed
+            .into_iter()
+            .filter_map(|i| fold.taken.get(i))
+            .map(|&m| table::usage_inbox_key(m))
+            .collect();
         if !resent.is_empty() {
             tracing::info!(
                 messages = resent.len(),
