@@ -142,6 +142,10 @@ async fn create_rejects_each_invalid_field() {
             &["rate_limit.limit"],
         ),
         (json!({"rate_limit": {"limit": 5}}), &["rate_limit"]),
+        (
+            json!({"rate_limit": {"limit": 5, "window": "hour", "exact": "yes"}}),
+            &["rate_limit.exact"],
+        ),
         (json!({"rate_limit": "hour"}), &["rate_limit"]),
         (
             json!({"rate_limit": null, "rate_limit_per_hour": 10}),

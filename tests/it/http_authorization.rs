@@ -896,8 +896,8 @@ async fn a_token_for_another_workspace_does_not_reach_a_key_by_its_uuid() {
     );
 }
 
-/// A key limited to 5 a day and expiring in 2 days cannot lift either, on itself or through
-/// what it makes or rotates (issue 23, finding 8).
+/// A key limited to exactly 5 a day and expiring in 2 days cannot lift either (nor make its limit
+/// inexact), on itself or through what it makes or rotates (issue 23, finding 8).
 #[tokio::test]
 async fn a_key_cannot_loosen_itself() {
     let (workspace, user) = (fresh(), fresh());
@@ -905,20 +905,22 @@ async fn a_key_cannot_loosen_itself() {
     let expires = (Utc::now() + Duration::days(2)).to_rfc3339();
     let (id, secret) = native_key(
         &owner,
-        json!({"name": "limited", "rate_limit": {"limit": 5, "window": "day"}, "expires_at": expires}),
+        json!({"name": "limited", "rate_limit": {"limit": 5, "window": "day", "exact": true}, "expires_at": expires}),
     )
     .await;
     let as_it = as_key(&secret);
     let api = Api::new();
     let base = format!("/api/v1/account/api-keys/{id}");
-    api.send(
-        Method::PUT,
-        &base,
-        &as_it,
-        Some(json!({"rate_limit": null})),
-    )
-    .await
-    .expect_error(403, "forbidden");
+    for loosened in [json!(null), json!({"limit": 5, "window": "day"})] {
+        api.send(
+            Method::PUT,
+            &base,
+            &as_it,
+            Some(json!({ "rate_limit": loosened })),
+        )
+        .await
+        .expect_error(403, "forbidden");
+    }
     api.send(Method::PATCH, &format!("{base}/expiration"), &as_it, None)
         .await
         .expect_error(403, "forbidden");
@@ -949,7 +951,7 @@ async fn a_key_cannot_loosen_itself() {
     assert_eq!(successor["rate_limit"], parent["rate_limit"]);
     assert_eq!(
         key_of(&owner, &id).await["rate_limit"],
-        json!({"limit": 5, "window": "day"})
+        json!({"limit": 5, "window": "day", "exact": true})
     );
 }
 

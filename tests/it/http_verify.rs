@@ -307,7 +307,10 @@ async fn a_key_s_own_window_governs_it_and_no_limit_means_no_rate_headers() {
         .await;
     let path = format!("{KEYS}/{id}");
     let shown = user.call(Method::GET, &path, None).await.expect(200);
-    assert_eq!(shown["rate_limit"], json!({"limit": 2, "window": "day"}));
+    assert_eq!(
+        shown["rate_limit"],
+        json!({"limit": 2, "window": "day", "exact": false})
+    );
     assert_eq!(shown["rate_limit_per_hour"], 1, "2 a day, rounded up");
     let replies = [
         verify(json!({"key": key})).await,
@@ -355,14 +358,14 @@ async fn a_key_s_own_window_governs_it_and_no_limit_means_no_rate_headers() {
         .call(
             Method::PUT,
             &path,
-            Some(json!({"rate_limit": {"limit": 10_000_000, "window": "second"}})),
+            Some(json!({"rate_limit": {"limit": 10_000_000, "window": "second", "exact": true}})),
         )
         .await
         .expect(200)["api_key"]
         .take();
     assert_eq!(
         per_second["rate_limit"],
-        json!({"limit": 10_000_000, "window": "second"})
+        json!({"limit": 10_000_000, "window": "second", "exact": true})
     );
     assert_eq!(per_second["rate_limit_per_hour"], i64::from(i32::MAX));
     latchkey_tests::past_the_cache_bound().await;

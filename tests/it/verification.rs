@@ -97,45 +97,51 @@ async fn parallel_requests_get_exactly_the_limit() {
 }
 
 /// Eight containers (each its own limiter, with its own leases) hammer one key of limit 1,000
-/// through DynamoDB Local, 5,000 requests at once: never more than the limit, close to it, and a
+/// through DynamoDB Local, 5,000 requests at once: an exact limit is never passed, one that is not
+/// by at most one request per container (the credit bound); both come close to the limit, with a
 /// few reservations per container instead of a write per request.
 #[tokio::test]
 async fn containers_hammering_one_key_never_pass_its_limit() {
-    let owner = caller();
-    let keys = service(Arc::new(SystemClock)).await;
-    let issued = create(
-        &keys,
-        &owner,
-        serde_json::json!({"rate_limit_per_hour": 1000}),
-    )
-    .await;
-    let config = latchkey_tests::config();
-    let counts = Arc::new(WriteCounts::default());
-    let counter = Arc::new(CountingRate(
-        counts.clone(),
-        DynamoRateCounter::new(latchkey_tests::dynamodb().await, &config.table_name),
-    ));
-    let containers: Vec<Arc<RateLimiter>> = (0..8)
-        .map(|_| Arc::new(RateLimiter::new(counter.clone())))
-        .collect();
-    let key = Arc::new(issued.key);
-    let now = chrono::Utc::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..5_000 {
-        let (limiter, key) = (containers[i % containers.len()].clone(), key.clone());
-        tasks.spawn(async move {
-            matches!(
-                limiter.acquire(&key, now).await.unwrap(),
-                RateDecision::Allowed(_)
-            )
-        });
+    for (exact, most) in [(true, 1000), (false, 1008)] {
+        let owner = caller();
+        let keys = service(Arc::new(SystemClock)).await;
+        let issued = create(
+            &keys,
+            &owner,
+            serde_json::json!({"rate_limit": {"limit": 1000, "window": "hour", "exact": exact}}),
+        )
+        .await;
+        assert_eq!(issued.key.rate_limit.map(|r| r.is_exact()), Some(exact));
+        let config = latchkey_tests::config();
+        let counts = Arc::new(WriteCounts::default());
+        let counter = Arc::new(CountingRate(
+            counts.clone(),
+            DynamoRateCounter::new(latchkey_tests::dynamodb().await, &config.table_name),
+        ));
+        let containers: Vec<Arc<RateLimiter>> = (0..8)
+            .map(|_| Arc::new(RateLimiter::new(counter.clone())))
+            .collect();
+        let key = Arc::new(issued.key);
+        let now = chrono::Utc::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..5_000 {
+            let (limiter, key) = (containers[i % containers.len()].clone(), key.clone());
+            tasks.spawn(async move {
+                matches!(
+                    limiter.acquire(&key, now).await.unwrap(),
+                    RateDecision::Allowed(_)
+                )
+            });
+        }
+        let admitted = tasks.join_all().await.into_iter().filter(|a| *a).count();
+        let writes = counts.rate_writes.load(Ordering::Relaxed);
+        println!(
+            "8 containers, limit 1000 (exact: {exact}), 5000 requests: {admitted} admitted, {writes} reservations"
+        );
+        assert!(admitted <= most, "exact: {exact}: {admitted}");
+        assert!(admitted >= 900, "close to the limit: {admitted}");
+        assert!(writes <= 250, "{writes} reservations for 5,000 requests");
     }
-    let admitted = tasks.join_all().await.into_iter().filter(|a| *a).count();
-    let writes = counts.rate_writes.load(Ordering::Relaxed);
-    println!("8 containers, limit 1000, 5000 requests: {admitted} admitted, {writes} reservations");
-    assert!(admitted <= 1000, "{admitted}");
-    assert!(admitted >= 900, "close to the limit: {admitted}");
-    assert!(writes <= 250, "{writes} reservations for 5,000 requests");
 }
 
 #[tokio::test]
@@ -633,50 +639,55 @@ async fn an_owner_s_day_is_written_once_per_flush_whatever_the_number_of_keys() 
 
 /// The bound of a first request admitted on credit, through DynamoDB Local: one container spends
 /// a key's budget (limit 100), then eight containers meet the key for the first time in that
-/// window, 20 requests each, at once. Each admits at most its first request past the limit.
+/// window, 20 requests each, at once. Each admits at most its first request past the limit; with an
+/// exact limit, none.
 #[tokio::test]
 async fn containers_meeting_a_spent_key_pass_its_limit_by_at_most_one_each() {
-    let owner = caller();
-    let keys = service(Arc::new(SystemClock)).await;
-    let issued = create(
-        &keys,
-        &owner,
-        serde_json::json!({"rate_limit_per_hour": 100}),
-    )
-    .await;
-    let config = latchkey_tests::config();
-    let counter = Arc::new(DynamoRateCounter::new(
-        latchkey_tests::dynamodb().await,
-        &config.table_name,
-    ));
-    let key = Arc::new(issued.key);
-    let now = chrono::Utc::now();
-    let admit = |limiter: Arc<RateLimiter>, key: Arc<latchkey::keys::model::ApiKey>| async move {
-        matches!(
-            limiter.acquire(&key, now).await.unwrap(),
-            RateDecision::Allowed(_)
+    for (exact, most) in [(false, 8), (true, 0)] {
+        let owner = caller();
+        let keys = service(Arc::new(SystemClock)).await;
+        let issued = create(
+            &keys,
+            &owner,
+            serde_json::json!({"rate_limit": {"limit": 100, "window": "hour", "exact": exact}}),
         )
-    };
-    let first = Arc::new(RateLimiter::new(counter.clone()));
-    let mut admitted = 0;
-    for _ in 0..200 {
-        admitted += usize::from(admit(first.clone(), key.clone()).await);
-    }
-    assert_eq!(
-        admitted, 100,
-        "one container alone admits exactly the limit"
-    );
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..8 {
-        let late = Arc::new(RateLimiter::new(counter.clone()));
-        for _ in 0..20 {
-            tasks.spawn(admit(late.clone(), key.clone()));
+        .await;
+        let config = latchkey_tests::config();
+        let counter = Arc::new(DynamoRateCounter::new(
+            latchkey_tests::dynamodb().await,
+            &config.table_name,
+        ));
+        let key = Arc::new(issued.key);
+        let now = chrono::Utc::now();
+        let admit = |limiter: Arc<RateLimiter>, key: Arc<latchkey::keys::model::ApiKey>| async move {
+            matches!(
+                limiter.acquire(&key, now).await.unwrap(),
+                RateDecision::Allowed(_)
+            )
+        };
+        let first = Arc::new(RateLimiter::new(counter.clone()));
+        let mut admitted = 0;
+        for _ in 0..200 {
+            admitted += usize::from(admit(first.clone(), key.clone()).await);
         }
+        assert_eq!(
+            admitted, 100,
+            "one container alone admits exactly the limit"
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let late = Arc::new(RateLimiter::new(counter.clone()));
+            for _ in 0..20 {
+                tasks.spawn(admit(late.clone(), key.clone()));
+            }
+        }
+        let late = tasks.join_all().await.into_iter().filter(|a| *a).count();
+        println!(
+            "8 containers meeting a spent key of limit 100 (exact: {exact}): {late} admitted past it"
+        );
+        assert!(
+            late <= most,
+            "{late} admitted past a spent budget by 8 containers (exact: {exact})"
+        );
     }
-    let late = tasks.join_all().await.into_iter().filter(|a| *a).count();
-    println!("8 containers meeting a spent key of limit 100: {late} admitted past it");
-    assert!(
-        late <= 8,
-        "{late} admitted past a spent budget by 8 containers"
-    );
 }

@@ -55,19 +55,37 @@ impl RateWindow {
     }
 }
 
-/// At most `limit` requests per `window`.
+/// At most `limit` requests per `window`, exactly or within the credit bound (see [`Self::exact`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RateLimit {
     limit: u32,
     window: RateWindow,
+    exact: bool,
 }
 
 impl RateLimit {
-    /// A limit of 1..=[`MAX_LIMIT`] requests per `window`, or `None` outside that range.
+    /// A limit of 1..=[`MAX_LIMIT`] requests per `window`, or `None` outside that range; not
+    /// exact (see [`Self::exact`]).
     pub fn new(limit: u32, window: RateWindow) -> Option<Self> {
-        (1..=MAX_LIMIT)
-            .contains(&limit)
-            .then_some(Self { limit, window })
+        (1..=MAX_LIMIT).contains(&limit).then_some(Self {
+            limit,
+            window,
+            exact: false,
+        })
+    }
+
+    /// The same limit, exact or not. An exact limit never admits a request past `limit` in a
+    /// window, and pays for it with a storage write before each container's first request of
+    /// each window; a limit that is not exact admits that first request at once, on credit, and
+    /// so may pass `limit` by one request per container that first meets the key after the
+    /// window's budget ran out (see `keys::ratelimit`).
+    pub fn exact(self, exact: bool) -> Self {
+        Self { exact, ..self }
+    }
+
+    /// Whether the limit is exact (see [`Self::exact`]).
+    pub fn is_exact(self) -> bool {
+        self.exact
     }
 
     /// `limit` requests an hour (spatialflow's `rate_limit_per_hour`).
@@ -79,11 +97,11 @@ impl RateLimit {
     /// burst) and no higher rate over time. 100 a minute is within 10,000 a day by rate but not
     /// by burst once the day is reckoned in minutes, so both must hold: a limit within its
     /// ceiling admits at most the ceiling's requests per the ceiling's window, however the
-    /// windows fall.
+    /// windows fall; and an exact ceiling holds only exact limits (the credit bound is more).
     pub fn within(self, ceiling: RateLimit) -> bool {
         let rate = u128::from(self.limit) * ceiling.window.length().num_seconds() as u128;
         let ceiling_rate = u128::from(ceiling.limit) * self.window.length().num_seconds() as u128;
-        self.limit <= ceiling.limit && rate <= ceiling_rate
+        self.limit <= ceiling.limit && rate <= ceiling_rate && (self.exact || !ceiling.exact)
     }
 
     /// Requests allowed per window.
@@ -129,6 +147,12 @@ mod tests {
         assert!(!l(6, Day).within(l(5, Day)));
         assert!(!l(1, Second).within(l(5, Day)));
         assert!(l(MAX_LIMIT, Day).within(l(MAX_LIMIT, Second)));
+        assert!(l(5, Day).exact(true).within(l(5, Day)));
+        assert!(l(5, Day).exact(true).within(l(5, Day).exact(true)));
+        assert!(
+            !l(5, Day).within(l(5, Day).exact(true)),
+            "dropping exactness loosens the limit"
+        );
     }
 
     #[test]

@@ -15,15 +15,17 @@
 //! nothing of the window: the key's first request there in the window, or a burst that spent the
 //! whole slice before the next one landed.
 //!
-//! A key whose limit is at least [`CREDIT_MIN_LIMIT`] does not even wait for its first
-//! reservation: a container's first request of a window is admitted on credit and reserved
-//! behind it, with the first slice, in the background; requests that arrive meanwhile wait for
-//! that reservation. So no request of such a key waits for a write unless it outruns the slice
-//! reserved ahead of it. The price is a stated bound instead of exactness at the very end of a
-//! budget: a window admits at most its limit plus one request per container that meets the key
-//! for the first time in that window after the budget ran out.
+//! A key whose limit is at least [`CREDIT_MIN_LIMIT`] and not [exact](RateLimit::exact) does
+//! not even wait for its first reservation: a container's first request of a window is admitted
+//! on credit and reserved behind it, with the first slice, in the background; requests that
+//! arrive meanwhile wait for that reservation. So no request of such a key waits for a write
+//! unless it outruns the slice reserved ahead of it. The price is a stated bound instead of
+//! exactness at the very end of a budget: a window admits at most its limit plus one request per
+//! container that meets the key for the first time in that window after the budget ran out. An
+//! exact limit takes no credit: a container's first request of each window waits for its
+//! reservation, and no window ever admits more than its limit.
 //!
-//! The first slice is sized by the limit ([`first_slice`]: a sixty-fourth of it, at least one),
+//! The first slice is sized by the limit ([`first_slice`]: an eighth of it, at least one),
 //! each next one doubles while the container keeps spending, and every slice is capped at a
 //! quarter of the budget still unreserved (at least one), so the slices shrink as the budget runs
 //! low; a refused reservation is retried at half the size until a single request does not fit:
@@ -92,13 +94,13 @@ pub trait RateCounter: Send + Sync {
     ) -> Result<Option<u64>, StoreError>;
 }
 
-/// The first slice a container reserves of a window with `limit`: a sixty-fourth of the limit, at
-/// least one. Small, so that a container's first reservation (which covers the request it admitted
-/// on credit) lands long before the other containers could spend the budget between them: larger
-/// first slices (an eighth) made the eight-container exactness test admit 1,001 of 1,000; large
-/// enough that a key with a generous limit is not reserved one request at a time.
+/// The first slice a container reserves of a window with `limit`: an eighth of the limit, at
+/// least one. Large, so that a key in steady use costs one reservation per container in the
+/// window's first minutes; the cap of a quarter of what is unreserved keeps it from stranding a
+/// budget other containers need. (Larger first slices make a credit taken late in a window more
+/// likely to find the budget spent, which the credit bound allows; exact limits take no credit.)
 pub fn first_slice(limit: u32) -> u32 {
-    (limit / 64).max(1)
+    (limit / 8).max(1)
 }
 
 /// The smallest limit whose keys are reserved ahead and admitted on credit: a container's first
@@ -149,9 +151,10 @@ impl Lease {
     }
 
     /// Whether a request may be admitted on credit: the container's first of the window, for a
-    /// limit of at least [`CREDIT_MIN_LIMIT`].
+    /// limit of at least [`CREDIT_MIN_LIMIT`] that is not exact.
     fn may_take_credit(&self) -> bool {
         self.rule.limit() >= CREDIT_MIN_LIMIT
+            && !self.rule.is_exact()
             && self.granted == 0
             && self.owed == 0
             && self.left == 0
@@ -376,6 +379,10 @@ mod tests {
     };
 
     async fn key(limit: u32, clock: Arc<ManualClock>) -> ApiKey {
+        key_of(RateLimit::hourly(limit).unwrap(), clock).await
+    }
+
+    async fn key_of(rule: RateLimit, clock: Arc<ManualClock>) -> ApiKey {
         let keys = KeyService::new(
             Arc::new(MemoryKeyStore::default()),
             KeyPrefix::default(),
@@ -392,7 +399,7 @@ mod tests {
             credential: Credential::Session { role: Role::Owner },
         };
         let spec = NewKeySpec {
-            rate_limit: Some(RateLimit::hourly(limit)),
+            rate_limit: Some(Some(rule)),
             ..NewKeySpec::named("limited")
         };
         keys.create(&owner, spec).await.unwrap().key
@@ -556,18 +563,19 @@ mod tests {
         ));
         assert_eq!(
             first_slice(6400),
-            100,
+            800,
             "the first slice is sized by the limit"
         );
-        // The first request went on credit; its reservation, with a slice of 100 for the next
+        // The first request went on credit; its reservation, with a slice of 800 for the next
         // requests, follows in the background.
         while counter.inner.calls() == 0 {
             tokio::task::yield_now().await;
         }
         counter.open.send_replace(false);
-        for i in 1..=100 {
-            let decision = limiter
-                .acquire(&key, now)
+        for i in 1..=800 {
+            // Unconstrained: tokio's cooperative budget (128 polls a task tick) would otherwise
+            // make the lease's lock report pending, which is no wait for a write.
+            let decision = tokio::task::unconstrained(limiter.acquire(&key, now))
                 .now_or_never()
                 .unwrap_or_else(|| panic!("request {i} waited for a write"));
             assert!(matches!(decision.unwrap(), RateDecision::Allowed(_)));
@@ -583,7 +591,7 @@ mod tests {
     }
 
     /// A container's first request of a window does not wait for a write when the limit is at
-    /// least `CREDIT_MIN_LIMIT`; below it, it does.
+    /// least `CREDIT_MIN_LIMIT` and not exact; below it, or exact, it does.
     #[tokio::test]
     async fn a_first_request_goes_on_credit_only_for_a_limit_that_can_bear_it() {
         use futures_util::FutureExt;
@@ -601,24 +609,38 @@ mod tests {
             .expect("admitted without waiting for the store");
         assert!(matches!(decision.unwrap(), RateDecision::Allowed(s) if s.remaining == 63));
         let small = key(CREDIT_MIN_LIMIT - 1, clock.clone()).await;
-        let mut waiting = Box::pin(limiter.acquire(&small, now));
+        let exact = RateLimit::hourly(CREDIT_MIN_LIMIT).unwrap().exact(true);
+        let exact = key_of(exact, clock.clone()).await;
+        let mut small = Box::pin(limiter.acquire(&small, now));
+        let mut exact = Box::pin(limiter.acquire(&exact, now));
         assert!(
-            (&mut waiting).now_or_never().is_none(),
-            "waits for its reservation"
+            (&mut small).now_or_never().is_none(),
+            "a small limit waits for its reservation"
+        );
+        assert!(
+            (&mut exact).now_or_never().is_none(),
+            "an exact limit waits for its reservation"
         );
         counter.open.send_replace(true);
-        assert!(matches!(waiting.await.unwrap(), RateDecision::Allowed(_)));
+        assert!(matches!(small.await.unwrap(), RateDecision::Allowed(_)));
+        assert!(matches!(exact.await.unwrap(), RateDecision::Allowed(_)));
     }
 
     /// The bound of credit: a key whose budget one container spent is met by eight more for the
     /// first time in the window; each admits its first request on credit and then refuses, so the
-    /// window admits its limit plus one per container that met it late. A limit below
-    /// `CREDIT_MIN_LIMIT` stays exact in the same race.
+    /// window admits its limit plus one per container that met it late. An exact limit, and one
+    /// below `CREDIT_MIN_LIMIT`, stay exact in the same race.
     #[tokio::test]
     async fn credit_passes_a_spent_budget_by_at_most_one_request_per_container() {
-        for (limit, late_admits) in [(CREDIT_MIN_LIMIT, 8), (CREDIT_MIN_LIMIT - 1, 0)] {
+        let hourly = |limit| RateLimit::hourly(limit).unwrap();
+        for (rule, late_admits) in [
+            (hourly(CREDIT_MIN_LIMIT), 8),
+            (hourly(CREDIT_MIN_LIMIT).exact(true), 0),
+            (hourly(CREDIT_MIN_LIMIT - 1), 0),
+        ] {
+            let limit = rule.limit();
             let clock = ManualClock::now();
-            let key = key(limit, clock.clone()).await;
+            let key = key_of(rule, clock.clone()).await;
             let counter = Arc::new(MemoryRateCounter::default());
             let now = clock.now();
             let first = RateLimiter::new(counter.clone());
@@ -648,7 +670,7 @@ mod tests {
                     tokio::task::yield_now().await;
                 }
             }
-            assert_eq!(admitted, limit + late_admits, "limit {limit}");
+            assert_eq!(admitted, limit + late_admits, "{rule:?}");
         }
     }
 }

@@ -172,8 +172,8 @@ pub fn rate_limit_per_hour(raw: i64) -> Result<RateLimit, FieldError> {
 }
 
 /// Latchkey's own `rate_limit`: 1..=10,000,000 requests per window, the window named as the
-/// contract names it.
-pub fn rate_limit(limit: i64, window: &str) -> Result<RateLimit, Vec<FieldError>> {
+/// contract names it, exact or within the credit bound.
+pub fn rate_limit(limit: i64, window: &str, exact: bool) -> Result<RateLimit, Vec<FieldError>> {
     let mut errors = Vec::new();
     let limit = validate::in_range("rate_limit.limit", limit, 1, i64::from(MAX_LIMIT))
         .map_err(|e| errors.push(e))
@@ -186,7 +186,9 @@ pub fn rate_limit(limit: i64, window: &str) -> Result<RateLimit, Vec<FieldError>
         ));
     }
     match (limit, window) {
-        (Some(limit), Some(window)) => Ok(RateLimit::new(limit as u32, window).expect("in range")),
+        (Some(limit), Some(window)) => Ok(RateLimit::new(limit as u32, window)
+            .expect("in range")
+            .exact(exact)),
         _ => Err(errors),
     }
 }

@@ -164,6 +164,7 @@ pub struct KeyForm {
     allowed_ips: String,
     rate_limit: String,
     rate_window: String,
+    rate_exact: bool,
     expires_at: String,
     read_only: bool,
     enabled: bool,
@@ -198,6 +199,7 @@ impl KeyForm {
             allowed_ips: fields.text("allowed_ips").unwrap_or_default(),
             rate_limit: fields.text("rate_limit").unwrap_or_default(),
             rate_window: fields.text("rate_window").unwrap_or_default(),
+            rate_exact: fields.ticked("rate_exact"),
             expires_at: fields.text("expires_at").unwrap_or_default(),
             read_only: fields.ticked("read_only"),
             enabled: fields.ticked("enabled"),
@@ -224,6 +226,7 @@ impl KeyForm {
                 .rate_limit
                 .map_or("hour", |r| r.window().as_str())
                 .to_owned(),
+            rate_exact: key.rate_limit.is_some_and(|r| r.is_exact()),
             expires_at: display.date_input(&key.expires_at),
             read_only: key.read_only,
             enabled: key.is_active,
@@ -232,7 +235,7 @@ impl KeyForm {
     }
 }
 
-/// The rate limit of a form: `{limit, window}`, or null (none) when the limit is blank.
+/// The rate limit of a form: `{limit, window, exact}`, or null (none) when the limit is blank.
 fn rate_limit(fields: &Fields) -> Result<Value, Error> {
     let Some(raw) = fields.filled("rate_limit") else {
         return Ok(Value::Null);
@@ -243,7 +246,8 @@ fn rate_limit(fields: &Fields) -> Result<Value, Error> {
     let window = fields
         .filled("rate_window")
         .unwrap_or_else(|| "hour".into());
-    Ok(serde_json::json!({ "limit": limit, "window": window }))
+    let exact = fields.ticked("rate_exact");
+    Ok(serde_json::json!({ "limit": limit, "window": window, "exact": exact }))
 }
 
 /// The settings both key forms have, as the API's request body holds them.
@@ -418,7 +422,8 @@ impl Summary {
             usage_count: key.usage_count,
             failed_attempts: key.failed_attempts,
             rate: key.rate_limit.map_or("No limit".into(), |r| {
-                format!("{} per {}", r.limit(), r.window().as_str())
+                let exact = if r.is_exact() { ", exact" } else { "" };
+                format!("{} per {}{exact}", r.limit(), r.window().as_str())
             }),
             can_change: status != KeyStatus::Revoked,
         }
@@ -775,7 +780,12 @@ mod tests {
         let fields = Fields::parse(b"rate_limit=50&rate_window=minute").unwrap();
         assert_eq!(
             rate_limit(&fields).unwrap(),
-            serde_json::json!({"limit": 50, "window": "minute"})
+            serde_json::json!({"limit": 50, "window": "minute", "exact": false})
+        );
+        let fields = Fields::parse(b"rate_limit=50&rate_window=day&rate_exact=on").unwrap();
+        assert_eq!(
+            rate_limit(&fields).unwrap(),
+            serde_json::json!({"limit": 50, "window": "day", "exact": true})
         );
         let fields = Fields::parse(b"rate_limit=lots").unwrap();
         let err = FieldErrors::of(rate_limit(&fields).unwrap_err()).unwrap();

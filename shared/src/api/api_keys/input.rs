@@ -58,6 +58,13 @@ pub struct RateLimitBody {
     /// The window's length.
     #[schema(value_type = RateWindowName)]
     window: String,
+    /// Whether no window may ever admit more than `limit`. Exact limits cost a storage write
+    /// before each instance's first request of each window; otherwise (the default) that first
+    /// request is admitted at once and counted behind it, so a window may admit at most one
+    /// request more per instance that first meets the key after the budget ran out.
+    #[serde(default)]
+    #[schema(default = false)]
+    exact: bool,
 }
 
 /// The length of a rate window.
@@ -89,7 +96,9 @@ fn rate_limit_setting(
         (Some(raw), None) => rate_limit_per_hour(raw)
             .map(|r| Some(Some(r)))
             .map_err(|e| vec![e]),
-        (None, Some(Some(body))) => rate_limit(body.limit, &body.window).map(|r| Some(Some(r))),
+        (None, Some(Some(body))) => {
+            rate_limit(body.limit, &body.window, body.exact).map(|r| Some(Some(r)))
+        }
         (None, Some(None)) => Ok(Some(None)),
         (None, None) => Ok(None),
     }

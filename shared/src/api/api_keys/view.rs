@@ -86,6 +86,8 @@ pub struct RateLimitView {
     limit: u32,
     #[schema(value_type = super::input::RateWindowName)]
     window: &'static str,
+    /// Whether no window ever admits more than `limit` (otherwise: within the credit bound).
+    exact: bool,
 }
 
 impl From<RateLimit> for RateLimitView {
@@ -93,6 +95,7 @@ impl From<RateLimit> for RateLimitView {
         Self {
             limit: rule.limit(),
             window: rule.window().as_str(),
+            exact: rule.is_exact(),
         }
     }
 }

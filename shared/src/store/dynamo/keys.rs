@@ -136,6 +136,8 @@ struct KeyRecord {
 struct RateLimitRecord {
     limit: u32,
     window: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    exact: bool,
 }
 
 impl KeyRecord {
@@ -145,6 +147,7 @@ impl KeyRecord {
         match (&self.rate_limit, self.rate_limit_per_hour) {
             (Some(Some(r)), _) => RateWindow::parse(&r.window)
                 .and_then(|w| RateLimit::new(r.limit, w))
+                .map(|rule| rule.exact(r.exact))
                 .or(Some(default_rate_limit())),
             (Some(None), _) => None,
             (None, Some(per_hour)) => RateLimit::hourly(per_hour).or(Some(default_rate_limit())),
@@ -198,6 +201,7 @@ impl From<&ApiKey> for KeyRecord {
             rate_limit: Some(k.rate_limit.map(|r| RateLimitRecord {
                 limit: r.limit(),
                 window: r.window().as_str().to_owned(),
+                exact: r.is_exact(),
             })),
             rate_limit_per_hour: None,
             allowed_ips: k.allowed_ips.clone(),
