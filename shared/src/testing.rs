@@ -1,16 +1,27 @@
-//! Test support for router tests (feature `testing`): components wired to a DynamoDB endpoint
-//! that is never reached, for requests that stop before storage (auth failures, 404/405,
-//! validation).
+//! Test support for router tests (feature `testing`): [`InProcess`], every route over in-memory
+//! storage on a manual clock, driven request by request with `oneshot`; and components wired to
+//! a DynamoDB endpoint that is never reached, for requests that stop before storage.
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Method, Request, StatusCode},
+};
+use serde_json::Value;
 
 use crate::{
+    auth::{Role, jwt::JwtIssuer},
     aws::{Aws, CallPath},
+    clock::ManualClock,
     config::Config,
     wiring::Wiring,
 };
 
-/// Wiring from a fixed test configuration and an unreachable DynamoDB endpoint.
-pub fn offline_wiring() -> Wiring {
-    let config = Config::from_lookup(|name| {
+/// The fixed test configuration.
+fn test_config() -> Config {
+    Config::from_lookup(|name| {
         let value = match name {
             "LATCHKEY_TABLE" => "unused",
             "LATCHKEY_JWT_SECRET" => "router-test-secret-router-test-secret",
@@ -22,7 +33,12 @@ pub fn offline_wiring() -> Wiring {
         };
         Some(value.to_owned())
     })
-    .expect("the test configuration is valid");
+    .expect("the test configuration is valid")
+}
+
+/// Wiring from a fixed test configuration and an unreachable DynamoDB endpoint.
+pub fn offline_wiring() -> Wiring {
+    let config = test_config();
     let sdk = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
@@ -72,4 +88,107 @@ pub async fn replay(
         .expect("body")
         .to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+/// Every HTTP route of every function over one in-memory storage and a manual clock, as API
+/// Gateway puts them behind one address: a whole Latchkey in process, answering in microseconds.
+pub struct InProcess {
+    router: Router,
+    issuer: JwtIssuer,
+    /// The clock every component reads.
+    pub clock: Arc<ManualClock>,
+}
+
+impl Default for InProcess {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InProcess {
+    /// A fresh Latchkey with nothing stored.
+    pub fn new() -> Self {
+        let clock = ManualClock::now();
+        let wiring = Wiring::in_memory(test_config(), clock.clone());
+        let router = crate::api::every_route(&wiring, Some(offline_sign_in(&wiring)));
+        Self {
+            router,
+            issuer: JwtIssuer::new(wiring.config().sessions()),
+            clock,
+        }
+    }
+
+    /// An `Authorization` header value: a session of `user` in `workspace` with `role`.
+    pub fn session(&self, user: &str, workspace: &str, role: Role) -> String {
+        let mut claims = self.issuer.claims(user, 3600);
+        claims.email = Some(format!("{user}@example.com"));
+        claims.workspace_id = Some(workspace.to_owned());
+        claims.role = Some(role);
+        format!("Bearer {}", self.issuer.sign(&claims))
+    }
+
+    /// Sends `request` through the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        Reply {
+            status: parts.status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers: parts.headers,
+        }
+    }
+
+    /// `method` on `path` with `headers` (name, value) and a JSON `body`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "latchkey.test");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).expect("a valid request"))
+            .await
+    }
+}
+
+/// An answer of [`InProcess`].
+#[derive(Debug)]
+pub struct Reply {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its body as JSON (`null` when it is not JSON).
+    pub body: Value,
+}
+
+impl Reply {
+    /// The body, after checking the status is `status`.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self.body
+    }
 }

@@ -5,6 +5,9 @@
 //! authorizer asks for the verifier alone, and never builds erasure, the dashboard or the
 //! lifecycle. What a function asks for is what its IAM policy in `template.yaml` must grant (the
 //! local stack's policy guard holds the two together, see [`crate::aws`]).
+//!
+//! Components are built over a [`Storage`] bundle: the DynamoDB table in the functions
+//! ([`Wiring::new`]), memory in in-process router tests ([`Wiring::in_memory`]).
 
 use std::{
     sync::{Arc, OnceLock},
@@ -36,7 +39,7 @@ use crate::{
     profiles::{ProfileStore, Profiles},
     queue::WorkQueue,
     sessions::{Revocations, SignIn, store::SessionStore},
-    store::dynamo::Table,
+    store::{MemoryStorage, Storage, dynamo::Table},
     usage::{
         UsageRecorder, UsageSink,
         fold::{InboxSink, UsageFolder},
@@ -46,10 +49,12 @@ use crate::{
 /// The components of one function, each built on first use.
 pub struct Wiring {
     config: Config,
-    aws: Aws,
-    path: CallPath,
+    /// The storage of everything but verification.
+    storage: Arc<dyn Storage>,
+    /// The storage of verification: the same backend, on the tightest timeouts.
+    verification: Arc<dyn Storage>,
+    queue: Option<WorkQueue>,
     clock: Arc<dyn Clock>,
-    table: OnceLock<Table>,
     cache: OnceLock<Arc<VerifiedKeyCache>>,
     store: OnceLock<Arc<dyn KeyStore>>,
     verifier: OnceLock<Arc<KeyVerifier>>,
@@ -62,24 +67,44 @@ pub struct Wiring {
     onboarding: OnceLock<Arc<Onboarding>>,
     erasure: OnceLock<Arc<Erasure>>,
     lifecycle: OnceLock<Arc<Lifecycle>>,
-    queue: OnceLock<Option<WorkQueue>>,
 }
 
 impl Wiring {
-    /// Components on the wall clock. Verification always runs on the tightest timeouts
-    /// ([`CallPath::Verification`]); everything else on `path`'s.
+    /// Components over the DynamoDB table and, when configured, the SQS work queue, on the wall
+    /// clock. Verification always runs on the tightest timeouts ([`CallPath::Verification`]);
+    /// everything else on `path`'s.
     pub fn new(config: Config, aws: Aws, path: CallPath) -> Self {
-        Self::with_clock(config, aws, path, Arc::new(SystemClock))
+        let table = |path| -> Arc<dyn Storage> {
+            Arc::new(Table::new(aws.dynamodb(path), &config.table_name))
+        };
+        let (storage, verification) = (table(path), table(CallPath::Verification));
+        let queue = config
+            .work_queue_url
+            .as_ref()
+            .map(|url| WorkQueue::new(aws.sqs(path), url));
+        Self::over(config, storage, verification, queue, Arc::new(SystemClock))
     }
 
-    /// Components on the given clock.
-    pub fn with_clock(config: Config, aws: Aws, path: CallPath, clock: Arc<dyn Clock>) -> Self {
+    /// Components over memory, with no work queue, on `clock`: a whole function's behaviour in
+    /// process, for router tests.
+    pub fn in_memory(config: Config, clock: Arc<dyn Clock>) -> Self {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
+        Self::over(config, storage.clone(), storage, None, clock)
+    }
+
+    fn over(
+        config: Config,
+        storage: Arc<dyn Storage>,
+        verification: Arc<dyn Storage>,
+        queue: Option<WorkQueue>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             config,
-            aws,
-            path,
+            storage,
+            verification,
+            queue,
             clock,
-            table: OnceLock::new(),
             cache: OnceLock::new(),
             store: OnceLock::new(),
             verifier: OnceLock::new(),
@@ -92,7 +117,6 @@ impl Wiring {
             onboarding: OnceLock::new(),
             erasure: OnceLock::new(),
             lifecycle: OnceLock::new(),
-            queue: OnceLock::new(),
         }
     }
 
@@ -104,12 +128,6 @@ impl Wiring {
     /// The clock every component shares.
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.clock.clone()
-    }
-
-    /// The table, on this function's call path.
-    fn table(&self) -> &Table {
-        self.table
-            .get_or_init(|| Table::new(self.aws.dynamodb(self.path), &self.config.table_name))
     }
 
     /// The verified-key cache, shared by the verifier and the key use cases so a write in this
@@ -126,31 +144,26 @@ impl Wiring {
     }
 
     fn store(&self) -> Arc<dyn KeyStore> {
-        self.store
-            .get_or_init(|| Arc::new(self.table().keys()))
-            .clone()
+        self.store.get_or_init(|| self.storage.keys()).clone()
     }
 
     /// The verification core, on the verification path's client and timeouts.
     pub fn verifier(&self) -> Arc<KeyVerifier> {
         self.verifier
             .get_or_init(|| {
-                let table = Table::new(
-                    self.aws.dynamodb(CallPath::Verification),
-                    &self.config.table_name,
-                );
+                let storage = &self.verification;
                 let sink: Arc<dyn UsageSink> = if self.config.usage_flush_interval.is_zero() {
-                    Arc::new(table.usage(self.config.usage_retention_days))
+                    storage.usage(self.config.usage_retention_days)
                 } else {
-                    Arc::new(InboxSink::new(Arc::new(table.usage_inbox())))
+                    Arc::new(InboxSink::new(storage.usage_inbox()))
                 };
                 let usage = UsageRecorder::new(sink, self.config.usage_flush_interval);
                 Arc::new(KeyVerifier::new(VerifierParts {
-                    store: Arc::new(table.keys()),
+                    store: storage.keys(),
                     prefix: self.config.key_prefix.clone(),
                     clock: self.clock(),
                     cache: self.cache(),
-                    limiter: RateLimiter::new(Arc::new(table.rates())),
+                    limiter: RateLimiter::new(storage.rates()),
                     usage: Arc::new(usage),
                     onboarding: Some(self.onboarding()),
                 }))
@@ -182,7 +195,7 @@ impl Wiring {
     /// Profiles.
     pub fn profiles(&self) -> Arc<dyn ProfileStore> {
         self.profiles
-            .get_or_init(|| Arc::new(self.table().profiles()))
+            .get_or_init(|| self.storage.profiles())
             .clone()
     }
 
@@ -229,7 +242,7 @@ impl Wiring {
     /// Sign-in sessions, revoked tokens and sign-ins in progress.
     pub fn sessions(&self) -> Arc<dyn SessionStore> {
         self.sessions
-            .get_or_init(|| Arc::new(self.table().sessions()))
+            .get_or_init(|| self.storage.sessions())
             .clone()
     }
 
@@ -251,7 +264,7 @@ impl Wiring {
         self.notifications
             .get_or_init(|| {
                 Arc::new(Notifications::new(
-                    Arc::new(self.table().notifications()),
+                    self.storage.notifications(),
                     self.clock(),
                 ))
             })
@@ -261,24 +274,19 @@ impl Wiring {
     /// The onboarding checklist.
     pub fn onboarding(&self) -> Arc<Onboarding> {
         self.onboarding
-            .get_or_init(|| {
-                Arc::new(Onboarding::new(
-                    Arc::new(self.table().onboarding()),
-                    self.clock(),
-                ))
-            })
+            .get_or_init(|| Arc::new(Onboarding::new(self.storage.onboarding(), self.clock())))
             .clone()
     }
 
     /// Dashboard metrics.
     pub fn dashboard(&self) -> Arc<Dashboard> {
-        Arc::new(Dashboard::new(Arc::new(self.table().dashboard())))
+        Arc::new(Dashboard::new(self.storage.dashboard()))
     }
 
     /// Issue reports.
     pub fn issue_reports(&self) -> Arc<IssueReports> {
         Arc::new(IssueReports::new(
-            Arc::new(self.table().issue_reports()),
+            self.storage.issue_reports(),
             Scrubber::new(&self.config.key_prefix),
             self.notifications(),
             self.profiles(),
@@ -288,14 +296,7 @@ impl Wiring {
 
     /// The work queue, when one is configured.
     pub fn queue(&self) -> Option<WorkQueue> {
-        self.queue
-            .get_or_init(|| {
-                self.config
-                    .work_queue_url
-                    .as_ref()
-                    .map(|url| WorkQueue::new(self.aws.sqs(self.path), url))
-            })
-            .clone()
+        self.queue.clone()
     }
 
     /// Erasure jobs.
@@ -303,7 +304,7 @@ impl Wiring {
         self.erasure
             .get_or_init(|| {
                 Arc::new(Erasure::new(
-                    Arc::new(self.table().erasure()),
+                    self.storage.erasure(),
                     self.notifications(),
                     self.clock(),
                     self.queue(),
@@ -315,10 +316,9 @@ impl Wiring {
     /// The fold of the usage inbox (what verifying functions put there when they flush on an
     /// interval).
     pub fn usage_folder(&self) -> UsageFolder {
-        let table = self.table();
         UsageFolder::new(
-            Arc::new(table.usage_inbox()),
-            Arc::new(table.usage(self.config.usage_retention_days)),
+            self.storage.usage_inbox(),
+            self.storage.usage(self.config.usage_retention_days),
         )
     }
 
@@ -327,7 +327,7 @@ impl Wiring {
         self.lifecycle
             .get_or_init(|| {
                 Arc::new(Lifecycle::new(
-                    Arc::new(self.table().lifecycle()),
+                    self.storage.lifecycle(),
                     self.store(),
                     self.notifications(),
                 ))

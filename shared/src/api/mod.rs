@@ -59,17 +59,52 @@ pub fn document_json() -> String {
 /// The api-keys function's router: the native key routes and the key routes of every family
 /// Latchkey stands in for, over one [`api_keys::KeysApi`], so they share one warm cache.
 pub fn key_routes(state: api_keys::KeysApi) -> Router {
-    let families = latitude::routes()
+    mount(every_key_route(), state)
+}
+
+/// The native key routes and every family's.
+fn every_key_route() -> OpenApiRouter<api_keys::KeysApi> {
+    api_keys::routes()
+        .merge(latitude::routes())
         .merge(numind::routes())
         .merge(spartera::routes())
-        .merge(cartovista::routes());
-    mount(api_keys::routes().merge(families), state)
+        .merge(cartovista::routes())
+}
+
+/// Every HTTP function's routes in one router over one [`Wiring`](crate::wiring::Wiring), as
+/// API Gateway puts the functions behind one address: what in-process tests drive. Sign-in routes
+/// are there when `sign_in` is.
+pub fn every_route(
+    wiring: &crate::wiring::Wiring,
+    sign_in: Option<std::sync::Arc<crate::sessions::SignIn>>,
+) -> Router {
+    let mut router = with_state(every_key_route(), api_keys::KeysApi::wire(wiring))
+        .merge(with_state(
+            account::routes(),
+            account::AccountApi::wire(wiring),
+        ))
+        .merge(with_state(
+            privacy::routes(),
+            privacy::PrivacyApi::wire(wiring),
+        ));
+    if let Some(sign_in) = sign_in {
+        router = router.merge(with_state(
+            signin::routes(),
+            signin::SignInApi::wire(wiring, sign_in),
+        ));
+    }
+    crate::http::finish(router)
 }
 
 /// Mounts a family's documented routes with their state and the shared HTTP finish.
 fn mount<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, state: S) -> Router {
+    crate::http::finish(with_state(routes, state))
+}
+
+/// A family's routes with their state, without the HTTP finish (which a router gets once).
+fn with_state<S: Clone + Send + Sync + 'static>(routes: OpenApiRouter<S>, state: S) -> Router {
     let (router, _) = routes.split_for_parts();
-    crate::http::finish(router.with_state(state))
+    router.with_state(state)
 }
 
 #[cfg(test)]

@@ -7,9 +7,12 @@
 //! [`StoreError`] is what an adapter's failure means to the caller: a lost race (409), a backend
 //! that is unreachable, slow or throttling (503), or one that failed (500).
 
+pub mod bundle;
 pub mod dynamo;
 pub mod memory;
 pub mod table;
+
+pub use bundle::{MemoryStorage, Storage};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]

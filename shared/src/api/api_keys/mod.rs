@@ -460,4 +460,123 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
+
+    mod in_process {
+        //! The native key routes over in-memory storage: behaviour that reaches storage, in
+        //! milliseconds, with the clock in the test's hand.
+
+        use axum::http::Method;
+        use serde_json::{Value, json};
+
+        use crate::{auth::Role, testing::InProcess};
+
+        const KEYS: &str = "/api/v1/account/api-keys";
+
+        async fn verify(app: &InProcess, key: &str) -> Value {
+            app.call(
+                Method::POST,
+                "/api/v1/keys/verify",
+                &[],
+                Some(json!({"key": key})),
+            )
+            .await
+            .expect(200)
+        }
+
+        #[tokio::test]
+        async fn a_key_is_made_listed_verified_and_revoked() {
+            let app = InProcess::new();
+            let owner = app.session("u1", "ws1", Role::Owner);
+            let auth = [("authorization", owner.as_str())];
+            let made = app
+                .call(Method::POST, KEYS, &auth, Some(json!({"name": "edge"})))
+                .await
+                .expect(201);
+            let (id, secret) = (
+                made["api_key"]["id"].as_str().unwrap(),
+                made["api_key"]["api_key"].as_str().unwrap(),
+            );
+            let listed = app.call(Method::GET, KEYS, &auth, None).await.expect(200);
+            assert!(listed.to_string().contains(id), "{listed}");
+            assert!(
+                !listed.to_string().contains(secret),
+                "lists never show the secret"
+            );
+            let valid = verify(&app, secret).await;
+            assert_eq!(
+                (valid["valid"].clone(), valid["code"].clone()),
+                (json!(true), json!("VALID"))
+            );
+            assert_eq!(valid["key_id"], id);
+            app.call(
+                Method::POST,
+                &format!("{KEYS}/{id}/revoke"),
+                &auth,
+                Some(json!({"reason": "leaked"})),
+            )
+            .await
+            .expect(200);
+            assert_eq!(verify(&app, secret).await["code"], "REVOKED");
+        }
+
+        #[tokio::test]
+        async fn a_viewer_makes_read_only_keys_and_another_workspace_sees_none() {
+            let app = InProcess::new();
+            let viewer = app.session("u1", "ws1", Role::Viewer);
+            let made = app
+                .call(
+                    Method::POST,
+                    KEYS,
+                    &[("authorization", &viewer)],
+                    Some(json!({"name": "v"})),
+                )
+                .await
+                .expect(201);
+            let id = made["api_key"]["id"].as_str().unwrap();
+            assert_eq!(made["api_key"]["read_only"], true, "{made}");
+            let stranger = app.session("u2", "ws2", Role::Owner);
+            app.call(
+                Method::GET,
+                &format!("{KEYS}/{id}"),
+                &[("authorization", &stranger)],
+                None,
+            )
+            .await
+            .expect(404);
+            let same_user_elsewhere = app.session("u1", "other", Role::Owner);
+            app.call(
+                Method::GET,
+                &format!("{KEYS}/{id}"),
+                &[("authorization", &same_user_elsewhere)],
+                None,
+            )
+            .await
+            .expect(404);
+        }
+
+        /// An exact limit of 2 a minute: two valid, then limited, then a new window on the
+        /// test's clock.
+        #[tokio::test]
+        async fn an_exact_limit_holds_its_window_and_the_next_one_starts_afresh() {
+            let app = InProcess::new();
+            let owner = app.session("u1", "ws1", Role::Owner);
+            let made = app
+                .call(
+                    Method::POST,
+                    KEYS,
+                    &[("authorization", &owner)],
+                    Some(json!({"rate_limit": {"limit": 2, "window": "minute", "exact": true}})),
+                )
+                .await
+                .expect(201);
+            let secret = made["api_key"]["api_key"].as_str().unwrap();
+            let mut codes = Vec::new();
+            for _ in 0..3 {
+                codes.push(verify(&app, secret).await["code"].clone());
+            }
+            assert_eq!(codes, ["VALID", "VALID", "RATE_LIMITED"]);
+            app.clock.advance(chrono::Duration::minutes(1));
+            assert_eq!(verify(&app, secret).await["code"], "VALID");
+        }
+    }
 }
