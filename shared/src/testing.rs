@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::{
     auth::{Role, jwt::JwtIssuer},
     aws::{Aws, CallPath},
-    clock::ManualClock,
-    config::Config,
+    clock::{Clock, SystemClock},
+    config::{Config, JwtSettings},
     wiring::Wiring,
 };
 
@@ -29,6 +29,8 @@ fn test_config() -> Config {
             "LATCHKEY_JWT_AUDIENCE" => "latchkey-api",
             "LATCHKEY_OIDC_ISSUER" => "http://127.0.0.1:9",
             "LATCHKEY_OIDC_AUDIENCES" => "router-test-client",
+            // Usage written with each verification, as on the test stack (nothing folds here).
+            "LATCHKEY_USAGE_FLUSH_SECONDS" => "0",
             _ => return None,
         };
         Some(value.to_owned())
@@ -90,13 +92,13 @@ pub async fn replay(
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
-/// Every HTTP route of every function over one in-memory storage and a manual clock, as API
-/// Gateway puts them behind one address: a whole Latchkey in process, answering in microseconds.
+/// Every HTTP route of every function over one in-memory storage, as API Gateway puts them
+/// behind one address: a whole Latchkey in process, answering in microseconds. Requests come
+/// from 127.0.0.1, as the local stack's do.
 pub struct InProcess {
     router: Router,
+    settings: JwtSettings,
     issuer: JwtIssuer,
-    /// The clock every component reads.
-    pub clock: Arc<ManualClock>,
 }
 
 impl Default for InProcess {
@@ -106,16 +108,31 @@ impl Default for InProcess {
 }
 
 impl InProcess {
-    /// A fresh Latchkey with nothing stored.
+    /// A fresh Latchkey with nothing stored, on the wall clock.
     pub fn new() -> Self {
-        let clock = ManualClock::now();
-        let wiring = Wiring::in_memory(test_config(), clock.clone());
+        Self::on(Arc::new(SystemClock))
+    }
+
+    /// A fresh Latchkey with nothing stored, on `clock` (a `ManualClock` the test moves).
+    pub fn on(clock: Arc<dyn Clock>) -> Self {
+        let wiring = Wiring::in_memory(test_config(), clock);
         let router = crate::api::every_route(&wiring, Some(offline_sign_in(&wiring)));
+        let settings = wiring.config().sessions().clone();
         Self {
             router,
-            issuer: JwtIssuer::new(wiring.config().sessions()),
-            clock,
+            issuer: JwtIssuer::new(&settings),
+            settings,
         }
+    }
+
+    /// The issuer of the sessions it accepts.
+    pub fn issuer(&self) -> &JwtIssuer {
+        &self.issuer
+    }
+
+    /// The signing settings of the sessions it accepts.
+    pub fn sessions(&self) -> &JwtSettings {
+        &self.settings
     }
 
     /// An `Authorization` header value: a session of `user` in `workspace` with `role`.
@@ -127,10 +144,19 @@ impl InProcess {
         format!("Bearer {}", self.issuer.sign(&claims))
     }
 
-    /// Sends `request` through the router.
-    pub async fn send(&self, request: Request<Body>) -> Reply {
+    /// Sends `request` through the router, from 127.0.0.1 unless it names an API Gateway context
+    /// of its own.
+    pub async fn send(&self, mut request: Request<Body>) -> Reply {
         use http_body_util::BodyExt;
+        use lambda_http::request::RequestContext;
         use tower::ServiceExt;
+        if request.extensions().get::<RequestContext>().is_none() {
+            let mut context = aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+            context.http.source_ip = Some("127.0.0.1".to_owned());
+            request
+                .extensions_mut()
+                .insert(RequestContext::ApiGatewayV2(context));
+        }
         let response = self
             .router
             .clone()

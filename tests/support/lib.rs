@@ -125,12 +125,21 @@ pub enum Auth {
     Headers(Vec<(&'static str, String)>),
 }
 
-/// An HTTP client of the local API.
+/// A client of Latchkey's API: over HTTP to the local stack, or in process to
+/// [`in_process::app`] (every route over memory, no stack).
 #[derive(Clone)]
 pub struct Api {
-    base: String,
-    http: reqwest::Client,
-    retry_unavailable: bool,
+    transport: Transport,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Stack {
+        base: String,
+        http: reqwest::Client,
+        retry_unavailable: bool,
+    },
+    InProcess(&'static latchkey::testing::InProcess),
 }
 
 impl Default for Api {
@@ -140,13 +149,22 @@ impl Default for Api {
 }
 
 impl Api {
-    /// A client of `$LATCHKEY_API_URL`.
+    /// A client of the local stack at `$LATCHKEY_API_URL`.
     pub fn new() -> Self {
         Self {
-            base: env("LATCHKEY_API_URL"),
-            http: reqwest::Client::new(),
-            retry_unavailable: std::env::var("LATCHKEY_TEST_RETRY_UNAVAILABLE").as_deref()
-                != Ok("0"),
+            transport: Transport::Stack {
+                base: env("LATCHKEY_API_URL"),
+                http: reqwest::Client::new(),
+                retry_unavailable: std::env::var("LATCHKEY_TEST_RETRY_UNAVAILABLE").as_deref()
+                    != Ok("0"),
+            },
+        }
+    }
+
+    /// A client of the in-process Latchkey ([`in_process::app`]).
+    pub fn in_process() -> Self {
+        Self {
+            transport: Transport::InProcess(in_process::app()),
         }
     }
 
@@ -191,9 +209,17 @@ impl Api {
         body: Option<Value>,
         idempotent: bool,
     ) -> Reply {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
+        let (base, http, retry_unavailable) = match &self.transport {
+            Transport::Stack {
+                base,
+                http,
+                retry_unavailable,
+            } => (base, http, *retry_unavailable),
+            Transport::InProcess(app) => {
+                return in_process::send(app, method, path, auth, body).await;
+            }
+        };
+        let mut request = http.request(method.clone(), format!("{base}{path}"));
         request = match auth {
             Auth::None => request,
             Auth::Bearer(token) => request.bearer_auth(token),
@@ -215,7 +241,7 @@ impl Api {
         } else {
             0
         };
-        let mut unavailable_retries = if self.retry_unavailable && idempotent {
+        let mut unavailable_retries = if retry_unavailable && idempotent {
             UNAVAILABLE_RETRIES
         } else {
             0
@@ -306,8 +332,12 @@ impl User {
 
     /// A new user in `workspace` with `role`.
     pub fn with(workspace: Option<&str>, role: Option<Role>) -> Self {
+        Self::of(&issuer(), Api::new(), workspace, role)
+    }
+
+    /// A new user of `api`, in `workspace` with `role`, signed in by `issuer`.
+    pub fn of(issuer: &JwtIssuer, api: Api, workspace: Option<&str>, role: Option<Role>) -> Self {
         let id = uuid::Uuid::new_v4().to_string();
-        let issuer = issuer();
         let mut claims = issuer.claims(&id, 3600);
         claims.email = Some(format!("{id}@example.test"));
         claims.name = Some("Test User".into());
@@ -316,7 +346,7 @@ impl User {
         Self {
             id,
             auth: Auth::Bearer(issuer.sign(&claims)),
-            api: Api::new(),
+            api,
         }
     }
 
@@ -603,4 +633,97 @@ pub async fn through_the_provider(
         at = at.join(location.to_str().unwrap()).unwrap();
     }
     panic!("the provider never sent the user back");
+}
+
+/// The in-process Latchkey: every route of every function over memory, one per test binary, as
+/// the stack is one per run (tests keep apart by using fresh users, as on the stack).
+pub mod in_process {
+    use std::sync::LazyLock;
+
+    use axum::body::Body;
+    use latchkey::{auth::Role, testing::InProcess};
+    use reqwest::Method;
+    use serde_json::Value;
+
+    use super::{Api, Auth, Reply, User};
+
+    static APP: LazyLock<InProcess> = LazyLock::new(InProcess::new);
+
+    /// The one in-process Latchkey of this test binary.
+    pub fn app() -> &'static InProcess {
+        &APP
+    }
+
+    /// What the stack tests wait for after changing a key ([`super::past_the_cache_bound`]):
+    /// nothing here. In process there is one container, whose use cases evict what they change
+    /// from its cache, so a change is seen at once.
+    pub async fn past_the_cache_bound() {}
+
+    /// The signing settings of the sessions the in-process Latchkey accepts.
+    pub fn jwt_settings() -> latchkey::config::JwtSettings {
+        app().sessions().clone()
+    }
+
+    /// Signs sessions the in-process Latchkey accepts.
+    pub fn issuer() -> &'static latchkey::auth::jwt::JwtIssuer {
+        app().issuer()
+    }
+
+    /// Lets the clock pass a millisecond, the resolution of stored times: in process, two
+    /// requests can fall in the same millisecond, which over the stack they never do. For tests
+    /// about order in time (newest first, `updated_at` moving).
+    pub async fn a_moment_passes() {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+
+    /// A new user in their personal workspace.
+    pub fn user() -> User {
+        user_with(None, None)
+    }
+
+    /// A new user in `workspace` with `role`.
+    pub fn user_with(workspace: Option<&str>, role: Option<Role>) -> User {
+        User::of(app().issuer(), Api::in_process(), workspace, role)
+    }
+
+    /// [`Api::send`] in process: the same request, through the router.
+    pub(super) async fn send(
+        app: &InProcess,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "latchkey.test");
+        request = match auth {
+            Auth::None => request,
+            Auth::Bearer(token) => request.header("authorization", format!("Bearer {token}")),
+            Auth::ApiKey(key) => request.header("x-api-key", key),
+            Auth::Header(name, value) => request.header(*name, value),
+            Auth::Headers(headers) => headers.iter().fold(request, |request, (name, value)| {
+                request.header(*name, value)
+            }),
+        };
+        let body = match body {
+            Some(Value::String(raw)) => {
+                request = request.header("content-type", "application/json");
+                Body::from(raw)
+            }
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let reply = app.send(request.body(body).expect("a valid request")).await;
+        Reply {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+            attempts: 1,
+        }
+    }
 }

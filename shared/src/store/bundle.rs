@@ -108,7 +108,7 @@ impl Default for MemoryStorage {
     fn default() -> Self {
         let keys = Arc::new(memory::MemoryKeyStore::default());
         let notifications = Arc::new(memory::MemoryNotificationStore::default());
-        let usage = Arc::new(memory::MemoryUsage::default());
+        let usage = Arc::new(memory::MemoryUsage::default().counting_onto(keys.clone()));
         Self {
             lifecycle: Arc::new(memory::MemoryLifecycleStore::new(
                 keys.clone(),

@@ -468,7 +468,7 @@ mod tests {
         use axum::http::Method;
         use serde_json::{Value, json};
 
-        use crate::{auth::Role, testing::InProcess};
+        use crate::{auth::Role, clock::ManualClock, testing::InProcess};
 
         const KEYS: &str = "/api/v1/account/api-keys";
 
@@ -558,7 +558,8 @@ mod tests {
         /// test's clock.
         #[tokio::test]
         async fn an_exact_limit_holds_its_window_and_the_next_one_starts_afresh() {
-            let app = InProcess::new();
+            let clock = ManualClock::now();
+            let app = InProcess::on(clock.clone());
             let owner = app.session("u1", "ws1", Role::Owner);
             let made = app
                 .call(
@@ -575,7 +576,7 @@ mod tests {
                 codes.push(verify(&app, secret).await["code"].clone());
             }
             assert_eq!(codes, ["VALID", "VALID", "RATE_LIMITED"]);
-            app.clock.advance(chrono::Duration::minutes(1));
+            clock.advance(chrono::Duration::minutes(1));
             assert_eq!(verify(&app, secret).await["code"], "VALID");
         }
     }

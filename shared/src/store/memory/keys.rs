@@ -22,6 +22,8 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {
     keys: Mutex<HashMap<KeyId, ApiKey>>,
+    /// Usage counted onto the keys ([`Self::count_usage`]), per key and day.
+    daily: Mutex<HashMap<(KeyId, NaiveDate), DailyUsage>>,
     numbers: Mutex<Numbers>,
     /// The key-change feed: changed keys in the order they changed (a cursor is an index).
     changes: Mutex<Vec<KeyId>>,
@@ -45,6 +47,29 @@ impl Numbers {
 }
 
 impl MemoryKeyStore {
+    /// Counts `tally` onto the key `key` names, as the DynamoDB usage sink does on the key's
+    /// item: its counters, last uses and the day's counters. A key gone is left alone.
+    pub fn count_usage(&self, key: &crate::usage::TallyKey, tally: &crate::usage::Tally) {
+        if let Some(stored) = self.keys.lock().expect("lock").get_mut(&key.key_id) {
+            stored.usage_count += tally.success;
+            stored.failed_attempts += tally.failed;
+            stored.last_used_at = stored.last_used_at.max(tally.last_used_at);
+            stored.last_failed_at = stored.last_failed_at.max(tally.last_failed_at);
+        } else {
+            return;
+        }
+        let mut daily = self.daily.lock().expect("lock");
+        let day = daily
+            .entry((key.key_id, key.day))
+            .or_insert_with(|| DailyUsage {
+                date: key.day,
+                success: 0,
+                failed: 0,
+            });
+        day.success += tally.success;
+        day.failed += tally.failed;
+    }
+
     /// Every key stored.
     pub fn all(&self) -> Vec<ApiKey> {
         self.keys.lock().expect("lock").values().cloned().collect()
@@ -215,12 +240,19 @@ impl KeyStore for MemoryKeyStore {
         Ok((changes[from..].to_vec(), next))
     }
 
-    /// Usage is counted by the usage sink, which this store does not stand in for: no days.
+    /// The days [`Self::count_usage`] counted.
     async fn daily_usage(
         &self,
-        _id: KeyId,
-        _since: NaiveDate,
+        id: KeyId,
+        since: NaiveDate,
     ) -> Result<Vec<DailyUsage>, StoreError> {
-        Ok(Vec::new())
+        let daily = self.daily.lock().expect("lock");
+        let mut days: Vec<DailyUsage> = daily
+            .iter()
+            .filter(|((key, day), _)| *key == id && *day >= since)
+            .map(|(_, usage)| *usage)
+            .collect();
+        days.sort_by_key(|d| d.date);
+        Ok(days)
     }
 }

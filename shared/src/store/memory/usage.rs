@@ -33,6 +33,8 @@ pub struct MemoryUsage {
     event_ids: Mutex<HashSet<Uuid>>,
     failing_writes: AtomicU32,
     lost_acks: AtomicU32,
+    /// The keys the tallies are counted onto, when set ([`Self::counting_onto`]).
+    keys: std::sync::OnceLock<std::sync::Arc<super::MemoryKeyStore>>,
 }
 
 impl MemoryUsage {
@@ -47,6 +49,13 @@ impl MemoryUsage {
     }
 
     /// Every event written, in order.
+    /// Counts every tally written from now on onto `keys` too, as the DynamoDB sink writes them
+    /// to the key items.
+    pub fn counting_onto(self, keys: std::sync::Arc<super::MemoryKeyStore>) -> Self {
+        let _ = self.keys.set(keys);
+        self
+    }
+
     pub fn events(&self) -> Vec<UsageEvent> {
         self.events.lock().expect("lock").clone()
     }
@@ -101,6 +110,9 @@ impl UsageSink for MemoryUsage {
                 stored.failed += s.tally.failed;
                 stored.last_used_at = stored.last_used_at.max(s.tally.last_used_at);
                 stored.last_failed_at = stored.last_failed_at.max(s.tally.last_failed_at);
+                if let Some(keys) = self.keys.get() {
+                    keys.count_usage(&s.key, &s.tally);
+                }
             }
         }
         {

@@ -1,10 +1,10 @@
-//! The latitude.sh family (`/auth/api_keys`) over HTTP: a key's life in JSON:API, the same key
+//! The latitude.sh family (`/auth/api_keys`) in process: a key's life in JSON:API, the same key
 //! seen and used through the native API, the family's content type and error documents, and
 //! isolation between users. (`tests/sdk/test_latitude.py` drives the same routes with
 //! latitude.sh's own SDK.)
 
 use latchkey::auth::Role;
-use latchkey_tests::{Auth, Reply, User};
+use latchkey_tests::{Auth, Reply, User, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -59,7 +59,7 @@ async fn verify(user: &User, key: &str, ip: &str) -> Value {
 
 #[tokio::test]
 async fn a_key_s_life_in_json_api_is_the_same_key_everywhere() {
-    let user = User::new();
+    let user = in_process::user();
     let created = document(
         user.call(
             Method::POST,
@@ -143,7 +143,7 @@ async fn a_key_s_life_in_json_api_is_the_same_key_everywhere() {
     assert_ne!(new_token, token);
     assert_eq!(regenerated["data"]["attributes"]["read_only"], true);
     assert_eq!(regenerated["data"]["attributes"]["name"], "renamed");
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     assert_eq!(verify(&user, &token, "10.9.9.9").await["code"], "NOT_FOUND");
     assert_eq!(verify(&user, new_token, "10.9.9.9").await["code"], "VALID");
 
@@ -167,10 +167,11 @@ async fn a_key_s_life_in_json_api_is_the_same_key_everywhere() {
 
 #[tokio::test]
 async fn a_create_without_data_takes_the_defaults_and_the_native_key_shows_here() {
-    let user = User::new();
+    let user = in_process::user();
     let created = document(user.call(Method::POST, KEYS, None).await, 201);
     assert_eq!(created["data"]["attributes"]["name"], "Default");
     assert_eq!(created["data"]["attributes"]["allowed_ips"], json!([]));
+    in_process::a_moment_passes().await;
     let (native_id, native_key) = user.create_key(json!({"name": "native"})).await;
     let listed = document(user.call(Method::GET, KEYS, None).await, 200);
     let names: Vec<&Value> = listed["data"]
@@ -189,7 +190,7 @@ async fn a_create_without_data_takes_the_defaults_and_the_native_key_shows_here(
 
 #[tokio::test]
 async fn bad_documents_are_json_api_errors() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, _) = user.create_key(json!({})).await;
     let other_id = uuid::Uuid::new_v4().to_string();
     let conflicts = [
@@ -270,8 +271,8 @@ async fn bad_documents_are_json_api_errors() {
 
 #[tokio::test]
 async fn another_user_s_keys_are_404_and_keys_cannot_escalate() {
-    let owner = User::new();
-    let stranger = User::new();
+    let owner = in_process::user();
+    let stranger = in_process::user();
     let (id, key) = owner
         .create_key(json!({"read_only": true, "allowed_ips": ["127.0.0.0/8"]}))
         .await;
@@ -327,14 +328,15 @@ async fn another_user_s_keys_are_404_and_keys_cannot_escalate() {
 #[tokio::test]
 async fn owners_and_admins_manage_their_workspace_s_keys() {
     let workspace = uuid::Uuid::new_v4().to_string();
-    let in_workspace = |role| User::with(Some(&workspace), Some(role));
+    let in_workspace = |role| in_process::user_with(Some(&workspace), Some(role));
     let (owner, admin, member, viewer) = (
         in_workspace(Role::Owner),
         in_workspace(Role::Admin),
         in_workspace(Role::Member),
         in_workspace(Role::Viewer),
     );
-    let outsider = User::with(Some(&uuid::Uuid::new_v4().to_string()), Some(Role::Admin));
+    let outsider =
+        in_process::user_with(Some(&uuid::Uuid::new_v4().to_string()), Some(Role::Admin));
     let (member_key, _) = member.create_key(json!({"name": "member's"})).await;
     let (viewer_key, _) = viewer.create_key(json!({"name": "viewer's"})).await;
     let (owner_key, _) = owner.create_key(json!({"name": "owner's"})).await;

@@ -1,16 +1,16 @@
-//! The spartera family (`/companies/{company_id}/api-keys`) over HTTP: a key's life by its
+//! The spartera family (`/companies/{company_id}/api-keys`) in process: a key's life by its
 //! number, the same key through the native API and the other families, paging, spartera's error
 //! body, roles, and isolation between companies and users. (`tests/sdk/test_spartera.py` drives
 //! the same routes with spartera's own SDK.)
 
 use latchkey::auth::Role;
-use latchkey_tests::{Auth, Reply, User, as_key};
+use latchkey_tests::{Auth, Reply, User, as_key, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A user in a company of their own, with `role`, and the company's id.
 fn member_of(company: &str, role: Role) -> User {
-    User::with(Some(company), Some(role))
+    in_process::user_with(Some(company), Some(role))
 }
 
 fn new_company() -> String {
@@ -150,7 +150,7 @@ async fn a_key_s_life_by_its_number_is_the_same_key_everywhere() {
     assert_eq!(read["data"]["read_only"], true);
     assert_eq!(read["data"]["endpoint_id"], "ep-9");
     assert_eq!(read["data"]["mcp_deployment_id"], Value::Null);
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     assert_eq!(verify(&owner, &key).await["code"], "VALID");
     error(
         owner
@@ -192,7 +192,7 @@ async fn a_key_s_life_by_its_number_is_the_same_key_everywhere() {
         .await
         .expect(200);
     assert_eq!(revoked["data"]["api_key_id"], number.to_string());
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     assert_eq!(verify(&owner, &key).await["code"], "REVOKED");
     assert_eq!(owner.key(id).await["status"], "revoked");
     let read = owner
@@ -282,7 +282,7 @@ async fn keys_of_every_family_are_numbered_and_revoked_here() {
     let native = owner.key(&native_id).await;
     assert_eq!(native["status"], "revoked");
     assert_eq!(native["revocation_reason"], "No reason given");
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     assert_eq!(verify(&owner, &native_key).await["code"], "REVOKED");
 }
 
@@ -291,6 +291,7 @@ async fn the_list_pages_sorts_and_searches() {
     let company = new_company();
     let owner = member_of(&company, Role::Owner);
     for name in ["alpha", "Beta", "gamma", "delta"] {
+        latchkey_tests::in_process::a_moment_passes().await;
         create(
             &owner,
             &company,

@@ -1,4 +1,4 @@
-//! The OpenAPI document over HTTP: served without credentials, equal to the one the code
+//! The OpenAPI document in process: served without credentials, equal to the one the code
 //! generates, and naming only operations that reach their function through the stack's routing.
 
 use latchkey_tests::{Api, Auth};
@@ -8,7 +8,7 @@ const DOCUMENT: &str = "/api/v1/openapi.json";
 
 #[tokio::test]
 async fn the_document_is_served_without_credentials() {
-    let served = Api::new()
+    let served = Api::in_process()
         .send(Method::GET, DOCUMENT, &Auth::None, None)
         .await
         .expect(200);
@@ -22,7 +22,7 @@ async fn the_document_is_served_without_credentials() {
 /// open one answers, never the 404 or 405 of a route nobody serves.
 #[tokio::test]
 async fn every_documented_operation_reaches_its_function() {
-    let api = Api::new();
+    let api = Api::in_process();
     let doc = serde_json::to_value(latchkey::api::document()).unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {

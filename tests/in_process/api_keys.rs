@@ -1,7 +1,7 @@
-//! End-to-end tests of the API-keys family over HTTP through `cargo lambda watch`.
+//! End-to-end tests of the API-keys family in process through `cargo lambda watch`.
 
 use latchkey::auth::Role;
-use latchkey_tests::{Api, Auth, User, as_key};
+use latchkey_tests::{Api, Auth, as_key, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ fn assert_no_secret(value: &Value) {
 
 #[tokio::test]
 async fn create_returns_the_secret_once_with_contract_fields() {
-    let user = User::new();
+    let user = in_process::user();
     let created = user
         .call(
             Method::POST,
@@ -79,7 +79,7 @@ async fn create_returns_the_secret_once_with_contract_fields() {
 
 #[tokio::test]
 async fn create_applies_defaults_to_an_empty_body() {
-    let user = User::new();
+    let user = in_process::user();
     let created = user.call(Method::POST, KEYS, None).await.expect(201);
     assert_eq!(created["api_key"]["name"], "Default");
     assert_eq!(created["api_key"]["permissions"], json!([]));
@@ -99,7 +99,7 @@ async fn create_applies_defaults_to_an_empty_body() {
 
 #[tokio::test]
 async fn create_rejects_each_invalid_field() {
-    let user = User::new();
+    let user = in_process::user();
     let cases: Vec<(Value, &[&str])> = vec![
         (json!({"name": "x".repeat(101)}), &["name"]),
         (json!({"name": "   "}), &["name"]),
@@ -168,7 +168,7 @@ async fn create_rejects_each_invalid_field() {
 
 #[tokio::test]
 async fn create_accepts_the_limits() {
-    let user = User::new();
+    let user = in_process::user();
     let body = json!({
         "name": "n".repeat(100), "description": "d".repeat(500), "rate_limit_per_hour": 1,
         "expires_at": in_days(10), "allowed_ips": ["10.1.2.3/8", "2001:db8::/32", "192.0.2.1"]
@@ -185,9 +185,10 @@ async fn create_accepts_the_limits() {
 
 #[tokio::test]
 async fn list_shows_only_the_callers_keys_newest_first() {
-    let (alice, bob) = (User::new(), User::new());
+    let (alice, bob) = (in_process::user(), in_process::user());
     // Created within one second: milliseconds order them.
     let (first, _) = alice.create_key(json!({"name": "first"})).await;
+    in_process::a_moment_passes().await;
     let (second, _) = alice.create_key(json!({"name": "second"})).await;
     bob.create_key(json!({"name": "bob's"})).await;
     let listed = alice.call(Method::GET, KEYS, None).await.expect(200);
@@ -202,7 +203,7 @@ async fn list_shows_only_the_callers_keys_newest_first() {
 
 #[tokio::test]
 async fn another_users_key_is_a_404_everywhere() {
-    let (alice, bob) = (User::new(), User::new());
+    let (alice, bob) = (in_process::user(), in_process::user());
     let (id, _) = alice.create_key(json!({})).await;
     let attempts = [
         (Method::GET, key_path(&id, ""), None),
@@ -244,7 +245,7 @@ async fn another_users_key_is_a_404_everywhere() {
 
 #[tokio::test]
 async fn update_changes_settings_and_validates() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, _) = user.create_key(json!({"description": "old"})).await;
     let updated = user
         .call(
@@ -291,7 +292,7 @@ async fn update_changes_settings_and_validates() {
 
 #[tokio::test]
 async fn disabling_a_key_stops_it_and_enabling_restores_it() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, secret) = user.create_key(json!({})).await;
     user.api
         .send(Method::GET, KEYS, &as_key(&secret), None)
@@ -306,7 +307,7 @@ async fn disabling_a_key_stops_it_and_enabling_restores_it() {
         .await
         .expect(200);
     assert_eq!(off["api_key"]["status"], "disabled");
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     user.api
         .send(Method::GET, KEYS, &as_key(&secret), None)
         .await
@@ -318,7 +319,7 @@ async fn disabling_a_key_stops_it_and_enabling_restores_it() {
     )
     .await
     .expect(200);
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     user.api
         .send(Method::GET, KEYS, &as_key(&secret), None)
         .await
@@ -327,7 +328,7 @@ async fn disabling_a_key_stops_it_and_enabling_restores_it() {
 
 #[tokio::test]
 async fn delete_removes_the_key() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, secret) = user.create_key(json!({})).await;
     let deleted = user
         .call(Method::DELETE, &key_path(&id, ""), None)
@@ -349,7 +350,7 @@ async fn delete_removes_the_key() {
 
 #[tokio::test]
 async fn regenerate_keeps_id_and_settings_and_kills_the_old_secret() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, old) = user
         .create_key(json!({"name": "regen", "permissions": ["p"]}))
         .await;
@@ -366,7 +367,7 @@ async fn regenerate_keeps_id_and_settings_and_kills_the_old_secret() {
     assert_eq!(regenerated["api_key"]["name"], "regen");
     assert_eq!(regenerated["api_key"]["permissions"], json!(["p"]));
     assert_ne!(new, old);
-    latchkey_tests::past_the_cache_bound().await;
+    latchkey_tests::in_process::past_the_cache_bound().await;
     user.api
         .send(Method::GET, KEYS, &as_key(&old), None)
         .await
@@ -379,7 +380,7 @@ async fn regenerate_keeps_id_and_settings_and_kills_the_old_secret() {
 
 #[tokio::test]
 async fn rotate_issues_a_new_key_and_keeps_the_old_one_for_the_grace_period() {
-    let user = User::new();
+    let user = in_process::user();
     let body = json!({"name": "svc", "permissions": ["r"], "read_only": false, "rate_limit_per_hour": 50,
                       "description": "d", "allowed_ips": ["127.0.0.0/8"]});
     let (old_id, old_secret) = user.create_key(body).await;
@@ -436,7 +437,7 @@ async fn rotate_issues_a_new_key_and_keeps_the_old_one_for_the_grace_period() {
 
 #[tokio::test]
 async fn rotate_with_no_grace_expires_the_old_key_at_once() {
-    let user = User::new();
+    let user = in_process::user();
     let (old_id, old_secret) = user.create_key(json!({})).await;
     user.call(
         Method::POST,
@@ -457,7 +458,7 @@ async fn rotate_with_no_grace_expires_the_old_key_at_once() {
 
 #[tokio::test]
 async fn rotate_validates_the_grace_period() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, _) = user.create_key(json!({})).await;
     for bad in ["91", "-1", "abc", "1.5"] {
         user.call(
@@ -480,7 +481,7 @@ async fn rotate_validates_the_grace_period() {
 
 #[tokio::test]
 async fn set_expiration_sets_clears_and_validates() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, _) = user.create_key(json!({})).await;
     let at = in_days(5);
     let set = user
@@ -548,7 +549,7 @@ async fn set_expiration_sets_clears_and_validates() {
 
 #[tokio::test]
 async fn expiring_lists_usable_keys_due_within_the_window_soonest_first() {
-    let user = User::new();
+    let user = in_process::user();
     let (later, _) = user
         .create_key(json!({"name": "later", "expires_at": in_days(20)}))
         .await;
@@ -610,7 +611,7 @@ async fn expiring_lists_usable_keys_due_within_the_window_soonest_first() {
 
 #[tokio::test]
 async fn revoke_is_permanent_and_audited() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, secret) = user.create_key(json!({})).await;
     user.call(Method::POST, &key_path(&id, "/revoke"), None)
         .await
@@ -675,7 +676,7 @@ async fn revoke_is_permanent_and_audited() {
 
 #[tokio::test]
 async fn stats_cover_the_last_thirty_days() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, _) = user.create_key(json!({})).await;
     // The stack's clock is the wall clock: its "today" is the day before or after the call.
     let before = chrono::Utc::now().date_naive().to_string();
@@ -706,8 +707,8 @@ async fn stats_cover_the_last_thirty_days() {
 
 #[tokio::test]
 async fn missing_or_bad_credentials_are_401_with_www_authenticate() {
-    let api = Api::new();
-    let user = User::new();
+    let api = Api::in_process();
+    let user = in_process::user();
     let (id, secret) = user.create_key(json!({})).await;
     let mut tampered = secret.clone().into_bytes();
     let last = tampered.len() - 5;
@@ -746,9 +747,9 @@ async fn missing_or_bad_credentials_are_401_with_www_authenticate() {
 #[tokio::test]
 async fn forged_session_tokens_are_401() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-    let api = Api::new();
-    let settings = latchkey_tests::jwt_settings();
-    let issuer = latchkey_tests::issuer();
+    let api = Api::in_process();
+    let settings = latchkey_tests::in_process::jwt_settings();
+    let issuer = latchkey_tests::in_process::issuer();
     let mut claims = issuer.claims(&uuid::Uuid::new_v4().to_string(), 600);
     let sign = |claims: &latchkey::auth::jwt::Claims, alg: Algorithm, secret: &str| {
         encode(
@@ -802,7 +803,7 @@ async fn forged_session_tokens_are_401() {
 
 #[tokio::test]
 async fn keys_authenticate_by_header_or_bearer_and_act_for_their_owner() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, secret) = user.create_key(json!({"name": "automation"})).await;
     let by_header = user
         .api
@@ -840,7 +841,7 @@ async fn keys_authenticate_by_header_or_bearer_and_act_for_their_owner() {
 
 #[tokio::test]
 async fn read_only_keys_cannot_mutate() {
-    let user = User::new();
+    let user = in_process::user();
     let (id, secret) = user.create_key(json!({"read_only": true})).await;
     let key = as_key(&secret);
     user.api
@@ -883,7 +884,7 @@ async fn read_only_keys_cannot_mutate() {
 
 #[tokio::test]
 async fn keys_cannot_grant_more_than_they_hold() {
-    let user = User::new();
+    let user = in_process::user();
     let (_, acting) = user
         .create_key(json!({"permissions": ["read", "write"], "allowed_ips": ["127.0.0.0/8"]}))
         .await;
@@ -966,7 +967,7 @@ async fn keys_cannot_grant_more_than_they_hold() {
 
 #[tokio::test]
 async fn keys_outside_their_allowed_ips_are_403() {
-    let user = User::new();
+    let user = in_process::user();
     let (_, secret) = user
         .create_key(json!({"allowed_ips": ["203.0.113.0/24"]}))
         .await;
@@ -979,18 +980,18 @@ async fn keys_outside_their_allowed_ips_are_403() {
 #[tokio::test]
 async fn sessions_in_a_workspace_record_it_on_keys() {
     let workspace = uuid::Uuid::new_v4().to_string();
-    let member = User::with(Some(&workspace), Some(Role::Member));
+    let member = in_process::user_with(Some(&workspace), Some(Role::Member));
     let (id, _) = member.create_key(json!({})).await;
     assert_eq!(member.key(&id).await["workspace_id"], workspace);
-    let personal = User::new();
+    let personal = in_process::user();
     let (id, _) = personal.create_key(json!({})).await;
     assert_ne!(personal.key(&id).await["workspace_id"], workspace);
 }
 
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
-    let api = Api::new();
-    let user = User::new();
+    let api = Api::in_process();
+    let user = in_process::user();
     let mine = user.api.send(Method::GET, KEYS, &user.auth, None).await;
     assert!(mine.headers.contains_key("x-request-id"));
     let error = api.send(Method::GET, KEYS, &Auth::None, None).await;
@@ -999,7 +1000,7 @@ async fn every_response_carries_a_request_id() {
 
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405() {
-    let user = User::new();
+    let user = in_process::user();
     user.call(Method::GET, "/api/v1/account/api-keys/x/y/z", None)
         .await
         .expect_error(404, "not_found");
@@ -1017,7 +1018,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
 
 #[tokio::test]
 async fn paths_outside_every_family_get_the_contract_404() {
-    let reply = Api::new()
+    let reply = Api::in_process()
         .send(Method::GET, "/nope/at/all", &Auth::None, None)
         .await;
     assert!(reply.headers.contains_key("x-request-id"));

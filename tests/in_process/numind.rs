@@ -1,8 +1,8 @@
-//! numind's key routes (`/api/auth/api-keys`) over HTTP: a key's life in numind's shapes, the
+//! numind's key routes (`/api/auth/api-keys`) in process: a key's life in numind's shapes, the
 //! same key through the native API and verification, its 4xx answers and isolation.
 //! (`tests/sdk/test_numind.py` drives the same routes with numind's own client.)
 
-use latchkey_tests::{Auth, User, as_key};
+use latchkey_tests::{Auth, as_key, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ fn key_path(id: &str) -> String {
 
 #[tokio::test]
 async fn a_key_s_life_in_numind_s_shapes() {
-    let user = User::new();
+    let user = in_process::user();
     let created = user
         .call(Method::POST, KEYS, Some(json!({"name": " ci "})))
         .await
@@ -94,8 +94,8 @@ async fn a_key_s_life_in_numind_s_shapes() {
 
 #[tokio::test]
 async fn bad_bodies_foreign_organizations_and_other_users_keys_are_4xx() {
-    let user = User::new();
-    let stranger = User::new();
+    let user = in_process::user();
+    let stranger = in_process::user();
     for body in [json!({}), json!({"name": " "}), json!({"name": 7})] {
         user.call(Method::POST, KEYS, Some(body))
             .await
