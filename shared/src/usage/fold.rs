@@ -43,13 +43,16 @@ use crate::{ids::KeyId, keys::outcome::VerifyCode, store::StoreError};
 /// fold takes a minute's flushes at once.
 const MESSAGE_BYTES: usize = 2_000_000;
 /// Most messages one fold takes: its transaction writes a tombstone for each beside the fold's
-/// own parts (about nine: [`FOLD_BYTES`] in parts of 350 KB), and a transaction holds 100 items.
+/// own record (at most nine parts, [`UsageInbox::record_fits`]), and a transaction holds 100
+/// items.
 pub const FOLD_MESSAGES: usize = 80;
-/// Most bytes, as stored, of the messages one fold takes: what it records (their sum, stored
-/// alike) stays well inside a transaction (4 MB). As stored, not as JSON: the DynamoDB inbox
-/// compresses, and a budget in JSON bytes split a minute's flushes into six folds, each writing
-/// every key again.
-pub const FOLD_BYTES: usize = 3_000_000;
+/// Most bytes, as stored, of the messages one fold reads: a bound on the fold's memory. What
+/// bounds a fold is its record ([`UsageInbox::record_fits`]): the sum of its messages, where every
+/// key's day appears once however many containers flushed it, so a minute's flushes (two busy
+/// containers: about 24 messages, 3.6 MB stored) fold into one record of about a third of that.
+/// A budget on the messages' bytes split that minute into two folds, each writing every key's
+/// day again.
+pub const FOLD_BYTES: usize = 16_000_000;
 /// Messages a container keeps while the inbox cannot be reached; past it the oldest are dropped
 /// (and logged), as the recorder does with events.
 const MAX_PENDING: usize = 200;
@@ -218,6 +221,8 @@ pub trait UsageInbox: Send + Sync {
     fn shards(&self) -> u32;
     /// Whether `message` can be stored as one item.
     fn fits(&self, message: &UsageMessage) -> bool;
+    /// Whether `fold`'s record fits the one transaction that claims its messages.
+    fn record_fits(&self, fold: &Fold) -> bool;
     /// Puts `items` in the inbox; an item put again under its id stays one item.
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError>;
     /// The oldest items of `shard`, each with its size as stored, at most `max_items` of them and
@@ -346,10 +351,10 @@ impl UsageFolder {
         Ok(report)
     }
 
-    /// The oldest messages of every shard, up to one fold's worth: what containers flushed at
-    /// the same time lands on different shards, and a fold sums them only if it takes them
-    /// together. Each gather starts at a random shard, so a backlog longer than a fold is taken
-    /// evenly from all of them.
+    /// The oldest messages of every shard, up to one fold's worth (as many as its record can
+    /// hold): what containers flushed at the same time lands on different shards, and a fold
+    /// sums them only if it takes them together. Each gather starts at a random shard, so a
+    /// backlog longer than a fold is taken evenly from all of them.
     async fn gather(&self) -> Result<Vec<InboxItem>, StoreError> {
         let shards = self.inbox.shards().max(1);
         let start = rand::random::<u32>() % shards;
@@ -362,12 +367,33 @@ impl UsageFolder {
                 .inbox
                 .peek(shard, FOLD_MESSAGES - items.len(), FOLD_BYTES - bytes)
                 .await?;
+            let before = items.len();
             for (item, stored) in found {
                 bytes += stored;
                 items.push(item);
             }
+            if items.len() > before && !self.inbox.record_fits(&Fold::of(&items)) {
+                let fitting = self.longest_fitting(&items, before);
+                items.truncate(fitting);
+                break;
+            }
         }
         Ok(items)
+    }
+
+    /// How many of `items` (at least `known`, which fit, and at least one) fold into a record
+    /// that fits: a binary search, each step one fold and one packing.
+    fn longest_fitting(&self, items: &[InboxItem], known: usize) -> usize {
+        let (mut fits, mut fails) = (known.max(1), items.len());
+        while fails - fits > 1 {
+            let middle = (fits + fails) / 2;
+            if self.inbox.record_fits(&Fold::of(&items[..middle])) {
+                fits = middle;
+            } else {
+                fails = middle;
+            }
+        }
+        fits
     }
 
     async fn write(&self, fold: &Fold) -> Result<(), StoreError> {
@@ -423,6 +449,11 @@ mod tests {
     impl Setup {
         /// A flush of one container: `success` verifications of the key, as one event.
         fn flush(&self, success: u64) -> UsageBatch {
+            self.flush_of(&self.key, success)
+        }
+
+        /// A flush of one container: `success` verifications of `key`, as one event.
+        fn flush_of(&self, key: &TallyKey, success: u64) -> UsageBatch {
             let tally = Tally {
                 success,
                 failed: 0,
@@ -430,14 +461,14 @@ mod tests {
                 last_failed_at: None,
             };
             UsageBatch {
-                tallies: [(self.key.clone(), tally)].into_iter().collect(),
+                tallies: [(key.clone(), tally)].into_iter().collect(),
                 events: vec![UsageEvent {
                     id: Uuid::new_v4(),
                     at: self.at,
                     count: success,
-                    key_id: self.key.key_id,
-                    workspace_id: WorkspaceId::personal(&self.key.owner_id),
-                    owner_id: self.key.owner_id.clone(),
+                    key_id: key.key_id,
+                    workspace_id: WorkspaceId::personal(&key.owner_id),
+                    owner_id: key.owner_id.clone(),
                     outcome: VerifyCode::Valid,
                     context: AttemptContext::default(),
                 }],
@@ -483,6 +514,57 @@ mod tests {
             FoldReport::default(),
             "nothing left"
         );
+    }
+
+    /// A fold takes as many messages as its record holds, not as many as their bytes allow:
+    /// flushes of one key's day sum into a record of one key's day however many there are,
+    /// while flushes of different keys fill a record as they add up; every record fits its
+    /// transaction (the memory inbox refuses one that does not, as DynamoDB does).
+    #[tokio::test]
+    async fn a_fold_is_bounded_by_its_record_not_by_its_messages() {
+        let s = setup();
+        assert!(
+            InboxSink::new(s.inbox.clone())
+                .write(s.flush(1))
+                .await
+                .is_empty()
+        );
+        let mut waiting = Vec::new();
+        for shard in 0..s.inbox.shards() {
+            let found = s.inbox.peek(shard, 10, usize::MAX).await.unwrap();
+            waiting.extend(found.into_iter().map(|(item, _)| item));
+        }
+        let one = serde_json::to_vec(&Fold::of(&waiting)).unwrap().len();
+        s.run().await.unwrap();
+        s.inbox.limit_records(one * 3);
+
+        for success in 1..=8 {
+            let container = InboxSink::new(s.inbox.clone());
+            assert!(container.write(s.flush(success)).await.is_empty());
+        }
+        let report = s.run().await.unwrap();
+        assert_eq!((report.folds, report.messages), (1, 8), "one key's day");
+        assert_eq!(s.success(), 1 + 36);
+
+        let keys: Vec<TallyKey> = (0..8)
+            .map(|_| TallyKey {
+                key_id: KeyId::new(),
+                ..s.key.clone()
+            })
+            .collect();
+        for key in &keys {
+            let container = InboxSink::new(s.inbox.clone());
+            assert!(container.write(s.flush_of(key, 5)).await.is_empty());
+        }
+        let report = s.run().await.unwrap();
+        assert_eq!(report.messages, 8);
+        assert!(
+            report.folds >= 3,
+            "eight keys' days in records of about three: {report:?}"
+        );
+        for key in &keys {
+            assert_eq!(s.usage.tally(key).success, 5);
+        }
     }
 
     #[tokio::test]

@@ -19,6 +19,11 @@ use crate::{
 
 /// Bytes of a fold's compressed JSON per item: well inside DynamoDB's 400 KB.
 const PART_BYTES: usize = 350_000;
+/// Most bytes of a fold's record, packed: nine parts, which with the fold's tombstones (at most
+/// `FOLD_MESSAGES`) stay inside one transaction's 100 items and 4 MB.
+const RECORD_BYTES: usize = 9 * PART_BYTES;
+/// Most items of one transaction.
+const TRANSACTION_ITEMS: usize = 100;
 /// Most bytes of a message's compressed JSON: it is stored as one item.
 const MESSAGE_BODY_BYTES: usize = PART_BYTES;
 /// How long an inbox message waits to be folded before DynamoDB's TTL drops it, and how long an
@@ -143,6 +148,11 @@ impl UsageInbox for DynamoUsageInbox {
 
     fn fits(&self, message: &UsageMessage) -> bool {
         fits(message)
+    }
+
+    fn record_fits(&self, fold: &Fold) -> bool {
+        pack(fold).is_ok_and(|packed| packed.len() <= RECORD_BYTES)
+            && fold.taken.len() + RECORD_BYTES.div_ceil(PART_BYTES) <= TRANSACTION_ITEMS
     }
 
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {

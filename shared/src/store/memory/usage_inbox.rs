@@ -4,7 +4,7 @@ use std::{
     collections::{BTreeMap, HashSet},
     sync::{
         Mutex,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicUsize, Ordering},
     },
 };
 
@@ -25,6 +25,8 @@ const SHARDS: u32 = 4;
 pub struct MemoryUsageInbox {
     state: Mutex<State>,
     failing_puts: AtomicU32,
+    /// Most bytes of a fold's record as JSON (0: the default, 3 MB).
+    record_bytes: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -38,6 +40,18 @@ impl MemoryUsageInbox {
     /// The next `n` puts fail, as an unreachable table would.
     pub fn fail_next_puts(&self, n: u32) {
         self.failing_puts.store(n, Ordering::SeqCst);
+    }
+
+    /// Records of more than `bytes` (as JSON) do not fit from now on.
+    pub fn limit_records(&self, bytes: usize) {
+        self.record_bytes.store(bytes, Ordering::SeqCst);
+    }
+
+    fn record_bytes(&self) -> usize {
+        match self.record_bytes.load(Ordering::SeqCst) {
+            0 => 3_000_000,
+            set => set,
+        }
     }
 
     /// Messages waiting to be folded.
@@ -55,6 +69,10 @@ impl UsageInbox for MemoryUsageInbox {
     /// An item holds 400 KB, counted as JSON here.
     fn fits(&self, message: &crate::usage::fold::UsageMessage) -> bool {
         serde_json::to_vec(message).is_ok_and(|json| json.len() <= 400_000)
+    }
+
+    fn record_fits(&self, fold: &crate::usage::fold::Fold) -> bool {
+        serde_json::to_vec(fold).is_ok_and(|json| json.len() <= self.record_bytes())
     }
 
     async fn put(&self, items: &[InboxItem]) -> Result<(), StoreError> {
@@ -96,6 +114,12 @@ impl UsageInbox for MemoryUsageInbox {
     }
 
     async fn claim(&self, fold: &Fold) -> Result<bool, StoreError> {
+        if !self.record_fits(fold) {
+            // DynamoDB refuses such a transaction outright.
+            return Err(StoreError::backend(std::io::Error::other(
+                "the fold's record does not fit its transaction",
+            )));
+        }
         let mut state = self.state.lock().expect("lock");
         let resent: Vec<Uuid> = fold
             .taken
