@@ -9,6 +9,7 @@ use crate::{
     auth::Role,
     error::Error,
     ids::{UserId, WorkspaceId},
+    store::StoreError,
     timestamp::serde_rfc3339,
 };
 
@@ -169,21 +170,21 @@ pub const NOTIFICATION_PREFERENCES: [&str; 5] = [
 #[async_trait]
 pub trait ProfileStore: Send + Sync {
     /// Creates the profile unless it exists, as of `at`; returns whether it was created.
-    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error>;
+    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, StoreError>;
     /// The profile of `user`.
-    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error>;
-    /// Applies `changes` and returns the profile after them.
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
+    /// Applies `changes` and returns the profile after them; `None` when `user` has none.
     async fn update(
         &self,
         user: &UserId,
         changes: &ProfileChanges,
         at: DateTime<Utc>,
-    ) -> Result<Profile, Error>;
+    ) -> Result<Option<Profile>, StoreError>;
     /// The members of `workspace` that have a profile, with their roles.
-    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error>;
+    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError>;
     /// Erases everything stored under `user` (profile, notifications, onboarding) except the
     /// daily aggregates, which hold no personal data. Idempotent.
-    async fn erase(&self, user: &UserId) -> Result<(), Error>;
+    async fn erase(&self, user: &UserId) -> Result<(), StoreError>;
 }
 
 /// A workspace member, as the member index knows them.
@@ -228,7 +229,11 @@ impl Profiles {
 
     /// Applies `changes` to `user`'s profile and returns it after them.
     pub async fn change(&self, user: &UserId, changes: &ProfileChanges) -> Result<Profile, Error> {
-        let profile = self.store.update(user, changes, self.clock.now()).await?;
+        let profile = self
+            .store
+            .update(user, changes, self.clock.now())
+            .await?
+            .ok_or_else(|| Error::NotFound("No profile for this user.".into()))?;
         if changes.touches_notifications {
             self.onboarding
                 .record(user, crate::onboarding::Step::ConfiguredNotifications)

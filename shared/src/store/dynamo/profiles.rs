@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    error::Error,
     ids::{UserId, WorkspaceId},
     profiles::{Member, NewProfile, Profile, ProfileChanges, ProfileStore, ProfileValue},
     store::{StoreError, table},
@@ -46,10 +45,10 @@ impl DynamoProfileStore {
 impl ProfileStore for DynamoProfileStore {
     /// One `UpdateItem` that fills only what is missing: a new profile is created whole, and a
     /// profile stored before the member index existed gains its index entry.
-    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error> {
+    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, StoreError> {
         let now = crate::timestamp::format(at);
         let role: AttributeValue =
-            serde_dynamo::to_attribute_value(profile.role).map_err(Error::internal)?;
+            serde_dynamo::to_attribute_value(profile.role).map_err(StoreError::backend)?;
         let fields = [
             ("id", AttributeValue::S(profile.id.to_string())),
             ("email", AttributeValue::S(profile.email.clone())),
@@ -97,7 +96,7 @@ impl ProfileStore for DynamoProfileStore {
         Ok(!existed)
     }
 
-    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error> {
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -108,7 +107,7 @@ impl ProfileStore for DynamoProfileStore {
             .await
             .map_err(StoreError::sdk)?;
         out.item
-            .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::backend))
             .transpose()
     }
 
@@ -117,7 +116,7 @@ impl ProfileStore for DynamoProfileStore {
         user: &UserId,
         changes: &ProfileChanges,
         at: DateTime<Utc>,
-    ) -> Result<Profile, Error> {
+    ) -> Result<Option<Profile>, StoreError> {
         let mut names = HashMap::from([("#updated_at".to_owned(), "updated_at".to_owned())]);
         let mut values = HashMap::from([(
             ":updated_at".to_owned(),
@@ -139,7 +138,7 @@ impl ProfileStore for DynamoProfileStore {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        let out = self
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -150,22 +149,25 @@ impl ProfileStore for DynamoProfileStore {
             .condition_expression("attribute_exists(pk)")
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(|err| {
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(err)
                 if err
                     .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    Error::NotFound("No profile for this user.".into())
-                } else {
-                    StoreError::sdk(err).into()
-                }
-            })?;
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(StoreError::sdk(err)),
+        };
         let item = out.attributes.unwrap_or_default();
-        serde_dynamo::from_item(item).map_err(Error::internal)
+        serde_dynamo::from_item(item)
+            .map(Some)
+            .map_err(StoreError::backend)
     }
 
-    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error> {
+    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError> {
         let items = self
             .client
             .query()
@@ -182,11 +184,11 @@ impl ProfileStore for DynamoProfileStore {
             .map_err(StoreError::sdk)?;
         items
             .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(Error::internal))
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::backend))
             .collect()
     }
 
-    async fn erase(&self, user: &UserId) -> Result<(), Error> {
+    async fn erase(&self, user: &UserId) -> Result<(), StoreError> {
         let items = self
             .client
             .query()
@@ -227,7 +229,7 @@ impl ProfileStore for DynamoProfileStore {
                                 .delete_request(delete)
                                 .build()
                         })
-                        .map_err(Error::internal)
+                        .map_err(StoreError::backend)
                 })
                 .collect::<Result<Vec<_>, _>>()
         };

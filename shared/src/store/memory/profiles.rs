@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    error::Error,
     ids::{UserId, WorkspaceId},
     profiles::{Member, NewProfile, Profile, ProfileChanges, ProfileStore, ProfileValue},
+    store::StoreError,
 };
 
 /// Profiles in memory, with the DynamoDB adapter's semantics, for fast unit tests of the use
@@ -29,7 +29,7 @@ impl MemoryProfileStore {
 
 #[async_trait]
 impl ProfileStore for MemoryProfileStore {
-    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, Error> {
+    async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut profiles = self.profiles.lock().expect("lock");
         if profiles.contains_key(&profile.id) {
             return Ok(false);
@@ -40,12 +40,12 @@ impl ProfileStore for MemoryProfileStore {
             "role": profile.role, "workspace_role": profile.role,
             "workspace_id": profile.workspace_id, "created_at": now, "updated_at": now,
         }))
-        .map_err(Error::internal)?;
+        .map_err(StoreError::backend)?;
         profiles.insert(profile.id.clone(), stored);
         Ok(true)
     }
 
-    async fn get(&self, user: &UserId) -> Result<Option<Profile>, Error> {
+    async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError> {
         Ok(self.profiles.lock().expect("lock").get(user).cloned())
     }
 
@@ -54,15 +54,15 @@ impl ProfileStore for MemoryProfileStore {
         user: &UserId,
         changes: &ProfileChanges,
         at: DateTime<Utc>,
-    ) -> Result<Profile, Error> {
+    ) -> Result<Option<Profile>, StoreError> {
         let mut profiles = self.profiles.lock().expect("lock");
-        let profile = profiles
-            .get(user)
-            .ok_or_else(|| Error::NotFound("No profile for this user.".into()))?;
+        let Some(profile) = profiles.get(user) else {
+            return Ok(None);
+        };
         let serde_json::Value::Object(mut fields) =
-            serde_json::to_value(profile).map_err(Error::internal)?
+            serde_json::to_value(profile).map_err(StoreError::backend)?
         else {
-            return Err(Error::internal(std::io::Error::other(
+            return Err(StoreError::backend(std::io::Error::other(
                 "a profile did not serialize as an object",
             )));
         };
@@ -74,12 +74,12 @@ impl ProfileStore for MemoryProfileStore {
         }
         fields.insert("updated_at".into(), crate::timestamp::format(at).into());
         let updated: Profile =
-            serde_json::from_value(serde_json::Value::Object(fields)).map_err(Error::internal)?;
+            serde_json::from_value(serde_json::Value::Object(fields)).map_err(StoreError::backend)?;
         profiles.insert(user.clone(), updated.clone());
-        Ok(updated)
+        Ok(Some(updated))
     }
 
-    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, Error> {
+    async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError> {
         Ok(self
             .profiles
             .lock()
@@ -93,7 +93,7 @@ impl ProfileStore for MemoryProfileStore {
             .collect())
     }
 
-    async fn erase(&self, user: &UserId) -> Result<(), Error> {
+    async fn erase(&self, user: &UserId) -> Result<(), StoreError> {
         self.profiles.lock().expect("lock").remove(user);
         Ok(())
     }
