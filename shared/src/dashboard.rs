@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::{
     auth::Caller,
     error::Error,

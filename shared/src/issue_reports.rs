@@ -10,7 +10,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::{
     auth::{Caller, Role},
     clock::Clock,

@@ -28,6 +28,7 @@ pub mod role;
 pub mod scrub;
 pub mod sessions;
 pub mod store;
+pub mod store_error;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::{
     error::Error,
     ids::{KeyId, UserId},

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::{
     clock::Clock,
     error::Error,

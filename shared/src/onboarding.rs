@@ -9,7 +9,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::{clock::Clock, error::Error, ids::UserId};
 
 /// A checklist step.

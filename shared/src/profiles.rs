@@ -9,7 +9,7 @@ use crate::{
     auth::Role,
     error::Error,
     ids::{UserId, WorkspaceId},
-    store::StoreError,
+    store_error::StoreError,
     timestamp::serde_rfc3339,
 };
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::StoreError;
+use crate::store_error::StoreError;
 use crate::{error::Error, ids::KeyId, transition::Transition};
 
 /// A unit of background work. Every message is safe to deliver more than once.

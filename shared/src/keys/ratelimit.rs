@@ -46,7 +46,7 @@ use super::{
     limit::{RateLimit, RateWindow},
     model::ApiKey,
 };
-use crate::{ids::KeyId, store::StoreError};
+use crate::{ids::KeyId, store_error::StoreError};
 
 /// Where a key stands in its current window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -568,7 +568,7 @@ impl KeyService {
     pub async fn erase_all_of(&self, user: &UserId) -> Result<(), Error> {
         for key in self.store.list_by_owner(user).await? {
             match self.store.delete(&key).await {
-                Ok(()) | Err(crate::store::StoreError::Conflict) => {}
+                Ok(()) | Err(crate::store_error::StoreError::Conflict) => {}
                 Err(err) => return Err(err.into()),
             }
             self.cache.forget(key.id);
@@ -649,7 +649,8 @@ mod tests {
         clock::SystemClock,
         ids::WorkspaceId,
         keys::model::KeyStatus,
-        store::{StoreError, memory::MemoryKeyStore},
+        store::memory::MemoryKeyStore,
+        store_error::StoreError,
     };
 
     fn service() -> (KeyService, Arc<MemoryKeyStore>) {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use super::{model::ApiKey, model::DailyUsage};
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    store::StoreError,
+    store_error::StoreError,
 };
 
 /// Where a reader of the feed has read to. Opaque: only the store that made it reads it.

@@ -24,7 +24,7 @@ use crate::{
     ids::{ErasureJobId, ResourceId, UserId, WorkspaceId},
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
-    store::StoreError,
+    store_error::StoreError,
     usage::event_bucket,
 };
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Rotation, Session};
-use crate::{ids::UserId, store::StoreError};
+use crate::{ids::UserId, store_error::StoreError};
 
 /// Stores sessions. Every item carries a TTL, so nothing outlives its use.
 #[async_trait]

@@ -14,26 +14,9 @@ pub mod table;
 
 pub use bundle::{MemoryStorage, Storage};
 
-/// Why a storage call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A condition failed: another writer changed or removed the item first.
-    #[error("the item was changed concurrently")]
-    Conflict,
-    /// The backend failed; the cause is for the logs.
-    #[error("storage backend error: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The backend is unreachable, slow or throttling; retrying later can help.
-    #[error("storage unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
+pub use crate::store_error::StoreError;
 
 impl StoreError {
-    /// A backend failure, keeping its cause.
-    pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Backend(Box::new(err))
-    }
-
     /// A failed AWS call: `Unavailable` when retrying later can help, else `Backend`.
     pub fn sdk<E, R>(err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
     where
@@ -68,21 +51,6 @@ impl StoreError {
         match err.as_service_error() {
             Some(service) if is_condition(service) => Self::Conflict,
             _ => Self::sdk(err),
-        }
-    }
-}
-
-impl From<StoreError> for crate::Error {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict => Self::Conflict(
-                "It was changed by a concurrent request; read it again and retry.".into(),
-            ),
-            StoreError::Backend(cause) => Self::Internal(cause),
-            StoreError::Unavailable(cause) => Self::Unavailable {
-                retry_after: Self::RETRY_AFTER_UNAVAILABLE,
-                cause,
-            },
         }
     }
 }

@@ -73,8 +73,8 @@ impl ProfileStore for MemoryProfileStore {
             };
         }
         fields.insert("updated_at".into(), crate::timestamp::format(at).into());
-        let updated: Profile =
-            serde_json::from_value(serde_json::Value::Object(fields)).map_err(StoreError::backend)?;
+        let updated: Profile = serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(StoreError::backend)?;
         profiles.insert(user.clone(), updated.clone());
         Ok(Some(updated))
     }
