@@ -8,6 +8,7 @@
 pub mod account_closure;
 pub mod api;
 pub mod auth;
+pub mod authorizer;
 pub mod aws;
 pub mod clock;
 pub mod config;

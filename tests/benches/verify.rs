@@ -8,9 +8,10 @@ use latchkey_tests::bench;
 use latchkey::api::api_keys::input::CreateKeyRequest;
 use latchkey::{
     auth::{Caller, Credential, Role},
+    authorizer,
     clock::SystemClock,
     ids::{UserId, WorkspaceId},
-    keys::{authorizer, cache::VerifiedKeyCache, service::KeyService, verify::KeyVerifier},
+    keys::{cache::VerifiedKeyCache, service::KeyService, verify::KeyVerifier},
     store::dynamo::DynamoKeyStore,
     usage::AttemptContext,
 };

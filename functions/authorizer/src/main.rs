@@ -3,9 +3,9 @@
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_runtime::{LambdaEvent, service_fn};
 use latchkey::{
+    authorizer,
     aws::{Aws, CallPath},
     config::Config,
-    keys::authorizer,
     telemetry,
     wiring::Wiring,
 };

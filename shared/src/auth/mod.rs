@@ -11,60 +11,7 @@ pub mod oidc;
 pub use authenticator::{Authentication, Authenticator, Presented, paired_secret};
 pub use extract::Session;
 
-pub use crate::role::Role;
-
-use crate::{
-    ids::{UserId, WorkspaceId},
-    keys::model::KeyGrant,
+pub use crate::{
+    keys::caller::{Caller, Credential},
+    role::Role,
 };
-
-/// How the caller authenticated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Credential {
-    /// A user session (JWTBearer).
-    Session {
-        /// The role in the workspace.
-        role: Role,
-    },
-    /// An API key acting for its owner (APIKeyBearer), with the limits it carries.
-    ApiKey(KeyGrant),
-}
-
-/// The authenticated caller of a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    /// The user acting (a key's owner, for key callers).
-    pub user_id: UserId,
-    /// The workspace acted in.
-    pub workspace_id: WorkspaceId,
-    /// How they authenticated.
-    pub credential: Credential,
-}
-
-impl Caller {
-    /// Refuses API keys on routes that need a user session (403).
-    pub fn require_session(&self) -> Result<Role, crate::Error> {
-        match self.credential {
-            Credential::Session { role } => Ok(role),
-            Credential::ApiKey(_) => Err(crate::Error::Forbidden(
-                "This route needs a user session; API keys cannot use it.".into(),
-            )),
-        }
-    }
-
-    /// The role the caller acts in: a session's, or the acting key's.
-    pub fn role(&self) -> Role {
-        match &self.credential {
-            Credential::Session { role } => *role,
-            Credential::ApiKey(grant) => grant.role,
-        }
-    }
-
-    /// The acting key's limits, when the caller is an API key.
-    pub fn grant(&self) -> Option<&KeyGrant> {
-        match &self.credential {
-            Credential::ApiKey(grant) => Some(grant),
-            Credential::Session { .. } => None,
-        }
-    }
-}

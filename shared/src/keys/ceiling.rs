@@ -6,12 +6,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::caller::Caller;
 use super::{
     limit::RateLimit,
     model::{ApiKey, KeyGrant},
     spec::{NewKeySpec, default_rate_limit},
 };
-use crate::{auth::Caller, error::Error, role::Role};
+use crate::{error::Error, role::Role};
 
 /// What a key made or changed by one caller for one owner may hold at most.
 #[derive(Clone, Debug)]

@@ -110,9 +110,9 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::{Caller, Credential, Role},
         clock::ManualClock,
         ids::{UserId, WorkspaceId},
+        keys::caller::{Caller, Credential},
         keys::outcome::VerifyCode,
         keys::{
             ratelimit::RateLimiter,
@@ -121,6 +121,7 @@ mod tests {
             spec::NewKeySpec,
             verify::{KeyVerifier, VerifierParts},
         },
+        role::Role,
         store::memory::{MemoryKeyStore, MemoryRateCounter, MemoryUsage},
         usage::{AttemptContext, UsageRecorder},
     };

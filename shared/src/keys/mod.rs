@@ -1,9 +1,9 @@
 //! The API key aggregate: format, hashing, model, validated specs, storage port, use cases,
 //! verification. Its HTTP shapes live in [`crate::api::api_keys`].
 
-pub mod authorizer;
 pub mod backoff;
 pub mod cache;
+pub mod caller;
 pub mod ceiling;
 pub mod changes;
 pub mod hashing;

@@ -371,10 +371,11 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::{Caller, Credential, Role},
         clock::{Clock, ManualClock},
         ids::{UserId, WorkspaceId},
+        keys::caller::{Caller, Credential},
         keys::{secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
+        role::Role,
         store::memory::{MemoryKeyStore, MemoryRateCounter},
     };
 

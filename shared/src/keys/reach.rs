@@ -1,8 +1,9 @@
 //! Which keys a caller manages through a route: their own, or, for the owners and admins of a
 //! workspace on the routes of the families that say so, every key of that workspace.
 
+use super::caller::{Caller, Credential};
 use super::model::ApiKey;
-use crate::auth::{Caller, Credential, Role};
+use crate::role::Role;
 
 /// The keys a route lets its caller see and manage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

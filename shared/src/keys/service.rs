@@ -16,13 +16,14 @@ use super::{
     store::KeyStore,
 };
 use crate::{
-    auth::{Caller, Credential, Role},
     clock::Clock,
     error::Error,
     ids::{KeyId, ResourceId, UserId},
+    keys::caller::{Caller, Credential},
     notifications::{NewNotification, Notifications, kinds},
     onboarding::{Onboarding, Step},
     profiles::ProfileStore,
+    role::Role,
     timestamp,
 };
 
@@ -645,12 +646,8 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::{Credential, Role},
-        clock::SystemClock,
-        ids::WorkspaceId,
-        keys::model::KeyStatus,
-        store::memory::MemoryKeyStore,
-        store_error::StoreError,
+        clock::SystemClock, ids::WorkspaceId, keys::caller::Credential, keys::model::KeyStatus,
+        role::Role, store::memory::MemoryKeyStore, store_error::StoreError,
     };
 
     fn service() -> (KeyService, Arc<MemoryKeyStore>) {

@@ -293,10 +293,11 @@ fn state_code(
 mod tests {
     use super::*;
     use crate::{
-        auth::{Caller, Credential, Role},
         clock::ManualClock,
         ids::{UserId, WorkspaceId},
+        keys::caller::{Caller, Credential},
         keys::{limit::RateLimit, service::KeyService, spec::NewKeySpec},
+        role::Role,
         store::memory::{MemoryKeyStore, MemoryOnboardingStore, MemoryRateCounter, MemoryUsage},
         usage::TallyKey,
     };

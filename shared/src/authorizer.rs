@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde::Serialize;
 
-use super::outcome::VerifyCode;
-use super::verify::KeyVerifier;
 use crate::{
     auth::{Presented, paired_secret},
     error::Error,
+    keys::{outcome::VerifyCode, verify::KeyVerifier},
     usage::AttemptContext,
 };
 
