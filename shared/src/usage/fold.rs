@@ -323,10 +323,13 @@ impl UsageFolder {
         Self { inbox, sink }
     }
 
-    /// Finishes what earlier runs left, then folds the inbox until it is empty or `deadline`
-    /// passes; the first fold is made whatever the deadline, so a run always makes progress (the
-    /// local emulator's deadlines are already past). A write that fails ends the run; its fold is
-    /// finished by the next.
+    /// Finishes what earlier runs left, then folds the inbox while it holds a backlog (a fold
+    /// came out full) and `deadline` has not passed; the first fold is made whatever the
+    /// deadline, so a run always makes progress (the local emulator's deadlines are already
+    /// past). A fold that took everything waiting ends the run: what containers flush meanwhile
+    /// waits for the next run, where it is summed with the rest of that minute, rather than being
+    /// folded on its own and writing every key's day again. A write that fails ends the run; its
+    /// fold is finished by the next.
     pub async fn run(&self, deadline: Instant) -> Result<FoldReport, StoreError> {
         let mut report = FoldReport::default();
         for fold in self.inbox.unfinished().await? {
@@ -335,7 +338,7 @@ impl UsageFolder {
         }
         let mut first = true;
         while std::mem::take(&mut first) || Instant::now() < deadline {
-            let items = self.gather().await?;
+            let (items, full) = self.gather().await?;
             if items.is_empty() {
                 break;
             }
@@ -347,21 +350,25 @@ impl UsageFolder {
             report.folds += 1;
             report.messages += items.len();
             report.key_days += fold.tallies.len();
+            if !full {
+                break;
+            }
         }
         Ok(report)
     }
 
     /// The oldest messages of every shard, up to one fold's worth (as many as its record can
-    /// hold): what containers flushed at the same time lands on different shards, and a fold
-    /// sums them only if it takes them together. Each gather starts at a random shard, so a
-    /// backlog longer than a fold is taken evenly from all of them.
-    async fn gather(&self) -> Result<Vec<InboxItem>, StoreError> {
+    /// hold), and whether that worth was reached (more may be waiting): what containers flushed
+    /// at the same time lands on different shards, and a fold sums them only if it takes them
+    /// together. Each gather starts at a random shard, so a backlog longer than a fold is taken
+    /// evenly from all of them.
+    async fn gather(&self) -> Result<(Vec<InboxItem>, bool), StoreError> {
         let shards = self.inbox.shards().max(1);
         let start = rand::random::<u32>() % shards;
         let (mut items, mut bytes) = (Vec::new(), 0);
         for shard in (0..shards).map(|i| (start + i) % shards) {
             if items.len() >= FOLD_MESSAGES || bytes >= FOLD_BYTES {
-                break;
+                return Ok((items, true));
             }
             let found = self
                 .inbox
@@ -375,10 +382,11 @@ impl UsageFolder {
             if items.len() > before && !self.inbox.record_fits(&Fold::of(&items)) {
                 let fitting = self.longest_fitting(&items, before);
                 items.truncate(fitting);
-                break;
+                return Ok((items, true));
             }
         }
-        Ok(items)
+        let full = items.len() >= FOLD_MESSAGES || bytes >= FOLD_BYTES;
+        Ok((items, full))
     }
 
     /// How many of `items` (at least `known`, which fit, and at least one) fold into a record
@@ -565,6 +573,48 @@ mod tests {
         for key in &keys {
             assert_eq!(s.usage.tally(key).success, 5);
         }
+    }
+
+    /// A sink that, at its first write, has a container flush once more: a message landing in
+    /// the inbox while a run is folding.
+    struct FlushMeanwhile {
+        usage: Arc<MemoryUsage>,
+        late: tokio::sync::Mutex<Option<(InboxSink, UsageBatch)>>,
+    }
+
+    #[async_trait]
+    impl UsageSink for FlushMeanwhile {
+        async fn write(&self, batch: UsageBatch) -> UsageBatch {
+            if let Some((container, flush)) = self.late.lock().await.take() {
+                assert!(container.write(flush).await.is_empty());
+            }
+            self.usage.write(batch).await
+        }
+    }
+
+    /// A run folds what was waiting when it began and stops once a fold took all of it: a flush
+    /// landing meanwhile waits for the next run, to be summed with the rest of its minute, instead
+    /// of being folded alone and writing its keys' days once more.
+    #[tokio::test]
+    async fn a_flush_landing_during_a_run_waits_for_the_next_one() {
+        let s = setup();
+        let sink = Arc::new(FlushMeanwhile {
+            usage: s.usage.clone(),
+            late: tokio::sync::Mutex::new(Some((InboxSink::new(s.inbox.clone()), s.flush(5)))),
+        });
+        let folder = UsageFolder::new(s.inbox.clone(), sink);
+        for success in 1..=3 {
+            let container = InboxSink::new(s.inbox.clone());
+            assert!(container.write(s.flush(success)).await.is_empty());
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let report = folder.run(deadline).await.unwrap();
+        assert_eq!((report.folds, report.messages), (1, 3));
+        assert_eq!(s.success(), 6);
+        assert_eq!(s.inbox.waiting(), 1, "the late flush waits");
+        let report = folder.run(deadline).await.unwrap();
+        assert_eq!((report.folds, report.messages), (1, 1));
+        assert_eq!(s.success(), 11);
     }
 
     #[tokio::test]
