@@ -125,6 +125,19 @@ pub enum Auth {
     Headers(Vec<(&'static str, String)>),
 }
 
+impl Auth {
+    /// The headers it sends, the same over either transport.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Auth::None => vec![],
+            Auth::Bearer(token) => vec![("authorization", format!("Bearer {token}"))],
+            Auth::ApiKey(key) => vec![("x-api-key", key.clone())],
+            Auth::Header(name, value) => vec![(*name, value.clone())],
+            Auth::Headers(headers) => headers.clone(),
+        }
+    }
+}
+
 /// A client of Latchkey's API: over HTTP to the local stack, or in process to
 /// [`in_process::app`] (every route over memory, no stack).
 #[derive(Clone)]
@@ -220,15 +233,9 @@ impl Api {
             }
         };
         let mut request = http.request(method.clone(), format!("{base}{path}"));
-        request = match auth {
-            Auth::None => request,
-            Auth::Bearer(token) => request.bearer_auth(token),
-            Auth::ApiKey(key) => request.header("x-api-key", key),
-            Auth::Header(name, value) => request.header(*name, value),
-            Auth::Headers(headers) => headers.iter().fold(request, |request, (name, value)| {
-                request.header(*name, value)
-            }),
-        };
+        for (name, value) in auth.headers() {
+            request = request.header(name, value);
+        }
         request = match body {
             Some(Value::String(raw)) => {
                 request.header("content-type", "application/json").body(raw)
@@ -698,15 +705,9 @@ pub mod in_process {
             .method(method)
             .uri(path)
             .header("host", "latchkey.test");
-        request = match auth {
-            Auth::None => request,
-            Auth::Bearer(token) => request.header("authorization", format!("Bearer {token}")),
-            Auth::ApiKey(key) => request.header("x-api-key", key),
-            Auth::Header(name, value) => request.header(*name, value),
-            Auth::Headers(headers) => headers.iter().fold(request, |request, (name, value)| {
-                request.header(*name, value)
-            }),
-        };
+        for (name, value) in auth.headers() {
+            request = request.header(name, value);
+        }
         let body = match body {
             Some(Value::String(raw)) => {
                 request = request.header("content-type", "application/json");
