@@ -172,7 +172,8 @@ impl InProcess {
         }
     }
 
-    /// `method` on `path` with `headers` (name, value) and a JSON `body`.
+    /// `method` on `path` with `headers` (name, value) and a JSON `body` (a string is sent as it
+    /// is, so a test can send malformed JSON).
     pub async fn call(
         &self,
         method: Method,
@@ -187,11 +188,12 @@ impl InProcess {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
         let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
+            Some(Value::String(raw)) => Body::from(raw),
+            Some(json) => Body::from(json.to_string()),
             None => Body::empty(),
         };
         self.send(request.body(body).expect("a valid request"))

@@ -647,7 +647,6 @@ pub async fn through_the_provider(
 pub mod in_process {
     use std::sync::LazyLock;
 
-    use axum::body::Body;
     use latchkey::{auth::Role, testing::InProcess};
     use reqwest::Method;
     use serde_json::Value;
@@ -701,25 +700,9 @@ pub mod in_process {
         auth: &Auth,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "latchkey.test");
-        for (name, value) in auth.headers() {
-            request = request.header(name, value);
-        }
-        let body = match body {
-            Some(Value::String(raw)) => {
-                request = request.header("content-type", "application/json");
-                Body::from(raw)
-            }
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        let reply = app.send(request.body(body).expect("a valid request")).await;
+        let headers = auth.headers();
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let reply = app.call(method, path, &headers, body).await;
         Reply {
             status: reply.status,
             headers: reply.headers,
