@@ -2,14 +2,14 @@
 //! looks) and the SQS emulator stopped, while the functions keep serving.
 //!
 //! The bounds checked here are the ones the README states: every AWS call has an attempt and an
-//! operation timeout ([`latchkey::aws::CallPath`]), so a request that meets a stalled dependency
+//! operation timeout ([`latchkey_aws::clients::CallPath`]), so a request that meets a stalled dependency
 //! is a 503 with `Retry-After` within its path's operation timeout, plus the function's own
 //! overhead. These tests pause the stack's shared storage, so `infra/local/test` runs them alone,
 //! after every other suite (`test = false` keeps them out of the parallel run).
 
 use std::time::{Duration, Instant};
 
-use latchkey::aws::CallPath;
+use latchkey_aws::clients::CallPath;
 use latchkey_tests::{Auth, Reply, User, env};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -163,7 +163,7 @@ async fn paused_storage_is_a_503_within_the_bound_and_leaves_the_data_whole() {
 #[tokio::test]
 async fn a_stopped_queue_is_a_503_within_the_bound_and_work_resumes_after() {
     let workspace = uuid::Uuid::new_v4().to_string();
-    let owner = User::with(Some(&workspace), Some(latchkey::auth::Role::Owner));
+    let owner = User::with(Some(&workspace), Some(latchkey_core::auth::Role::Owner));
     let erasure = "/api/v1/account/privacy/erasure";
     // Provisioned before the fault, so the request's first dependency is the queue's.
     owner

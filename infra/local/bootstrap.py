@@ -8,7 +8,7 @@ LATCHKEY_WORK_QUEUE_URL), the names template.yaml gives the functions.
 
 Given a second argument, also writes there the IAM actions template.yaml grants each function
 (a JSON object: binary name -> sorted actions), which the functions' policy guard enforces on
-the local stack (shared/src/aws.rs), as IAM does in AWS.
+the local stack (shared/aws/src/clients.rs), as IAM does in AWS.
 """
 
 import json

@@ -1,7 +1,7 @@
 """Holds template.yaml's IAM policies to what the functions' code called during the test run.
 
 The local stack's functions refuse any AWS action their policy does not grant and record every
-action they call (shared/src/aws.rs, PolicyGuard). After the tests, this script fails when a
+action they call (shared/aws/src/clients.rs, PolicyGuard). After the tests, this script fails when a
 function called an action its policy does not grant, or is granted an action it never called.
 Usage: iam_check.py <iam.json> <iam-calls.log>
 """

@@ -2,10 +2,8 @@
 //! stack (run by `infra/local/bench`): dry runs over workspaces whose events span 1, 30 and 90 days
 //! (90 is the default retention), 16 partitions per day.
 
-use latchkey::{
-    api::privacy::input::ErasureRequest,
-    ids::{UserId, WorkspaceId},
-};
+use latchkey_core::ids::{UserId, WorkspaceId};
+use latchkey_http::api::privacy::input::ErasureRequest;
 use latchkey_tests::bench;
 
 #[tokio::main]

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use latchkey::auth::{
+use latchkey_core::auth::{
     jwt::{JwtIssuer, JwtVerifier},
     oidc::OidcVerifier,
 };

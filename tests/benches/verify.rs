@@ -5,16 +5,15 @@ use std::{collections::HashMap, hint::black_box, sync::Arc, time::Duration};
 
 use latchkey_tests::bench;
 
-use latchkey::api::api_keys::input::CreateKeyRequest;
-use latchkey::{
+use latchkey_aws::{authorizer, dynamo::DynamoKeyStore};
+use latchkey_core::{
     auth::{Caller, Credential, Role},
-    authorizer,
     clock::SystemClock,
     ids::{UserId, WorkspaceId},
     keys::{cache::VerifiedKeyCache, service::KeyService, verify::KeyVerifier},
-    store::dynamo::DynamoKeyStore,
     usage::AttemptContext,
 };
+use latchkey_http::api::api_keys::input::CreateKeyRequest;
 
 async fn verify(verifier: &KeyVerifier, key: &str, context: &AttemptContext) {
     black_box(verifier.verify(key, &[], context).await.unwrap());

@@ -1,6 +1,6 @@
 //! End-to-end tests of the account family in process: profile, notifications, onboarding, dashboard.
 
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Api, Auth, as_key, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -345,7 +345,8 @@ async fn onboarding_fills_itself_through_the_key_lifecycle() {
         )
         .await
         .expect(200);
-    let in_a_week = latchkey::timestamp::format(chrono::Utc::now() + chrono::Duration::days(7));
+    let in_a_week =
+        latchkey_core::timestamp::format(chrono::Utc::now() + chrono::Duration::days(7));
     user.call(
         Method::PATCH,
         &format!("{KEYS}/{id}/expiration?expires_at={in_a_week}"),

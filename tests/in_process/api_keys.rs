@@ -1,6 +1,6 @@
 //! End-to-end tests of the API-keys family in process through `cargo lambda watch`.
 
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Api, Auth, as_key, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ fn key_path(id: &str, rest: &str) -> String {
 }
 
 fn in_days(days: i64) -> String {
-    latchkey::timestamp::format(chrono::Utc::now() + chrono::Duration::days(days))
+    latchkey_core::timestamp::format(chrono::Utc::now() + chrono::Duration::days(days))
 }
 
 fn assert_no_secret(value: &Value) {
@@ -554,7 +554,7 @@ async fn expiring_lists_usable_keys_due_within_the_window_soonest_first() {
         .create_key(json!({"name": "later", "expires_at": in_days(20)}))
         .await;
     let almost_two_days =
-        latchkey::timestamp::format(chrono::Utc::now() + chrono::Duration::hours(47));
+        latchkey_core::timestamp::format(chrono::Utc::now() + chrono::Duration::hours(47));
     let (sooner, _) = user
         .create_key(json!({"name": "sooner", "expires_at": almost_two_days}))
         .await;
@@ -751,7 +751,7 @@ async fn forged_session_tokens_are_401() {
     let settings = latchkey_tests::in_process::jwt_settings();
     let issuer = latchkey_tests::in_process::issuer();
     let mut claims = issuer.claims(&uuid::Uuid::new_v4().to_string(), 600);
-    let sign = |claims: &latchkey::auth::jwt::Claims, alg: Algorithm, secret: &str| {
+    let sign = |claims: &latchkey_core::auth::jwt::Claims, alg: Algorithm, secret: &str| {
         encode(
             &Header::new(alg),
             claims,

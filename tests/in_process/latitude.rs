@@ -3,7 +3,7 @@
 //! isolation between users. (`tests/sdk/test_latitude.py` drives the same routes with
 //! latitude.sh's own SDK.)
 
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Auth, Reply, User, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};

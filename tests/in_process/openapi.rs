@@ -12,7 +12,7 @@ async fn the_document_is_served_without_credentials() {
         .send(Method::GET, DOCUMENT, &Auth::None, None)
         .await
         .expect(200);
-    let generated = serde_json::to_value(latchkey::api::document()).unwrap();
+    let generated = serde_json::to_value(latchkey_http::api::document()).unwrap();
     assert_eq!(served, generated);
     assert_eq!(served["openapi"], "3.1.0");
 }
@@ -23,7 +23,7 @@ async fn the_document_is_served_without_credentials() {
 #[tokio::test]
 async fn every_documented_operation_reaches_its_function() {
     let api = Api::in_process();
-    let doc = serde_json::to_value(latchkey::api::document()).unwrap();
+    let doc = serde_json::to_value(latchkey_http::api::document()).unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         let concrete = path

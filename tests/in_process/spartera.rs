@@ -3,7 +3,7 @@
 //! body, roles, and isolation between companies and users. (`tests/sdk/test_spartera.py` drives
 //! the same routes with spartera's own SDK.)
 
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Auth, Reply, User, as_key, in_process};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use latchkey::api::api_keys::input::CreateKeyRequest;
-use latchkey::{
+use latchkey_aws::dynamo::DynamoKeyStore;
+use latchkey_core::{
     Error,
     auth::{Caller, Credential, Role},
     clock::SystemClock,
@@ -19,9 +19,11 @@ use latchkey::{
         spec::KeyChanges,
         store::{ChangeCursor, KeyStore},
     },
-    store::{StoreError, dynamo::DynamoKeyStore},
+    store::StoreError,
     usage::AttemptContext,
 };
+use latchkey_http::api::api_keys::input::CreateKeyRequest;
+use latchkey_http::error::Status;
 use std::time::Duration;
 use tokio::sync::Barrier;
 
@@ -54,7 +56,7 @@ fn service(store: Arc<dyn KeyStore>) -> KeyService {
     )
 }
 
-fn spec(body: serde_json::Value) -> latchkey::keys::spec::NewKeySpec {
+fn spec(body: serde_json::Value) -> latchkey_core::keys::spec::NewKeySpec {
     serde_json::from_value::<CreateKeyRequest>(body)
         .unwrap()
         .parse(chrono::Utc::now())
@@ -80,7 +82,7 @@ impl KeyStore for ReadTogether {
     }
     async fn list_by_workspace(
         &self,
-        workspace: &latchkey::ids::WorkspaceId,
+        workspace: &latchkey_core::ids::WorkspaceId,
     ) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.list_by_workspace(workspace).await
     }
@@ -425,12 +427,12 @@ async fn verification_checks_in_the_documented_order_and_caches() {
         "IP is checked before permissions"
     );
 
-    let digest = latchkey::keys::cache::digest(secret);
+    let digest = latchkey_core::keys::cache::digest(secret);
     assert!(
         cache.get(issued.key.id, &digest).is_some(),
         "a verified key is cached"
     );
-    let other = latchkey::keys::cache::digest("sk_something-else");
+    let other = latchkey_core::keys::cache::digest("sk_something-else");
     assert!(
         cache.get(issued.key.id, &other).is_none(),
         "only the verified secret hits"

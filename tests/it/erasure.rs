@@ -3,21 +3,22 @@
 
 use std::time::{Duration, Instant};
 
-use latchkey::api::privacy::input::ErasureRequest;
-use latchkey::{
+use latchkey_aws::sqs::SqsQueue;
+use latchkey_core::{
     ids::{UserId, WorkspaceId},
     privacy::{
         JobStatus,
         erasure::{Budget, Erasure, RunOutcome},
     },
-    queue::WorkQueue,
 };
+use latchkey_http::api::privacy::input::ErasureRequest;
 
 /// The erasure service with a queue of this test's own, so the stack's worker never picks up
 /// these jobs.
 async fn erasure() -> Erasure {
-    let sdk = latchkey::aws::load_sdk_config().await;
-    let sqs = latchkey::aws::Aws::unguarded(sdk.clone()).sqs(latchkey::aws::CallPath::Background);
+    let sdk = latchkey_aws::clients::load_sdk_config().await;
+    let sqs = latchkey_aws::clients::Aws::unguarded(sdk.clone())
+        .sqs(latchkey_aws::clients::CallPath::Background);
     let url = sqs
         .create_queue()
         .queue_name(format!("erasure-test-{}", uuid::Uuid::new_v4()))
@@ -26,7 +27,7 @@ async fn erasure() -> Erasure {
         .unwrap()
         .queue_url
         .unwrap();
-    latchkey_tests::erasure(Some(WorkQueue::new(sqs, url))).await
+    latchkey_tests::erasure(Some(std::sync::Arc::new(SqsQueue::new(sqs, url)))).await
 }
 
 fn budget(max_chunks: Option<usize>) -> Budget {
@@ -37,7 +38,7 @@ fn budget(max_chunks: Option<usize>) -> Budget {
 }
 
 /// Records a workspace-scope job (enqueued on this test's own queue).
-async fn workspace_job(erasure: &Erasure, workspace: &str) -> latchkey::privacy::ErasureJob {
+async fn workspace_job(erasure: &Erasure, workspace: &str) -> latchkey_core::privacy::ErasureJob {
     let spec = serde_json::from_value::<ErasureRequest>(serde_json::json!({"scope": "workspace"}))
         .unwrap()
         .parse()
@@ -142,10 +143,10 @@ async fn failing_a_job_records_the_error_once() {
 /// workspace and by device (the device index projects the count).
 #[tokio::test]
 async fn aggregated_events_count_as_their_verifications() {
-    use latchkey::{
+    use latchkey_aws::dynamo::DynamoUsageSink;
+    use latchkey_core::{
         ids::KeyId,
         keys::outcome::VerifyCode,
-        store::dynamo::DynamoUsageSink,
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };
     let workspace = uuid::Uuid::new_v4().to_string();

@@ -125,7 +125,7 @@ async fn authorizer_fixtures_decide() {
 async fn the_worker_fixture_runs_a_job() {
     let user = User::with(
         Some(&uuid::Uuid::new_v4().to_string()),
-        Some(latchkey::auth::Role::Owner),
+        Some(latchkey_core::auth::Role::Owner),
     );
     let job = user
         .call(

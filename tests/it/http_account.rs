@@ -13,20 +13,20 @@ async fn mark_all_read_handles_a_thousand_in_one_call_and_is_idempotent() {
     let user = User::new();
     let config = latchkey_tests::config();
     let table =
-        latchkey::store::dynamo::Table::new(latchkey_tests::dynamodb().await, &config.table_name);
-    let notifications = latchkey::notifications::Notifications::new(
+        latchkey_aws::dynamo::Table::new(latchkey_tests::dynamodb().await, &config.table_name);
+    let notifications = latchkey_core::notifications::Notifications::new(
         std::sync::Arc::new(table.notifications()),
-        std::sync::Arc::new(latchkey::clock::SystemClock),
+        std::sync::Arc::new(latchkey_core::clock::SystemClock),
     );
-    let owner = latchkey::ids::UserId::parse(&user.id).unwrap();
+    let owner = latchkey_core::ids::UserId::parse(&user.id).unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..1000 {
         let (n, owner) = (notifications.clone(), owner.clone());
         tasks.spawn(async move {
             n.notify(
                 &owner,
-                latchkey::notifications::NewNotification {
-                    kind: latchkey::notifications::kinds::API_KEY_EXPIRING,
+                latchkey_core::notifications::NewNotification {
+                    kind: latchkey_core::notifications::kinds::API_KEY_EXPIRING,
                     title: format!("n{i}"),
                     message: "m".into(),
                     data: json!({}),

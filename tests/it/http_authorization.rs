@@ -11,7 +11,7 @@
 
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Api, Auth, Reply, as_key, console::Browser, issuer, keys_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -3,7 +3,7 @@
 //! bodies, an update by body, `generateSecret`'s bare JSON string. A key with a paired secret is
 //! refused without it everywhere: the API, the verify endpoint and the authorizer.
 
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Auth, Reply, User};
 use reqwest::Method;
 use serde_json::{Value, json};

@@ -4,11 +4,12 @@
 //! way a token can be wrong is refused with a 401; the issuer's keys are fetched at most once a
 //! minute whatever the `kid`s; an issuer that cannot be reached with nothing cached is a 503.
 
+use latchkey_http::error::Status;
 use std::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use latchkey::{
+use latchkey_core::{
     auth::oidc::{OidcVerifier, REFETCH_INTERVAL},
     config::OidcSettings,
 };

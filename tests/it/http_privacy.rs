@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use latchkey::auth::Role;
+use latchkey_core::auth::Role;
 use latchkey_tests::{Api, Auth, User, as_key, count_usage_events, seed_usage_events};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -330,7 +330,7 @@ async fn ten_thousand_events_with_a_duplicate_message() {
         .expect(201);
     assert_eq!(job["estimated_count"], 10_000);
     let job_id = job["job_id"].as_str().unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&latchkey::aws::load_sdk_config().await);
+    let sqs = aws_sdk_sqs::Client::new(&latchkey_aws::clients::load_sdk_config().await);
     sqs.send_message()
         .queue_url(latchkey_tests::env("LATCHKEY_WORK_QUEUE_URL"))
         .message_body(json!({"type": "erasure", "job_id": job_id}).to_string())
@@ -351,10 +351,8 @@ async fn ten_thousand_events_with_a_duplicate_message() {
 /// dead-letter queue after 5 receives, as template.yaml's redrive policy says.
 #[tokio::test]
 async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
-    use latchkey::{
-        privacy::{ErasureJob, JobStatus, Progress, Scope, erasure::ErasureStore},
-        store::dynamo::DynamoErasureStore,
-    };
+    use latchkey_aws::dynamo::DynamoErasureStore;
+    use latchkey_core::privacy::{ErasureJob, JobStatus, Progress, Scope, erasure::ErasureStore};
     let workspace = uuid::Uuid::new_v4().to_string();
     let owner = owner_of(&workspace);
     owner
@@ -365,8 +363,8 @@ async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
     // are refused by DynamoDB on every attempt.
     let job = ErasureJob {
         job_id: uuid::Uuid::new_v4(),
-        workspace_id: latchkey::ids::WorkspaceId::parse(&workspace).unwrap(),
-        requested_by: latchkey::ids::UserId::parse(&owner.id).unwrap(),
+        workspace_id: latchkey_core::ids::WorkspaceId::parse(&workspace).unwrap(),
+        requested_by: latchkey_core::ids::UserId::parse(&owner.id).unwrap(),
         scope: Scope::Tag,
         device_ids: vec![],
         tags: vec![],
@@ -389,7 +387,7 @@ async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
         .insert(&job)
         .await
         .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&latchkey::aws::load_sdk_config().await);
+    let sqs = aws_sdk_sqs::Client::new(&latchkey_aws::clients::load_sdk_config().await);
     let body = json!({"type": "erasure", "job_id": job.job_id}).to_string();
     sqs.send_message()
         .queue_url(latchkey_tests::env("LATCHKEY_WORK_QUEUE_URL"))

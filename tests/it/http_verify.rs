@@ -443,11 +443,14 @@ async fn guessing_secrets_does_not_lock_out_a_verified_key() {
     let prefix_and_id = &key[..25];
     for i in 0..12 {
         // Right id, random secret, correct checksum: the worst case, each one would cost an argon2.
-        let guess = latchkey::keys::secret::PlainKey::generate(
+        let guess = latchkey_core::keys::secret::PlainKey::generate(
             &latchkey_tests::config().key_prefix,
-            latchkey::keys::secret::PresentedKey::parse(&latchkey_tests::config().key_prefix, &key)
-                .unwrap()
-                .id,
+            latchkey_core::keys::secret::PresentedKey::parse(
+                &latchkey_tests::config().key_prefix,
+                &key,
+            )
+            .unwrap()
+            .id,
         );
         assert!(guess.expose().starts_with(prefix_and_id), "{i}");
         assert_eq!(

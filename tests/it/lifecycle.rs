@@ -5,14 +5,15 @@
 use std::{sync::Arc, time::Instant};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use latchkey::{
+use latchkey_aws::dynamo::{DynamoKeyStore, Table};
+use latchkey_aws::sqs::SqsQueue;
+use latchkey_core::{
     clock::SystemClock,
     ids::{KeyId, UserId, WorkspaceId},
     keys::{hashing, model::ApiKey, secret::PlainKey, store::KeyStore},
     lifecycle::{Applied, Lifecycle},
     notifications::Notifications,
-    queue::{WorkMessage, WorkQueue},
-    store::dynamo::{DynamoKeyStore, Table},
+    queue::WorkMessage,
     transition::Transition,
 };
 use latchkey_tests::{Api, Auth, User};
@@ -36,9 +37,9 @@ async fn lifecycle() -> (Lifecycle, Arc<DynamoKeyStore>) {
 }
 
 /// A queue of this test's own, so the stack's worker does not consume what a sweep enqueues.
-async fn own_queue() -> (WorkQueue, aws_sdk_sqs::Client, String) {
-    let sqs = latchkey::aws::Aws::unguarded(latchkey::aws::load_sdk_config().await)
-        .sqs(latchkey::aws::CallPath::Background);
+async fn own_queue() -> (SqsQueue, aws_sdk_sqs::Client, String) {
+    let sqs = latchkey_aws::clients::Aws::unguarded(latchkey_aws::clients::load_sdk_config().await)
+        .sqs(latchkey_aws::clients::CallPath::Background);
     let url = sqs
         .create_queue()
         .queue_name(format!("lifecycle-test-{}", uuid::Uuid::new_v4()))
@@ -47,7 +48,7 @@ async fn own_queue() -> (WorkQueue, aws_sdk_sqs::Client, String) {
         .unwrap()
         .queue_url
         .unwrap();
-    (WorkQueue::new(sqs.clone(), &url), sqs, url)
+    (SqsQueue::new(sqs.clone(), &url), sqs, url)
 }
 
 async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<WorkMessage> {
@@ -97,7 +98,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         read_only: false,
         description: None,
         is_active: true,
-        rate_limit: latchkey::keys::limit::RateLimit::hourly(1000),
+        rate_limit: latchkey_core::keys::limit::RateLimit::hourly(1000),
         allowed_ips: vec![],
         created_at: now,
         updated_at: now,
@@ -295,7 +296,7 @@ async fn transitions_apply_once_whatever_is_redelivered() {
 async fn sweep_at(at: DateTime<Utc>) -> Value {
     let event = json!({
         "version": "0", "id": "test-sweep", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": latchkey::timestamp::format(at), "region": "us-east-1",
+        "account": "123456789012", "time": latchkey_core::timestamp::format(at), "region": "us-east-1",
         "resources": [], "detail": {}
     });
     latchkey_tests::invoke("sweeper", &event).await
@@ -337,11 +338,11 @@ async fn the_stack_warns_expires_and_completes_rotations_on_a_moved_clock() {
     let expires_at = now + Duration::days(5000);
     let (id, secret) = user
         .create_key(
-            json!({"name": "expiring", "expires_at": latchkey::timestamp::format(expires_at)}),
+            json!({"name": "expiring", "expires_at": latchkey_core::timestamp::format(expires_at)}),
         )
         .await;
     // Far enough past the first key's expiry that none of the sweeps below warns about it.
-    let (old, _) = user.create_key(json!({"name": "rotated", "expires_at": latchkey::timestamp::format(expires_at + Duration::days(30))})).await;
+    let (old, _) = user.create_key(json!({"name": "rotated", "expires_at": latchkey_core::timestamp::format(expires_at + Duration::days(30))})).await;
 
     sweep_at(expires_at - Duration::days(3)).await;
     sweep_at(expires_at - Duration::days(3)).await;

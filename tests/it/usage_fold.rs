@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use http::Method;
-use latchkey::{
+use latchkey_aws::dynamo::Table;
+use latchkey_core::{
     ids::{KeyId, UserId, WorkspaceId},
     keys::outcome::VerifyCode,
-    store::dynamo::Table,
     usage::{
         AttemptContext, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink,
         fold::{Fold, InboxItem, InboxSink, UsageInbox, UsageMessage},

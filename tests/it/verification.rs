@@ -6,8 +6,11 @@ use std::{sync::Arc, time::Duration};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use latchkey::api::api_keys::{input::CreateKeyRequest, view::ApiKeyStats};
-use latchkey::{
+use latchkey_aws::{
+    dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink},
+    table,
+};
+use latchkey_core::{
     auth::{Caller, Credential, Role},
     clock::{Clock, SystemClock},
     ids::{KeyId, UserId, WorkspaceId},
@@ -20,13 +23,10 @@ use latchkey::{
         spec::KeyChanges,
         verify::{KeyVerifier, VerifierParts},
     },
-    store::{
-        StoreError,
-        dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink},
-        table,
-    },
+    store::StoreError,
     usage::{AttemptContext, UsageBatch, UsageRecorder, UsageSink},
 };
+use latchkey_http::api::api_keys::{input::CreateKeyRequest, view::ApiKeyStats};
 use latchkey_tests::ManualClock;
 
 fn caller() -> Caller {
@@ -229,7 +229,7 @@ async fn within_the_ttl_the_cache_answers_and_expiry_is_immediate() {
     let owner = caller();
     let clock = ManualClock::now();
     let keys = service(clock.clone()).await;
-    let in_an_hour = latchkey::timestamp::format(clock.now() + chrono::Duration::hours(1));
+    let in_an_hour = latchkey_core::timestamp::format(clock.now() + chrono::Duration::hours(1));
     let issued = create(&keys, &owner, serde_json::json!({"expires_at": in_an_hour})).await;
     let (verifier, _) = latchkey_tests::verifier(Duration::from_secs(30), clock.clone()).await;
     assert_eq!(
@@ -251,7 +251,7 @@ async fn within_the_ttl_the_cache_answers_and_expiry_is_immediate() {
         "a cache hit runs no argon2"
     );
 
-    let fresh = create(&keys, &owner, serde_json::json!({"expires_at": latchkey::timestamp::format(clock.now() + chrono::Duration::hours(1))})).await;
+    let fresh = create(&keys, &owner, serde_json::json!({"expires_at": latchkey_core::timestamp::format(clock.now() + chrono::Duration::hours(1))})).await;
     assert_eq!(
         code(&verifier, fresh.plain.expose()).await,
         VerifyCode::Valid
@@ -277,7 +277,7 @@ async fn guessing_one_key_costs_bounded_reads_and_never_locks_its_owner_out() {
     // Other keys minted for the same id: right shape and checksum, wrong secret.
     let prefix = latchkey_tests::config().key_prefix;
     for _ in 0..60 {
-        let guess = latchkey::keys::secret::PlainKey::generate(&prefix, issued.key.id);
+        let guess = latchkey_core::keys::secret::PlainKey::generate(&prefix, issued.key.id);
         assert_eq!(code(&verifier, guess.expose()).await, VerifyCode::NotFound);
     }
     let reads = verifier.key_reads();
@@ -307,7 +307,7 @@ async fn an_unknown_key_id_is_guessed_at_as_a_known_one_is() {
         let (verifier, _) =
             latchkey_tests::verifier(Duration::from_secs(30), Arc::new(SystemClock)).await;
         for _ in 0..40 {
-            let guess = latchkey::keys::secret::PlainKey::generate(&prefix, id);
+            let guess = latchkey_core::keys::secret::PlainKey::generate(&prefix, id);
             assert_eq!(code(&verifier, guess.expose()).await, VerifyCode::NotFound);
         }
         costs.push((verifier.key_reads(), verifier.argon2_checks()));
@@ -430,7 +430,7 @@ impl RateCounter for CountingRate {
     async fn reserve(
         &self,
         key: KeyId,
-        window: latchkey::keys::limit::RateWindow,
+        window: latchkey_core::keys::limit::RateWindow,
         start: chrono::DateTime<chrono::Utc>,
         slice: u32,
         limit: u32,
@@ -604,7 +604,7 @@ async fn a_hot_key_costs_under_a_twentieth_of_a_write_per_verification() {
 /// owner with many keys), and adds up.
 #[tokio::test]
 async fn an_owner_s_day_is_written_once_per_flush_whatever_the_number_of_keys() {
-    use latchkey::dashboard::DashboardStore;
+    use latchkey_core::dashboard::DashboardStore;
     let owner = caller();
     let clock: Arc<dyn Clock> = latchkey_tests::ManualClock::now();
     let keys = service(clock.clone()).await;
@@ -627,7 +627,7 @@ async fn an_owner_s_day_is_written_once_per_flush_whatever_the_number_of_keys() 
     );
     assert_eq!(counts.counter_items.load(Ordering::Relaxed), 2 * 30 + 1);
     let config = latchkey_tests::config();
-    let days = latchkey::store::dynamo::DynamoDashboardStore::new(
+    let days = latchkey_aws::dynamo::DynamoDashboardStore::new(
         latchkey_tests::dynamodb().await,
         &config.table_name,
     );
@@ -659,7 +659,7 @@ async fn containers_meeting_a_spent_key_pass_its_limit_by_at_most_one_each() {
         ));
         let key = Arc::new(issued.key);
         let now = chrono::Utc::now();
-        let admit = |limiter: Arc<RateLimiter>, key: Arc<latchkey::keys::model::ApiKey>| async move {
+        let admit = |limiter: Arc<RateLimiter>, key: Arc<latchkey_core::keys::model::ApiKey>| async move {
             matches!(
                 limiter.acquire(&key, now).await.unwrap(),
                 RateDecision::Allowed(_)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 pub mod console;
 
-use latchkey::{
+use latchkey_core::{
     auth::{Role, jwt::JwtIssuer},
     config::{Config, JwtSettings},
 };
@@ -38,15 +38,15 @@ pub async fn past_the_cache_bound() {
 
 /// A DynamoDB client for the local stack.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let sdk = latchkey::aws::load_sdk_config().await;
-    latchkey::aws::Aws::unguarded(sdk).dynamodb(latchkey::aws::CallPath::Background)
+    let sdk = latchkey_aws::clients::load_sdk_config().await;
+    latchkey_aws::clients::Aws::unguarded(sdk).dynamodb(latchkey_aws::clients::CallPath::Background)
 }
 
 /// Makes a stored key look as keys stored before numbers existed do: no `number` attribute (its
 /// lookup item stays behind, as it would not exist for such a key but does no harm).
-pub async fn forget_key_number(id: latchkey::ids::KeyId) {
+pub async fn forget_key_number(id: latchkey_core::ids::KeyId) {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use latchkey::store::table;
+    use latchkey_aws::table;
     dynamodb()
         .await
         .update_item()
@@ -152,7 +152,7 @@ enum Transport {
         http: reqwest::Client,
         retry_unavailable: bool,
     },
-    InProcess(&'static latchkey::testing::InProcess),
+    InProcess(&'static latchkey_http::testing::InProcess),
 }
 
 impl Default for Api {
@@ -410,18 +410,18 @@ pub fn as_key(key: &str) -> Auth {
 /// A verifier over the local stack's table, built like a function's, with its own warm cache.
 pub async fn verifier(
     cache_ttl: std::time::Duration,
-    clock: Arc<dyn latchkey::clock::Clock>,
+    clock: Arc<dyn latchkey_core::clock::Clock>,
 ) -> (
-    latchkey::keys::verify::KeyVerifier,
-    Arc<latchkey::keys::cache::VerifiedKeyCache>,
+    latchkey_core::keys::verify::KeyVerifier,
+    Arc<latchkey_core::keys::cache::VerifiedKeyCache>,
 ) {
-    use latchkey::{
+    use latchkey_aws::dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink};
+    use latchkey_core::{
         keys::{
             cache::VerifiedKeyCache,
             ratelimit::RateLimiter,
             verify::{KeyVerifier, VerifierParts},
         },
-        store::dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink},
         usage::UsageRecorder,
     };
     let config = config();
@@ -446,7 +446,7 @@ pub async fn verifier(
 }
 
 /// The domain crate's manual clock, for tests that move time.
-pub use latchkey::clock::ManualClock;
+pub use latchkey_core::clock::ManualClock;
 
 /// Writes `count` usage events for `workspace` straight through the usage sink (the storage path
 /// verification uses), with the given devices and tags cycling, spread over the last three days.
@@ -462,10 +462,10 @@ pub async fn seed_usage_events_over(
     devices: &[&str],
     tags: &[&[&str]],
 ) {
-    use latchkey::{
+    use latchkey_aws::dynamo::DynamoUsageSink;
+    use latchkey_core::{
         ids::{KeyId, UserId, WorkspaceId},
         keys::outcome::VerifyCode,
-        store::dynamo::DynamoUsageSink,
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };
     let config = config();
@@ -508,12 +508,12 @@ pub async fn count_usage_events(workspace: &str, days: i64) -> usize {
     use aws_sdk_dynamodb::types::{AttributeValue, Select};
     let client = dynamodb().await;
     let table = config().table_name;
-    let workspace = latchkey::ids::WorkspaceId::parse(workspace).unwrap();
+    let workspace = latchkey_core::ids::WorkspaceId::parse(workspace).unwrap();
     let today = chrono::Utc::now().date_naive();
     let mut total = 0;
     for back in 0..days {
-        for shard in 0..latchkey::store::table::USAGE_SHARDS {
-            let pk = latchkey::store::table::usage_pk(
+        for shard in 0..latchkey_aws::table::USAGE_SHARDS {
+            let pk = latchkey_aws::table::usage_pk(
                 &workspace,
                 today - chrono::Duration::days(back),
                 shard,
@@ -586,11 +586,12 @@ where
 /// The erasure service over the local stack's table, as the functions build it; `queue` is where
 /// non-dry-run jobs go (`None`: only dry runs can be created).
 pub async fn erasure(
-    queue: Option<latchkey::queue::WorkQueue>,
-) -> latchkey::privacy::erasure::Erasure {
-    use latchkey::{clock::SystemClock, notifications::Notifications, store::dynamo::Table};
+    queue: Option<std::sync::Arc<dyn latchkey_core::queue::WorkQueue>>,
+) -> latchkey_core::privacy::erasure::Erasure {
+    use latchkey_aws::dynamo::Table;
+    use latchkey_core::{clock::SystemClock, notifications::Notifications};
     let table = Table::new(dynamodb().await, config().table_name);
-    latchkey::privacy::erasure::Erasure::new(
+    latchkey_core::privacy::erasure::Erasure::new(
         Arc::new(table.erasure()),
         Arc::new(Notifications::new(
             Arc::new(table.notifications()),
@@ -647,7 +648,8 @@ pub async fn through_the_provider(
 pub mod in_process {
     use std::sync::LazyLock;
 
-    use latchkey::{auth::Role, testing::InProcess};
+    use latchkey_core::auth::Role;
+    use latchkey_http::testing::InProcess;
     use reqwest::Method;
     use serde_json::Value;
 
@@ -666,12 +668,12 @@ pub mod in_process {
     pub async fn past_the_cache_bound() {}
 
     /// The signing settings of the sessions the in-process Latchkey accepts.
-    pub fn jwt_settings() -> latchkey::config::JwtSettings {
+    pub fn jwt_settings() -> latchkey_core::config::JwtSettings {
         app().sessions().clone()
     }
 
     /// Signs sessions the in-process Latchkey accepts.
-    pub fn issuer() -> &'static latchkey::auth::jwt::JwtIssuer {
+    pub fn issuer() -> &'static latchkey_core::auth::jwt::JwtIssuer {
         app().issuer()
     }
 

@@ -2,19 +2,14 @@
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_runtime::{LambdaEvent, service_fn};
-use latchkey::{
-    authorizer,
-    aws::{Aws, CallPath},
-    config::Config,
-    telemetry,
-    wiring::Wiring,
-};
+use latchkey_aws::{Aws, CallPath, authorizer};
+use latchkey_core::{config::Config, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let wiring = Wiring::new(
+    let wiring = latchkey_aws::wiring(
         config,
         Aws::load("authorizer").await,
         CallPath::Verification,
@@ -25,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
             authorizer::authorize(verifier, routes, &event.payload)
                 .await
-                .map_err(latchkey::Error::into_invocation_error)
+                .map_err(latchkey_core::Error::into_invocation_error)
         },
     ))
     .await

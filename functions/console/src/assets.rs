@@ -10,7 +10,8 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use latchkey::Error;
+use latchkey_core::Error;
+use latchkey_http::ApiError;
 use sha2::{Digest, Sha256};
 
 struct Asset {
@@ -60,7 +61,7 @@ pub fn url(name: &str) -> String {
 }
 
 /// `GET /console/assets/{name}`: the asset, cacheable for a year; any other name is a 404.
-pub async fn serve(Path(name): Path<String>) -> Result<Response, Error> {
+pub async fn serve(Path(name): Path<String>) -> Result<Response, ApiError> {
     let i = NAMES
         .iter()
         .position(|n| *n == name)

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use latchkey::keys::model::DailyUsage;
+use latchkey_core::keys::model::DailyUsage;
 
 use crate::display::Display;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey::{
+use latchkey_core::{
     auth::Authenticator, clock::Clock, dashboard::Dashboard, keys::service::KeyService,
     notifications::Notifications, onboarding::Onboarding, privacy::erasure::Erasure,
     profiles::Profiles, sessions::SignIn, wiring::Wiring,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use latchkey::profiles::Profile;
+use latchkey_core::profiles::Profile;
 
 /// Date formats the preferences page offers (any other a profile holds still displays).
 pub const DATE_FORMATS: [&str; 5] = [

@@ -7,7 +7,8 @@ use axum::{
     extract::{FromRequest, Request},
     http::{StatusCode, header},
 };
-use latchkey::{Error, error::FieldError};
+use latchkey_core::{Error, error::FieldError};
+use latchkey_http::{ApiError, error::Status};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -56,7 +57,7 @@ impl Fields {
 }
 
 impl<S: Send + Sync> FromRequest<S> for Fields {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let form = request
@@ -68,12 +69,13 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             return Err(Error::invalid_field(
                 "body",
                 "must be a form (application/x-www-form-urlencoded)",
-            ));
+            )
+            .into());
         }
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|_| Error::invalid_field("body", "could not be read"))?;
-        Self::parse(&body)
+        Ok(Self::parse(&body)?)
     }
 }
 

@@ -12,11 +12,10 @@ mod pages;
 mod routes;
 mod visitor;
 
-use latchkey::{
-    aws::{Aws, CallPath},
+use latchkey_aws::{Aws, CallPath};
+use latchkey_core::{
     config::{Config, SignInSettings},
-    http, telemetry,
-    wiring::Wiring,
+    telemetry,
 };
 
 use crate::console::Console;
@@ -27,9 +26,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = Aws::load("console").await;
     let config = Config::with_sessions(&aws).await?;
     let settings = SignInSettings::load(&aws, config.sessions()).await?;
-    let wiring = Wiring::new(config, aws, CallPath::Api);
+    let wiring = latchkey_aws::wiring(config, aws, CallPath::Api);
     let sign_in = wiring
         .sign_in(settings)
         .ok_or("the console signs users in through an issuer: LATCHKEY_OIDC_ISSUER is not set")?;
-    http::run(routes::router(Console::wire(&wiring, sign_in))).await
+    latchkey_http::run(routes::router(Console::wire(&wiring, sign_in))).await
 }

@@ -10,7 +10,9 @@ use axum::{
     middleware::{self, Next},
     response::{Html, IntoResponse, Redirect, Response},
 };
-use latchkey::{Error, error::ErrorReport};
+use latchkey_core::Error;
+use latchkey_http::ApiError;
+use latchkey_http::error::ErrorReport;
 
 use crate::{assets, visitor::SIGN_IN_PAGE};
 
@@ -18,8 +20,8 @@ use crate::{assets, visitor::SIGN_IN_PAGE};
 pub type Page = Html<String>;
 
 /// Renders `template`.
-pub fn render(template: &impl Template) -> Result<Page, Error> {
-    template.render().map(Html).map_err(Error::internal)
+pub fn render(template: &impl Template) -> Result<Page, ApiError> {
+    Ok(template.render().map(Html).map_err(Error::internal)?)
 }
 
 /// The sections of the console's navigation.
@@ -119,7 +121,7 @@ async fn as_pages(request: Request, next: Next) -> Response {
     };
     // The page keeps what the answer said beside its body: when to retry, and which request
     // it was (every response carries X-Request-Id).
-    for name in [header::RETRY_AFTER, latchkey::http::REQUEST_ID] {
+    for name in [header::RETRY_AFTER, latchkey_http::REQUEST_ID] {
         if let Some(value) = response.headers().get(&name) {
             out.headers_mut().insert(name, value.clone());
         }

@@ -7,7 +7,7 @@ use axum::{
     Router, middleware,
     routing::{get, post},
 };
-use latchkey::http;
+use latchkey_http as http;
 
 use crate::{
     assets,

@@ -9,12 +9,12 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
-use latchkey::{
+use latchkey_core::{
     Error,
     auth::{Caller, oidc::Identity},
-    http::{MAX_BODY_BYTES, cookie, set_cookie},
     sessions::Tokens,
 };
+use latchkey_http::{ApiError, MAX_BODY_BYTES, cookie, set_cookie};
 
 use crate::{console::Shared, display::Display, form::Fields};
 
@@ -47,14 +47,14 @@ pub struct Visitor {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
             .get::<Visitor>()
             .cloned()
-            .ok_or_else(|| Error::Unauthenticated("Sign in to use the console.".into()))
+            .ok_or_else(|| ApiError(Error::Unauthenticated("Sign in to use the console.".into())))
     }
 }
 
@@ -70,9 +70,9 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
         Err(Error::Unauthenticated(_)) => match renew(&console, &headers).await {
             Ok(Some((tokens, signed_in))) => (signed_in, Some(tokens)),
             Ok(None) => return signed_out(&headers),
-            Err(err) => return err.into_response(),
+            Err(err) => return ApiError(err).into_response(),
         },
-        Err(err) => return err.into_response(),
+        Err(err) => return ApiError(err).into_response(),
     };
     let (caller, identity) = signed_in;
     let Some(session) = identity.session_id.clone() else {
@@ -80,7 +80,7 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
     };
     let request = match checked(&console, &session, request).await {
         Ok(request) => request,
-        Err(err) => return err.into_response(),
+        Err(err) => return ApiError(err).into_response(),
     };
     let mut request = request;
     let (profile, unread) = tokio::join!(

@@ -1,18 +1,14 @@
 //! The privacy function: tracing, config, the components its routes use, router, run.
 
-use latchkey::{
-    api::privacy::{self, PrivacyApi},
-    aws::{Aws, CallPath},
-    config::Config,
-    http, telemetry,
-    wiring::Wiring,
-};
+use latchkey_aws::{Aws, CallPath};
+use latchkey_core::{config::Config, telemetry};
+use latchkey_http::api::privacy::{self, PrivacyApi};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let aws = Aws::load("privacy").await;
     let config = Config::with_sessions(&aws).await?;
-    let wiring = Wiring::new(config, aws, CallPath::Api);
-    http::run(privacy::router(PrivacyApi::wire(&wiring))).await
+    let wiring = latchkey_aws::wiring(config, aws, CallPath::Api);
+    latchkey_http::run(privacy::router(PrivacyApi::wire(&wiring))).await
 }

@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
-use latchkey::{
-    aws::{Aws, CallPath},
+use latchkey_aws::{Aws, CallPath};
+use latchkey_core::{
     config::{Config, ConfigError},
     lifecycle::SweepReport,
     telemetry,
     usage::fold::FoldReport,
-    wiring::Wiring,
 };
 use serde::Serialize;
 
@@ -37,8 +36,8 @@ struct Report {
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
-    let wiring = Wiring::new(config, Aws::load("sweeper").await, CallPath::Background);
-    let queue = &wiring
+    let wiring = latchkey_aws::wiring(config, Aws::load("sweeper").await, CallPath::Background);
+    let queue = &*wiring
         .queue()
         .ok_or(ConfigError::Missing("LATCHKEY_WORK_QUEUE_URL"))?;
     let (lifecycle, folder, clock) = (&wiring.lifecycle(), &wiring.usage_folder(), &wiring.clock());
@@ -56,13 +55,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     lifecycle
                         .sweep(event.payload.time.unwrap_or_else(|| clock.now()), queue)
                         .await
-                        .map_err(latchkey::Error::into_invocation_error)?,
+                        .map_err(latchkey_core::Error::into_invocation_error)?,
                 ),
             };
             let usage = folder
                 .run(deadline)
                 .await
-                .map_err(|e| latchkey::Error::from(e).into_invocation_error())?;
+                .map_err(|e| latchkey_core::Error::from(e).into_invocation_error())?;
             Ok::<_, lambda_runtime::Error>(Report { sweep, usage })
         },
     ))

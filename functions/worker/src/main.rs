@@ -3,12 +3,10 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
-use latchkey::{
-    aws::{Aws, CallPath},
+use latchkey_aws::{Aws, CallPath, worker::Worker};
+use latchkey_core::{
     config::{Config, ConfigError},
     telemetry,
-    wiring::Wiring,
-    worker::Worker,
 };
 
 #[tokio::main]
@@ -16,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let max_chunks = config.erasure_chunks_per_message;
-    let wiring = Wiring::new(config, Aws::load("worker").await, CallPath::Background);
+    let wiring = latchkey_aws::wiring(config, Aws::load("worker").await, CallPath::Background);
     let queue = wiring
         .queue()
         .ok_or(ConfigError::Missing("LATCHKEY_WORK_QUEUE_URL"))?;
@@ -24,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = &Worker {
         erasure: &erasure,
         lifecycle: &lifecycle,
-        queue: &queue,
+        queue: queue.as_ref(),
         max_chunks,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {

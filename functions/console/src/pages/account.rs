@@ -7,14 +7,15 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
-use latchkey::{
+use latchkey_core::{
     Error,
-    api::account::input::{ListQuery, MetricsQuery, UpdateProfileRequest},
     dashboard::DashboardMetrics,
     notifications::Notification,
     onboarding::OnboardingProgress,
     profiles::{NOTIFICATION_PREFERENCES, Profile},
 };
+use latchkey_http::ApiError;
+use latchkey_http::api::account::input::{ListQuery, MetricsQuery, UpdateProfileRequest};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -135,7 +136,7 @@ pub async fn dashboard(
     State(console): State<Shared>,
     v: Visitor,
     Query(q): Query<RangeQuery>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let range = q.range.unwrap_or_else(|| "30d".into());
     let period = Body::default()
         .set("time_range", range.as_str())
@@ -218,7 +219,7 @@ pub async fn notifications(
     State(console): State<Shared>,
     v: Visitor,
     Query(q): Query<InboxQuery>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let unread_only = q.unread.is_some();
     let page = Body::default()
         .set("limit", 20)
@@ -237,7 +238,7 @@ pub async fn notifications(
             .collect(),
         next: listed
             .next_after
-            .map(latchkey::api::account::input::encode_cursor),
+            .map(latchkey_http::api::account::input::encode_cursor),
         unread_only,
         v: &v,
     })
@@ -254,7 +255,7 @@ pub async fn read_one(
     v: Visitor,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let read = console
         .notifications
         .mark_read(&v.caller.user_id, notification_id(&id)?)
@@ -277,7 +278,7 @@ pub async fn read_one(
 }
 
 /// `POST /console/notifications/read-all`.
-pub async fn read_all(State(console): State<Shared>, v: Visitor) -> Result<Response, Error> {
+pub async fn read_all(State(console): State<Shared>, v: Visitor) -> Result<Response, ApiError> {
     console
         .notifications
         .mark_all_read(&v.caller.user_id)
@@ -305,7 +306,7 @@ fn step_link(id: &str) -> &'static str {
 }
 
 /// `GET /console/onboarding`: each step ticks itself when the user does it anywhere.
-pub async fn onboarding(State(console): State<Shared>, v: Visitor) -> Result<Page, Error> {
+pub async fn onboarding(State(console): State<Shared>, v: Visitor) -> Result<Page, ApiError> {
     let progress = console.onboarding.progress(&v.caller.user_id).await?;
     render(&OnboardingPage {
         links: Links,
@@ -321,7 +322,7 @@ pub async fn onboarding(State(console): State<Shared>, v: Visitor) -> Result<Pag
 }
 
 /// `POST /console/onboarding/dismiss`.
-pub async fn dismiss(State(console): State<Shared>, v: Visitor) -> Result<Response, Error> {
+pub async fn dismiss(State(console): State<Shared>, v: Visitor) -> Result<Response, ApiError> {
     console.onboarding.dismiss(&v.caller.user_id).await?;
     Ok(Redirect::to("/console/onboarding").into_response())
 }
@@ -398,7 +399,7 @@ pub async fn profile(
     State(console): State<Shared>,
     v: Visitor,
     Query(q): Query<SavedQuery>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let profile = console.profiles.of(&v.caller.user_id).await?;
     render(&ProfilePage {
         links: Links,
@@ -427,7 +428,7 @@ pub async fn update_profile(
     State(console): State<Shared>,
     v: Visitor,
     fields: Fields,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let profile = console.profiles.of(&v.caller.user_id).await?;
     let mut body = Body::default()
         .set("name", fields.text("name").unwrap_or_default())

@@ -6,17 +6,18 @@ use axum::{
     extract::{Path, Query, State},
     response::{IntoResponse, Redirect, Response},
 };
-use latchkey::{
+use latchkey_core::{
     Error,
-    api::api_keys::input::{
-        CreateKeyRequest, ExpirationQuery, RevokeRequest, RotateQuery, UpdateKeyRequest,
-    },
     ids::KeyId,
     keys::{
         limit::RateWindow,
         model::{ApiKey, KeyStatus},
         service::IssuedKey,
     },
+};
+use latchkey_http::ApiError;
+use latchkey_http::api::api_keys::input::{
+    CreateKeyRequest, ExpirationQuery, RevokeRequest, RotateQuery, UpdateKeyRequest,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -127,7 +128,7 @@ pub async fn list(
     State(console): State<Shared>,
     v: Visitor,
     Query(q): Query<ListQuery>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let filter = status_filter(q.status.as_deref())?;
     let now = console.keys.now();
     let keys = console.keys.list(&v.caller).await?;
@@ -285,7 +286,7 @@ struct NewKeyPage<'a> {
 }
 
 /// `GET /console/keys/new`.
-pub async fn new(v: Visitor) -> Result<Page, Error> {
+pub async fn new(v: Visitor) -> Result<Page, ApiError> {
     render(&NewKeyPage {
         links: Links,
         v: &v,
@@ -303,7 +304,7 @@ pub async fn create(
     State(console): State<Shared>,
     v: Visitor,
     fields: Fields,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let made = async {
         // An unticked box on a new key says nothing: the owner's role decides (a viewer's keys
         // are read-only). On an existing key's form it says "read-write".
@@ -357,7 +358,7 @@ fn secret_page(
     issued: &IssuedKey,
     made: Made,
     old_until: Option<String>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     render(&SecretPage {
         links: Links,
         v,
@@ -462,7 +463,7 @@ pub async fn detail(
     v: Visitor,
     Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let key = console.keys.get(&v.caller, key_id(&id)?).await?;
     render(&KeyPage {
         links: Links,
@@ -480,7 +481,7 @@ pub async fn update(
     v: Visitor,
     Path(id): Path<String>,
     fields: Fields,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let id = key_id(&id)?;
     let changed = async {
         let request: UpdateKeyRequest = settings(&fields)?
@@ -588,7 +589,7 @@ pub async fn confirm(
     State(console): State<Shared>,
     v: Visitor,
     Path((id, action)): Path<(String, String)>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let action = Action::parse(&action)?;
     let key = console.keys.get(&v.caller, key_id(&id)?).await?;
     render(&ConfirmPage {
@@ -611,7 +612,7 @@ pub async fn act(
     v: Visitor,
     Path((id, action)): Path<(String, String)>,
     fields: Fields,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let action = Action::parse(&action)?;
     let id = key_id(&id)?;
     let keys = &console.keys;
@@ -721,7 +722,7 @@ pub async fn usage(
     State(console): State<Shared>,
     v: Visitor,
     Path(id): Path<String>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let stats = console.keys.stats(&v.caller, key_id(&id)?).await?;
     let (success, failed) = chart::totals(&stats.daily);
     render(&UsagePage {
@@ -741,7 +742,7 @@ pub async fn usage(
 }
 
 /// The rows of a usage table, newest first.
-pub fn day_rows(days: &[latchkey::keys::model::DailyUsage], display: &Display) -> Vec<DayRow> {
+pub fn day_rows(days: &[latchkey_core::keys::model::DailyUsage], display: &Display) -> Vec<DayRow> {
     days.iter()
         .rev()
         .map(|d| DayRow {
@@ -755,6 +756,7 @@ pub fn day_rows(days: &[latchkey::keys::model::DailyUsage], display: &Display) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_http::error::Status;
     use proptest::prelude::*;
 
     #[test]

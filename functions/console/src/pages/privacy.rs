@@ -6,11 +6,12 @@ use axum::{
     extract::{Path, State},
     response::{IntoResponse, Redirect, Response},
 };
-use latchkey::{
+use latchkey_core::{
     Error,
-    api::privacy::input::ErasureRequest,
     privacy::{ErasureJob, JobStatus, Scope},
 };
+use latchkey_http::ApiError;
+use latchkey_http::api::privacy::input::ErasureRequest;
 use uuid::Uuid;
 
 use crate::{
@@ -73,7 +74,7 @@ struct PrivacyPage<'a> {
 }
 
 /// `GET /console/privacy`.
-pub async fn form(v: Visitor) -> Result<Page, Error> {
+pub async fn form(v: Visitor) -> Result<Page, ApiError> {
     render(&PrivacyPage {
         links: Links,
         section: Section::Privacy,
@@ -93,7 +94,7 @@ pub async fn submit(
     State(console): State<Shared>,
     v: Visitor,
     fields: Fields,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let dry_run = fields.text("intent").as_deref() != Some("erase");
     let job = async {
         let request: ErasureRequest = Body::default()
@@ -191,7 +192,7 @@ pub async fn job(
     State(console): State<Shared>,
     v: Visitor,
     Path(id): Path<String>,
-) -> Result<Page, Error> {
+) -> Result<Page, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| Error::NotFound("No such erasure job.".into()))?;
     let job = console.erasure.get(&v.caller.workspace_id, id).await?;
     render(&JobPage {

@@ -1,5 +1,5 @@
 //! Signing in and out: the sign-in page, the start of the OpenID Connect code flow (the same
-//! [`SignIn`](latchkey::sessions::SignIn) numind's `/api/auth` uses), its callback, and sign-out,
+//! [`SignIn`](latchkey_core::sessions::SignIn) numind's `/api/auth` uses), its callback, and sign-out,
 //! which revokes the session.
 
 use askama::Template;
@@ -8,10 +8,9 @@ use axum::{
     http::{HeaderMap, header},
     response::{AppendHeaders, IntoResponse, Redirect, Response},
 };
-use latchkey::{
-    Error,
-    http::{cookie, is_local, set_cookie},
-};
+use latchkey_core::Error;
+use latchkey_http::ApiError;
+use latchkey_http::{cookie, is_local, set_cookie};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -42,7 +41,7 @@ pub struct SignInQuery {
 }
 
 /// `GET /console/signin`.
-pub async fn page(Query(q): Query<SignInQuery>) -> Result<Page, Error> {
+pub async fn page(Query(q): Query<SignInQuery>) -> Result<Page, ApiError> {
     let notice = if q.signed_out.is_some() {
         Some("You are signed out. Your session was ended everywhere.")
     } else if q.failed.is_some() {
@@ -70,7 +69,10 @@ fn callback_url(headers: &HeaderMap) -> Result<String, Error> {
 
 /// `GET /console/login`: to the provider's authorization URL, the sign-in's state in a cookie
 /// only the callback receives. The callback URL must be one of the allowed redirect URIs.
-pub async fn start(State(console): State<Shared>, headers: HeaderMap) -> Result<Response, Error> {
+pub async fn start(
+    State(console): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let redirect = callback_url(&headers)?;
     let (url, state) = console.sign_in.authorization_url(&redirect).await?;
     let cookie = set_cookie(&headers, STATE_COOKIE, &state, CALLBACK_PATH, 600);
@@ -94,7 +96,7 @@ pub async fn finish(
     State(console): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<Callback>,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let failed = || Redirect::to(&format!("{SIGN_IN_PAGE}?failed=1")).into_response();
     let started = cookie(&headers, STATE_COOKIE);
     let (Some(code), Some(state), Some(started)) = (q.code, q.state, started) else {
@@ -110,7 +112,7 @@ pub async fn finish(
     {
         Ok(tokens) => tokens,
         Err(Error::Validation { .. } | Error::Unauthenticated(_)) => return Ok(failed()),
-        Err(err) => return Err(err),
+        Err(err) => return Err(err.into()),
     };
     let [session, refresh] = session_cookies(&headers, &tokens);
     let spent = set_cookie(&headers, STATE_COOKIE, "", CALLBACK_PATH, 0);
@@ -131,7 +133,7 @@ pub async fn sign_out(
     State(console): State<Shared>,
     visitor: Visitor,
     headers: HeaderMap,
-) -> Result<Response, Error> {
+) -> Result<Response, ApiError> {
     let refresh = cookie(&headers, REFRESH_COOKIE);
     console
         .sign_in

@@ -1,0 +1,128 @@
+//! The worker's batch handling: SQS records in, partial batch failures out.
+//!
+//! Each record is one [`WorkMessage`]. A record that fails is reported in `batchItemFailures`, so
+//! SQS delivers it again, and after the queue's `maxReceiveCount` (5) moves it to the dead-letter
+//! queue. A job whose message fails for good, or for the fifth time, is first marked failed with its
+//! error, so every job reaches a final state.
+
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+
+use latchkey_core::queue::{WorkMessage, WorkQueue};
+use latchkey_core::{
+    lifecycle::Lifecycle,
+    privacy::erasure::{Budget, Erasure, RunError, RunOutcome},
+};
+
+/// Receives after which a failing message goes to the dead-letter queue (template.yaml's
+/// `maxReceiveCount`).
+pub const MAX_RECEIVES: u32 = 5;
+/// Time kept in reserve before the invocation's deadline (at most a fifth of what is left).
+const DEADLINE_RESERVE: Duration = Duration::from_secs(10);
+
+/// Handles work messages.
+pub struct Worker<'a> {
+    /// Erasure jobs.
+    pub erasure: &'a Erasure,
+    /// Key lifecycle transitions.
+    pub lifecycle: &'a Lifecycle,
+    /// Where continuations go.
+    pub queue: &'a dyn WorkQueue,
+    /// Chunks one message may run before it continues in a new one (`None`: until the deadline).
+    pub max_chunks: Option<usize>,
+}
+
+impl Worker<'_> {
+    /// Handles a batch that must be done by `deadline_ms` (epoch milliseconds, from the Lambda
+    /// context); the answer names the records to deliver again (`ReportBatchItemFailures`).
+    pub async fn handle(&self, event: SqsEvent, deadline_ms: u64) -> SqsBatchResponse {
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        let remaining = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+        let left = remaining.saturating_sub(DEADLINE_RESERVE.min(remaining / 5));
+        let budget = Budget {
+            deadline: Instant::now() + left,
+            max_chunks: self.max_chunks,
+        };
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let receives: u32 = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            if !self
+                .handle_one(record.body.as_deref().unwrap_or_default(), receives, budget)
+                .await
+            {
+                response.add_failure(id);
+            }
+        }
+        response
+    }
+
+    /// Whether the message is done with (success, or nothing more to do).
+    async fn handle_one(&self, body: &str, receives: u32, budget: Budget) -> bool {
+        let message = match serde_json::from_str::<WorkMessage>(body) {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::error!(error = %err, "unreadable work message; it will reach the dead-letter queue");
+                return false;
+            }
+        };
+        match message {
+            WorkMessage::KeyTransition {
+                key_id,
+                expires_at,
+                transition,
+                at,
+            } => {
+                match self
+                    .lifecycle
+                    .apply(key_id, expires_at, transition, at)
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(err) => {
+                        tracing::warn!(%key_id, ?transition, error = ?err, "key transition failed; SQS will retry");
+                        false
+                    }
+                }
+            }
+            WorkMessage::Erasure { job_id } => match self.erasure.run(job_id, budget).await {
+                Ok(RunOutcome::Finished) => true,
+                Ok(RunOutcome::Continued) => {
+                    match self.queue.send(&WorkMessage::Erasure { job_id }).await {
+                        Ok(()) => true,
+                        Err(err) => {
+                            tracing::warn!(%job_id, error = ?err, "continuation not sent; SQS will redeliver this message");
+                            false
+                        }
+                    }
+                }
+                Err(RunError::Permanent(why)) => {
+                    tracing::error!(%job_id, error = %why, "erasure cannot succeed");
+                    self.give_up(job_id, &why).await;
+                    false
+                }
+                Err(RunError::Transient(err)) => {
+                    tracing::warn!(%job_id, receives, error = ?err, "erasure step failed; SQS will retry");
+                    if receives >= MAX_RECEIVES {
+                        let why = format!(
+                            "gave up after {receives} attempts; the last error was logged by the worker"
+                        );
+                        self.give_up(job_id, &why).await;
+                    }
+                    false
+                }
+            },
+        }
+    }
+
+    async fn give_up(&self, job_id: uuid::Uuid, why: &str) {
+        if let Err(err) = self.erasure.fail(job_id, why).await {
+            tracing::error!(%job_id, error = ?err, "could not record the job's failure");
+        }
+    }
+}

@@ -1,0 +1,741 @@
+//! Request bodies and query strings of the account family, and their parsing into the domain's
+//! values: a profile change, a notification page, a checklist step, a dashboard period, an
+//! issue report.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use latchkey_core::error::{Error, FieldError};
+use latchkey_core::{
+    dashboard::{MAX_CUSTOM_DAYS, Period, out_of_calendar},
+    issue_reports::{MAX_OBJECT_BYTES, NewIssueReport},
+    notifications::{DEFAULT_LIMIT, MAX_LIMIT, Page},
+    onboarding,
+    profiles::{NOTIFICATION_PREFERENCES, ProfileChanges, ProfileValue},
+    validate,
+};
+
+/// Body of `PUT /me`: every field optional; unknown fields are ignored; `null` clears the
+/// nullable ones (`bio`, `avatar_url`, `phone_number`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateProfileRequest {
+    /// Display name.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 255, pattern = r"\S")]
+    name: Option<Option<String>>,
+    /// Free text; null or blank clears it.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    bio: Option<Option<String>>,
+    /// An http(s) URL with a host; null or blank clears it.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^(https?://[^/?#\s]+\S*|\s*)$")]
+    avatar_url: Option<Option<String>>,
+    /// Digits, spaces and `+ - ( ) .`; null or blank clears it.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = Option<String>, max_length = 20, pattern = r"^([0-9 +().-]*[0-9][0-9 +().-]*|\s*)$")]
+    phone_number: Option<Option<String>>,
+    /// An IANA time zone such as `Europe/Berlin`.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50, example = "Europe/Berlin")]
+    timezone: Option<Option<String>>,
+    /// Date display format.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 20, pattern = r"\S")]
+    date_format: Option<Option<String>>,
+    /// `12h` or `24h`.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = TimeFormat, required = false)]
+    time_format: Option<Option<String>>,
+    /// API version shown by default.
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 10, pattern = r"\S")]
+    default_api_version: Option<Option<String>>,
+    /// Email notifications.
+    email_notifications: Option<bool>,
+    /// Webhook failure notifications.
+    webhook_failure_notifications: Option<bool>,
+    /// Workflow failure notifications.
+    workflow_failure_notifications: Option<bool>,
+    /// Usage alert notifications.
+    usage_alert_notifications: Option<bool>,
+    /// Marketing emails.
+    marketing_emails: Option<bool>,
+    /// Tutorial tooltips.
+    show_tutorial_tooltips: Option<bool>,
+    /// Whether the product tour is done.
+    has_completed_tour: Option<bool>,
+    /// Map style preference (the spatialflow SDK's).
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50, pattern = r"\S")]
+    default_map_style: Option<Option<String>>,
+    /// Geofence colour preference, `#RRGGBB` (the spatialflow SDK's).
+    #[serde(default, deserialize_with = "latchkey_core::nullable::present")]
+    #[schema(value_type = String, required = false, pattern = r"^\s*#[0-9A-Fa-f]{6}\s*$", example = "#3B82F6")]
+    default_geofence_color: Option<Option<String>>,
+    /// Whether the workflow tour is done (the spatialflow SDK's).
+    has_completed_workflow_tour: Option<bool>,
+}
+
+/// Clock display format.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum TimeFormat {
+    /// 12-hour clock.
+    #[schema(rename = "12h")]
+    Twelve,
+    /// 24-hour clock.
+    #[schema(rename = "24h")]
+    TwentyFour,
+}
+
+fn avatar(raw: &str) -> Result<String, FieldError> {
+    let url = validate::required_text("avatar_url", raw, 500)?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| FieldError::new("avatar_url", "must be an http(s) URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(FieldError::new(
+            "avatar_url",
+            "must be an http(s) URL with a host",
+        ));
+    }
+    Ok(url)
+}
+
+fn phone(raw: &str) -> Result<String, FieldError> {
+    let phone = validate::required_text("phone_number", raw, 20)?;
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || !phone.chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(FieldError::new(
+            "phone_number",
+            "may hold only digits, spaces and + - ( ) .",
+        ));
+    }
+    Ok(phone)
+}
+
+fn timezone(raw: &str) -> Result<String, FieldError> {
+    let zone = validate::required_text("timezone", raw, 50)?;
+    zone.parse::<chrono_tz::Tz>()
+        .map(|_| zone)
+        .map_err(|_| FieldError::new("timezone", "must be an IANA time zone, e.g. Europe/Berlin"))
+}
+
+fn color(raw: &str) -> Result<String, FieldError> {
+    let color = raw.trim();
+    let hex = color.strip_prefix('#').unwrap_or_default();
+    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(color.to_owned())
+    } else {
+        Err(FieldError::new(
+            "default_geofence_color",
+            "must be a colour #RRGGBB",
+        ))
+    }
+}
+
+fn time_fmt(raw: &str) -> Result<String, FieldError> {
+    match raw {
+        "12h" | "24h" => Ok(raw.to_owned()),
+        _ => Err(FieldError::new("time_format", "must be 12h or 24h")),
+    }
+}
+
+impl UpdateProfileRequest {
+    /// Validates every present field.
+    pub fn parse(self) -> Result<ProfileChanges, Error> {
+        type Check = fn(&str) -> Result<String, FieldError>;
+        let mut errors = Vec::new();
+        let mut set: Vec<(&'static str, Option<ProfileValue>)> = Vec::new();
+        let texts: [(&'static str, Option<Option<String>>, bool, Check); 10] = [
+            ("name", self.name, false, |v| {
+                validate::required_text("name", v, 255)
+            }),
+            ("bio", self.bio, true, |v| {
+                validate::required_text("bio", v, 1000)
+            }),
+            ("avatar_url", self.avatar_url, true, avatar),
+            ("phone_number", self.phone_number, true, phone),
+            ("timezone", self.timezone, false, timezone),
+            ("date_format", self.date_format, false, |v| {
+                validate::required_text("date_format", v, 20)
+            }),
+            ("time_format", self.time_format, false, time_fmt),
+            (
+                "default_api_version",
+                self.default_api_version,
+                false,
+                |v| validate::required_text("default_api_version", v, 10),
+            ),
+            ("default_map_style", self.default_map_style, false, |v| {
+                validate::required_text("default_map_style", v, 50)
+            }),
+            (
+                "default_geofence_color",
+                self.default_geofence_color,
+                false,
+                color,
+            ),
+        ];
+        for (field, value, nullable, check) in texts {
+            match value {
+                None => {}
+                Some(None) if nullable => set.push((field, None)),
+                Some(None) => errors.push(FieldError::new(field, "must not be null")),
+                Some(Some(raw)) if nullable && raw.trim().is_empty() => set.push((field, None)),
+                Some(Some(raw)) => match check(&raw) {
+                    Ok(v) => set.push((field, Some(ProfileValue::Text(v)))),
+                    Err(e) => errors.push(e),
+                },
+            }
+        }
+        let flags = [
+            ("email_notifications", self.email_notifications),
+            (
+                "webhook_failure_notifications",
+                self.webhook_failure_notifications,
+            ),
+            (
+                "workflow_failure_notifications",
+                self.workflow_failure_notifications,
+            ),
+            ("usage_alert_notifications", self.usage_alert_notifications),
+            ("marketing_emails", self.marketing_emails),
+            ("show_tutorial_tooltips", self.show_tutorial_tooltips),
+            ("has_completed_tour", self.has_completed_tour),
+            (
+                "has_completed_workflow_tour",
+                self.has_completed_workflow_tour,
+            ),
+        ];
+        let mut touches_notifications = false;
+        for (field, value) in flags {
+            if let Some(v) = value {
+                touches_notifications |= NOTIFICATION_PREFERENCES.contains(&field);
+                set.push((field, Some(ProfileValue::Flag(v))));
+            }
+        }
+        if errors.is_empty() {
+            Ok(ProfileChanges {
+                set,
+                touches_notifications,
+            })
+        } else {
+            Err(Error::invalid_fields(errors))
+        }
+    }
+}
+
+/// Query of the list route.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only unread notifications.
+    #[param(default = false)]
+    unread_only: Option<bool>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 50)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// `limit` 1..=100 (default 50); a cursor must be one this API gave out.
+    pub fn parse(self) -> Result<Page, Error> {
+        let limit = validate::in_range("limit", self.limit.unwrap_or(DEFAULT_LIMIT), 1, MAX_LIMIT)
+            .map_err(|e| Error::invalid_fields(vec![e]))?;
+        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
+                Error::invalid_field("cursor", "is not a cursor from a previous page")
+            })?),
+            None => None,
+        };
+        Ok(Page {
+            unread_only: self.unread_only.unwrap_or(false),
+            limit: limit as i32,
+            after,
+        })
+    }
+}
+
+/// The cursor that resumes after notification `id`.
+pub fn encode_cursor(id: Uuid) -> String {
+    Base64UrlUnpadded::encode_string(id.as_bytes())
+}
+
+fn decode_cursor(raw: &str) -> Option<Uuid> {
+    let bytes = Base64UrlUnpadded::decode_vec(raw).ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+/// A checklist step.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum Step {
+    /// Created an API key.
+    CreatedApiKey,
+    /// A key of theirs was verified successfully.
+    VerifiedFirstRequest,
+    /// Set an expiry on a key.
+    SetKeyExpiration,
+    /// Rotated a key.
+    RotatedApiKey,
+    /// Changed a notification preference.
+    ConfiguredNotifications,
+}
+
+/// Body of `POST /onboarding/progress`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct MarkStepRequest {
+    /// The step to mark done.
+    #[schema(value_type = Step)]
+    step: Option<String>,
+}
+
+impl MarkStepRequest {
+    /// The step named; an unknown one is a 400 that lists the known ones.
+    pub fn parse(self) -> Result<onboarding::Step, Error> {
+        let raw = self
+            .step
+            .ok_or_else(|| Error::invalid_field("step", "is required"))?;
+        onboarding::Step::parse(&raw).ok_or_else(|| {
+            let known: Vec<&str> = onboarding::Step::ALL.iter().map(|s| s.id()).collect();
+            Error::invalid_field(
+                "step",
+                format!("{raw:?} is not a step; steps are {}", known.join(", ")),
+            )
+        })
+    }
+}
+
+/// Query of the metrics route.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetricsQuery {
+    /// The period: the last 1, 7 or 30 UTC days, or `custom`.
+    #[param(value_type = Option<TimeRange>)]
+    time_range: Option<String>,
+    /// First day of a `custom` period (required for it), before `end_date`.
+    #[param(value_type = Option<super::super::doc::DateOrTime>)]
+    start_date: Option<String>,
+    /// Last day of a `custom` period (required for it); at most 366 days after `start_date`.
+    #[param(value_type = Option<super::super::doc::DateOrTime>)]
+    end_date: Option<String>,
+}
+
+/// The periods of the dashboard.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TimeRange {
+    /// Today (UTC).
+    Today,
+    /// The last 7 days.
+    #[schema(rename = "7d")]
+    Days7,
+    /// The last 30 days.
+    #[schema(rename = "30d")]
+    Days30,
+    /// `start_date` to `end_date`.
+    Custom,
+}
+
+fn date(field: &str, raw: &str) -> Result<NaiveDate, Error> {
+    validate::date(field, raw).map_err(|e| Error::invalid_fields(vec![e]))
+}
+
+impl MetricsQuery {
+    /// The period asked for, relative to `today`.
+    pub fn parse(self, today: NaiveDate) -> Result<Period, Error> {
+        let last = |range, days: u64| {
+            today
+                .checked_sub_days(Days::new(days - 1))
+                .map(|start| Period {
+                    range,
+                    start,
+                    end: today,
+                })
+                .ok_or_else(out_of_calendar)
+        };
+        // A malformed date is a 400 whatever the range: a client never learns of its typo by a
+        // silently ignored parameter.
+        let start = self
+            .start_date
+            .as_deref()
+            .map(|raw| date("start_date", raw))
+            .transpose()?;
+        let end = self
+            .end_date
+            .as_deref()
+            .map(|raw| date("end_date", raw))
+            .transpose()?;
+        match self.time_range.as_deref().unwrap_or("today") {
+            "today" => last("today", 1),
+            "7d" => last("7d", 7),
+            "30d" => last("30d", 30),
+            "custom" => {
+                let start = start.ok_or_else(|| {
+                    Error::invalid_field("start_date", "is required when time_range is custom")
+                })?;
+                let end = end.ok_or_else(|| {
+                    Error::invalid_field("end_date", "is required when time_range is custom")
+                })?;
+                if start >= end {
+                    return Err(Error::invalid_field(
+                        "start_date",
+                        "must be before end_date",
+                    ));
+                }
+                if (end - start).num_days() > MAX_CUSTOM_DAYS {
+                    return Err(Error::invalid_field(
+                        "end_date",
+                        format!("the range may span at most {MAX_CUSTOM_DAYS} days"),
+                    ));
+                }
+                Ok(Period {
+                    range: "custom",
+                    start,
+                    end,
+                })
+            }
+            other => Err(Error::invalid_field(
+                "time_range",
+                format!("{other:?} is not one of today, 7d, 30d, custom"),
+            )),
+        }
+    }
+}
+
+/// Body of `POST /api/v1/account/issue-reports`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct IssueReportRequest {
+    /// What went wrong.
+    #[schema(required = true, min_length = 1, max_length = 4000, pattern = r"\S")]
+    description: Option<String>,
+    /// The part of the product.
+    #[schema(max_length = 80, default = "Other")]
+    area: Option<String>,
+    /// A one-line summary.
+    #[schema(max_length = 160)]
+    title: Option<String>,
+    /// How to make it happen.
+    #[schema(max_length = 4000)]
+    steps: Option<String>,
+    /// What should have happened.
+    #[schema(max_length = 4000)]
+    expected: Option<String>,
+    /// Keep `diagnostics` (default true).
+    include_diagnostics: Option<bool>,
+    /// Keep `page_url` (default true).
+    include_page: Option<bool>,
+    /// Keep `browser` (default true).
+    include_browser: Option<bool>,
+    /// Keep `app_version` (default true).
+    include_version: Option<bool>,
+    /// Free-form diagnostics, at most 16 KB serialized.
+    #[schema(value_type = Option<Object>)]
+    diagnostics: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Browser details, at most 16 KB serialized.
+    #[schema(value_type = Option<Object>)]
+    browser: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The page the user was on.
+    #[schema(max_length = 2000)]
+    page_url: Option<String>,
+    /// The client's version.
+    #[schema(max_length = 80)]
+    app_version: Option<String>,
+}
+
+fn object(
+    field: &str,
+    value: Option<serde_json::Map<String, serde_json::Value>>,
+    keep: Option<bool>,
+) -> Result<Option<String>, FieldError> {
+    let Some(value) = value.filter(|_| keep.unwrap_or(true)) else {
+        return Ok(None);
+    };
+    let text = serde_json::Value::Object(value).to_string();
+    if text.len() > MAX_OBJECT_BYTES {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_OBJECT_BYTES} bytes serialized"),
+        ));
+    }
+    Ok(Some(text))
+}
+
+impl IssueReportRequest {
+    /// Validates every field; `include_*: false` drops what it names.
+    pub fn parse(self) -> Result<NewIssueReport, Error> {
+        let mut errors = Vec::new();
+        let mut keep =
+            |r: Result<Option<String>, FieldError>| r.map_err(|e| errors.push(e)).ok().flatten();
+        let text = |field: &str, raw: Option<String>, max| {
+            raw.map_or(Ok(None), |raw| validate::optional_text(field, &raw, max))
+        };
+        let description = keep(match self.description {
+            Some(raw) => validate::required_text("description", &raw, 4000).map(Some),
+            None => Err(FieldError::new("description", "is required")),
+        });
+        let area = keep(text("area", self.area, 80));
+        let title = keep(text("title", self.title, 160));
+        let steps = keep(text("steps", self.steps, 4000));
+        let expected = keep(text("expected", self.expected, 4000));
+        let page_url = keep(text("page_url", self.page_url, 2000));
+        let app_version = keep(text("app_version", self.app_version, 80));
+        let diagnostics = keep(object(
+            "diagnostics",
+            self.diagnostics,
+            self.include_diagnostics,
+        ));
+        let browser = keep(object("browser", self.browser, self.include_browser));
+        if !errors.is_empty() {
+            return Err(Error::invalid_fields(errors));
+        }
+        Ok(NewIssueReport {
+            area: area.unwrap_or_else(|| "Other".into()),
+            title,
+            description: description.unwrap_or_default(),
+            steps,
+            expected,
+            diagnostics,
+            browser,
+            page_url: page_url.filter(|_| self.include_page.unwrap_or(true)),
+            app_version: app_version.filter(|_| self.include_version.unwrap_or(true)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile_fields(body: serde_json::Value) -> Vec<String> {
+        match serde_json::from_value::<UpdateProfileRequest>(body)
+            .unwrap()
+            .parse()
+        {
+            Err(Error::Validation { errors, .. }) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_field_is_validated() {
+        assert_eq!(profile_fields(json!({"name": "n".repeat(256)})), ["name"]);
+        assert_eq!(profile_fields(json!({"bio": "b".repeat(1001)})), ["bio"]);
+        assert_eq!(
+            profile_fields(json!({"avatar_url": "ftp://x"})),
+            ["avatar_url"]
+        );
+        assert_eq!(
+            profile_fields(json!({"avatar_url": "https://"})),
+            ["avatar_url"]
+        );
+        assert_eq!(
+            profile_fields(json!({"phone_number": "call me"})),
+            ["phone_number"]
+        );
+        assert_eq!(
+            profile_fields(json!({"timezone": "Mars/Olympus"})),
+            ["timezone"]
+        );
+        assert_eq!(
+            profile_fields(json!({"time_format": "25h"})),
+            ["time_format"]
+        );
+        assert_eq!(profile_fields(json!({"timezone": null})), ["timezone"]);
+        assert_eq!(
+            profile_fields(json!({"default_api_version": "v12345678901"})),
+            ["default_api_version"]
+        );
+        assert_eq!(
+            profile_fields(json!({"default_geofence_color": "blue"})),
+            ["default_geofence_color"]
+        );
+        assert_eq!(
+            profile_fields(json!({"default_map_style": "m".repeat(51)})),
+            ["default_map_style"]
+        );
+    }
+
+    #[test]
+    fn valid_updates_and_notification_touches() {
+        let parse = |v| {
+            serde_json::from_value::<UpdateProfileRequest>(v)
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        let changes = parse(
+            json!({"timezone": "Europe/Berlin", "bio": null, "avatar_url": "https://x.test/a.png", "unknown": 1}),
+        );
+        assert_eq!(changes.set.len(), 3);
+        assert!(!changes.touches_notifications);
+        assert!(parse(json!({"marketing_emails": true})).touches_notifications);
+        assert!(!parse(json!({"show_tutorial_tooltips": false})).touches_notifications);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        let q = |cursor: &str, limit| {
+            ListQuery {
+                unread_only: None,
+                limit,
+                cursor: Some(cursor.into()),
+            }
+            .parse()
+        };
+        assert!(q("!!", None).is_err());
+        assert!(q("", Some(0)).is_err());
+        assert!(q("", Some(101)).is_err());
+        assert_eq!(q("", None).unwrap().limit, 50);
+    }
+
+    #[test]
+    fn steps_parse_by_id() {
+        for step in onboarding::Step::ALL {
+            assert_eq!(onboarding::Step::parse(step.id()), Some(step));
+        }
+        assert!(
+            MarkStepRequest {
+                step: Some("made_coffee".into())
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(MarkStepRequest { step: None }.parse().is_err());
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn q(range: &str, start: Option<&str>, end: Option<&str>) -> Result<Period, Error> {
+        MetricsQuery {
+            time_range: Some(range.into()),
+            start_date: start.map(Into::into),
+            end_date: end.map(Into::into),
+        }
+        .parse(day("2026-11-22"))
+    }
+
+    #[test]
+    fn ranges_and_previous_periods() {
+        let week = q("7d", None, None).unwrap();
+        assert_eq!(
+            (week.start, week.end),
+            (day("2026-11-16"), day("2026-11-22"))
+        );
+        let before = week.previous().unwrap();
+        assert_eq!(
+            (before.start, before.end),
+            (day("2026-11-09"), day("2026-11-15"))
+        );
+        let today = q("today", None, None).unwrap();
+        assert_eq!(today.previous().unwrap().end, day("2026-11-21"));
+        let custom = q("custom", Some("2026-01-01"), Some("2026-01-31")).unwrap();
+        assert_eq!(custom.days(), 31);
+    }
+
+    #[test]
+    fn bad_custom_ranges_are_refused() {
+        assert!(q("custom", None, Some("2026-01-02")).is_err());
+        assert!(q("custom", Some("2026-01-02"), None).is_err());
+        assert!(q("custom", Some("2026-01-02"), Some("2026-01-01")).is_err());
+        assert!(q("custom", Some("2026-01-02"), Some("2026-01-02")).is_err());
+        assert!(q("custom", Some("2025-01-01"), Some("2026-01-03")).is_err());
+        assert!(
+            q("custom", Some("2025-01-01"), Some("2026-01-02")).is_ok(),
+            "366 days"
+        );
+        assert!(q("custom", Some("yesterday"), Some("2026-01-02")).is_err());
+        assert!(q("1y", None, None).is_err());
+    }
+
+    #[test]
+    fn far_dates_are_refused_not_a_crash() {
+        // Once `NaiveDate + TimeDelta overflowed`: a panic and a 500.
+        assert!(q("custom", Some("+262142-12-01"), Some("+262142-12-31")).is_err());
+        assert!(q("custom", Some("9999-12-01"), Some("9999-12-31")).is_ok());
+        assert!(q("custom", Some("1970-01-01"), Some("1970-01-31")).is_ok());
+        let edge = q("custom", Some("1970-01-01"), Some("1970-01-31")).unwrap();
+        assert!(edge.previous().is_some_and(|p| p.bounds().is_some()));
+        let last = q("custom", Some("9999-12-01"), Some("9999-12-31")).unwrap();
+        assert!(last.bounds().is_some());
+    }
+
+    #[test]
+    fn sdk_datetimes_name_their_utc_day() {
+        let p = q(
+            "custom",
+            Some("2025-01-01T00:00:00Z"),
+            Some("2025-01-31T23:59:59.123456+0000"),
+        )
+        .unwrap();
+        assert_eq!((p.start, p.end), (day("2025-01-01"), day("2025-01-31")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_is_a_period_or_a_400(
+            range in proptest::option::of("today|7d|30d|custom|[a-z0-9]{0,5}"),
+            start in proptest::option::of("\\PC{0,30}|[+-]?[0-9]{4,6}-[0-9]{2}-[0-9]{2}"),
+            end in proptest::option::of("\\PC{0,30}|[+-]?[0-9]{4,6}-[0-9]{2}-[0-9]{2}"),
+            today in 0i64..2_932_896,
+        ) {
+            let today = NaiveDate::from_num_days_from_ce_opt(719_163 + today as i32).unwrap();
+            let query = MetricsQuery { time_range: range, start_date: start, end_date: end };
+            if let Ok(period) = query.parse(today) {
+                let _ = period.previous().and_then(|p| p.bounds());
+                let _ = period.bounds();
+            }
+        }
+    }
+
+    fn report(body: serde_json::Value) -> Result<NewIssueReport, Error> {
+        serde_json::from_value::<IssueReportRequest>(body)
+            .unwrap()
+            .parse()
+    }
+
+    fn report_fields(body: serde_json::Value) -> Vec<String> {
+        match report(body) {
+            Err(Error::Validation { errors, .. }) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fields_are_validated_and_defaults_applied() {
+        assert_eq!(report_fields(json!({})), ["description"]);
+        assert_eq!(report_fields(json!({"description": "  "})), ["description"]);
+        assert_eq!(
+            report_fields(json!({"description": "d".repeat(4001), "area": "a".repeat(81)})),
+            ["description", "area"]
+        );
+        let big = json!({"blob": "x".repeat(MAX_OBJECT_BYTES)});
+        assert_eq!(
+            report_fields(json!({"description": "d", "diagnostics": big})),
+            ["diagnostics"]
+        );
+        let ok = report(json!({"description": "it broke", "page_url": "https://x.test/p", "include_page": false, "diagnostics": {"a": 1}})).unwrap();
+        assert_eq!(ok.area, "Other");
+        assert_eq!(ok.page_url, None, "include_page: false drops it");
+        assert_eq!(ok.diagnostics.as_deref(), Some(r#"{"a":1}"#));
+    }
+}
