@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod error;
+pub mod families;
 pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

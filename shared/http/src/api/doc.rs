@@ -34,13 +34,13 @@ pub const API_KEY: &str = "APIKeyBearer";
     components(
         schemas(
             ErrorBody, latchkey_core::error::FieldError,
-            super::latitude::view::ErrorDocument, super::latitude::view::KeyDocument,
+            crate::families::latitude::view::ErrorDocument, crate::families::latitude::view::KeyDocument,
         ),
         responses(
             BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited,
             PayloadTooLarge, Unavailable,
-            super::latitude::LatitudeErrorResponse, super::latitude::LatitudeKeyResponse,
-            super::spartera::SparteraErrorResponse,
+            crate::families::latitude::LatitudeErrorResponse, crate::families::latitude::LatitudeKeyResponse,
+            crate::families::spartera::SparteraErrorResponse,
         ),
     ),
     modifiers(&SecuritySchemes),

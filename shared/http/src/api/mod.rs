@@ -7,17 +7,15 @@
 
 pub mod account;
 pub mod api_keys;
-pub mod cartovista;
 pub mod doc;
-pub mod latitude;
-pub mod numind;
 pub mod privacy;
 #[cfg(test)]
 mod request_properties;
 pub mod signin;
-pub mod spartera;
 
 use axum::Router;
+
+use crate::families::{cartovista, latitude, numind, spartera};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 

@@ -15,13 +15,13 @@ use self::{
     input::{CreateKeyRequest, UpdateKeyRequest},
     view::NumindKey,
 };
-use super::api_keys::KeysApi;
 use crate::Result;
+use crate::api::api_keys::KeysApi;
 use crate::{IdPath, Json};
 use latchkey_core::ids::CamelKeyId;
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<KeysApi> {
+pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update, remove))
@@ -35,9 +35,9 @@ type Svc = State<KeysApi>;
     description = "Every key the caller owns, newest first, tokens masked.",
     responses(
         (status = 200, description = "The caller's keys.", body = Vec<NumindKey>),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -59,11 +59,11 @@ async fn list(
     request_body = CreateKeyRequest,
     responses(
         (status = 200, description = "The new key, with its token.", body = NumindKey),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -84,12 +84,12 @@ async fn create(
     request_body = UpdateKeyRequest,
     responses(
         (status = 200, description = "The key, token masked.", body = NumindKey),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 409, response = super::Conflict),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -110,11 +110,11 @@ async fn update(
     params(IdPath<CamelKeyId>),
     responses(
         (status = 200, description = "Deleted; no body."),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 409, response = super::Conflict),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]

@@ -23,8 +23,8 @@ use self::{
     input::{AccessKeyUpdate, CreateApiKeyParameter, UserRef},
     view::AccessKeyDto,
 };
-use super::api_keys::KeysApi;
 use crate::Result;
+use crate::api::api_keys::KeysApi;
 use crate::{Json, path_or};
 use latchkey_core::{
     Error,
@@ -33,7 +33,7 @@ use latchkey_core::{
 };
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<KeysApi> {
+pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update))
@@ -149,11 +149,11 @@ impl KeysApi {
     request_body = Option<CreateApiKeyParameter>,
     responses(
         (status = 200, description = "The new key.", body = AccessKeyDto),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -179,10 +179,10 @@ async fn create(
     params(UserPath),
     responses(
         (status = 200, description = "The keys.", body = Vec<AccessKeyDto>),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -207,12 +207,12 @@ async fn list(
     request_body = AccessKeyUpdate,
     responses(
         (status = 204, description = "Changed."),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 409, response = super::Conflict),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -235,11 +235,11 @@ async fn update(
     params(KeyPath),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 409, response = super::Conflict),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -263,12 +263,12 @@ async fn remove(
     responses(
         (status = 200, description = "The secret, as a JSON string.", body = String,
             content_type = "application/json"),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 409, response = super::Conflict),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::api::BadRequest),
+        (status = 401, response = crate::api::Unauthenticated),
+        (status = 403, response = crate::api::Forbidden),
+        (status = 404, response = crate::api::NotFound),
+        (status = 409, response = crate::api::Conflict),
+        (status = 429, response = crate::api::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]

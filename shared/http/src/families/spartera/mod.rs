@@ -29,7 +29,7 @@ use self::{
         SparteraKey, SparteraKeyStats, StatsAnswer,
     },
 };
-use super::api_keys::KeysApi;
+use crate::api::api_keys::KeysApi;
 use crate::{Json, Query, path_or};
 use crate::{Result, error::ErrorReport};
 use latchkey_core::{
@@ -38,7 +38,7 @@ use latchkey_core::{
 };
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<KeysApi> {
+pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(read, update, remove))

@@ -30,7 +30,7 @@ use self::{
     input::KeyDocument,
     view::{ErrorDocument, KeyList, LatitudeKey, ListMeta},
 };
-use super::api_keys::KeysApi;
+use crate::api::api_keys::KeysApi;
 use crate::{IdPath, Json};
 use crate::{Result, error::ErrorReport};
 use latchkey_core::{
@@ -42,7 +42,7 @@ use latchkey_core::{
 pub const JSON_API: &str = "application/vnd.api+json";
 
 /// The family's routes, each with its operation in the document.
-pub(super) fn routes() -> OpenApiRouter<KeysApi> {
+pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(regenerate, update, remove))
