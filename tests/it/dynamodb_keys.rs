@@ -14,11 +14,11 @@ use latchkey_core::{
         cache::VerifiedKeyCache,
         model::ApiKey,
         model::DailyUsage,
-        outcome::VerifyCode,
         service::KeyService,
         spec::KeyChanges,
         store::{ChangeCursor, KeyStore},
     },
+    outcome::VerifyCode,
     store::StoreError,
     usage::AttemptContext,
 };

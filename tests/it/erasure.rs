@@ -146,7 +146,7 @@ async fn aggregated_events_count_as_their_verifications() {
     use latchkey_aws::dynamo::DynamoUsageSink;
     use latchkey_core::{
         ids::KeyId,
-        keys::outcome::VerifyCode,
+        outcome::VerifyCode,
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };
     let workspace = uuid::Uuid::new_v4().to_string();

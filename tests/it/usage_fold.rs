@@ -8,7 +8,7 @@ use http::Method;
 use latchkey_aws::dynamo::Table;
 use latchkey_core::{
     ids::{KeyId, UserId, WorkspaceId},
-    keys::outcome::VerifyCode,
+    outcome::VerifyCode,
     usage::{
         AttemptContext, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink,
         fold::{Fold, InboxItem, InboxSink, UsageInbox, UsageMessage},

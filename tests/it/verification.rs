@@ -17,12 +17,12 @@ use latchkey_core::{
     keys::{
         backoff::FREE_FAILURES,
         cache::VerifiedKeyCache,
-        outcome::VerifyCode,
         ratelimit::{RateCounter, RateDecision, RateLimiter},
         service::{IssuedKey, KeyService},
         spec::KeyChanges,
         verify::{KeyVerifier, VerifierParts},
     },
+    outcome::VerifyCode,
     store::StoreError,
     usage::{AttemptContext, UsageBatch, UsageRecorder, UsageSink},
 };

@@ -465,7 +465,7 @@ pub async fn seed_usage_events_over(
     use latchkey_aws::dynamo::DynamoUsageSink;
     use latchkey_core::{
         ids::{KeyId, UserId, WorkspaceId},
-        keys::outcome::VerifyCode,
+        outcome::VerifyCode,
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };
     let config = config();

@@ -9,7 +9,8 @@ use serde::Serialize;
 use latchkey_core::{
     auth::{Presented, paired_secret},
     error::Error,
-    keys::{outcome::VerifyCode, verify::KeyVerifier},
+    keys::verify::KeyVerifier,
+    outcome::VerifyCode,
     usage::AttemptContext,
 };
 

@@ -5,11 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    auth::{Caller, Role},
-    error::Error,
-    keys::service::KeyService,
-    profiles::ProfileStore,
-    sessions::store::SessionStore,
+    error::Error, keys::caller::Caller, keys::service::KeyService, profiles::ProfileStore,
+    role::Role, sessions::store::SessionStore,
 };
 
 /// How long a deleted user's revocation is kept: longer than any refresh token can live (at
@@ -74,9 +71,9 @@ mod tests {
 
     use super::*;
     use crate::{
-        auth::Credential,
         clock::{Clock, SystemClock},
         ids::{UserId, WorkspaceId},
+        keys::caller::Credential,
         keys::{cache::VerifiedKeyCache, secret::KeyPrefix, spec::NewKeySpec},
         profiles::NewProfile,
         store::memory::{MemoryKeyStore, MemoryProfileStore, MemorySessionStore},

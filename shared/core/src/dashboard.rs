@@ -9,9 +9,9 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 
 use crate::store_error::StoreError;
 use crate::{
-    auth::Caller,
     error::Error,
     ids::UserId,
+    keys::caller::Caller,
     keys::{
         model::{ApiKey, DailyUsage, KeyStatus},
         service::KeyService,

@@ -12,12 +12,13 @@ use uuid::Uuid;
 
 use crate::store_error::StoreError;
 use crate::{
-    auth::{Caller, Role},
     clock::Clock,
     error::Error,
     ids::{UserId, WorkspaceId},
+    keys::caller::Caller,
     notifications::{NewNotification, Notifications, kinds},
     profiles::ProfileStore,
+    role::Role,
     timestamp,
 };
 
@@ -236,9 +237,9 @@ mod tests {
     #[tokio::test]
     async fn a_report_is_stored_scrubbed_and_only_owners_and_admins_hear_of_it() {
         use crate::{
-            auth::Credential,
             clock::ManualClock,
             ids::UserId,
+            keys::caller::Credential,
             profiles::{NewProfile, ProfileStore},
             store::memory::{MemoryIssueReportStore, MemoryNotificationStore, MemoryProfileStore},
         };

@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod notifications;
 pub mod nullable;
 pub mod onboarding;
+pub mod outcome;
 pub mod privacy;
 pub mod profiles;
 pub mod queue;

@@ -224,10 +224,12 @@ mod tests {
     }
 
     use crate::{
-        auth::{Caller, Credential, Role},
         clock::{Clock, ManualClock},
         ids::{UserId, WorkspaceId},
+        keys::caller::Caller,
+        keys::caller::Credential,
         keys::{cache::VerifiedKeyCache, secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
+        role::Role,
         store::memory::{MemoryKeyStore, MemoryLifecycleStore, MemoryNotificationStore},
     };
 

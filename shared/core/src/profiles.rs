@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    auth::Role,
     error::Error,
     ids::{UserId, WorkspaceId},
+    role::Role,
     store_error::StoreError,
     timestamp::serde_rfc3339,
 };

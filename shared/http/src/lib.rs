@@ -9,6 +9,7 @@
 pub mod api;
 pub mod error;
 pub mod families;
+pub mod responses;
 pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -18,7 +18,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use latchkey_core::usage::{SentOwnerTally, SentTally, Tally, UsageBatch, UsageEvent, UsageSink};
 use latchkey_core::{
     ids::{KeyId, UserId, WorkspaceId},
-    keys::outcome::VerifyCode,
+    outcome::VerifyCode,
     store::StoreError,
 };
 

@@ -340,7 +340,7 @@ mod tests {
     use super::*;
     use latchkey_core::{
         ids::{KeyId, UserId, WorkspaceId},
-        keys::outcome::VerifyCode,
+        outcome::VerifyCode,
         usage::{AttemptContext, Tally, TallyKey, UsageBatch, UsageEvent},
     };
 

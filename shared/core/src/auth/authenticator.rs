@@ -2,6 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
@@ -15,15 +16,25 @@ use crate::{
     error::Error,
     ids::{UserId, WorkspaceId},
     keys::{
-        outcome::VerifyCode,
         ratelimit::RateStatus,
         secret::{KeyPrefix, PresentedKey},
         verify::{KeyVerifier, Verification},
     },
+    outcome::VerifyCode,
     profiles::{NewProfile, ProfileStore},
-    sessions::Revocations,
     usage::AttemptContext,
 };
+
+/// Whether a session token was revoked (by a logout, a refresh token's reuse or an account
+/// deletion): the sessions' revocations, seen by authentication through this port.
+#[async_trait]
+pub trait RevocationCheck: Send + Sync {
+    /// Refuses (401) a token that was revoked, whose session was, or whose user's every token
+    /// until after it was issued was.
+    async fn check(&self, identity: &Identity) -> Result<(), Error>;
+    /// Forgets what this container remembers of `user`, whose sessions were just revoked here.
+    fn forget_user(&self, user: &UserId);
+}
 
 /// The result of authenticating a request, with the acting key's rate window when a key was
 /// used (for the `X-RateLimit-*` headers, which error responses carry too).
@@ -56,7 +67,7 @@ pub struct Authenticator {
     /// bounded memo).
     provisioned: moka::sync::Cache<UserId, ()>,
     /// Revoked sessions and tokens, when sessions can be revoked here.
-    revocations: Option<Arc<Revocations>>,
+    revocations: Option<Arc<dyn RevocationCheck>>,
 }
 
 /// The credential a request presents, before it is checked.
@@ -163,7 +174,11 @@ impl Authenticator {
     /// session was, within `bound`. Deleting an account is a revocation too: another container
     /// remembers having provisioned the deleted user for `bound` at most, so the user's next
     /// sign-in after it provisions a new profile wherever it lands.
-    pub fn with_revocations(mut self, revocations: Arc<Revocations>, bound: Duration) -> Self {
+    pub fn with_revocations(
+        mut self,
+        revocations: Arc<dyn RevocationCheck>,
+        bound: Duration,
+    ) -> Self {
         self.revocations = Some(revocations);
         self.provisioned = provisioned_memo(bound);
         self

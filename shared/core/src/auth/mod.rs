@@ -7,7 +7,7 @@ mod authenticator;
 pub mod jwt;
 pub mod oidc;
 
-pub use authenticator::{Authentication, Authenticator, Presented, paired_secret};
+pub use authenticator::{Authentication, Authenticator, Presented, RevocationCheck, paired_secret};
 
 pub use crate::{
     keys::caller::{Caller, Credential},

@@ -113,7 +113,6 @@ mod tests {
         clock::ManualClock,
         ids::{UserId, WorkspaceId},
         keys::caller::{Caller, Credential},
-        keys::outcome::VerifyCode,
         keys::{
             ratelimit::RateLimiter,
             secret::KeyPrefix,
@@ -121,6 +120,7 @@ mod tests {
             spec::NewKeySpec,
             verify::{KeyVerifier, VerifierParts},
         },
+        outcome::VerifyCode,
         role::Role,
         store::memory::{MemoryKeyStore, MemoryRateCounter, MemoryUsage},
         usage::{AttemptContext, UsageRecorder},

@@ -9,7 +9,6 @@ pub mod changes;
 pub mod hashing;
 pub mod limit;
 pub mod model;
-pub mod outcome;
 pub mod ratelimit;
 pub mod reach;
 pub mod secret;

@@ -8,6 +8,7 @@ use super::limit::RateLimit;
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
     role::Role,
+    usage::UsedKey,
 };
 
 /// The lifecycle status shown to clients.
@@ -140,6 +141,16 @@ impl KeyKind {
             Self::Analytics => "analytics",
             Self::Mcp => "mcp",
             Self::Endpoint => "endpoint",
+        }
+    }
+}
+
+impl<'a> From<&'a ApiKey> for UsedKey<'a> {
+    fn from(key: &'a ApiKey) -> Self {
+        UsedKey {
+            id: key.id,
+            owner_id: &key.owner_id,
+            workspace_id: &key.workspace_id,
         }
     }
 }

@@ -22,7 +22,6 @@ use super::{
     changes::KeyChangeFeed,
     hashing,
     model::ApiKey,
-    outcome::VerifyCode,
     ratelimit::{RateDecision, RateLimiter, RateStatus},
     secret::{KeyPrefix, PresentedKey},
     store::KeyStore,
@@ -31,6 +30,7 @@ use crate::{
     clock::Clock,
     error::Error,
     onboarding::{Onboarding, Step},
+    outcome::VerifyCode,
     usage::{AttemptContext, UsageRecorder},
 };
 

@@ -18,12 +18,13 @@ use uuid::Uuid;
 
 use super::{ErasureJob, ErasureSpec, JobStatus, Progress, ResumeKey, Scope};
 use crate::{
-    auth::{Caller, Role},
     clock::Clock,
     error::Error,
     ids::{ErasureJobId, ResourceId, UserId, WorkspaceId},
+    keys::caller::Caller,
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
+    role::Role,
     store_error::StoreError,
     usage::event_bucket,
 };
@@ -453,7 +454,7 @@ mod tests {
     use crate::{
         clock::ManualClock,
         ids::KeyId,
-        keys::outcome::VerifyCode,
+        outcome::VerifyCode,
         store::memory::{MemoryErasureStore, MemoryNotificationStore, MemoryUsage},
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };

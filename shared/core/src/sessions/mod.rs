@@ -27,6 +27,7 @@ use self::{
 };
 use crate::{
     auth::{
+        RevocationCheck,
         jwt::JwtIssuer,
         oidc::{Identity, OidcVerifier, invalid_grant},
     },
@@ -341,17 +342,6 @@ impl Revocations {
         }
     }
 
-    /// Refuses (401) a token that was revoked, whose session was, or whose user's every token
-    /// until after it was issued was (account deletion).
-    pub async fn check(&self, identity: &Identity) -> Result<(), Error> {
-        let (token, user) = tokio::join!(self.token_revoked(identity), self.user_revoked(identity));
-        if token? || user? {
-            Err(revoked())
-        } else {
-            Ok(())
-        }
-    }
-
     async fn token_revoked(&self, identity: &Identity) -> Result<bool, Error> {
         let session = identity
             .session_id
@@ -392,9 +382,23 @@ impl Revocations {
         let issued_at = identity.issued_at.unwrap_or(i64::MIN);
         Ok(revoked_at.is_some_and(|at| issued_at <= at.timestamp()))
     }
+}
+
+#[async_trait::async_trait]
+impl RevocationCheck for Revocations {
+    /// Refuses (401) a token that was revoked, whose session was, or whose user's every token
+    /// until after it was issued was (account deletion).
+    async fn check(&self, identity: &Identity) -> Result<(), Error> {
+        let (token, user) = tokio::join!(self.token_revoked(identity), self.user_revoked(identity));
+        if token? || user? {
+            Err(revoked())
+        } else {
+            Ok(())
+        }
+    }
 
     /// Forgets what this container remembers of `user`, whose sessions were just revoked here.
-    pub fn forget_user(&self, user: &UserId) {
+    fn forget_user(&self, user: &UserId) {
         self.users.invalidate(user);
     }
 }

@@ -36,7 +36,7 @@ use super::{
     AttemptContext, SentOwnerTally, SentTally, Tally, TallyKey, UsageBatch, UsageEvent, UsageSink,
     event_bucket,
 };
-use crate::{ids::KeyId, keys::outcome::VerifyCode, store_error::StoreError};
+use crate::{ids::KeyId, outcome::VerifyCode, store_error::StoreError};
 
 /// Most bytes of one message as JSON, before the inbox's own limit ([`UsageInbox::fits`]) halves
 /// it further: a container's flush is one message whenever the inbox can store it as one, so a

@@ -31,8 +31,19 @@ pub mod fold;
 
 use crate::{
     ids::{KeyId, UserId, WorkspaceId},
-    keys::{model::ApiKey, outcome::VerifyCode},
+    outcome::VerifyCode,
 };
+
+/// The key a verification was of, as usage counts it: whose it is and where.
+#[derive(Clone, Copy, Debug)]
+pub struct UsedKey<'a> {
+    /// The key.
+    pub id: KeyId,
+    /// Its owner, whose day totals it counts into.
+    pub owner_id: &'a UserId,
+    /// Its workspace.
+    pub workspace_id: &'a WorkspaceId,
+}
 
 /// Where a verification came from, as far as the caller knows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -312,7 +323,7 @@ impl Buffer {
     /// Counts a verification into its group's event, starting one if the batch has none.
     fn add_event(
         &mut self,
-        key: &ApiKey,
+        key: UsedKey<'_>,
         outcome: VerifyCode,
         at: DateTime<Utc>,
         context: &AttemptContext,
@@ -368,13 +379,14 @@ impl UsageRecorder {
     }
 
     /// Records a verification of `key` and writes the buffer when it is due.
-    pub async fn record(
+    pub async fn record<'k>(
         self: &Arc<Self>,
-        key: &ApiKey,
+        key: impl Into<UsedKey<'k>>,
         outcome: VerifyCode,
         at: DateTime<Utc>,
         context: &AttemptContext,
     ) {
+        let key = key.into();
         let due = {
             let mut buffer = self.buffer.lock().expect("usage lock");
             let tally_key = TallyKey {
@@ -450,9 +462,14 @@ impl UsageRecorder {
 mod tests {
     use super::*;
     use crate::{
-        auth::{Caller, Credential, Role},
         clock::SystemClock,
-        keys::{cache::VerifiedKeyCache, secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
+        keys::caller::Caller,
+        keys::caller::Credential,
+        keys::{
+            cache::VerifiedKeyCache, model::ApiKey, secret::KeyPrefix, service::KeyService,
+            spec::NewKeySpec,
+        },
+        role::Role,
         store::memory::{MemoryKeyStore, MemoryUsage},
     };
 

@@ -1,8 +1,9 @@
 //! The parts of the OpenAPI document that no single route owns: its info, the two security
-//! schemes, the shared error responses, and the headers every response carries.
+//! schemes, the components it lists (the shared error responses of [`crate::responses`]), and
+//! the headers every response carries.
 
 use utoipa::{
-    Modify, OpenApi, ToResponse,
+    Modify, OpenApi,
     openapi::{
         self, Header, RefOr,
         path::{Operation, PathItem},
@@ -13,7 +14,13 @@ use utoipa::{
     },
 };
 
-pub use crate::error::ErrorBody;
+use crate::{
+    error::ErrorBody,
+    responses::{
+        BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited, Unauthenticated,
+        Unavailable,
+    },
+};
 
 /// Name of the session scheme in the document (CONTRACT.md's name).
 pub const JWT: &str = "JWTBearer";
@@ -94,55 +101,6 @@ impl Modify for SecuritySchemes {
         );
     }
 }
-
-/// The request is malformed or a value is out of range; `errors` names each field at fault.
-#[derive(ToResponse)]
-#[allow(dead_code)]
-pub struct BadRequest(ErrorBody<'static>);
-
-/// Missing, malformed, expired, revoked or disabled credentials.
-#[derive(ToResponse)]
-#[response(headers(("WWW-Authenticate" = String, description = "The schemes that are accepted.")))]
-#[allow(dead_code)]
-pub struct Unauthenticated(ErrorBody<'static>);
-
-/// A read-only key on a mutating route, a missing permission, an address outside the key's
-/// `allowed_ips`, a key that would grant more than it holds, or a role that may not do this.
-#[derive(ToResponse)]
-#[allow(dead_code)]
-pub struct Forbidden(ErrorBody<'static>);
-
-/// No such resource for this caller (another user's resource is a 404 too).
-#[derive(ToResponse)]
-#[allow(dead_code)]
-pub struct NotFound(ErrorBody<'static>);
-
-/// A concurrent change to the same resource won the race; re-read and retry.
-#[derive(ToResponse)]
-#[allow(dead_code)]
-pub struct Conflict(ErrorBody<'static>);
-
-/// The key is over its rate limit (`rate_limit`, or `rate_limit_per_hour`).
-#[derive(ToResponse)]
-#[response(headers(
-    ("Retry-After" = u64, description = "Seconds until the rate window ends."),
-    ("X-RateLimit-Limit" = u32, description = "Requests allowed per window."),
-    ("X-RateLimit-Remaining" = u32, description = "Requests left in the window."),
-    ("X-RateLimit-Reset" = i64, description = "When the window ends, in epoch seconds."),
-))]
-#[allow(dead_code)]
-pub struct RateLimited(ErrorBody<'static>);
-
-/// The request body is over 1 MiB; nothing of it was read.
-#[derive(ToResponse)]
-#[allow(dead_code)]
-pub struct PayloadTooLarge(ErrorBody<'static>);
-
-/// Storage or the queue is unreachable, slow or throttling; nothing was written. Retry later.
-#[derive(ToResponse)]
-#[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")))]
-#[allow(dead_code)]
-pub struct Unavailable(ErrorBody<'static>);
 
 /// Adds what every operation shares: 413 where a body is taken, 503 where storage is reached, `X-Request-Id` on every response, and the rate-limit
 /// headers on the responses of operations an API key may call.

@@ -19,10 +19,6 @@ use crate::families::{cartovista, latitude, numind, spartera};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use doc::{
-    BadRequest, Conflict, ErrorBody, Forbidden, NotFound, RateLimited, Unauthenticated, Unavailable,
-};
-
 /// Where the committed copy of the document lives, relative to the workspace root.
 pub const DOCUMENT_PATH: &str = "infra/openapi.json";
 

@@ -167,9 +167,9 @@ async fn openapi() -> impl IntoResponse {
     description = "The first authenticated request of a new user provisions their profile.",
     responses(
         (status = 200, description = "The profile.", body = ProfileBody),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -184,10 +184,10 @@ async fn me(State(s): Svc, Authenticated(caller): Authenticated) -> Result<Body<
     request_body = Option<UpdateProfileRequest>,
     responses(
         (status = 200, description = "The profile after the change.", body = ProfileUpdated),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -217,9 +217,9 @@ async fn update_me(
         204 too, while the session that makes it is still accepted.",
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 409, response = super::Conflict),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 409, response = crate::responses::Conflict),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -260,9 +260,9 @@ pub struct IssueReportResponse {
     request_body = IssueReportRequest,
     responses(
         (status = 201, description = "Received.", body = IssueReportResponse),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -290,10 +290,10 @@ async fn report_issue(
     params(ListQuery),
     responses(
         (status = 200, description = "One page of notifications.", body = NotificationList),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -316,10 +316,10 @@ async fn notifications(
     params(IdPath<NotificationId>),
     responses(
         (status = 200, description = "Marked (idempotent).", body = MessageWithId),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 404, response = super::NotFound),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 404, response = crate::responses::NotFound),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -340,9 +340,9 @@ async fn read_one(
     operation_id = "mark_all_notifications_read", summary = "Mark every notification read",
     responses(
         (status = 200, description = "How many changed.", body = MarkedRead),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -360,9 +360,9 @@ async fn read_all(State(s): Svc, Authenticated(caller): Authenticated) -> Result
     description = "Sessions only: an API key is refused with 403.",
     responses(
         (status = 200, description = "The checklist.", body = OnboardingProgressBody),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -381,10 +381,10 @@ async fn progress(
     request_body = MarkStepRequest,
     responses(
         (status = 200, description = "The checklist.", body = OnboardingProgressBody),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -406,9 +406,9 @@ async fn mark_step(
     description = "Sessions only: an API key is refused with 403.",
     responses(
         (status = 200, description = "The checklist.", body = OnboardingProgressBody),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -429,10 +429,10 @@ async fn dismiss(
     params(MetricsQuery),
     responses(
         (status = 200, description = "The figures.", body = DashboardMetricsBody),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
-        (status = 429, response = super::RateLimited),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = [])),
 )]

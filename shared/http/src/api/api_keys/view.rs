@@ -6,12 +6,12 @@ use serde::Serialize;
 use latchkey_core::keys::{
     limit::RateLimit,
     model::{ApiKey, DailyUsage, KeyStatus},
-    outcome::VerifyCode,
     ratelimit::RateStatus,
     secret::PlainKey,
     service::KeyStats,
     verify::Verification,
 };
+use latchkey_core::outcome::VerifyCode;
 use latchkey_core::{ids::KeyId, timestamp::serde_rfc3339, validate::format_network};
 
 /// ApiKeyResponse: never carries the secret or its hash.

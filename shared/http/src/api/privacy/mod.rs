@@ -67,9 +67,9 @@ type Svc = State<PrivacyApi>;
     request_body = input::ErasureRequestSchema,
     responses(
         (status = 201, description = "The recorded job.", body = ErasureResponse),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -89,8 +89,8 @@ async fn create(
     params(IdPath<ErasureJobId>),
     responses(
         (status = 200, description = "The job.", body = ErasureResponse),
-        (status = 401, response = super::Unauthenticated),
-        (status = 404, response = super::NotFound),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 404, response = crate::responses::NotFound),
     ),
     security(("JWTBearer" = [])),
 )]

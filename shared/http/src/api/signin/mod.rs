@@ -91,8 +91,8 @@ type Svc = State<SignInApi>;
     responses(
         (status = 200, description = "The authorization URL.", body = String,
             content_type = "application/json"),
-        (status = 400, response = super::BadRequest),
-        (status = 503, response = super::Unavailable),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 503, response = crate::responses::Unavailable),
     ),
 )]
 async fn authorization_url(
@@ -119,8 +119,8 @@ async fn authorization_url(
     request_body = TokenRequest,
     responses(
         (status = 200, description = "The session.", body = TokenResponse),
-        (status = 400, response = super::BadRequest),
-        (status = 503, response = super::Unavailable),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 503, response = crate::responses::Unavailable),
     ),
 )]
 async fn token(
@@ -155,9 +155,9 @@ async fn token(
     request_body(content = Option<String>, content_type = "application/json"),
     responses(
         (status = 200, description = "Logged out.", body = LoggedOut),
-        (status = 400, response = super::BadRequest),
-        (status = 401, response = super::Unauthenticated),
-        (status = 403, response = super::Forbidden),
+        (status = 400, response = crate::responses::BadRequest),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 403, response = crate::responses::Forbidden),
     ),
     security(("JWTBearer" = [])),
 )]
@@ -173,8 +173,8 @@ async fn logout(State(s): Svc, headers: HeaderMap, body: Bytes) -> Result<axum::
     summary = "The signed-in user",
     responses(
         (status = 200, description = "The user.", body = User),
-        (status = 401, response = super::Unauthenticated),
-        (status = 429, response = super::RateLimited),
+        (status = 401, response = crate::responses::Unauthenticated),
+        (status = 429, response = crate::responses::RateLimited),
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
