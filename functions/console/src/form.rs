@@ -98,10 +98,17 @@ impl Body {
         }
     }
 
-    /// The API request type `T` of this body (then checked by `T`'s own `parse`).
+    /// The API request type `T` of this body (then checked by `T`'s own `parse`). A value `T`
+    /// cannot take is an error on its field, named as the form names it (the form's fields carry
+    /// the request's names), so the page shows it beside that field.
     pub fn into_request<T: DeserializeOwned>(self) -> Result<T, Error> {
-        serde_json::from_value(Value::Object(self.0))
-            .map_err(|e| Error::invalid_field("body", e.to_string()))
+        serde_path_to_error::deserialize(Value::Object(self.0)).map_err(|err| {
+            let field = match err.path().to_string() {
+                path if path == "." => "body".to_owned(),
+                path => path,
+            };
+            Error::invalid_field(field, err.into_inner().to_string())
+        })
     }
 }
 
@@ -182,6 +189,22 @@ impl FieldErrors {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_value_the_request_cannot_take_is_an_error_on_its_field() {
+        use latchkey_http::api::api_keys::input::RotateQuery;
+        let err = Body::default()
+            .set("grace_period_days", "seven")
+            .into_request::<RotateQuery>()
+            .unwrap_err();
+        match err {
+            Error::Validation { errors, .. } => {
+                assert_eq!(errors.len(), 1);
+                assert_eq!(errors[0].field, "grace_period_days");
+            }
+            other => panic!("not a field error: {other:?}"),
+        }
+    }
 
     #[test]
     fn lists_split_on_lines_and_commas() {
