@@ -61,6 +61,13 @@ def main(paths: list[str]) -> int:
             f"cargo lambda watch answered {len(retried)} request(s) with its own 500; "
             f"{answered} answered below 500 when sent again: {[r['request'] for r in retried]}"
         )
+    valid = reports[0].parent / "valid-negatives.jsonl" if reports else None
+    if valid and valid.exists():
+        dropped = [json.loads(line) for line in valid.open() if line.strip()]
+        print(
+            f"dropped {len(dropped)} report(s) of 'schema-violating request accepted' whose body the "
+            f"document's schema accepts: {[(d['operation'], d['body']) for d in dropped]}"
+        )
     print(f"latchkey fuzz: {sum(totals)} requests, {sum(failures.values())} failed checks")
     return 1 if failures else 0
 

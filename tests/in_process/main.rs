@@ -7,6 +7,7 @@
 
 mod account;
 mod api_keys;
+mod cartovista;
 mod latitude;
 mod numind;
 mod openapi;

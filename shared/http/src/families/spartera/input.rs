@@ -60,8 +60,8 @@ pub struct KeysInput {
     reason: Option<String>,
 }
 
-/// ApiKeysUpdate, as the document shows the body of a PATCH or a revoke: [`KeysInput`]'s fields,
-/// none required (the same type reads them).
+/// ApiKeysUpdate, as the document shows the body of a PATCH: [`KeysInput`]'s fields, none
+/// required (the same type reads them).
 #[derive(utoipa::ToSchema)]
 #[schema(as = SparteraApiKeysUpdate)]
 #[allow(dead_code)]
@@ -90,6 +90,23 @@ pub struct KeysUpdate {
     #[schema(format = DateTime)]
     expiration_date_utc: Option<String>,
     /// Why the key is revoked (revoke only; default "No reason given").
+    #[schema(max_length = 500)]
+    reason: Option<String>,
+}
+
+/// The body of a revoke, as the document shows it. The SDK sends its ApiKeysInput; a revoke reads
+/// the scope (`user_id`, `company_id`) and `reason` from it, and accepts and ignores the rest (a
+/// revoke changes nothing else, so a name or an expiry sent with it is not checked as an update's
+/// would be).
+#[derive(utoipa::ToSchema)]
+#[schema(as = SparteraRevokeRequest)]
+#[allow(dead_code)]
+pub struct RevokeBody {
+    /// The owner: omitted, or the caller (anyone else is a 403).
+    user_id: Option<String>,
+    /// The company (workspace): omitted, or the one in the path.
+    company_id: Option<String>,
+    /// Why the key is revoked (default "No reason given").
     #[schema(max_length = 500)]
     reason: Option<String>,
 }

@@ -288,9 +288,10 @@ async fn remove(
     post, path = "/companies/{company_id}/api-keys/{api_key_id}/revoke", tag = "spartera",
     operation_id = "spartera_revoke_api_key", summary = "Revoke a key",
     description = "Permanently; the key stays readable with `status: \"revoked\"`. The body is \
-        ApiKeysInput (as the SDK sends it) with an optional `reason`. Revoking a revoked key: 400.",
+        ApiKeysInput as the SDK sends it: its scope (`user_id`, `company_id`) and an optional \
+        `reason` are read, the other fields accepted and ignored. Revoking a revoked key: 400.",
     params(CompanyKeyPath),
-    request_body = Option<input::KeysUpdate>,
+    request_body = Option<input::RevokeBody>,
     responses(
         (status = 200, description = "Revoked.", body = NumberAnswer),
         (status = 400, response = SparteraErrorResponse),
