@@ -1,7 +1,13 @@
 //! The error responses every family shares in the OpenAPI document, each the contract's
-//! [`ErrorBody`] under its status (the statuses themselves are decided in [`crate::error`]).
+//! [`ErrorBody`] under its status (the statuses themselves are decided in [`crate::error`]), and
+//! the sets an operation lists them by ([`Errors`], [`ErrorsAs`]).
 
-use utoipa::ToResponse;
+use std::{collections::BTreeMap, marker::PhantomData};
+
+use utoipa::{
+    IntoResponses, ToResponse,
+    openapi::{Ref, RefOr, response::Response},
+};
 
 use crate::error::ErrorBody;
 
@@ -53,3 +59,66 @@ pub struct PayloadTooLarge(ErrorBody<'static>);
 #[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying.")))]
 #[allow(dead_code)]
 pub struct Unavailable(ErrorBody<'static>);
+
+/// The error statuses an operation lists, as a set of these bits: `Errors<{ UNAUTHENTICATED |
+/// NOT_FOUND }>` in an operation's `responses(...)` lists 401 and 404, each as the shared response
+/// of its status; [`ErrorsAs`] lists each as one family-specific response.
+pub mod status {
+    /// 400.
+    pub const BAD_REQUEST: u16 = 1 << 0;
+    /// 401.
+    pub const UNAUTHENTICATED: u16 = 1 << 1;
+    /// 403.
+    pub const FORBIDDEN: u16 = 1 << 2;
+    /// 404.
+    pub const NOT_FOUND: u16 = 1 << 3;
+    /// 409.
+    pub const CONFLICT: u16 = 1 << 4;
+    /// 429.
+    pub const RATE_LIMITED: u16 = 1 << 5;
+    /// 503.
+    pub const UNAVAILABLE: u16 = 1 << 6;
+
+    /// What every call by a session or a key can meet: 401, 403, 429.
+    pub const CALLER: u16 = UNAUTHENTICATED | FORBIDDEN | RATE_LIMITED;
+}
+
+/// Each status bit of [`status`], its code, and the name of its shared response component.
+fn statuses(set: u16) -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        (status::BAD_REQUEST, "400", "BadRequest"),
+        (status::UNAUTHENTICATED, "401", "Unauthenticated"),
+        (status::FORBIDDEN, "403", "Forbidden"),
+        (status::NOT_FOUND, "404", "NotFound"),
+        (status::CONFLICT, "409", "Conflict"),
+        (status::RATE_LIMITED, "429", "RateLimited"),
+        (status::UNAVAILABLE, "503", "Unavailable"),
+    ]
+    .into_iter()
+    .filter(move |(bit, ..)| set & bit != 0)
+    .map(|(_, code, name)| (code, name))
+}
+
+/// The statuses `STATUSES` names ([`status`]), each as the shared response of its status.
+pub struct Errors<const STATUSES: u16>;
+
+impl<const STATUSES: u16> IntoResponses for Errors<STATUSES> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        statuses(STATUSES)
+            .map(|(code, name)| (code.to_owned(), RefOr::Ref(Ref::from_response_name(name))))
+            .collect()
+    }
+}
+
+/// The statuses `STATUSES` names ([`status`]), each as the one response `R` of a family whose
+/// clients read another error shape (latitude.sh's JSON:API errors, spartera's error body).
+pub struct ErrorsAs<R, const STATUSES: u16>(PhantomData<R>);
+
+impl<R: for<'r> ToResponse<'r>, const STATUSES: u16> IntoResponses for ErrorsAs<R, STATUSES> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let (name, _) = R::response();
+        statuses(STATUSES)
+            .map(|(code, _)| (code.to_owned(), RefOr::Ref(Ref::from_response_name(name))))
+            .collect()
+    }
+}

@@ -13,6 +13,7 @@ use utoipa::{
         },
     },
 };
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     error::ErrorBody,
@@ -155,6 +156,31 @@ pub(super) fn finish(doc: &mut openapi::OpenApi) {
 }
 
 const NO_SCOPES: [&str; 0] = [];
+
+/// A session or an API key: the callers of most operations.
+pub const SESSION_OR_KEY: &[&str] = &[JWT, API_KEY];
+/// A user's session only.
+pub const SESSION_ONLY: &[&str] = &[JWT];
+
+/// Gives every operation of `router` that names no callers of its own the `schemes` it accepts:
+/// a family's default, stated once where its routes are mounted. An operation that differs says
+/// so in its own `security(...)`.
+pub fn secured<S>(mut router: OpenApiRouter<S>, schemes: &[&str]) -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    for item in router.get_openapi_mut().paths.paths.values_mut() {
+        for operation in operations(item) {
+            operation.security.get_or_insert_with(|| {
+                schemes
+                    .iter()
+                    .map(|scheme| SecurityRequirement::new(*scheme, NO_SCOPES))
+                    .collect()
+            });
+        }
+    }
+    router
+}
 
 const RATE_HEADERS: [(&str, &str); 3] = [
     (

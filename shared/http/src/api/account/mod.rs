@@ -6,6 +6,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_ONLY, secured};
+use crate::responses::{Errors, status::*};
 use std::sync::{Arc, LazyLock};
 
 use axum::{
@@ -97,9 +99,7 @@ impl FromRef<AccountApi> for Arc<Authenticator> {
 
 /// The family's routes, each with its operation in the document.
 pub(super) fn routes() -> OpenApiRouter<AccountApi> {
-    OpenApiRouter::new()
-        .routes(routes!(health))
-        .routes(routes!(openapi))
+    let account = OpenApiRouter::new()
         .routes(routes!(me, update_me, delete_me))
         .routes(routes!(report_issue))
         .routes(routes!(notifications))
@@ -107,7 +107,10 @@ pub(super) fn routes() -> OpenApiRouter<AccountApi> {
         .routes(routes!(read_one))
         .routes(routes!(progress, mark_step))
         .routes(routes!(dismiss))
-        .routes(routes!(metrics))
+        .routes(routes!(metrics));
+    secured(account, SESSION_ONLY)
+        .routes(routes!(health))
+        .routes(routes!(openapi))
 }
 
 type Svc = State<AccountApi>;
@@ -167,9 +170,7 @@ async fn openapi() -> impl IntoResponse {
     description = "The first authenticated request of a new user provisions their profile.",
     responses(
         (status = 200, description = "The profile.", body = ProfileBody),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER }>,
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -184,10 +185,7 @@ async fn me(State(s): Svc, Authenticated(caller): Authenticated) -> Result<Body<
     request_body = Option<UpdateProfileRequest>,
     responses(
         (status = 200, description = "The profile after the change.", body = ProfileUpdated),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST }>,
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -217,11 +215,8 @@ async fn update_me(
         204 too, while the session that makes it is still accepted.",
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 409, response = crate::responses::Conflict),
+        Errors<{ UNAUTHENTICATED | FORBIDDEN | CONFLICT }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn delete_me(State(s): Svc, Authenticated(caller): Authenticated) -> Result<StatusCode> {
     let role = caller.require_session()?;
@@ -260,11 +255,8 @@ pub struct IssueReportResponse {
     request_body = IssueReportRequest,
     responses(
         (status = 201, description = "Received.", body = IssueReportResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
+        Errors<{ BAD_REQUEST | UNAUTHENTICATED | FORBIDDEN }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn report_issue(
     State(s): Svc,
@@ -290,10 +282,7 @@ async fn report_issue(
     params(ListQuery),
     responses(
         (status = 200, description = "One page of notifications.", body = NotificationList),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST }>,
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -316,10 +305,7 @@ async fn notifications(
     params(IdPath<NotificationId>),
     responses(
         (status = 200, description = "Marked (idempotent).", body = MessageWithId),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND }>,
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -340,9 +326,7 @@ async fn read_one(
     operation_id = "mark_all_notifications_read", summary = "Mark every notification read",
     responses(
         (status = 200, description = "How many changed.", body = MarkedRead),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER }>,
     ),
     security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
@@ -360,11 +344,8 @@ async fn read_all(State(s): Svc, Authenticated(caller): Authenticated) -> Result
     description = "Sessions only: an API key is refused with 403.",
     responses(
         (status = 200, description = "The checklist.", body = OnboardingProgressBody),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn progress(
     State(s): Svc,
@@ -381,12 +362,8 @@ async fn progress(
     request_body = MarkStepRequest,
     responses(
         (status = 200, description = "The checklist.", body = OnboardingProgressBody),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn mark_step(
     State(s): Svc,
@@ -406,11 +383,8 @@ async fn mark_step(
     description = "Sessions only: an API key is refused with 403.",
     responses(
         (status = 200, description = "The checklist.", body = OnboardingProgressBody),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn dismiss(
     State(s): Svc,
@@ -429,12 +403,8 @@ async fn dismiss(
     params(MetricsQuery),
     responses(
         (status = 200, description = "The figures.", body = DashboardMetricsBody),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn metrics(
     State(s): Svc,

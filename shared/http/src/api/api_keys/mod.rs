@@ -9,6 +9,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::responses::{Errors, status::*};
 use std::sync::Arc;
 
 use axum::{
@@ -75,7 +77,7 @@ impl FromRef<KeysApi> for Arc<Authenticator> {
 
 /// The family's routes, each with its operation in the document.
 pub(super) fn routes() -> OpenApiRouter<KeysApi> {
-    OpenApiRouter::new()
+    let managed = OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(expiring))
         .routes(routes!(read, update, remove))
@@ -83,8 +85,9 @@ pub(super) fn routes() -> OpenApiRouter<KeysApi> {
         .routes(routes!(rotate))
         .routes(routes!(set_expiration))
         .routes(routes!(revoke))
-        .routes(routes!(stats))
-        .routes(routes!(verify))
+        .routes(routes!(stats));
+    // Verification authenticates no caller: the key it checks is in the body.
+    secured(managed, SESSION_OR_KEY).routes(routes!(verify))
 }
 
 type Svc = State<KeysApi>;
@@ -97,12 +100,8 @@ type Svc = State<KeysApi>;
     request_body = Option<CreateKeyRequest>,
     responses(
         (status = 201, description = "The new key, with its secret.", body = ApiKeyCreateResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn create(
     State(s): Svc,
@@ -125,11 +124,8 @@ async fn create(
     description = "Every key the caller owns, newest first. Never includes a secret.",
     responses(
         (status = 200, description = "The caller's keys.", body = Vec<ApiKeyResponse>),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn list(
     State(s): Svc,
@@ -149,12 +145,8 @@ async fn list(
     params(ExpiringQuery),
     responses(
         (status = 200, description = "Keys due to expire.", body = Vec<ExpiringKey>),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn expiring(
     State(s): Svc,
@@ -177,12 +169,8 @@ async fn expiring(
     params(IdPath<KeyId>),
     responses(
         (status = 200, description = "The key.", body = ApiKeyResponse),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn read(
     State(s): Svc,
@@ -202,14 +190,8 @@ async fn read(
     request_body = Option<UpdateKeyRequest>,
     responses(
         (status = 200, description = "The key after the change.", body = UpdatedKey),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn update(
     State(s): Svc,
@@ -232,13 +214,8 @@ async fn update(
     params(IdPath<KeyId>),
     responses(
         (status = 200, description = "Deleted.", body = MessageWithId),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn remove(
     State(s): Svc,
@@ -260,14 +237,8 @@ async fn remove(
     params(IdPath<KeyId>),
     responses(
         (status = 200, description = "The key with its new secret.", body = ApiKeyCreateResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn regenerate(
     State(s): Svc,
@@ -292,14 +263,8 @@ async fn regenerate(
     params(IdPath<KeyId>, RotateQuery),
     responses(
         (status = 201, description = "The new key, with its secret.", body = ApiKeyCreateResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn rotate(
     State(s): Svc,
@@ -323,14 +288,8 @@ async fn rotate(
     params(IdPath<KeyId>, ExpirationQuery),
     responses(
         (status = 200, description = "The new expiry.", body = ExpirationSet),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn set_expiration(
     State(s): Svc,
@@ -360,14 +319,8 @@ async fn set_expiration(
     request_body = RevokeRequest,
     responses(
         (status = 200, description = "The revoked key.", body = ApiKeyResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn revoke(
     State(s): Svc,
@@ -385,12 +338,8 @@ async fn revoke(
     params(IdPath<KeyId>),
     responses(
         (status = 200, description = "Usage figures.", body = ApiKeyStats),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn stats(
     State(s): Svc,

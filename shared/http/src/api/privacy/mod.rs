@@ -4,6 +4,8 @@
 pub mod input;
 pub mod view;
 
+use crate::api::doc::{SESSION_ONLY, secured};
+use crate::responses::{Errors, status::*};
 use std::sync::Arc;
 
 use axum::{
@@ -52,9 +54,10 @@ impl FromRef<PrivacyApi> for Arc<Authenticator> {
 
 /// The family's routes, each with its operation in the document.
 pub(super) fn routes() -> OpenApiRouter<PrivacyApi> {
-    OpenApiRouter::new()
+    let jobs = OpenApiRouter::new()
         .routes(routes!(create))
-        .routes(routes!(read))
+        .routes(routes!(read));
+    secured(jobs, SESSION_ONLY)
 }
 
 type Svc = State<PrivacyApi>;
@@ -67,11 +70,8 @@ type Svc = State<PrivacyApi>;
     request_body = input::ErasureRequestSchema,
     responses(
         (status = 201, description = "The recorded job.", body = ErasureResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
+        Errors<{ BAD_REQUEST | UNAUTHENTICATED | FORBIDDEN }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn create(
     State(s): Svc,
@@ -89,10 +89,8 @@ async fn create(
     params(IdPath<ErasureJobId>),
     responses(
         (status = 200, description = "The job.", body = ErasureResponse),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 404, response = crate::responses::NotFound),
+        Errors<{ UNAUTHENTICATED | NOT_FOUND }>,
     ),
-    security(("JWTBearer" = [])),
 )]
 async fn read(
     State(s): Svc,

@@ -10,6 +10,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::responses::{Errors, status::*};
 use std::sync::Arc;
 
 use axum::{
@@ -71,11 +73,13 @@ pub fn router(state: SignInApi) -> axum::Router {
 
 /// The family's routes, each with its operation in the document.
 pub(super) fn routes() -> OpenApiRouter<SignInApi> {
-    OpenApiRouter::new()
+    let signed_in = OpenApiRouter::new()
+        .routes(routes!(logout))
+        .routes(routes!(me));
+    // Signing in is what a caller does before it has anything to authenticate with.
+    secured(signed_in, SESSION_OR_KEY)
         .routes(routes!(authorization_url))
         .routes(routes!(token))
-        .routes(routes!(logout))
-        .routes(routes!(me))
 }
 
 type Svc = State<SignInApi>;
@@ -91,8 +95,7 @@ type Svc = State<SignInApi>;
     responses(
         (status = 200, description = "The authorization URL.", body = String,
             content_type = "application/json"),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 503, response = crate::responses::Unavailable),
+        Errors<{ BAD_REQUEST | UNAVAILABLE }>,
     ),
 )]
 async fn authorization_url(
@@ -119,8 +122,7 @@ async fn authorization_url(
     request_body = TokenRequest,
     responses(
         (status = 200, description = "The session.", body = TokenResponse),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 503, response = crate::responses::Unavailable),
+        Errors<{ BAD_REQUEST | UNAVAILABLE }>,
     ),
 )]
 async fn token(
@@ -155,9 +157,7 @@ async fn token(
     request_body(content = Option<String>, content_type = "application/json"),
     responses(
         (status = 200, description = "Logged out.", body = LoggedOut),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
+        Errors<{ BAD_REQUEST | UNAUTHENTICATED | FORBIDDEN }>,
     ),
     security(("JWTBearer" = [])),
 )]
@@ -173,10 +173,8 @@ async fn logout(State(s): Svc, headers: HeaderMap, body: Bytes) -> Result<axum::
     summary = "The signed-in user",
     responses(
         (status = 200, description = "The user.", body = User),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ UNAUTHENTICATED | RATE_LIMITED }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn me(State(s): Svc, Authenticated(caller): Authenticated) -> Result<axum::Json<User>> {
     let profile = s.profiles.get(&caller.user_id).await?;

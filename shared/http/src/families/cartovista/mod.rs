@@ -12,6 +12,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::responses::{Errors, status::*};
 use axum::{
     extract::{FromRequestParts, State},
     http::{StatusCode, request::Parts},
@@ -34,11 +36,12 @@ use latchkey_core::{
 
 /// The family's routes, each with its operation in the document.
 pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
-    OpenApiRouter::new()
+    let keys = OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(update))
         .routes(routes!(remove))
-        .routes(routes!(generate_secret))
+        .routes(routes!(generate_secret));
+    secured(keys, SESSION_OR_KEY)
 }
 
 /// The `{tenantUrlCode}` of every route.
@@ -149,13 +152,8 @@ impl KeysApi {
     request_body = Option<CreateApiKeyParameter>,
     responses(
         (status = 200, description = "The new key.", body = AccessKeyDto),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn create(
     State(s): Svc,
@@ -179,12 +177,8 @@ async fn create(
     params(UserPath),
     responses(
         (status = 200, description = "The keys.", body = Vec<AccessKeyDto>),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn list(
     State(s): Svc,
@@ -207,14 +201,8 @@ async fn list(
     request_body = AccessKeyUpdate,
     responses(
         (status = 204, description = "Changed."),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn update(
     State(s): Svc,
@@ -235,13 +223,8 @@ async fn update(
     params(KeyPath),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn remove(
     State(s): Svc,
@@ -263,14 +246,8 @@ async fn remove(
     responses(
         (status = 200, description = "The secret, as a JSON string.", body = String,
             content_type = "application/json"),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn generate_secret(
     State(s): Svc,

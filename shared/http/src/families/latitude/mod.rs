@@ -11,6 +11,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::responses::{ErrorsAs, status::*};
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
@@ -43,10 +45,10 @@ pub const JSON_API: &str = "application/vnd.api+json";
 
 /// The family's routes, each with its operation in the document.
 pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
-    OpenApiRouter::new()
+    let keys = OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(regenerate, update, remove))
-        .route_layer(axum::middleware::map_response(json_api))
+        .routes(routes!(regenerate, update, remove));
+    secured(keys, SESSION_OR_KEY).route_layer(axum::middleware::map_response(json_api))
 }
 
 /// Gives an answer latitude.sh's shape: its content type, and an error as a JSON:API error
@@ -129,12 +131,8 @@ impl KeysApi {
     responses(
         (status = 200, description = "The caller's keys.", body = KeyList,
             content_type = "application/vnd.api+json"),
-        (status = 401, response = LatitudeErrorResponse),
-        (status = 403, response = LatitudeErrorResponse),
-        (status = 429, response = LatitudeErrorResponse),
-        (status = 503, response = LatitudeErrorResponse),
+        ErrorsAs<LatitudeErrorResponse, { CALLER | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn list(State(s): Svc, Authenticated(caller): Authenticated) -> Result<Document<KeyList>> {
     let keys = s.workspace_keys.list(&caller).await?;
@@ -160,14 +158,8 @@ async fn list(State(s): Svc, Authenticated(caller): Authenticated) -> Result<Doc
     responses(
         (status = 201, description = "The new key, with its token.", body = view::KeyDocument,
             content_type = "application/vnd.api+json"),
-        (status = 400, response = LatitudeErrorResponse),
-        (status = 401, response = LatitudeErrorResponse),
-        (status = 403, response = LatitudeErrorResponse),
-        (status = 409, response = LatitudeErrorResponse),
-        (status = 429, response = LatitudeErrorResponse),
-        (status = 503, response = LatitudeErrorResponse),
+        ErrorsAs<LatitudeErrorResponse, { CALLER | BAD_REQUEST | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn create(
     State(s): Svc,
@@ -191,15 +183,8 @@ async fn create(
     )),
     responses(
         (status = 200, response = LatitudeKeyResponse),
-        (status = 400, response = LatitudeErrorResponse),
-        (status = 401, response = LatitudeErrorResponse),
-        (status = 403, response = LatitudeErrorResponse),
-        (status = 404, response = LatitudeErrorResponse),
-        (status = 409, response = LatitudeErrorResponse),
-        (status = 429, response = LatitudeErrorResponse),
-        (status = 503, response = LatitudeErrorResponse),
+        ErrorsAs<LatitudeErrorResponse, { CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn regenerate(
     State(s): Svc,
@@ -226,15 +211,8 @@ async fn regenerate(
     )),
     responses(
         (status = 200, response = LatitudeKeyResponse),
-        (status = 400, response = LatitudeErrorResponse),
-        (status = 401, response = LatitudeErrorResponse),
-        (status = 403, response = LatitudeErrorResponse),
-        (status = 404, response = LatitudeErrorResponse),
-        (status = 409, response = LatitudeErrorResponse),
-        (status = 429, response = LatitudeErrorResponse),
-        (status = 503, response = LatitudeErrorResponse),
+        ErrorsAs<LatitudeErrorResponse, { CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn update(
     State(s): Svc,
@@ -257,14 +235,8 @@ async fn update(
     params(IdPath<KeyId>),
     responses(
         (status = 200, description = "Deleted; no body."),
-        (status = 401, response = LatitudeErrorResponse),
-        (status = 403, response = LatitudeErrorResponse),
-        (status = 404, response = LatitudeErrorResponse),
-        (status = 409, response = LatitudeErrorResponse),
-        (status = 429, response = LatitudeErrorResponse),
-        (status = 503, response = LatitudeErrorResponse),
+        ErrorsAs<LatitudeErrorResponse, { CALLER | NOT_FOUND | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn remove(
     State(s): Svc,

@@ -8,6 +8,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::responses::{Errors, status::*};
 use axum::{extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -22,9 +24,10 @@ use latchkey_core::ids::CamelKeyId;
 
 /// The family's routes, each with its operation in the document.
 pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
-    OpenApiRouter::new()
+    let keys = OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(update, remove))
+        .routes(routes!(update, remove));
+    secured(keys, SESSION_OR_KEY)
 }
 
 type Svc = State<KeysApi>;
@@ -35,11 +38,8 @@ type Svc = State<KeysApi>;
     description = "Every key the caller owns, newest first, tokens masked.",
     responses(
         (status = 200, description = "The caller's keys.", body = Vec<NumindKey>),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn list(
     State(s): Svc,
@@ -59,13 +59,8 @@ async fn list(
     request_body = CreateKeyRequest,
     responses(
         (status = 200, description = "The new key, with its token.", body = NumindKey),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn create(
     State(s): Svc,
@@ -84,14 +79,8 @@ async fn create(
     request_body = UpdateKeyRequest,
     responses(
         (status = 200, description = "The key, token masked.", body = NumindKey),
-        (status = 400, response = crate::responses::BadRequest),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn update(
     State(s): Svc,
@@ -110,13 +99,8 @@ async fn update(
     params(IdPath<CamelKeyId>),
     responses(
         (status = 200, description = "Deleted; no body."),
-        (status = 401, response = crate::responses::Unauthenticated),
-        (status = 403, response = crate::responses::Forbidden),
-        (status = 404, response = crate::responses::NotFound),
-        (status = 409, response = crate::responses::Conflict),
-        (status = 429, response = crate::responses::RateLimited),
+        Errors<{ CALLER | NOT_FOUND | CONFLICT }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn remove(
     State(s): Svc,

@@ -12,6 +12,8 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
+use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::responses::{ErrorsAs, status::*};
 use axum::{
     body::Body,
     extract::{FromRequestParts, State},
@@ -39,12 +41,12 @@ use latchkey_core::{
 
 /// The family's routes, each with its operation in the document.
 pub(crate) fn routes() -> OpenApiRouter<KeysApi> {
-    OpenApiRouter::new()
+    let keys = OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(read, update, remove))
         .routes(routes!(revoke))
-        .routes(routes!(stats))
-        .route_layer(axum::middleware::map_response(spartera_errors))
+        .routes(routes!(stats));
+    secured(keys, SESSION_OR_KEY).route_layer(axum::middleware::map_response(spartera_errors))
 }
 
 /// Gives an error answer spartera's body.
@@ -127,14 +129,8 @@ impl KeysApi {
     request_body = KeysInput,
     responses(
         (status = 200, description = "The new key.", body = CreatedAnswer),
-        (status = 400, response = SparteraErrorResponse),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | BAD_REQUEST | NOT_FOUND | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn create(
     State(s): Svc,
@@ -162,14 +158,8 @@ async fn create(
     params(CompanyPath, ListQuery),
     responses(
         (status = 200, description = "A page of keys.", body = KeyList),
-        (status = 400, response = SparteraErrorResponse),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | BAD_REQUEST | NOT_FOUND | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn list(
     State(s): Svc,
@@ -198,13 +188,8 @@ async fn list(
     params(CompanyKeyPath),
     responses(
         (status = 200, description = "The key, masked.", body = KeyAnswer),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | NOT_FOUND | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn read(
     State(s): Svc,
@@ -228,15 +213,8 @@ async fn read(
     request_body = input::KeysUpdate,
     responses(
         (status = 200, description = "Changed.", body = NumberAnswer),
-        (status = 400, response = SparteraErrorResponse),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 409, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn update(
     State(s): Svc,
@@ -261,14 +239,8 @@ async fn update(
     params(CompanyKeyPath),
     responses(
         (status = 200, description = "Deleted.", body = NumberAnswer),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 409, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | NOT_FOUND | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn remove(
     State(s): Svc,
@@ -294,15 +266,8 @@ async fn remove(
     request_body = Option<input::RevokeBody>,
     responses(
         (status = 200, description = "Revoked.", body = NumberAnswer),
-        (status = 400, response = SparteraErrorResponse),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 409, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | BAD_REQUEST | NOT_FOUND | CONFLICT | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn revoke(
     State(s): Svc,
@@ -326,13 +291,8 @@ async fn revoke(
     params(CompanyKeyPath),
     responses(
         (status = 200, description = "The key and its usage.", body = StatsAnswer),
-        (status = 401, response = SparteraErrorResponse),
-        (status = 403, response = SparteraErrorResponse),
-        (status = 404, response = SparteraErrorResponse),
-        (status = 429, response = SparteraErrorResponse),
-        (status = 503, response = SparteraErrorResponse),
+        ErrorsAs<SparteraErrorResponse, { CALLER | NOT_FOUND | UNAVAILABLE }>,
     ),
-    security(("JWTBearer" = []), ("APIKeyBearer" = [])),
 )]
 async fn stats(
     State(s): Svc,
