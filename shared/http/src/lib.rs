@@ -7,6 +7,7 @@
 //! Handlers extract, call a use case of `latchkey_core`, and map the result.
 
 pub mod api;
+pub mod callers;
 pub mod error;
 pub mod families;
 pub mod responses;

@@ -6,27 +6,21 @@ use utoipa::{
     Modify, OpenApi,
     openapi::{
         self, Header, RefOr,
-        path::{Operation, PathItem},
         schema::{ObjectBuilder, Type},
         security::{
             ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
         },
     },
 };
-use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
+    callers::{API_KEY, JWT, NO_SCOPES, operations},
     error::ErrorBody,
     responses::{
         BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited, Unauthenticated,
         Unavailable,
     },
 };
-
-/// Name of the session scheme in the document (CONTRACT.md's name).
-pub const JWT: &str = "JWTBearer";
-/// Name of the API-key scheme in the document (CONTRACT.md's name).
-pub const API_KEY: &str = "APIKeyBearer";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -155,33 +149,6 @@ pub(super) fn finish(doc: &mut openapi::OpenApi) {
     }
 }
 
-const NO_SCOPES: [&str; 0] = [];
-
-/// A session or an API key: the callers of most operations.
-pub const SESSION_OR_KEY: &[&str] = &[JWT, API_KEY];
-/// A user's session only.
-pub const SESSION_ONLY: &[&str] = &[JWT];
-
-/// Gives every operation of `router` that names no callers of its own the `schemes` it accepts:
-/// a family's default, stated once where its routes are mounted. An operation that differs says
-/// so in its own `security(...)`.
-pub fn secured<S>(mut router: OpenApiRouter<S>, schemes: &[&str]) -> OpenApiRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    for item in router.get_openapi_mut().paths.paths.values_mut() {
-        for operation in operations(item) {
-            operation.security.get_or_insert_with(|| {
-                schemes
-                    .iter()
-                    .map(|scheme| SecurityRequirement::new(*scheme, NO_SCOPES))
-                    .collect()
-            });
-        }
-    }
-    router
-}
-
 const RATE_HEADERS: [(&str, &str); 3] = [
     (
         "X-RateLimit-Limit",
@@ -201,22 +168,6 @@ fn header(description: &str, kind: Type) -> Header {
     let mut header = Header::new(ObjectBuilder::new().schema_type(kind));
     header.description = Some(description.to_owned());
     header
-}
-
-/// Every operation of a path item, whatever its method.
-pub(super) fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
-        &mut item.head,
-        &mut item.options,
-        &mut item.trace,
-    ]
-    .into_iter()
-    .flatten()
 }
 
 /// A date (`YYYY-MM-DD`, a whole UTC day) or a timestamp, as request fields take them.

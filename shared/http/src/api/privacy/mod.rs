@@ -4,7 +4,7 @@
 pub mod input;
 pub mod view;
 
-use crate::api::doc::{SESSION_ONLY, secured};
+use crate::callers::{SESSION_ONLY, secured};
 use crate::responses::{Errors, status::*};
 use std::sync::Arc;
 

@@ -12,7 +12,7 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
-use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::callers::{SESSION_OR_KEY, secured};
 use crate::responses::{Errors, status::*};
 use axum::{
     extract::{FromRequestParts, State},

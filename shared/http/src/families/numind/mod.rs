@@ -8,7 +8,7 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
-use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::callers::{SESSION_OR_KEY, secured};
 use crate::responses::{Errors, status::*};
 use axum::{extract::State, http::StatusCode};
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -12,7 +12,7 @@ pub mod input;
 pub mod view;
 
 use crate::Authenticated;
-use crate::api::doc::{SESSION_OR_KEY, secured};
+use crate::callers::{SESSION_OR_KEY, secured};
 use crate::responses::{ErrorsAs, status::*};
 use axum::{
     body::Body,
