@@ -41,19 +41,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl ApiError {
-    /// The status this error is answered with.
-    pub fn status(&self) -> StatusCode {
-        self.0.status()
-    }
-}
-
 /// The status code of a domain error: the only mapping from errors to HTTP in the code base.
 pub trait Status {
     /// The status this error is answered with.
@@ -107,8 +94,8 @@ pub struct ErrorReport {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
         let Self(error) = self;
+        let status = error.status();
         let detail = match &error {
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, source = ?cause.source(), "request failed");

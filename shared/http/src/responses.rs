@@ -83,16 +83,20 @@ pub mod status {
     pub const CALLER: u16 = UNAUTHENTICATED | FORBIDDEN | RATE_LIMITED;
 }
 
-/// Each status bit of [`status`], its code, and the name of its shared response component.
+/// Each status bit of [`status`], its code, and the name of its shared response component (the
+/// name the component's own derive gives it, so the two cannot drift apart).
 fn statuses(set: u16) -> impl Iterator<Item = (&'static str, &'static str)> {
+    fn name<R: ToResponse<'static>>() -> &'static str {
+        R::response().0
+    }
     [
-        (status::BAD_REQUEST, "400", "BadRequest"),
-        (status::UNAUTHENTICATED, "401", "Unauthenticated"),
-        (status::FORBIDDEN, "403", "Forbidden"),
-        (status::NOT_FOUND, "404", "NotFound"),
-        (status::CONFLICT, "409", "Conflict"),
-        (status::RATE_LIMITED, "429", "RateLimited"),
-        (status::UNAVAILABLE, "503", "Unavailable"),
+        (status::BAD_REQUEST, "400", name::<BadRequest>()),
+        (status::UNAUTHENTICATED, "401", name::<Unauthenticated>()),
+        (status::FORBIDDEN, "403", name::<Forbidden>()),
+        (status::NOT_FOUND, "404", name::<NotFound>()),
+        (status::CONFLICT, "409", name::<Conflict>()),
+        (status::RATE_LIMITED, "429", name::<RateLimited>()),
+        (status::UNAVAILABLE, "503", name::<Unavailable>()),
     ]
     .into_iter()
     .filter(move |(bit, ..)| set & bit != 0)
