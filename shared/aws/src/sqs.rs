@@ -57,17 +57,4 @@ impl WorkQueue for SqsQueue {
         }
         Ok(())
     }
-
-    /// Enqueues `message`.
-    async fn send(&self, message: &WorkMessage) -> Result<(), Error> {
-        let body = serde_json::to_string(message).map_err(Error::internal)?;
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(crate::failure::sdk)?;
-        Ok(())
-    }
 }
