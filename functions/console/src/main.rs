@@ -1,24 +1,12 @@
 //! The console function: tracing, config and its secrets (the session signing key and the
 //! client secret, read once from Secrets Manager), the sign-in, the console's router, run.
 
-mod assets;
-mod chart;
-mod console;
-mod csrf;
-mod display;
-mod form;
-mod page;
-mod pages;
-mod routes;
-mod visitor;
-
 use latchkey_aws::{Aws, CallPath};
+use latchkey_console::Console;
 use latchkey_core::{
     config::{Config, SignInSettings},
     telemetry,
 };
-
-use crate::console::Console;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -30,5 +18,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sign_in = wiring
         .sign_in(settings)
         .ok_or("the console signs users in through an issuer: LATCHKEY_OIDC_ISSUER is not set")?;
-    latchkey_http::run(routes::router(Console::wire(&wiring, sign_in))).await
+    latchkey_http::run(latchkey_console::router(Console::wire(&wiring, sign_in))).await
 }
