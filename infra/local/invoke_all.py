@@ -1,11 +1,11 @@
 """Invokes every function once with a harmless event, through cargo lambda's invoke API.
 
-    python infra/local/invoke_all.py <api url> [seconds to wait for each]
+    python infra/local/invoke_all.py <api url> [seconds to wait for each] [function ...]
 
 `up` runs it to start every function before it says "ready" (cargo lambda watch starts a function
 on its first invocation, and no request should wait behind that). `test` runs it again after the
-stack has sat idle, because an idle function must still answer. Exits 1 naming the first function
-that does not.
+stack has sat idle, because an idle function must still answer (naming the functions that sat
+idle, when not all did). Exits 1 naming the first function that does not.
 """
 
 import json
@@ -36,8 +36,15 @@ def harmless_events() -> dict:
     }
 
 
-def main(api: str, timeout: float) -> int:
-    for function, event in harmless_events().items():
+def main(api: str, timeout: float, only: list[str]) -> int:
+    events = harmless_events()
+    unknown = [name for name in only if name not in events]
+    if unknown:
+        print(f"invoke_all: no such function: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    for function, event in events.items():
+        if only and function not in only:
+            continue
         request = urllib.request.Request(
             f"{api}/2015-03-31/functions/{function}/invocations",
             data=json.dumps(event).encode(),
@@ -53,4 +60,4 @@ def main(api: str, timeout: float) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 600))
+    sys.exit(main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 600, sys.argv[3:]))
