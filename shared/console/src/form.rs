@@ -1,6 +1,7 @@
-//! Form posts: the fields of an `application/x-www-form-urlencoded` body, turned into the JSON
-//! bodies the API's own request types parse, so a form is checked by exactly the rules an API
-//! call is; and the field errors those rules give, for showing beside their fields.
+//! Form posts: the fields of an `application/x-www-form-urlencoded` body, which the pages put
+//! into the domain's drafts (`KeyDraft`, `ErasureDraft`, `ProfileDraft`), so a form is checked by
+//! exactly the rules an API call is; and the field errors those rules give, for showing beside
+//! their fields.
 
 use axum::{
     body::Bytes,
@@ -9,8 +10,6 @@ use axum::{
 };
 use latchkey_core::{Error, error::FieldError};
 use latchkey_http::{ApiError, error::Status};
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 /// The fields of a posted form, in order (a name may repeat).
 #[derive(Debug, Default, Clone)]
@@ -76,39 +75,6 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             .await
             .map_err(|_| Error::invalid_field("body", "could not be read"))?;
         Ok(Self::parse(&body)?)
-    }
-}
-
-/// A JSON object under construction, for an API request type to parse.
-#[derive(Default)]
-pub struct Body(Map<String, Value>);
-
-impl Body {
-    /// Sets `name` to `value`.
-    pub fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.0.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Sets `name` to `value` when there is one.
-    pub fn maybe(self, name: &str, value: Option<impl Into<Value>>) -> Self {
-        match value {
-            Some(value) => self.set(name, value),
-            None => self,
-        }
-    }
-
-    /// The API request type `T` of this body (then checked by `T`'s own `parse`). A value `T`
-    /// cannot take is an error on its field, named as the form names it (the form's fields carry
-    /// the request's names), so the page shows it beside that field.
-    pub fn into_request<T: DeserializeOwned>(self) -> Result<T, Error> {
-        serde_path_to_error::deserialize(Value::Object(self.0)).map_err(|err| {
-            let field = match err.path().to_string() {
-                path if path == "." => "body".to_owned(),
-                path => path,
-            };
-            Error::invalid_field(field, err.into_inner().to_string())
-        })
     }
 }
 
@@ -189,22 +155,6 @@ impl FieldErrors {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn a_value_the_request_cannot_take_is_an_error_on_its_field() {
-        use latchkey_http::api::api_keys::input::RotateQuery;
-        let err = Body::default()
-            .set("grace_period_days", "seven")
-            .into_request::<RotateQuery>()
-            .unwrap_err();
-        match err {
-            Error::Validation { errors, .. } => {
-                assert_eq!(errors.len(), 1);
-                assert_eq!(errors[0].field, "grace_period_days");
-            }
-            other => panic!("not a field error: {other:?}"),
-        }
-    }
 
     #[test]
     fn lists_split_on_lines_and_commas() {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 
 use crate::store_error::StoreError;
+use crate::validate;
 use crate::{
     error::Error,
     ids::UserId,
@@ -56,6 +57,74 @@ impl Period {
             self.start.and_time(NaiveTime::MIN).and_utc(),
             after.and_time(NaiveTime::MIN).and_utc(),
         ))
+    }
+}
+
+fn period_date(field: &str, raw: &str) -> Result<NaiveDate, Error> {
+    validate::date(field, raw).map_err(|e| Error::invalid_fields(vec![e]))
+}
+
+impl Period {
+    /// The period a client asked for (`time_range`, and a `custom` range's `start_date` and
+    /// `end_date`), relative to `today`; a problem is named by its field.
+    pub fn asked(
+        time_range: Option<&str>,
+        start_date: Option<&str>,
+        end_date: Option<&str>,
+        today: NaiveDate,
+    ) -> Result<Self, Error> {
+        let last = |range, days: u64| {
+            today
+                .checked_sub_days(Days::new(days - 1))
+                .map(|start| Self {
+                    range,
+                    start,
+                    end: today,
+                })
+                .ok_or_else(out_of_calendar)
+        };
+        // A malformed date is a 400 whatever the range: a client never learns of its typo by a
+        // silently ignored parameter.
+        let start = start_date
+            .map(|raw| period_date("start_date", raw))
+            .transpose()?;
+        let end = end_date
+            .map(|raw| period_date("end_date", raw))
+            .transpose()?;
+        match time_range.unwrap_or("today") {
+            "today" => last("today", 1),
+            "7d" => last("7d", 7),
+            "30d" => last("30d", 30),
+            "custom" => {
+                let start = start.ok_or_else(|| {
+                    Error::invalid_field("start_date", "is required when time_range is custom")
+                })?;
+                let end = end.ok_or_else(|| {
+                    Error::invalid_field("end_date", "is required when time_range is custom")
+                })?;
+                if start >= end {
+                    return Err(Error::invalid_field(
+                        "start_date",
+                        "must be before end_date",
+                    ));
+                }
+                if (end - start).num_days() > MAX_CUSTOM_DAYS {
+                    return Err(Error::invalid_field(
+                        "end_date",
+                        format!("the range may span at most {MAX_CUSTOM_DAYS} days"),
+                    ));
+                }
+                Ok(Self {
+                    range: "custom",
+                    start,
+                    end,
+                })
+            }
+            other => Err(Error::invalid_field(
+                "time_range",
+                format!("{other:?} is not one of today, 7d, 30d, custom"),
+            )),
+        }
     }
 }
 

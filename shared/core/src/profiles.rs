@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::Error,
+    error::{Error, FieldError},
     ids::{UserId, WorkspaceId},
     role::Role,
     store_error::StoreError,
     timestamp::serde_rfc3339,
+    validate,
 };
 
 /// What is known of a user when they first arrive.
@@ -240,5 +241,206 @@ impl Profiles {
                 .await;
         }
         Ok(profile)
+    }
+}
+
+/// A profile update as a client sent it, before any rule: what a JSON body and the console's
+/// profile form both hold. `None` is a field not sent.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileDraft {
+    /// Display name. `Some(None)` is null.
+    pub name: Option<Option<String>>,
+    /// Free text; null or blank clears it. `Some(None)` is null.
+    pub bio: Option<Option<String>>,
+    /// An http(s) URL with a host; null or blank clears it. `Some(None)` is null.
+    pub avatar_url: Option<Option<String>>,
+    /// Digits, spaces and `+ - ( ) .`; null or blank clears it. `Some(None)` is null.
+    pub phone_number: Option<Option<String>>,
+    /// An IANA time zone. `Some(None)` is null.
+    pub timezone: Option<Option<String>>,
+    /// Date display format. `Some(None)` is null.
+    pub date_format: Option<Option<String>>,
+    /// `12h` or `24h`. `Some(None)` is null.
+    pub time_format: Option<Option<String>>,
+    /// API version shown by default. `Some(None)` is null.
+    pub default_api_version: Option<Option<String>>,
+    /// `email_notifications`.
+    pub email_notifications: Option<bool>,
+    /// `webhook_failure_notifications`.
+    pub webhook_failure_notifications: Option<bool>,
+    /// `workflow_failure_notifications`.
+    pub workflow_failure_notifications: Option<bool>,
+    /// `usage_alert_notifications`.
+    pub usage_alert_notifications: Option<bool>,
+    /// `marketing_emails`.
+    pub marketing_emails: Option<bool>,
+    /// `show_tutorial_tooltips`.
+    pub show_tutorial_tooltips: Option<bool>,
+    /// `has_completed_tour`.
+    pub has_completed_tour: Option<bool>,
+    /// Map style preference. `Some(None)` is null.
+    pub default_map_style: Option<Option<String>>,
+    /// Geofence colour, `#RRGGBB`. `Some(None)` is null.
+    pub default_geofence_color: Option<Option<String>>,
+    /// `has_completed_workflow_tour`.
+    pub has_completed_workflow_tour: Option<bool>,
+}
+
+impl ProfileDraft {
+    /// The notification preference `name` (one of [`NOTIFICATION_PREFERENCES`]), to set;
+    /// `None` for any other name.
+    pub fn preference(&mut self, name: &str) -> Option<&mut Option<bool>> {
+        match name {
+            "email_notifications" => Some(&mut self.email_notifications),
+            "webhook_failure_notifications" => Some(&mut self.webhook_failure_notifications),
+            "workflow_failure_notifications" => Some(&mut self.workflow_failure_notifications),
+            "usage_alert_notifications" => Some(&mut self.usage_alert_notifications),
+            "marketing_emails" => Some(&mut self.marketing_emails),
+            _ => None,
+        }
+    }
+}
+
+impl ProfileChanges {
+    /// The changes `draft` asks for, each present field checked; every problem is reported,
+    /// each on its field.
+    pub fn from_draft(draft: ProfileDraft) -> Result<Self, Error> {
+        type Check = fn(&str) -> Result<String, FieldError>;
+        let mut errors = Vec::new();
+        let mut set: Vec<(&'static str, Option<ProfileValue>)> = Vec::new();
+        let texts: [(&'static str, Option<Option<String>>, bool, Check); 10] = [
+            ("name", draft.name, false, |v| {
+                validate::required_text("name", v, 255)
+            }),
+            ("bio", draft.bio, true, |v| {
+                validate::required_text("bio", v, 1000)
+            }),
+            ("avatar_url", draft.avatar_url, true, avatar),
+            ("phone_number", draft.phone_number, true, phone),
+            ("timezone", draft.timezone, false, timezone),
+            ("date_format", draft.date_format, false, |v| {
+                validate::required_text("date_format", v, 20)
+            }),
+            ("time_format", draft.time_format, false, time_fmt),
+            (
+                "default_api_version",
+                draft.default_api_version,
+                false,
+                |v| validate::required_text("default_api_version", v, 10),
+            ),
+            ("default_map_style", draft.default_map_style, false, |v| {
+                validate::required_text("default_map_style", v, 50)
+            }),
+            (
+                "default_geofence_color",
+                draft.default_geofence_color,
+                false,
+                color,
+            ),
+        ];
+        for (field, value, nullable, check) in texts {
+            match value {
+                None => {}
+                Some(None) if nullable => set.push((field, None)),
+                Some(None) => errors.push(FieldError::new(field, "must not be null")),
+                Some(Some(raw)) if nullable && raw.trim().is_empty() => set.push((field, None)),
+                Some(Some(raw)) => match check(&raw) {
+                    Ok(v) => set.push((field, Some(ProfileValue::Text(v)))),
+                    Err(e) => errors.push(e),
+                },
+            }
+        }
+        let flags = [
+            ("email_notifications", draft.email_notifications),
+            (
+                "webhook_failure_notifications",
+                draft.webhook_failure_notifications,
+            ),
+            (
+                "workflow_failure_notifications",
+                draft.workflow_failure_notifications,
+            ),
+            ("usage_alert_notifications", draft.usage_alert_notifications),
+            ("marketing_emails", draft.marketing_emails),
+            ("show_tutorial_tooltips", draft.show_tutorial_tooltips),
+            ("has_completed_tour", draft.has_completed_tour),
+            (
+                "has_completed_workflow_tour",
+                draft.has_completed_workflow_tour,
+            ),
+        ];
+        let mut touches_notifications = false;
+        for (field, value) in flags {
+            if let Some(v) = value {
+                touches_notifications |= NOTIFICATION_PREFERENCES.contains(&field);
+                set.push((field, Some(ProfileValue::Flag(v))));
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self {
+                set,
+                touches_notifications,
+            })
+        } else {
+            Err(Error::invalid_fields(errors))
+        }
+    }
+}
+
+fn avatar(raw: &str) -> Result<String, FieldError> {
+    let url = validate::required_text("avatar_url", raw, 500)?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| FieldError::new("avatar_url", "must be an http(s) URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(FieldError::new(
+            "avatar_url",
+            "must be an http(s) URL with a host",
+        ));
+    }
+    Ok(url)
+}
+
+fn phone(raw: &str) -> Result<String, FieldError> {
+    let phone = validate::required_text("phone_number", raw, 20)?;
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || !phone.chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(FieldError::new(
+            "phone_number",
+            "may hold only digits, spaces and + - ( ) .",
+        ));
+    }
+    Ok(phone)
+}
+
+fn timezone(raw: &str) -> Result<String, FieldError> {
+    let zone = validate::required_text("timezone", raw, 50)?;
+    zone.parse::<chrono_tz::Tz>()
+        .map(|_| zone)
+        .map_err(|_| FieldError::new("timezone", "must be an IANA time zone, e.g. Europe/Berlin"))
+}
+
+fn color(raw: &str) -> Result<String, FieldError> {
+    let color = raw.trim();
+    let hex = color.strip_prefix('#').unwrap_or_default();
+    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(color.to_owned())
+    } else {
+        Err(FieldError::new(
+            "default_geofence_color",
+            "must be a colour #RRGGBB",
+        ))
+    }
+}
+
+fn time_fmt(raw: &str) -> Result<String, FieldError> {
+    match raw {
+        "12h" | "24h" => Ok(raw.to_owned()),
+        _ => Err(FieldError::new("time_format", "must be 12h or 24h")),
     }
 }

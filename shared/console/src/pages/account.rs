@@ -9,13 +9,13 @@ use axum::{
 };
 use latchkey_core::{
     Error,
-    dashboard::DashboardMetrics,
-    notifications::Notification,
+    dashboard::{DashboardMetrics, Period},
+    notifications::{self, Notification},
     onboarding::OnboardingProgress,
-    profiles::{NOTIFICATION_PREFERENCES, Profile},
+    profiles::{NOTIFICATION_PREFERENCES, Profile, ProfileChanges, ProfileDraft},
 };
 use latchkey_http::ApiError;
-use latchkey_http::api::account::input::{ListQuery, MetricsQuery, UpdateProfileRequest};
+use latchkey_http::api::account::input::{decode_cursor, encode_cursor};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ use crate::{
     chart,
     console::Shared,
     display::{DATE_FORMATS, Display},
-    form::{Body, FieldErrors, Fields},
+    form::{FieldErrors, Fields},
     page::{Links, Page, Section, render},
     pages::keys::{DayRow, day_rows},
     visitor::Visitor,
@@ -138,10 +138,7 @@ pub async fn dashboard(
     Query(q): Query<RangeQuery>,
 ) -> Result<Page, ApiError> {
     let range = q.range.unwrap_or_else(|| "30d".into());
-    let period = Body::default()
-        .set("time_range", range.as_str())
-        .into_request::<MetricsQuery>()?
-        .parse(console.clock.now().date_naive())?;
+    let period = Period::asked(Some(&range), None, None, console.clock.now().date_naive())?;
     let (metrics, days, onboarding) = tokio::try_join!(
         console
             .dashboard
@@ -221,12 +218,17 @@ pub async fn notifications(
     Query(q): Query<InboxQuery>,
 ) -> Result<Page, ApiError> {
     let unread_only = q.unread.is_some();
-    let page = Body::default()
-        .set("limit", 20)
-        .set("unread_only", unread_only)
-        .maybe("cursor", q.cursor)
-        .into_request::<ListQuery>()?
-        .parse()?;
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
+            Error::invalid_field("cursor", "is not a cursor from a previous page")
+        })?),
+        None => None,
+    };
+    let page = notifications::Page {
+        unread_only,
+        limit: 20,
+        after,
+    };
     let listed = console.notifications.list(&v.caller.user_id, &page).await?;
     render(&NotificationsPage {
         links: Links,
@@ -236,9 +238,7 @@ pub async fn notifications(
             .iter()
             .map(|n| Item::of(n, &v.display))
             .collect(),
-        next: listed
-            .next_after
-            .map(latchkey_http::api::account::input::encode_cursor),
+        next: listed.next_after.map(encode_cursor),
         unread_only,
         v: &v,
     })
@@ -430,25 +430,22 @@ pub async fn update_profile(
     fields: Fields,
 ) -> Result<Response, ApiError> {
     let profile = console.profiles.of(&v.caller.user_id).await?;
-    let mut body = Body::default()
-        .set("name", fields.text("name").unwrap_or_default())
-        .set("timezone", fields.text("timezone").unwrap_or_default())
-        .set(
-            "date_format",
-            fields.text("date_format").unwrap_or_default(),
-        )
-        .set(
-            "time_format",
-            fields.text("time_format").unwrap_or_default(),
-        );
+    let text = |name| Some(Some(fields.text(name).unwrap_or_default()));
+    let mut draft = ProfileDraft {
+        name: text("name"),
+        timezone: text("timezone"),
+        date_format: text("date_format"),
+        time_format: text("time_format"),
+        ..ProfileDraft::default()
+    };
     for name in NOTIFICATION_PREFERENCES {
         let on = fields.ticked(name);
         if on != preference(&profile, name) {
-            body = body.set(name, on);
+            *draft.preference(name).expect("a notification preference") = Some(on);
         }
     }
     let changed = async {
-        let changes = body.into_request::<UpdateProfileRequest>()?.parse()?;
+        let changes = ProfileChanges::from_draft(draft)?;
         console.profiles.change(&v.caller.user_id, &changes).await
     }
     .await;

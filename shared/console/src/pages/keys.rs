@@ -10,23 +10,21 @@ use latchkey_core::{
     Error,
     ids::KeyId,
     keys::{
+        draft::{self, KeyDraft, LimitDraft, OwnLimit},
         limit::RateWindow,
         model::{ApiKey, KeyStatus},
         service::IssuedKey,
+        spec::{KeyChanges, NewKeySpec},
     },
 };
 use latchkey_http::ApiError;
-use latchkey_http::api::api_keys::input::{
-    CreateKeyRequest, ExpirationQuery, RevokeRequest, RotateQuery, UpdateKeyRequest,
-};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::{
     chart,
     console::Shared,
     display::Display,
-    form::{Body, FieldErrors, Fields},
+    form::{FieldErrors, Fields},
     page::{Links, Page, Section, render},
     visitor::Visitor,
 };
@@ -236,10 +234,10 @@ impl KeyForm {
     }
 }
 
-/// The rate limit of a form: `{limit, window, exact}`, or null (none) when the limit is blank.
-fn rate_limit(fields: &Fields) -> Result<Value, Error> {
+/// The rate limit of a form: Latchkey's own, or none when the limit is blank.
+fn rate_limit(fields: &Fields) -> Result<Option<OwnLimit>, Error> {
     let Some(raw) = fields.filled("rate_limit") else {
-        return Ok(Value::Null);
+        return Ok(None);
     };
     let limit: i64 = raw
         .parse()
@@ -248,20 +246,26 @@ fn rate_limit(fields: &Fields) -> Result<Value, Error> {
         .filled("rate_window")
         .unwrap_or_else(|| "hour".into());
     let exact = fields.ticked("rate_exact");
-    Ok(serde_json::json!({ "limit": limit, "window": window, "exact": exact }))
+    Ok(Some(OwnLimit {
+        limit,
+        window,
+        exact,
+    }))
 }
 
-/// The settings both key forms have, as the API's request body holds them.
-fn settings(fields: &Fields) -> Result<Body, Error> {
-    Ok(Body::default()
-        .set("name", fields.text("name").unwrap_or_default())
-        .set(
-            "description",
-            fields.text("description").unwrap_or_default(),
-        )
-        .set("permissions", fields.list("permissions"))
-        .set("allowed_ips", fields.list("allowed_ips"))
-        .set("rate_limit", rate_limit(fields)?))
+/// The settings both key forms have, as the domain's draft of a key holds them.
+fn settings(fields: &Fields) -> Result<KeyDraft, Error> {
+    Ok(KeyDraft {
+        name: Some(fields.text("name").unwrap_or_default()),
+        description: Some(Some(fields.text("description").unwrap_or_default())),
+        permissions: Some(fields.list("permissions")),
+        allowed_ips: Some(fields.list("allowed_ips")),
+        rate_limit: LimitDraft {
+            per_hour: None,
+            own: Some(rate_limit(fields)?),
+        },
+        ..KeyDraft::default()
+    })
 }
 
 /// The expiry of a form's date (the start of that day in the user's zone), as the API takes it;
@@ -308,11 +312,12 @@ pub async fn create(
     let made = async {
         // An unticked box on a new key says nothing: the owner's role decides (a viewer's keys
         // are read-only). On an existing key's form it says "read-write".
-        let request: CreateKeyRequest = settings(&fields)?
-            .maybe("read_only", fields.ticked("read_only").then_some(true))
-            .maybe("expires_at", expiry(&fields, &v.display))
-            .into_request()?;
-        let spec = request.parse(console.keys.now())?;
+        let draft = KeyDraft {
+            read_only: fields.ticked("read_only").then_some(true),
+            expires_at: expiry(&fields, &v.display),
+            ..settings(&fields)?
+        };
+        let spec = NewKeySpec::from_draft(draft, console.keys.now())?;
         console.keys.create(&v.caller, spec).await
     }
     .await;
@@ -484,11 +489,15 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let id = key_id(&id)?;
     let changed = async {
-        let request: UpdateKeyRequest = settings(&fields)?
-            .set("read_only", fields.ticked("read_only"))
-            .set("is_active", fields.ticked("enabled"))
-            .into_request()?;
-        console.keys.update(&v.caller, id, request.parse()?).await
+        let draft = KeyDraft {
+            read_only: Some(fields.ticked("read_only")),
+            is_active: Some(fields.ticked("enabled")),
+            ..settings(&fields)?
+        };
+        console
+            .keys
+            .update(&v.caller, id, KeyChanges::from_draft(draft)?)
+            .await
     }
     .await;
     match changed {
@@ -620,15 +629,12 @@ pub async fn act(
         Ok(match action {
             Action::Rotate => {
                 let days = match fields.filled("grace_period_days") {
-                    Some(raw) => Value::from(raw.parse::<i64>().map_err(|_| {
+                    Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
                         Error::invalid_field("grace_period_days", "must be a whole number")
                     })?),
-                    None => Value::Null,
+                    None => None,
                 };
-                let grace = Body::default()
-                    .set("grace_period_days", days)
-                    .into_request::<RotateQuery>()?
-                    .parse()?;
+                let grace = draft::grace_days(days)?;
                 let issued = keys.rotate(&v.caller, id, grace).await?;
                 let old = keys.get(&v.caller, id).await?;
                 let until = v.display.maybe(&old.expires_at, "now");
@@ -645,19 +651,14 @@ pub async fn act(
                     let raw = expiry(&fields, &v.display).ok_or_else(|| {
                         Error::invalid_field("expires_at", "choose a day, or clear the expiry")
                     })?;
-                    Body::default()
-                        .set("expires_at", raw)
-                        .into_request::<ExpirationQuery>()?
-                        .parse(keys.now())?
+                    draft::new_expiry(Some(&raw), keys.now())?
                 };
                 keys.set_expiration(&v.caller, id, at).await?;
                 Redirect::to(&format!("/console/keys/{id}?done=expiry")).into_response()
             }
             Action::Revoke => {
-                let reason = Body::default()
-                    .set("reason", fields.text("reason").unwrap_or_default())
-                    .into_request::<RevokeRequest>()?
-                    .parse()?;
+                let reason =
+                    draft::revoke_reason(Some(&fields.text("reason").unwrap_or_default()))?;
                 keys.revoke(&v.caller, id, reason).await?;
                 Redirect::to(&format!("/console/keys/{id}?done=revoked")).into_response()
             }
@@ -777,23 +778,47 @@ mod tests {
 
     #[test]
     fn a_blank_limit_is_no_limit_and_a_word_is_a_field_error() {
-        let fields = Fields::parse(b"rate_limit=&rate_window=hour").unwrap();
-        assert_eq!(rate_limit(&fields).unwrap(), Value::Null);
-        let fields = Fields::parse(b"rate_limit=50&rate_window=minute").unwrap();
+        let limit = |form: &[u8]| rate_limit(&Fields::parse(form).unwrap());
+        assert!(limit(b"rate_limit=&rate_window=hour").unwrap().is_none());
+        let own = limit(b"rate_limit=50&rate_window=minute").unwrap().unwrap();
         assert_eq!(
-            rate_limit(&fields).unwrap(),
-            serde_json::json!({"limit": 50, "window": "minute", "exact": false})
+            (own.limit, own.window.as_str(), own.exact),
+            (50, "minute", false)
         );
-        let fields = Fields::parse(b"rate_limit=50&rate_window=day&rate_exact=on").unwrap();
+        let own = limit(b"rate_limit=50&rate_window=day&rate_exact=on")
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            rate_limit(&fields).unwrap(),
-            serde_json::json!({"limit": 50, "window": "day", "exact": true})
+            (own.limit, own.window.as_str(), own.exact),
+            (50, "day", true)
         );
-        let fields = Fields::parse(b"rate_limit=lots").unwrap();
-        let err = FieldErrors::of(rate_limit(&fields).unwrap_err()).unwrap();
+        let err = FieldErrors::of(limit(b"rate_limit=lots").unwrap_err()).unwrap();
         assert_eq!(
             err.get("rate_limit").as_deref(),
             Some("must be a whole number")
+        );
+    }
+
+    #[test]
+    fn a_key_form_is_checked_by_the_domains_rules_with_errors_on_its_fields() {
+        let fields = Fields::parse(
+            b"name=+&permissions=ok%0Abad+one&allowed_ips=10.0.0.0%2F8%0Anowhere&rate_limit=0&rate_window=fortnight",
+        )
+        .unwrap();
+        let err = KeyChanges::from_draft(settings(&fields).unwrap()).unwrap_err();
+        let errors = FieldErrors::of(err).unwrap();
+        assert!(errors.get("name").is_some(), "a blank name");
+        assert!(errors.get("permissions").is_some(), "a bad permission");
+        assert!(errors.get("allowed_ips").is_some(), "a bad network");
+        let limit = errors.get("rate_limit").expect("a bad limit and window");
+        assert!(
+            limit.contains("window") && limit.contains("limit"),
+            "{limit}"
+        );
+        assert!(
+            errors
+                .others(&["name", "permissions", "allowed_ips", "rate_limit"])
+                .is_empty()
         );
     }
 

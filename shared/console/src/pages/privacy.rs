@@ -8,15 +8,14 @@ use axum::{
 };
 use latchkey_core::{
     Error,
-    privacy::{ErasureJob, JobStatus, Scope},
+    privacy::{ErasureJob, ErasureSpec, JobStatus, Scope, draft::ErasureDraft},
 };
 use latchkey_http::ApiError;
-use latchkey_http::api::privacy::input::ErasureRequest;
 use uuid::Uuid;
 
 use crate::{
     console::Shared,
-    form::{Body, FieldErrors, Fields},
+    form::{FieldErrors, Fields},
     page::{Links, Page, Section, render},
     visitor::Visitor,
 };
@@ -97,15 +96,15 @@ pub async fn submit(
 ) -> Result<Response, ApiError> {
     let dry_run = fields.text("intent").as_deref() != Some("erase");
     let job = async {
-        let request: ErasureRequest = Body::default()
-            .set("scope", fields.text("scope").unwrap_or_default())
-            .set("device_ids", fields.list("device_ids"))
-            .set("tags", fields.list("tags"))
-            .maybe("from_date", fields.filled("from_date"))
-            .maybe("to_date", fields.filled("to_date"))
-            .set("dry_run", dry_run)
-            .into_request()?;
-        console.erasure.request(&v.caller, request.parse()?).await
+        let spec = ErasureSpec::from_draft(ErasureDraft {
+            scope: Some(fields.text("scope").unwrap_or_default()),
+            device_ids: Some(fields.list("device_ids")),
+            tags: Some(fields.list("tags")),
+            from_date: fields.filled("from_date"),
+            to_date: fields.filled("to_date"),
+            dry_run: Some(dry_run),
+        })?;
+        console.erasure.request(&v.caller, spec).await
     }
     .await;
     match job {

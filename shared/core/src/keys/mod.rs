@@ -6,6 +6,7 @@ pub mod cache;
 pub mod caller;
 pub mod ceiling;
 pub mod changes;
+pub mod draft;
 pub mod hashing;
 pub mod limit;
 pub mod model;

@@ -5,6 +5,7 @@
 //! A job is validated and recorded by the privacy function (a dry run is counted and completed on
 //! the spot), then executed by the worker from SQS in chunks; see [`erasure`].
 
+pub mod draft;
 pub mod erasure;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -3,18 +3,18 @@
 //! issue report.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use latchkey_core::error::{Error, FieldError};
 use latchkey_core::{
-    dashboard::{MAX_CUSTOM_DAYS, Period, out_of_calendar},
+    dashboard::Period,
     issue_reports::{MAX_OBJECT_BYTES, NewIssueReport},
     notifications::{DEFAULT_LIMIT, MAX_LIMIT, Page},
     onboarding,
-    profiles::{NOTIFICATION_PREFERENCES, ProfileChanges, ProfileValue},
+    profiles::{ProfileChanges, ProfileDraft},
     validate,
 };
 
@@ -92,146 +92,29 @@ pub enum TimeFormat {
     TwentyFour,
 }
 
-fn avatar(raw: &str) -> Result<String, FieldError> {
-    let url = validate::required_text("avatar_url", raw, 500)?;
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| FieldError::new("avatar_url", "must be an http(s) URL"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.chars().any(char::is_whitespace) {
-        return Err(FieldError::new(
-            "avatar_url",
-            "must be an http(s) URL with a host",
-        ));
-    }
-    Ok(url)
-}
-
-fn phone(raw: &str) -> Result<String, FieldError> {
-    let phone = validate::required_text("phone_number", raw, 20)?;
-    if !phone
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        || !phone.chars().any(|c| c.is_ascii_digit())
-    {
-        return Err(FieldError::new(
-            "phone_number",
-            "may hold only digits, spaces and + - ( ) .",
-        ));
-    }
-    Ok(phone)
-}
-
-fn timezone(raw: &str) -> Result<String, FieldError> {
-    let zone = validate::required_text("timezone", raw, 50)?;
-    zone.parse::<chrono_tz::Tz>()
-        .map(|_| zone)
-        .map_err(|_| FieldError::new("timezone", "must be an IANA time zone, e.g. Europe/Berlin"))
-}
-
-fn color(raw: &str) -> Result<String, FieldError> {
-    let color = raw.trim();
-    let hex = color.strip_prefix('#').unwrap_or_default();
-    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(color.to_owned())
-    } else {
-        Err(FieldError::new(
-            "default_geofence_color",
-            "must be a colour #RRGGBB",
-        ))
-    }
-}
-
-fn time_fmt(raw: &str) -> Result<String, FieldError> {
-    match raw {
-        "12h" | "24h" => Ok(raw.to_owned()),
-        _ => Err(FieldError::new("time_format", "must be 12h or 24h")),
-    }
-}
-
 impl UpdateProfileRequest {
-    /// Validates every present field.
+    /// Validates every present field by the domain's rules.
     pub fn parse(self) -> Result<ProfileChanges, Error> {
-        type Check = fn(&str) -> Result<String, FieldError>;
-        let mut errors = Vec::new();
-        let mut set: Vec<(&'static str, Option<ProfileValue>)> = Vec::new();
-        let texts: [(&'static str, Option<Option<String>>, bool, Check); 10] = [
-            ("name", self.name, false, |v| {
-                validate::required_text("name", v, 255)
-            }),
-            ("bio", self.bio, true, |v| {
-                validate::required_text("bio", v, 1000)
-            }),
-            ("avatar_url", self.avatar_url, true, avatar),
-            ("phone_number", self.phone_number, true, phone),
-            ("timezone", self.timezone, false, timezone),
-            ("date_format", self.date_format, false, |v| {
-                validate::required_text("date_format", v, 20)
-            }),
-            ("time_format", self.time_format, false, time_fmt),
-            (
-                "default_api_version",
-                self.default_api_version,
-                false,
-                |v| validate::required_text("default_api_version", v, 10),
-            ),
-            ("default_map_style", self.default_map_style, false, |v| {
-                validate::required_text("default_map_style", v, 50)
-            }),
-            (
-                "default_geofence_color",
-                self.default_geofence_color,
-                false,
-                color,
-            ),
-        ];
-        for (field, value, nullable, check) in texts {
-            match value {
-                None => {}
-                Some(None) if nullable => set.push((field, None)),
-                Some(None) => errors.push(FieldError::new(field, "must not be null")),
-                Some(Some(raw)) if nullable && raw.trim().is_empty() => set.push((field, None)),
-                Some(Some(raw)) => match check(&raw) {
-                    Ok(v) => set.push((field, Some(ProfileValue::Text(v)))),
-                    Err(e) => errors.push(e),
-                },
-            }
-        }
-        let flags = [
-            ("email_notifications", self.email_notifications),
-            (
-                "webhook_failure_notifications",
-                self.webhook_failure_notifications,
-            ),
-            (
-                "workflow_failure_notifications",
-                self.workflow_failure_notifications,
-            ),
-            ("usage_alert_notifications", self.usage_alert_notifications),
-            ("marketing_emails", self.marketing_emails),
-            ("show_tutorial_tooltips", self.show_tutorial_tooltips),
-            ("has_completed_tour", self.has_completed_tour),
-            (
-                "has_completed_workflow_tour",
-                self.has_completed_workflow_tour,
-            ),
-        ];
-        let mut touches_notifications = false;
-        for (field, value) in flags {
-            if let Some(v) = value {
-                touches_notifications |= NOTIFICATION_PREFERENCES.contains(&field);
-                set.push((field, Some(ProfileValue::Flag(v))));
-            }
-        }
-        if errors.is_empty() {
-            Ok(ProfileChanges {
-                set,
-                touches_notifications,
-            })
-        } else {
-            Err(Error::invalid_fields(errors))
-        }
+        ProfileChanges::from_draft(ProfileDraft {
+            name: self.name,
+            bio: self.bio,
+            avatar_url: self.avatar_url,
+            phone_number: self.phone_number,
+            timezone: self.timezone,
+            date_format: self.date_format,
+            time_format: self.time_format,
+            default_api_version: self.default_api_version,
+            email_notifications: self.email_notifications,
+            webhook_failure_notifications: self.webhook_failure_notifications,
+            workflow_failure_notifications: self.workflow_failure_notifications,
+            usage_alert_notifications: self.usage_alert_notifications,
+            marketing_emails: self.marketing_emails,
+            show_tutorial_tooltips: self.show_tutorial_tooltips,
+            has_completed_tour: self.has_completed_tour,
+            default_map_style: self.default_map_style,
+            default_geofence_color: self.default_geofence_color,
+            has_completed_workflow_tour: self.has_completed_workflow_tour,
+        })
     }
 }
 
@@ -273,7 +156,8 @@ pub fn encode_cursor(id: Uuid) -> String {
     Base64UrlUnpadded::encode_string(id.as_bytes())
 }
 
-fn decode_cursor(raw: &str) -> Option<Uuid> {
+/// The notification a cursor of [`encode_cursor`] resumes after; `None` for any other text.
+pub fn decode_cursor(raw: &str) -> Option<Uuid> {
     let bytes = Base64UrlUnpadded::decode_vec(raw).ok()?;
     Uuid::from_slice(&bytes).ok()
 }
@@ -351,69 +235,15 @@ pub enum TimeRange {
     Custom,
 }
 
-fn date(field: &str, raw: &str) -> Result<NaiveDate, Error> {
-    validate::date(field, raw).map_err(|e| Error::invalid_fields(vec![e]))
-}
-
 impl MetricsQuery {
-    /// The period asked for, relative to `today`.
+    /// The period asked for, relative to `today` (the domain's rules).
     pub fn parse(self, today: NaiveDate) -> Result<Period, Error> {
-        let last = |range, days: u64| {
-            today
-                .checked_sub_days(Days::new(days - 1))
-                .map(|start| Period {
-                    range,
-                    start,
-                    end: today,
-                })
-                .ok_or_else(out_of_calendar)
-        };
-        // A malformed date is a 400 whatever the range: a client never learns of its typo by a
-        // silently ignored parameter.
-        let start = self
-            .start_date
-            .as_deref()
-            .map(|raw| date("start_date", raw))
-            .transpose()?;
-        let end = self
-            .end_date
-            .as_deref()
-            .map(|raw| date("end_date", raw))
-            .transpose()?;
-        match self.time_range.as_deref().unwrap_or("today") {
-            "today" => last("today", 1),
-            "7d" => last("7d", 7),
-            "30d" => last("30d", 30),
-            "custom" => {
-                let start = start.ok_or_else(|| {
-                    Error::invalid_field("start_date", "is required when time_range is custom")
-                })?;
-                let end = end.ok_or_else(|| {
-                    Error::invalid_field("end_date", "is required when time_range is custom")
-                })?;
-                if start >= end {
-                    return Err(Error::invalid_field(
-                        "start_date",
-                        "must be before end_date",
-                    ));
-                }
-                if (end - start).num_days() > MAX_CUSTOM_DAYS {
-                    return Err(Error::invalid_field(
-                        "end_date",
-                        format!("the range may span at most {MAX_CUSTOM_DAYS} days"),
-                    ));
-                }
-                Ok(Period {
-                    range: "custom",
-                    start,
-                    end,
-                })
-            }
-            other => Err(Error::invalid_field(
-                "time_range",
-                format!("{other:?} is not one of today, 7d, 30d, custom"),
-            )),
-        }
+        Period::asked(
+            self.time_range.as_deref(),
+            self.start_date.as_deref(),
+            self.end_date.as_deref(),
+            today,
+        )
     }
 }
 

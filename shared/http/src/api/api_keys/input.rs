@@ -9,11 +9,10 @@ use serde::Deserialize;
 
 use latchkey_core::error::{Error, FieldError};
 use latchkey_core::{
-    keys::limit::RateLimit,
+    keys::draft::{self, KeyDraft, LimitDraft, OwnLimit},
     keys::spec::{
-        DEFAULT_EXPIRING_DAYS, DEFAULT_GRACE_DAYS, KeyChanges, MAX_DESCRIPTION, MAX_DEVICE_ID,
-        MAX_GRACE_DAYS, MAX_NAME, MAX_PRESENTED_KEY, MAX_REASON, MAX_TAG, MAX_TAGS, NewKeySpec,
-        VerifySpec, permissions, rate_limit, rate_limit_per_hour,
+        DEFAULT_EXPIRING_DAYS, KeyChanges, MAX_DEVICE_ID, MAX_PRESENTED_KEY, MAX_TAG, MAX_TAGS,
+        NewKeySpec, VerifySpec, permissions,
     },
     validate::{self, Problems},
 };
@@ -82,26 +81,15 @@ pub enum RateWindowName {
     Day,
 }
 
-/// The limit a create or update sets: `Ok(None)` when it names none, `Ok(Some(None))` for no
-/// limit. `rate_limit` and `rate_limit_per_hour` may not both be sent.
-fn rate_limit_setting(
-    per_hour: Option<i64>,
-    own: Option<Option<RateLimitBody>>,
-) -> Result<Option<Option<RateLimit>>, Vec<FieldError>> {
-    match (per_hour, own) {
-        (Some(_), Some(_)) => Err(vec![FieldError::new(
-            "rate_limit",
-            "send either rate_limit or rate_limit_per_hour, not both",
-        )]),
-        (Some(raw), None) => rate_limit_per_hour(raw)
-            .map(|r| Some(Some(r)))
-            .map_err(|e| vec![e]),
-        (None, Some(Some(body))) => {
-            rate_limit(body.limit, &body.window, body.exact).map(|r| Some(Some(r)))
-        }
-        (None, Some(None)) => Ok(Some(None)),
-        (None, None) => Ok(None),
-    }
+/// `rate_limit` as the domain's draft holds it.
+fn own_limit(own: Option<Option<RateLimitBody>>) -> Option<Option<OwnLimit>> {
+    own.map(|own| {
+        own.map(|body| OwnLimit {
+            limit: body.limit,
+            window: body.window,
+            exact: body.exact,
+        })
+    })
 }
 
 /// A permission: 1 to 100 letters, digits and `_ : . * / -`.
@@ -117,46 +105,22 @@ pub struct Permission(String);
 pub struct Network(String);
 
 impl CreateKeyRequest {
-    /// Validates every field against the contract's limits.
+    /// Validates every field against the contract's limits (the domain's rules for a new key).
     pub fn parse(self, now: DateTime<Utc>) -> Result<NewKeySpec, Error> {
-        let mut p = Problems::default();
-        let name = match self.name {
-            Some(raw) => p.take(validate::required_text("name", &raw, MAX_NAME)),
-            None => Some("Default".to_owned()),
-        };
-        let permissions = p.take_many(permissions(&self.permissions.unwrap_or_default()));
-        let description = match self.description {
-            Some(raw) => p.take(validate::optional_text(
-                "description",
-                &raw,
-                MAX_DESCRIPTION,
-            )),
-            None => Some(None),
-        };
-        let expires_at = match self.expires_at {
-            Some(raw) => p
-                .take(validate::future_timestamp("expires_at", &raw, now))
-                .map(Some),
-            None => Some(None),
-        };
-        let rate = p.take_many(rate_limit_setting(
-            self.rate_limit_per_hour,
-            self.rate_limit,
-        ));
-        let allowed_ips = p.take_many(validate::ip_networks(
-            "allowed_ips",
-            &self.allowed_ips.unwrap_or_default(),
-        ));
-        p.finish(|| NewKeySpec {
-            name: name.expect("checked"),
-            permissions: permissions.expect("checked"),
+        let draft = KeyDraft {
+            name: self.name,
+            permissions: self.permissions,
             read_only: self.read_only,
-            description: description.expect("checked"),
-            expires_at: expires_at.expect("checked"),
-            rate_limit: rate.expect("checked"),
-            allowed_ips: allowed_ips.expect("checked"),
-            purpose: Default::default(),
-        })
+            is_active: None,
+            description: self.description.map(Some),
+            expires_at: self.expires_at,
+            rate_limit: LimitDraft {
+                per_hour: self.rate_limit_per_hour,
+                own: own_limit(self.rate_limit),
+            },
+            allowed_ips: self.allowed_ips,
+        };
+        NewKeySpec::from_draft(draft, now)
     }
 }
 
@@ -191,42 +155,20 @@ pub struct UpdateKeyRequest {
 }
 
 impl UpdateKeyRequest {
-    /// Validates the fields that are present.
+    /// Validates the fields that are present (the domain's rules for changes).
     pub fn parse(self) -> Result<KeyChanges, Error> {
-        let mut p = Problems::default();
-        let name = self
-            .name
-            .and_then(|raw| p.take(validate::required_text("name", &raw, MAX_NAME)));
-        let permissions = self
-            .permissions
-            .and_then(|raw| p.take_many(permissions(&raw)));
-        let rate = p
-            .take_many(rate_limit_setting(
-                self.rate_limit_per_hour,
-                self.rate_limit,
-            ))
-            .flatten();
-        let description = match self.description {
-            Some(Some(raw)) => p.take(validate::optional_text(
-                "description",
-                &raw,
-                MAX_DESCRIPTION,
-            )),
-            Some(None) => Some(None),
-            None => None,
-        };
-        let allowed_ips = self
-            .allowed_ips
-            .and_then(|raw| p.take_many(validate::ip_networks("allowed_ips", &raw)));
-        p.finish(|| KeyChanges {
-            name,
-            permissions,
-            is_active: self.is_active,
-            rate_limit: rate,
+        KeyChanges::from_draft(KeyDraft {
+            name: self.name,
+            permissions: self.permissions,
             read_only: self.read_only,
-            description,
-            allowed_ips,
-            ..KeyChanges::default()
+            is_active: self.is_active,
+            description: self.description,
+            expires_at: None,
+            rate_limit: LimitDraft {
+                per_hour: self.rate_limit_per_hour,
+                own: own_limit(self.rate_limit),
+            },
+            allowed_ips: self.allowed_ips,
         })
     }
 }
@@ -242,11 +184,7 @@ pub struct RevokeRequest {
 impl RevokeRequest {
     /// The reason is required: 1 to 500 characters.
     pub fn parse(self) -> Result<String, Error> {
-        let raw = self
-            .reason
-            .ok_or_else(|| Error::invalid_field("reason", "is required"))?;
-        validate::required_text("reason", &raw, MAX_REASON)
-            .map_err(|e| Error::invalid_fields(vec![e]))
+        draft::revoke_reason(self.reason.as_deref())
     }
 }
 
@@ -262,13 +200,7 @@ pub struct RotateQuery {
 impl RotateQuery {
     /// Grace period in days: 0..=90, default 7.
     pub fn parse(self) -> Result<i64, Error> {
-        validate::in_range(
-            "grace_period_days",
-            self.grace_period_days.unwrap_or(DEFAULT_GRACE_DAYS),
-            0,
-            MAX_GRACE_DAYS,
-        )
-        .map_err(|e| Error::invalid_fields(vec![e]))
+        draft::grace_days(self.grace_period_days)
     }
 }
 
@@ -303,14 +235,7 @@ pub struct ExpirationQuery {
 impl ExpirationQuery {
     /// `Ok(None)` removes the expiry (absent, empty or `null`); a time must be in the future.
     pub fn parse(self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
-        let raw = self.expires_at.unwrap_or_default();
-        let raw = raw.trim();
-        if raw.is_empty() || raw == "null" {
-            return Ok(None);
-        }
-        validate::future_timestamp("expires_at", raw, now)
-            .map(Some)
-            .map_err(|e| Error::invalid_fields(vec![e]))
+        draft::new_expiry(self.expires_at.as_deref(), now)
     }
 }
 
@@ -414,6 +339,7 @@ impl VerifyRequest {
 mod tests {
     use super::*;
     use crate::error::Status;
+    use latchkey_core::keys::limit::RateLimit;
     use serde_json::json;
 
     fn create(body: serde_json::Value) -> Result<NewKeySpec, Error> {

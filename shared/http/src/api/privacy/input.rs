@@ -1,6 +1,5 @@
 //! The body of `POST /privacy/erasure` and its parsing into the domain's [`ErasureSpec`].
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -8,12 +7,8 @@ use crate::api::{
     api_keys::input::{DeviceId, Tag},
     doc::DateOrTime,
 };
-use latchkey_core::error::{Error, FieldError};
-use latchkey_core::{
-    keys::spec::{MAX_DEVICE_ID, MAX_TAG},
-    privacy::{ErasureSpec, MAX_SELECTORS, Scope},
-    validate,
-};
+use latchkey_core::error::Error;
+use latchkey_core::privacy::{ErasureSpec, draft::ErasureDraft};
 
 /// Body of `POST /privacy/erasure` (its document schema is [`ErasureRequestSchema`]).
 #[derive(Debug, Default, Deserialize)]
@@ -150,127 +145,17 @@ pub enum TagScope {
     Tag,
 }
 
-/// A date (the whole UTC day) or a timestamp; for the range's `end`, a date means the end of that day.
-fn instant(field: &str, raw: &str, end: bool) -> Result<DateTime<Utc>, FieldError> {
-    let at = validate::timestamp(field, raw)?;
-    if !(end && latchkey_core::timestamp::is_date_only(raw)) {
-        return Ok(at);
-    }
-    at.checked_add_days(chrono::Days::new(1)).ok_or_else(|| {
-        FieldError::new(
-            field,
-            latchkey_core::timestamp::TimestampError::OutOfRange.to_string(),
-        )
-    })
-}
-
-fn selectors(
-    field: &str,
-    raw: Option<Vec<String>>,
-    max_len: usize,
-) -> Result<Vec<String>, Vec<FieldError>> {
-    let raw = raw.unwrap_or_default();
-    if raw.len() > MAX_SELECTORS {
-        return Err(vec![FieldError::new(
-            field,
-            format!("must hold at most {MAX_SELECTORS} entries"),
-        )]);
-    }
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (i, v) in raw.iter().enumerate() {
-        match validate::required_text(&format!("{field}[{i}]"), v, max_len) {
-            Ok(v) if !out.contains(&v) => out.push(v),
-            Ok(_) => {}
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
 impl ErasureRequest {
-    /// Validates the request: each scope's required fields, `from_date` before `to_date`.
+    /// Validates the request by the domain's rules: each scope's required fields, `from_date`
+    /// before `to_date`.
     pub fn parse(self) -> Result<ErasureSpec, Error> {
-        let mut errors = Vec::new();
-        let scope = match self.scope.as_deref() {
-            Some("workspace" | "org") => Some(Scope::Workspace),
-            Some("device") => Some(Scope::Device),
-            Some("date_range") => Some(Scope::DateRange),
-            Some("tag") => Some(Scope::Tag),
-            Some(other) => {
-                errors.push(FieldError::new(
-                    "scope",
-                    format!("{other:?} is not one of workspace, org, device, date_range, tag"),
-                ));
-                None
-            }
-            None => {
-                errors.push(FieldError::new("scope", "is required"));
-                None
-            }
-        };
-        let device_ids =
-            selectors("device_ids", self.device_ids, MAX_DEVICE_ID).unwrap_or_else(|e| {
-                errors.extend(e);
-                vec![]
-            });
-        let tags = selectors("tags", self.tags, MAX_TAG).unwrap_or_else(|e| {
-            errors.extend(e);
-            vec![]
-        });
-        let from = self.from_date.as_deref().and_then(|raw| {
-            instant("from_date", raw, false)
-                .map_err(|e| errors.push(e))
-                .ok()
-        });
-        let to = self.to_date.as_deref().and_then(|raw| {
-            instant("to_date", raw, true)
-                .map_err(|e| errors.push(e))
-                .ok()
-        });
-        if let (Some(from), Some(to)) = (from, to)
-            && from >= to
-        {
-            errors.push(FieldError::new("from_date", "must be before to_date"));
-        }
-        match scope {
-            Some(Scope::Device) if device_ids.is_empty() => errors.push(FieldError::new(
-                "device_ids",
-                "is required for scope device",
-            )),
-            Some(Scope::Tag) if tags.is_empty() => {
-                errors.push(FieldError::new("tags", "is required for scope tag"))
-            }
-            Some(Scope::DateRange) => {
-                if self.from_date.is_none() {
-                    errors.push(FieldError::new(
-                        "from_date",
-                        "is required for scope date_range",
-                    ));
-                }
-                if self.to_date.is_none() {
-                    errors.push(FieldError::new(
-                        "to_date",
-                        "is required for scope date_range",
-                    ));
-                }
-            }
-            _ => {}
-        }
-        if !errors.is_empty() {
-            return Err(Error::invalid_fields(errors));
-        }
-        Ok(ErasureSpec {
-            scope: scope.expect("checked"),
-            device_ids,
-            tags,
-            from,
-            to,
-            dry_run: self.dry_run.unwrap_or(false),
+        ErasureSpec::from_draft(ErasureDraft {
+            scope: self.scope,
+            device_ids: self.device_ids,
+            from_date: self.from_date,
+            to_date: self.to_date,
+            tags: self.tags,
+            dry_run: self.dry_run,
         })
     }
 }
@@ -278,6 +163,7 @@ impl ErasureRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_core::privacy::Scope;
     use serde_json::json;
 
     fn parse(v: serde_json::Value) -> Result<ErasureSpec, Error> {
