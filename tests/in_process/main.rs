@@ -7,7 +7,9 @@
 
 mod account;
 mod api_keys;
+mod authorization;
 mod cartovista;
+mod console;
 mod latitude;
 mod numind;
 mod openapi;

@@ -1,20 +1,59 @@
-//! A browser of the console for the HTTP tests: its cookies, signing in through the local
-//! provider, pages and their CSRF tokens.
+//! A browser of the console for the HTTP tests: its cookies, signing in (through the local
+//! provider, or in process with a session minted as the sign-in would), pages and their CSRF
+//! tokens. Like [`crate::Api`], it talks to the stack or to the in-process Latchkey.
 
 use std::collections::HashMap;
 
+use latchkey_http::testing::InProcess;
 use reqwest::{StatusCode, Url, header};
 
-use crate::{Auth, env, through_the_provider};
+use crate::{Auth, env, in_process, through_the_provider};
+
+/// `request` through the in-process router, as the stack would have it: path, query, headers
+/// and body.
+async fn in_process_send(app: &InProcess, request: reqwest::RequestBuilder) -> Page {
+    let request = request.build().expect("a valid request");
+    let url = request.url();
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut built = http::Request::builder()
+        .method(request.method().clone())
+        .uri(target)
+        .header(header::HOST, url.host_str().unwrap_or("latchkey.test"));
+    for (name, value) in request.headers() {
+        built = built.header(name, value);
+    }
+    let body = request
+        .body()
+        .and_then(|b| b.as_bytes())
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    let reply = app
+        .send(
+            built
+                .body(axum::body::Body::from(body))
+                .expect("a valid request"),
+        )
+        .await;
+    Page {
+        status: reply.status,
+        headers: reply.headers,
+        html: reply.text,
+    }
+}
 
 /// A browser of the console: its cookies, and no redirects followed.
 pub struct Browser {
     /// The API's address.
     pub base: String,
-    /// Its client (no redirects followed).
+    /// Its client (no redirects followed); in process, it only builds requests.
     pub http: reqwest::Client,
     /// The cookies the console set.
     pub cookies: HashMap<String, String>,
+    /// The in-process Latchkey it browses, instead of the stack.
+    app: Option<&'static InProcess>,
 }
 
 /// A page fetched.
@@ -51,15 +90,58 @@ impl Default for Browser {
 }
 
 impl Browser {
-    /// A browser with no cookies.
+    /// A browser of the stack with no cookies.
     pub fn new() -> Self {
+        Self::of(env("LATCHKEY_API_URL"), None)
+    }
+
+    fn of(base: String, app: Option<&'static InProcess>) -> Self {
         Self {
-            base: env("LATCHKEY_API_URL"),
+            base,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
             cookies: HashMap::new(),
+            app,
+        }
+    }
+
+    /// A browser of the in-process Latchkey with no cookies.
+    pub fn in_process() -> Self {
+        Self::of("http://latchkey.test".into(), Some(in_process::app()))
+    }
+
+    /// A browser of the in-process Latchkey signed in as `sub`: the session cookie the
+    /// callback sets (a session token naming a session of its own), made without the provider.
+    pub fn in_process_signed_in(sub: &str) -> Self {
+        Self::in_process_signed_in_as(sub, None, None)
+    }
+
+    /// [`Browser::in_process_signed_in`] with the provider's `workspace_id` and `role` claims.
+    pub fn in_process_signed_in_as(
+        sub: &str,
+        workspace: Option<&str>,
+        role: Option<latchkey_core::auth::Role>,
+    ) -> Self {
+        let mut browser = Self::in_process();
+        let issuer = in_process::issuer();
+        let mut claims = issuer.claims(sub, 3600);
+        claims.email = Some(format!("{sub}@example.com"));
+        claims.workspace_id = workspace.map(str::to_owned);
+        claims.role = role;
+        claims.sid = Some(uuid::Uuid::now_v7().to_string());
+        browser
+            .cookies
+            .insert("latchkey_console".into(), issuer.sign(&claims));
+        browser
+    }
+
+    /// The API the browser's console stands beside (the stack's, or the in-process one).
+    pub fn api(&self) -> crate::Api {
+        match self.app {
+            Some(_) => crate::Api::in_process(),
+            None => crate::Api::new(),
         }
     }
 
@@ -114,13 +196,16 @@ impl Browser {
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
-            let response = request
+            let request = request
                 .try_clone()
                 .expect("form bodies are buffered")
-                .header(header::COOKIE, jar.join("; "))
-                .send()
-                .await
-                .expect("the local API answers");
+                .header(header::COOKIE, jar.join("; "));
+            if let Some(app) = self.app {
+                let page = in_process_send(app, request).await;
+                self.remember(&page.headers);
+                return page;
+            }
+            let response = request.send().await.expect("the local API answers");
             let status = response.status();
             let headers = response.headers().clone();
             self.remember(&headers);

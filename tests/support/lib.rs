@@ -643,8 +643,8 @@ pub async fn through_the_provider(
     panic!("the provider never sent the user back");
 }
 
-/// The in-process Latchkey: every route of every function over memory, one per test binary, as
-/// the stack is one per run (tests keep apart by using fresh users, as on the stack).
+/// The in-process Latchkey: every route of every function (the console's too) over memory, one
+/// per test binary, as the stack is one per run (tests keep apart by using fresh users, as on the stack).
 pub mod in_process {
     use std::sync::LazyLock;
 
@@ -655,7 +655,11 @@ pub mod in_process {
 
     use super::{Api, Auth, Reply, User};
 
-    static APP: LazyLock<InProcess> = LazyLock::new(InProcess::new);
+    static APP: LazyLock<InProcess> = LazyLock::new(|| {
+        InProcess::with_console(|wiring, sign_in| {
+            latchkey_console::router(latchkey_console::Console::wire(wiring, sign_in))
+        })
+    });
 
     /// The one in-process Latchkey of this test binary.
     pub fn app() -> &'static InProcess {

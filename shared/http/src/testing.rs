@@ -91,6 +91,8 @@ pub async fn replay(
 /// from 127.0.0.1, as the local stack's do.
 pub struct InProcess {
     router: Router,
+    /// The routes under `/console`, when mounted ([`InProcess::with_console`]).
+    console: Option<Router>,
     settings: JwtSettings,
     issuer: JwtIssuer,
 }
@@ -109,11 +111,32 @@ impl InProcess {
 
     /// A fresh Latchkey with nothing stored, on `clock` (a `ManualClock` the test moves).
     pub fn on(clock: Arc<dyn Clock>) -> Self {
+        Self::mounting(clock, |_, _| None)
+    }
+
+    /// A fresh Latchkey on the wall clock with the console's routes too: `console` makes them
+    /// from the same wiring and sign-in (the console crate sits above this one, so its router
+    /// is handed in). Requests under `/console` go to it, as API Gateway routes them.
+    pub fn with_console(
+        console: impl FnOnce(&Wiring, Arc<latchkey_core::sessions::SignIn>) -> Router,
+    ) -> Self {
+        Self::mounting(Arc::new(SystemClock), |wiring, sign_in| {
+            Some(console(wiring, sign_in))
+        })
+    }
+
+    fn mounting(
+        clock: Arc<dyn Clock>,
+        console: impl FnOnce(&Wiring, Arc<latchkey_core::sessions::SignIn>) -> Option<Router>,
+    ) -> Self {
         let wiring = Wiring::in_memory(test_config(), clock);
-        let router = crate::api::every_route(&wiring, Some(offline_sign_in(&wiring)));
+        let sign_in = offline_sign_in(&wiring);
+        let router = crate::api::every_route(&wiring, Some(sign_in.clone()));
+        let console = console(&wiring, sign_in);
         let settings = wiring.config().sessions().clone();
         Self {
             router,
+            console,
             issuer: JwtIssuer::new(&settings),
             settings,
         }
@@ -151,17 +174,17 @@ impl InProcess {
                 .extensions_mut()
                 .insert(RequestContext::ApiGatewayV2(context));
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let router = match &self.console {
+            Some(console) if is_console(request.uri().path()) => console,
+            _ => &self.router,
+        };
+        let response = router.clone().oneshot(request).await.expect("infallible");
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.expect("body").to_bytes();
         Reply {
             status: parts.status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
             headers: parts.headers,
         }
     }
@@ -195,6 +218,11 @@ impl InProcess {
     }
 }
 
+/// Whether API Gateway routes `path` to the console (`/console` and below).
+fn is_console(path: &str) -> bool {
+    path == "/console" || path.starts_with("/console/")
+}
+
 /// An answer of [`InProcess`].
 #[derive(Debug)]
 pub struct Reply {
@@ -204,6 +232,8 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// Its body as JSON (`null` when it is not JSON).
     pub body: Value,
+    /// Its body as text (a console page's HTML).
+    pub text: String,
 }
 
 impl Reply {
