@@ -13,4 +13,6 @@ mod console;
 mod latitude;
 mod numind;
 mod openapi;
+mod privacy;
 mod spartera;
+mod verify;
