@@ -19,6 +19,11 @@ One aims the fuzzer: a `company_id` or `tenantUrlCode` path parameter is set to 
 (LATCHKEY_FUZZ_WORKSPACE), so spartera's and cartovista's operations reach their handlers and
 validation instead of answering every case with the 404 of a workspace that is not the caller's.
 
+One treats the contract's own 503 as the contract asks a client to: a request answered 503
+`unavailable` (a storage call past its budget: DynamoDB Local now and then stalls on two busy
+cores) is sent once more after its Retry-After, and the failure kept only if that answer is a 5xx
+too; each is written to LATCHKEY_FUZZ_UNAVAILABLE_LOG, which the summary counts.
+
 The others are about cargo lambda watch, the local stand-in for API Gateway and Lambda, never
 about the functions:
 
@@ -159,6 +164,8 @@ def filter_failure(context, failure, case, response) -> bool:
             with open(path, "a") as log:
                 log.write(json.dumps({"operation": f"{case.method} {case.operation.path}", "body": case.body}) + "\n")
         return False
+    if response is not None and response.status_code == 503 and UNAVAILABLE in response.content:
+        return _unavailable_again(response)
     if response is None or response.status_code != 500 or EMULATOR_500 not in response.content:
         return True
     key = id(response)
@@ -176,6 +183,28 @@ def filter_failure(context, failure, case, response) -> bool:
                 "request": f"{response.request.method} {response.request.url}",
                 "retried_status": _retried[key],
             }
+            with open(path, "a") as log:
+                log.write(json.dumps(record) + "\n")
+    return _retried[key] >= 500
+
+
+# The contract's 503: a storage call outlived its budget (DynamoDB Local now and then stalls on two
+# busy cores), answered with Retry-After, which the contract asks clients to honour.
+UNAVAILABLE = b'"code":"unavailable"'
+
+
+def _unavailable_again(response) -> bool:
+    """Sends a request answered with the contract's 503 once more after its Retry-After (at most
+    3 s), as a client does; the failure stands only if that answer is a 5xx too. Every such
+    request is written to LATCHKEY_FUZZ_UNAVAILABLE_LOG, which the summary counts."""
+    key = id(response)
+    if key not in _retried:
+        wait = min(float(response.headers.get("retry-after", "1") or 1), 3.0)
+        time.sleep(wait)
+        _retried[key] = requests.Session().send(response.request, timeout=30).status_code
+        path = os.environ.get("LATCHKEY_FUZZ_UNAVAILABLE_LOG")
+        if path:
+            record = {"request": f"{response.request.method} {response.request.url}", "retried_status": _retried[key]}
             with open(path, "a") as log:
                 log.write(json.dumps(record) + "\n")
     return _retried[key] >= 500

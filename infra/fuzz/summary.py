@@ -3,7 +3,8 @@
     python infra/fuzz/summary.py .local/stack-9000/fuzz/*.ndjson
 
 Exits 1 when any check failed, so the caller cannot miss a failure a report holds. Also reports
-the emulator's own 500s that hooks.py retried (emulator-500s.jsonl next to the reports).
+the emulator's own 500s that hooks.py retried (emulator-500s.jsonl next to the reports), and the
+contract's 503s it sent again after their Retry-After (unavailable-503s.jsonl).
 """
 
 import json
@@ -60,6 +61,15 @@ def main(paths: list[str]) -> int:
         print(
             f"cargo lambda watch answered {len(retried)} request(s) with its own 500; "
             f"{answered} answered below 500 when sent again: {[r['request'] for r in retried]}"
+        )
+    unavailable = reports[0].parent / "unavailable-503s.jsonl" if reports else None
+    if unavailable and unavailable.exists():
+        retried = [json.loads(line) for line in unavailable.open() if line.strip()]
+        answered = sum(1 for r in retried if r["retried_status"] < 500)
+        print(
+            f"the stack answered {len(retried)} request(s) with the contract's 503 (a storage call past "
+            f"its budget); {answered} answered below 500 when sent again after Retry-After: "
+            f"{[r['request'] for r in retried]}"
         )
     valid = reports[0].parent / "valid-negatives.jsonl" if reports else None
     if valid and valid.exists():

@@ -4,6 +4,7 @@ axe-core check of each page."""
 
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -28,14 +29,31 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WIDTHS = {"mobile": 375, "desktop": 1440}
-# cargo lambda watch's own 500 (no function writes it; see the README's Decisions): a GET so
-# answered is loaded again, at most twice and noted on stderr, as tests/support/lib.rs does.
+# cargo lambda watch's own 500 (no function writes it; see the README's Decisions): a page GET so
+# answered is loaded again, at most twice and noted on stderr, as tests/support/lib.rs does
+# (load_again_after_emulator_500, on every console URL of the browser context).
 EMULATOR_500 = '"type":"https://httpstatuses.com/500"'
 EMULATOR_RETRIES = 2
 
 
 def emulator_500(response):
     return response is not None and response.status == 500 and EMULATOR_500 in response.text()
+
+
+def load_again_after_emulator_500(route):
+    """Every page GET of the console, sent again when the emulator answers it with its own 500
+    (at most twice, noted on stderr): wherever the browser lands, by a link, a form's redirect or
+    the sign-in's redirect chain. Anything else (a form's POST above all) is sent once, as is."""
+    request = route.request
+    if request.method != "GET" or not request.is_navigation_request():
+        route.continue_()
+        return
+    for attempt in range(EMULATOR_RETRIES + 1):
+        response = route.fetch(max_redirects=0)
+        if attempt == EMULATOR_RETRIES or not emulator_500(response):
+            route.fulfill(response=response)
+            return
+        print(f"cargo lambda watch answered GET {request.url} with its own 500; loading it again", file=sys.stderr)
 
 
 def base_url():
@@ -54,10 +72,6 @@ class Console:
         os.makedirs(SHOTS, exist_ok=True)
 
     def go(self, path):
-        for _ in range(EMULATOR_RETRIES):
-            if not emulator_500(self.page.goto(self.base + path)):
-                return self.page
-            print(f"cargo lambda watch answered GET {path} with its own 500; loading it again", file=sys.stderr)
         self.page.goto(self.base + path)
         return self.page
 
@@ -113,6 +127,7 @@ def console(browser):
     """A new user, signed in through the local provider's sign-in form."""
     context = browser.new_context(bypass_csp=True, viewport={"width": 1440, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url())
+    context.route(re.compile(re.escape(base_url()) + r"/console(/.*)?(\?.*)?$"), load_again_after_emulator_500)
     page = context.new_page()
     page.set_default_timeout(20_000)
     console = Console(page, base_url())
