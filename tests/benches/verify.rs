@@ -34,6 +34,7 @@ async fn main() {
     );
     let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
     let owner = Caller {
+        origin: Default::default(),
         workspace_id: WorkspaceId::personal(&user),
         user_id: user,
         credential: Credential::Session { role: Role::Owner },

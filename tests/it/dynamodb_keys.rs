@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use latchkey_aws::dynamo::DynamoKeyStore;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::{
     Error,
     auth::{Caller, Credential, Role},
@@ -37,6 +38,7 @@ async fn store() -> Arc<DynamoKeyStore> {
 fn caller() -> Caller {
     let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
     Caller {
+        origin: Default::default(),
         workspace_id: WorkspaceId::personal(&user),
         user_id: user,
         credential: Credential::Session { role: Role::Owner },
@@ -86,14 +88,25 @@ impl KeyStore for ReadTogether {
     ) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.list_by_workspace(workspace).await
     }
-    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError> {
-        self.inner.insert(key).await
+    fn audit_log(&self) -> Arc<dyn latchkey_core::audit::store::AuditStore> {
+        self.inner.audit_log()
     }
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.update(key).await
+    async fn reserve_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        self.inner.reserve_number(workspace).await
     }
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
-        self.inner.rotate(old, new).await
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<ApiKey, StoreError> {
+        self.inner.insert(key, event).await
+    }
+    async fn update(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.update(key, event).await
+    }
+    async fn rotate(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        event: &AuditEvent,
+    ) -> Result<ApiKey, StoreError> {
+        self.inner.rotate(old, new, event).await
     }
     async fn number(&self, key: &ApiKey) -> Result<u64, StoreError> {
         self.inner.number(key).await
@@ -108,8 +121,8 @@ impl KeyStore for ReadTogether {
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError> {
         self.inner.rehash(id, old, new).await
     }
-    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.delete(key).await
+    async fn delete(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.delete(key, event).await
     }
     fn change_cursor(&self) -> ChangeCursor {
         self.inner.change_cursor()
@@ -289,15 +302,16 @@ async fn stale_versions_cannot_overwrite_or_delete() {
 
     let mut overwrite = stale.clone();
     overwrite.version += 1;
+    let event = latchkey_tests::next_event(base.as_ref(), &overwrite).await;
     assert!(matches!(
-        base.update(&overwrite).await,
+        base.update(&overwrite, &event).await,
         Err(StoreError::Conflict)
     ));
     assert!(matches!(
-        base.delete(&stale).await,
+        base.delete(&stale, &event).await,
         Err(StoreError::Conflict)
     ));
-    base.delete(&stored).await.unwrap();
+    base.delete(&stored, &event).await.unwrap();
     assert!(base.get(stored.id).await.unwrap().is_none());
 }
 
@@ -440,7 +454,12 @@ async fn verification_checks_in_the_documented_order_and_caches() {
 
     // A deleted key keeps working from this container's cache until the TTL (the documented
     // bound) unless the deleting container is this one; the store no longer has it.
-    base.delete(&issued.key).await.unwrap();
+    base.delete(
+        &issued.key,
+        &latchkey_tests::next_event(base.as_ref(), &issued.key).await,
+    )
+    .await
+    .unwrap();
     cache.forget(issued.key.id);
     assert_eq!(code(inside, &["read"]).await, VerifyCode::NotFound);
 }

@@ -87,7 +87,8 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         id,
         number: None,
         owner_id: owner.clone(),
-        workspace_id: WorkspaceId::personal(owner),
+        // A workspace of its own: its insert's audit event is its workspace's first.
+        workspace_id: WorkspaceId::parse(&format!("seeded-{id}")).unwrap(),
         name: "seeded".into(),
         key_prefix: plain.key_prefix(),
         masked_key: plain.masked(),
@@ -133,7 +134,12 @@ async fn a_sweep_reads_what_is_due_not_every_key() {
             now + Duration::days(60) + Duration::minutes(i)
         };
         let (store, key) = (store.clone(), key(&owner, expires_at, &hash));
-        tasks.spawn(async move { store.insert(&key).await.unwrap() });
+        tasks.spawn(async move {
+            store
+                .insert(&key, &latchkey_tests::first_event(&key))
+                .await
+                .unwrap()
+        });
         if tasks.len() >= 64 {
             tasks.join_next().await;
         }
@@ -161,7 +167,10 @@ async fn transitions_apply_once_whatever_is_redelivered() {
     let base = (Utc::now() + Duration::days(4000)).trunc_subsecs(0);
     let expires_at = base + Duration::days(3);
     let k = key(&owner, expires_at, "unused");
-    store.insert(&k).await.unwrap();
+    store
+        .insert(&k, &latchkey_tests::first_event(&k))
+        .await
+        .unwrap();
 
     let (a, b) = tokio::join!(lifecycle.sweep(base, &queue), lifecycle.sweep(base, &queue));
     assert_eq!(

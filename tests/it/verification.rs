@@ -32,6 +32,7 @@ use latchkey_tests::ManualClock;
 fn caller() -> Caller {
     let user = UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
     Caller {
+        origin: Default::default(),
         workspace_id: WorkspaceId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
         user_id: user,
         credential: Credential::Session { role: Role::Owner },

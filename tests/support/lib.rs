@@ -717,3 +717,43 @@ pub mod in_process {
         }
     }
 }
+
+/// An audit event for writing `key` through a store directly (as the use cases would, with the
+/// change): it extends `key`'s workspace's chain as it stands.
+pub async fn next_event(
+    store: &dyn latchkey_core::keys::store::KeyStore,
+    key: &latchkey_core::keys::model::ApiKey,
+) -> latchkey_core::audit::AuditEvent {
+    let head = store
+        .audit_log()
+        .head(&key.workspace_id)
+        .await
+        .expect("the chain's head");
+    latchkey_core::audit::chain::seal(test_record(key), &head)
+}
+
+/// [`next_event`] for a key in a workspace with no events yet (no read needed).
+pub fn first_event(key: &latchkey_core::keys::model::ApiKey) -> latchkey_core::audit::AuditEvent {
+    latchkey_core::audit::chain::seal(test_record(key), &Default::default())
+}
+
+fn test_record(key: &latchkey_core::keys::model::ApiKey) -> latchkey_core::audit::Record {
+    use latchkey_core::audit::{Actor, ActorKind, Origin, Record};
+    Record {
+        workspace_id: key.workspace_id.clone(),
+        action: "key.test".into(),
+        actor: Actor {
+            kind: ActorKind::System,
+            id: "tests".into(),
+            name: None,
+        },
+        targets: vec![latchkey_core::keys::record::target(key)],
+        origin: Origin {
+            family: "tests".into(),
+            ..Origin::default()
+        },
+        changes: Default::default(),
+        users: vec![key.owner_id.to_string()],
+        time: chrono::Utc::now(),
+    }
+}

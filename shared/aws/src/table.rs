@@ -22,6 +22,8 @@
 //! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
 //! | a container's flush waiting to be folded (`body`: JSON) | `USAGEINBOX#<shard>` | `<message id, uuid v7>` | | |
 //! | a folded message's tombstone | `USAGETAKEN#<message id>` | `USAGETAKEN` | | |
+//! | audit event (`body`: JSON; `seq`) | `AUDIT#<workspace>` | `EVENT#<event id, uuid v7>` | | |
+//! | the head of a workspace's audit chain (`seq`, `digest`) | `AUDIT#<workspace>` | `HEAD` | | |
 //! | a fold recorded and not finished (`body`: JSON, in parts) | `USAGEFOLDS` | `<fold id>#<part, 3 digits>` | | |
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
@@ -29,7 +31,10 @@
 //! one day-partition at a time; `gsi4` lists a workspace's keys newest first (what its owners and
 //! admins manage through the compatibility families); `gsi3` finds a device's usage events (and projects their `count`). Usage events of one workspace
 //! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
-//! `ttl` is the table's TTL attribute (rate windows and usage events expire by it).
+//! `ttl` is the table's TTL attribute (rate windows, usage events and audit events expire by
+//! it). A workspace's audit events are one partition in time order (their ids are UUIDv7s), read
+//! newest first for the log and in a time range for an integrity check; the head item beside
+//! them is what every writer of the workspace's log conditions its transaction on.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -292,6 +297,26 @@ pub fn day_sk(day: NaiveDate) -> String {
 pub fn day_of_sk(sk: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(sk.strip_prefix(DAY_SK_PREFIX)?, "%Y-%m-%d").ok()
 }
+
+/// The partition of a workspace's audit log: its events and its chain's head.
+pub fn audit_pk(workspace: &WorkspaceId) -> String {
+    format!("AUDIT#{}", workspace.as_str())
+}
+
+/// The prefix of every audit event's sort key.
+pub const AUDIT_EVENT_PREFIX: &str = "EVENT#";
+
+/// The sort key of audit event `id`.
+pub fn audit_event_sk(id: uuid::Uuid) -> String {
+    format!("{AUDIT_EVENT_PREFIX}{id}")
+}
+
+/// The sort key of the head of a workspace's audit chain.
+pub const AUDIT_HEAD_SK: &str = "HEAD";
+/// An audit event's (and the head's) number in the chain.
+pub const AUDIT_SEQ: &str = "seq";
+/// The head's digest.
+pub const AUDIT_DIGEST: &str = "digest";
 
 #[cfg(test)]
 mod tests {

@@ -74,7 +74,10 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
         },
         Err(err) => return ApiError(err).into_response(),
     };
-    let (caller, identity) = signed_in;
+    let (mut caller, identity) = signed_in;
+    let (parts, body) = request.into_parts();
+    caller.origin = latchkey_http::client::origin(&parts);
+    let request = Request::from_parts(parts, body);
     let Some(session) = identity.session_id.clone() else {
         return signed_out(&headers);
     };

@@ -89,6 +89,7 @@ async fn verifier(cache_ttl: Duration) -> (KeyVerifier, Vec<String>) {
     );
     let user = UserId::parse("bench").expect("an id");
     let owner = Caller {
+        origin: Default::default(),
         workspace_id: WorkspaceId::personal(&user),
         user_id: user,
         credential: Credential::Session { role: Role::Owner },

@@ -55,7 +55,7 @@ pub async fn delete_own_account(
             ));
         }
     }
-    keys.erase_all_of(&caller.user_id).await?;
+    keys.erase_all_of(caller).await?;
     profiles.erase(&caller.user_id).await?;
     sessions
         .revoke_user(&caller.user_id, now, now + REVOCATION_KEPT)
@@ -119,6 +119,7 @@ mod tests {
         };
         profiles.ensure(&new, SystemClock.now()).await.unwrap();
         Caller {
+            origin: Default::default(),
             user_id: user,
             workspace_id: workspace.clone(),
             credential: Credential::Session { role },

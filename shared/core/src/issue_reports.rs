@@ -269,6 +269,7 @@ mod tests {
             clock.clone(),
         );
         let caller = Caller {
+            origin: Default::default(),
             user_id: members[2].clone(),
             workspace_id: workspace.clone(),
             credential: Credential::Session { role: Role::Member },

@@ -8,6 +8,7 @@
 //! use case runs in a unit test and every route in process.
 
 pub mod account_closure;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

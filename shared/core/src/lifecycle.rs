@@ -255,6 +255,7 @@ mod tests {
         );
         let id = uuid::Uuid::new_v4().to_string();
         let owner = Caller {
+            origin: Default::default(),
             user_id: UserId::parse(&id).unwrap(),
             workspace_id: WorkspaceId::parse(&id).unwrap(),
             credential: Credential::Session { role: Role::Owner },

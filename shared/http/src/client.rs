@@ -1,11 +1,12 @@
-//! What a request says about its sender: address and user agent.
+//! What a request says about its sender: address and user agent; and, for the audit log, where
+//! it came from ([`origin`]): those, its id and the family its path belongs to.
 
 use std::{convert::Infallible, net::IpAddr};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use lambda_http::request::RequestContext;
 
-use latchkey_core::usage::AttemptContext;
+use latchkey_core::{audit::Origin, usage::AttemptContext};
 
 /// The sender of a request as API Gateway saw it.
 #[derive(Debug, Clone)]
@@ -44,5 +45,59 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientContext {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(Self::of(parts))
+    }
+}
+
+/// The family a path belongs to, as the audit log names it.
+pub fn family_of(path: &str) -> &'static str {
+    if path == "/console" || path.starts_with("/console/") {
+        "console"
+    } else if path.starts_with("/companies/") {
+        "spartera"
+    } else if path.starts_with("/auth/api_keys") {
+        "latitude.sh"
+    } else if path.starts_with("/api/auth") {
+        "numind"
+    } else if path.starts_with("/api/") {
+        "native"
+    } else if path.contains("/api/v2/") {
+        "cartovista"
+    } else {
+        "native"
+    }
+}
+
+/// Where the request whose parts are `parts` came from, for the audit log.
+pub fn origin(parts: &Parts) -> Origin {
+    let client = ClientContext::of(parts).0;
+    Origin {
+        ip: client.ip.map(|ip| ip.to_string()),
+        user_agent: client.user_agent,
+        request_id: parts
+            .headers
+            .get(crate::request_id::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        family: family_of(parts.uri.path()).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::family_of;
+
+    #[test]
+    fn every_family_is_named_by_its_paths() {
+        for (path, family) in [
+            ("/api/v1/account/api-keys", "native"),
+            ("/api/v1/keys/verify", "native"),
+            ("/companies/ws/api-keys/1", "spartera"),
+            ("/auth/api_keys/abc", "latitude.sh"),
+            ("/api/auth/api-keys", "numind"),
+            ("/tenant/api/v2/ApiKey", "cartovista"),
+            ("/console/keys", "console"),
+        ] {
+            assert_eq!(family_of(path), family, "{path}");
+        }
     }
 }

@@ -18,7 +18,7 @@ pub mod testing;
 pub use error::{ApiError, Result};
 pub use session::{Authenticated, Session};
 
-mod client;
+pub mod client;
 mod cookies;
 mod event;
 pub mod extract;

@@ -20,8 +20,8 @@ fn usable(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
-/// Middleware: assigns, traces and returns the request id.
-pub async fn propagate(request: Request, next: Next) -> Response {
+/// Middleware: assigns (in the request's headers too), traces and returns the request id.
+pub async fn propagate(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(&REQUEST_ID)
@@ -31,6 +31,8 @@ pub async fn propagate(request: Request, next: Next) -> Response {
             HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
                 .expect("uuid is a header value")
         });
+    // Handlers see the id the response will carry (the audit log records it).
+    request.headers_mut().insert(REQUEST_ID, id.clone());
     let span = tracing::info_span!(
         "request",
         request_id = %id.to_str().unwrap_or_default(),

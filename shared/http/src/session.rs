@@ -40,7 +40,8 @@ where
         {
             slot.fill(rate);
         }
-        let caller = authentication.result?;
+        let mut caller = authentication.result?;
+        caller.origin = crate::client::origin(parts);
         if is_mutating(&parts.method) && caller.grant().is_some_and(|g| g.read_only) {
             return Err(
                 Error::Forbidden("A read-only API key cannot change anything.".into()).into(),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use latchkey_core::{
+    audit::store::AuditStore,
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
@@ -22,6 +23,9 @@ use super::Table;
 impl Storage for Table {
     fn keys(&self) -> Arc<dyn KeyStore> {
         Arc::new(self.keys())
+    }
+    fn audit(&self) -> Arc<dyn AuditStore> {
+        self.keys().audit_log()
     }
     fn rates(&self) -> Arc<dyn RateCounter> {
         Arc::new(self.rates())

@@ -11,7 +11,7 @@ use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Item, address, put_new, transact};
+use super::{DynamoAuditStore, Item, address, put_new, transact};
 use crate::table;
 use latchkey_core::keys::{
     limit::{RateLimit, RateWindow},
@@ -20,6 +20,7 @@ use latchkey_core::keys::{
     store::{ChangeCursor, KeyStore},
 };
 use latchkey_core::{
+    audit::{AuditEvent, DEFAULT_RETENTION_DAYS, store::AuditStore},
     ids::{KeyId, UserId, WorkspaceId},
     role::Role,
     store::StoreError,
@@ -31,15 +32,29 @@ use latchkey_core::{
 pub struct DynamoKeyStore {
     client: Client,
     table: String,
+    /// The audit log every change's event joins, in the change's transaction.
+    audit: DynamoAuditStore,
 }
 
 impl DynamoKeyStore {
-    /// An adapter over `table`.
+    /// An adapter over `table`, its changes' events kept for the default retention.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let table = table.into();
         Self {
+            audit: DynamoAuditStore::new(client.clone(), &table, DEFAULT_RETENTION_DAYS),
             client,
-            table: table.into(),
+            table,
         }
+    }
+
+    /// `items` and the items that record `event`, as one transaction.
+    async fn transact_recorded(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        items.extend(self.audit.items(event)?);
+        self.transact(items).await
     }
 }
 
@@ -520,6 +535,10 @@ impl DynamoKeyStore {
 
 #[async_trait]
 impl KeyStore for DynamoKeyStore {
+    fn audit_log(&self) -> std::sync::Arc<dyn AuditStore> {
+        std::sync::Arc::new(self.audit.clone())
+    }
+
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
         let out = self
             .client
@@ -549,37 +568,58 @@ impl KeyStore for DynamoKeyStore {
         .await
     }
 
-    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError> {
-        let number = self.next_number(&key.workspace_id).await?;
+    async fn reserve_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        self.next_number(workspace).await
+    }
+
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<ApiKey, StoreError> {
+        let number = match key.number {
+            Some(number) => number,
+            None => self.next_number(&key.workspace_id).await?,
+        };
         let key = ApiKey {
             number: Some(number),
             ..key.clone()
         };
-        self.transact(vec![
-            self.new_key(&key)?,
-            number_lookup(&self.table, &key, number)?,
-        ])
+        self.transact_recorded(
+            vec![
+                self.new_key(&key)?,
+                number_lookup(&self.table, &key, number)?,
+            ],
+            event,
+        )
         .await?;
         Ok(key)
     }
 
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.transact(vec![self.settings_write(key)?, self.change(key.id)?])
+    async fn update(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
+        self.transact_recorded(vec![self.settings_write(key)?, self.change(key.id)?], event)
             .await
     }
 
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
-        let number = self.next_number(&new.workspace_id).await?;
+    async fn rotate(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        event: &AuditEvent,
+    ) -> Result<ApiKey, StoreError> {
+        let number = match new.number {
+            Some(number) => number,
+            None => self.next_number(&new.workspace_id).await?,
+        };
         let new = ApiKey {
             number: Some(number),
             ..new.clone()
         };
-        self.transact(vec![
-            self.settings_write(old)?,
-            self.change(old.id)?,
-            self.new_key(&new)?,
-            number_lookup(&self.table, &new, number)?,
-        ])
+        self.transact_recorded(
+            vec![
+                self.settings_write(old)?,
+                self.change(old.id)?,
+                self.new_key(&new)?,
+                number_lookup(&self.table, &new, number)?,
+            ],
+            event,
+        )
         .await?;
         Ok(new)
     }
@@ -655,7 +695,7 @@ impl KeyStore for DynamoKeyStore {
         Ok(())
     }
 
-    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn delete(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_address(key.id)))
@@ -676,7 +716,7 @@ impl KeyStore for DynamoKeyStore {
                 .map_err(StoreError::backend)?;
             items.push(TransactWriteItem::builder().delete(lookup).build());
         }
-        self.transact(items).await
+        self.transact_recorded(items, event).await
     }
 
     fn change_cursor(&self) -> ChangeCursor {

@@ -2,6 +2,7 @@
 //! describes. Items are (de)serialized with `serde_dynamo`; every write that could race is
 //! conditional or transactional; reads of more than one page use the SDK's paginators.
 
+pub mod audit;
 pub mod batch;
 mod bundle;
 pub mod dashboard;
@@ -17,6 +18,7 @@ pub mod sessions;
 pub mod usage;
 pub mod usage_inbox;
 
+pub use audit::DynamoAuditStore;
 pub use dashboard::DynamoDashboardStore;
 pub use erasure::DynamoErasureStore;
 pub use issue_reports::DynamoIssueReportStore;

@@ -275,6 +275,7 @@ impl Authenticator {
             None => (WorkspaceId::personal(&user_id), Role::Owner),
         };
         let caller = Caller {
+            origin: Default::default(),
             user_id,
             workspace_id,
             credential: Credential::Session { role },
@@ -354,6 +355,7 @@ fn key_caller(verification: Verification, now: DateTime<Utc>) -> Result<Caller, 
         .key
         .ok_or_else(|| Error::internal(std::io::Error::other("valid verification without key")))?;
     Ok(Caller {
+        origin: Default::default(),
         user_id: key.owner_id.clone(),
         workspace_id: key.workspace_id.clone(),
         credential: Credential::ApiKey(key.grant()),

@@ -4,6 +4,7 @@
 
 use super::model::KeyGrant;
 use crate::{
+    audit::{Actor, ActorKind, Origin},
     ids::{UserId, WorkspaceId},
     role::Role,
 };
@@ -29,6 +30,8 @@ pub struct Caller {
     pub workspace_id: WorkspaceId,
     /// How they authenticated.
     pub credential: Credential,
+    /// Where the request came from, for the audit log (the HTTP layer fills it in).
+    pub origin: Origin,
 }
 
 impl Caller {
@@ -47,6 +50,22 @@ impl Caller {
         match &self.credential {
             Credential::Session { role } => *role,
             Credential::ApiKey(grant) => grant.role,
+        }
+    }
+
+    /// Who the audit log says acted: the user of a session, or the acting key.
+    pub fn actor(&self) -> Actor {
+        match &self.credential {
+            Credential::Session { .. } => Actor {
+                kind: ActorKind::User,
+                id: self.user_id.to_string(),
+                name: None,
+            },
+            Credential::ApiKey(grant) => Actor {
+                kind: ActorKind::Key,
+                id: grant.key_id.to_string(),
+                name: None,
+            },
         }
     }
 

@@ -155,6 +155,7 @@ mod tests {
 
     fn owner() -> Caller {
         Caller {
+            origin: Default::default(),
             user_id: UserId::parse("owner").unwrap(),
             workspace_id: WorkspaceId::parse("ws").unwrap(),
             credential: Credential::Session { role: Role::Owner },

@@ -12,6 +12,7 @@ pub mod limit;
 pub mod model;
 pub mod ratelimit;
 pub mod reach;
+pub mod record;
 pub mod secret;
 pub mod service;
 pub mod spec;

@@ -55,6 +55,7 @@ mod tests {
 
     fn caller(workspace: &WorkspaceId, credential: Credential) -> Caller {
         Caller {
+            origin: Default::default(),
             user_id: UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
             workspace_id: workspace.clone(),
             credential,

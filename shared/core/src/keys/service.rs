@@ -11,11 +11,13 @@ use super::{
     hashing,
     model::{ApiKey, DailyUsage, KeyStatus},
     reach::Reach,
+    record,
     secret::{KeyPrefix, PairedSecret, PlainKey},
     spec::{KeyChanges, NewKeySpec},
     store::KeyStore,
 };
 use crate::{
+    audit::store::AuditTrail,
     clock::Clock,
     error::Error,
     ids::{KeyId, ResourceId, UserId},
@@ -62,6 +64,7 @@ pub struct KeyEvents {
 #[derive(Clone)]
 pub struct KeyService {
     store: Arc<dyn KeyStore>,
+    trail: AuditTrail,
     prefix: KeyPrefix,
     clock: Arc<dyn Clock>,
     cache: Arc<VerifiedKeyCache>,
@@ -104,6 +107,7 @@ impl KeyService {
         cache: Arc<VerifiedKeyCache>,
     ) -> Self {
         Self {
+            trail: AuditTrail::new(store.audit_log()),
             store,
             prefix,
             clock,
@@ -252,7 +256,7 @@ impl KeyService {
         let now = self.now();
         let key = ApiKey {
             id,
-            number: None,
+            number: Some(self.store.reserve_number(&caller.workspace_id).await?),
             owner_id: owner.clone(),
             workspace_id: caller.workspace_id.clone(),
             name: spec.name,
@@ -281,7 +285,21 @@ impl KeyService {
             purpose: spec.purpose,
             version: 1,
         };
-        let key = self.store.insert(&key).await?;
+        let record = record::record(
+            caller,
+            "key.created",
+            &[&key],
+            record::changes(None, &key),
+            now,
+        );
+        let (store, made) = (&self.store, &key);
+        let key = self
+            .trail
+            .recording(
+                record,
+                |event| async move { store.insert(made, &event).await },
+            )
+            .await?;
         self.step(&key.owner_id, Step::CreatedApiKey).await;
         if key.expires_at.is_some() {
             self.step(&key.owner_id, Step::SetKeyExpiration).await;
@@ -327,11 +345,25 @@ impl KeyService {
         self.owned(caller, id).await
     }
 
-    /// Writes `key` at its next version and drops it from this container's cache.
-    async fn save(&self, mut key: ApiKey) -> Result<ApiKey, Error> {
+    /// Writes `key` (changed from `before`) at its next version with the event of `action` by
+    /// `caller`, and drops it from this container's cache.
+    async fn save(
+        &self,
+        caller: &Caller,
+        before: &ApiKey,
+        mut key: ApiKey,
+        action: &str,
+    ) -> Result<ApiKey, Error> {
         key.version += 1;
         key.updated_at = self.now();
-        self.store.update(&key).await?;
+        let changes = record::changes(Some(before), &key);
+        let record = record::record(caller, action, &[&key], changes, key.updated_at);
+        let (store, changed) = (&self.store, &key);
+        self.trail
+            .recording(record, |event| async move {
+                store.update(changed, &event).await
+            })
+            .await?;
         self.cache.forget(key.id);
         Ok(key)
     }
@@ -343,10 +375,10 @@ impl KeyService {
         id: KeyId,
         changes: KeyChanges,
     ) -> Result<ApiKey, Error> {
-        let key = self.owned(caller, id).await?;
-        let ceiling = self.ceiling(caller, &key).await?;
-        let key = self.changed(&ceiling, &key, changes)?;
-        self.save(key).await
+        let before = self.owned(caller, id).await?;
+        let ceiling = self.ceiling(caller, &before).await?;
+        let key = self.changed(&ceiling, &before, changes)?;
+        self.save(caller, &before, key, "key.updated").await
     }
 
     /// `key` with `changes` set, refused where they take it past its `ceiling`.
@@ -404,9 +436,31 @@ impl KeyService {
     /// Deletes a key: it is gone (404) afterwards.
     pub async fn delete(&self, caller: &Caller, id: KeyId) -> Result<(), Error> {
         let key = self.owned(caller, id).await?;
-        self.store.delete(&key).await?;
+        self.delete_recorded(caller, &key).await?;
         self.cache.forget(id);
         Ok(())
+    }
+
+    /// Deletes `key` with the event of its deletion by `caller`.
+    async fn delete_recorded(
+        &self,
+        caller: &Caller,
+        key: &ApiKey,
+    ) -> Result<(), crate::store_error::StoreError> {
+        let record = record::record(
+            caller,
+            "key.deleted",
+            &[key],
+            Default::default(),
+            self.now(),
+        );
+        let store = &self.store;
+        self.trail
+            .recording(
+                record,
+                |event| async move { store.delete(key, &event).await },
+            )
+            .await
     }
 
     /// Replaces a key's secret, keeping its id and settings; the old secret stops working at once.
@@ -432,13 +486,14 @@ impl KeyService {
         }
         let ceiling = self.ceiling(caller, &key).await?;
         ceiling.check_reissue(&key)?;
-        let mut key = self.changed(&ceiling, &key, changes)?;
+        let before = key;
+        let mut key = self.changed(&ceiling, &before, changes)?;
         let (plain, secret_hash) = self.mint(id).await?;
         key.secret_hash = secret_hash;
         key.masked_key = plain.masked();
         key.last_slice = plain.last_slice();
         key.key_prefix = plain.key_prefix();
-        let key = self.save(key).await?;
+        let key = self.save(caller, &before, key, "key.regenerated").await?;
         Ok(IssuedKey { key, plain })
     }
 
@@ -458,9 +513,12 @@ impl KeyService {
             });
         }
         self.ceiling(caller, &key).await?.check_reissue(&key)?;
+        let before = key.clone();
         let secret = PairedSecret::generate();
         key.paired_secret_hash = Some(hashing::hash_secret(secret.expose()));
-        let key = self.save(key).await?;
+        let key = self
+            .save(caller, &before, key, "key.secret_generated")
+            .await?;
         Ok((key, secret))
     }
 
@@ -491,7 +549,7 @@ impl KeyService {
         let (plain, secret_hash) = self.mint(new_id).await?;
         let new = ApiKey {
             id: new_id,
-            number: None,
+            number: Some(self.store.reserve_number(&old.workspace_id).await?),
             owner_id: old.owner_id.clone(),
             workspace_id: old.workspace_id.clone(),
             name: old.name.clone(),
@@ -521,11 +579,25 @@ impl KeyService {
             version: 1,
         };
         let grace_end = now + Duration::days(grace_days);
+        let before = old.clone();
         old.expires_at = Some(old.expires_at.map_or(grace_end, |at| at.min(grace_end)));
         old.rotated_to = Some(new_id);
         old.version += 1;
         old.updated_at = now;
-        let new = self.store.rotate(&old, &new).await?;
+        let record = record::record(
+            caller,
+            "key.rotated",
+            &[&old, &new],
+            record::changes(Some(&before), &old),
+            now,
+        );
+        let (store, old_ref, new_ref) = (&self.store, &old, &new);
+        let new = self
+            .trail
+            .recording(record, |event| async move {
+                store.rotate(old_ref, new_ref, &event).await
+            })
+            .await?;
         self.cache.forget(old.id);
         self.step(&old.owner_id, Step::RotatedApiKey).await;
         let notification = NewNotification {
@@ -551,24 +623,30 @@ impl KeyService {
         id: KeyId,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<ApiKey, Error> {
-        let key = self.owned(caller, id).await?;
+        let before = self.owned(caller, id).await?;
         let changes = KeyChanges {
             expires_at: Some(expires_at),
             ..KeyChanges::default()
         };
-        let ceiling = self.ceiling(caller, &key).await?;
-        let key = self.changed(&ceiling, &key, changes)?;
-        let key = self.save(key).await?;
+        let ceiling = self.ceiling(caller, &before).await?;
+        let key = self.changed(&ceiling, &before, changes)?;
+        let action = if expires_at.is_some() {
+            "key.expiry_set"
+        } else {
+            "key.expiry_cleared"
+        };
+        let key = self.save(caller, &before, key, action).await?;
         if key.expires_at.is_some() {
             self.step(&key.owner_id, Step::SetKeyExpiration).await;
         }
         Ok(key)
     }
 
-    /// Deletes every key `user` holds, in every workspace (their account is being erased).
-    pub async fn erase_all_of(&self, user: &UserId) -> Result<(), Error> {
-        for key in self.store.list_by_owner(user).await? {
-            match self.store.delete(&key).await {
+    /// Deletes every key the caller holds, in every workspace (their account is being erased),
+    /// each with its event in its workspace's log.
+    pub async fn erase_all_of(&self, caller: &Caller) -> Result<(), Error> {
+        for key in self.store.list_by_owner(&caller.user_id).await? {
+            match self.delete_recorded(caller, &key).await {
                 Ok(()) | Err(crate::store_error::StoreError::Conflict) => {}
                 Err(err) => return Err(err.into()),
             }
@@ -610,9 +688,10 @@ impl KeyService {
                 detail: "The key is already revoked.".into(),
             });
         }
+        let before = key.clone();
         key.revoked_at = Some(self.now());
         key.revocation_reason = Some(reason);
-        let key = self.save(key).await?;
+        let key = self.save(caller, &before, key, "key.revoked").await?;
         let notification = NewNotification {
             kind: kinds::API_KEY_REVOKED,
             title: format!("API key \"{}\" revoked", key.name),
@@ -664,6 +743,7 @@ mod tests {
     fn caller() -> Caller {
         let id = uuid::Uuid::new_v4().to_string();
         Caller {
+            origin: Default::default(),
             user_id: UserId::parse(&id).unwrap(),
             workspace_id: WorkspaceId::parse(&id).unwrap(),
             credential: Credential::Session { role: Role::Owner },
@@ -672,6 +752,141 @@ mod tests {
 
     async fn create(keys: &KeyService, caller: &Caller, spec: NewKeySpec) -> IssuedKey {
         keys.create(caller, spec).await.unwrap()
+    }
+
+    /// An event that extends `key`'s workspace's chain now.
+    async fn next_event(store: &MemoryKeyStore, key: &ApiKey) -> crate::audit::AuditEvent {
+        use crate::audit::store::AuditStore;
+        let head = store.audit().head(&key.workspace_id).await.unwrap();
+        let record = record::record(&caller(), "test", &[key], Default::default(), Utc::now());
+        crate::audit::chain::seal(record, &head)
+    }
+
+    /// `workspace`'s events, oldest first.
+    async fn events_of(
+        store: &MemoryKeyStore,
+        workspace: &WorkspaceId,
+    ) -> Vec<crate::audit::AuditEvent> {
+        use crate::audit::store::AuditStore;
+        store
+            .audit()
+            .in_chain_order(workspace, None, None)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_change_records_its_event_with_what_changed_and_no_secret() {
+        let (keys, store) = service();
+        let owner = caller();
+        let made = create(&keys, &owner, NewKeySpec::named("first")).await;
+        let id = made.key.id;
+        keys.update(
+            &owner,
+            id,
+            KeyChanges {
+                name: Some("renamed".into()),
+                ..KeyChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+        let regenerated = keys.regenerate(&owner, id).await.unwrap();
+        keys.pair_secret(&owner, id).await.unwrap();
+        keys.set_expiration(&owner, id, Some(Utc::now() + Duration::days(3)))
+            .await
+            .unwrap();
+        keys.set_expiration(&owner, id, None).await.unwrap();
+        let rotated = keys.rotate(&owner, id, 1).await.unwrap();
+        keys.revoke(&owner, rotated.key.id, "leaked".into())
+            .await
+            .unwrap();
+        keys.delete(&owner, id).await.unwrap();
+        let events = events_of(&store, &owner.workspace_id).await;
+        let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "key.created",
+                "key.updated",
+                "key.regenerated",
+                "key.secret_generated",
+                "key.expiry_set",
+                "key.expiry_cleared",
+                "key.rotated",
+                "key.revoked",
+                "key.deleted"
+            ]
+        );
+        assert_eq!(crate::audit::chain::verify(&events).first_broken, None);
+        let renamed = &events[1].changes["name"];
+        assert_eq!(
+            (renamed.from.as_str(), renamed.to.as_str()),
+            (Some("first"), Some("renamed"))
+        );
+        assert_eq!(
+            events[6].targets.len(),
+            2,
+            "a rotation names the old key and the new"
+        );
+        assert_eq!(events[7].changes["revocation_reason"].to, "leaked");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.actor.id == owner.user_id.to_string())
+        );
+        let text = serde_json::to_string(&events).unwrap();
+        for secret in [
+            made.plain.expose(),
+            regenerated.plain.expose(),
+            rotated.plain.expose(),
+        ] {
+            assert!(!text.contains(secret), "a secret in the log");
+        }
+        assert!(!text.contains("argon2"), "a hash in the log");
+    }
+
+    #[tokio::test]
+    async fn a_refused_change_records_nothing() {
+        let (keys, store) = service();
+        let (owner, stranger) = (caller(), caller());
+        let made = create(&keys, &owner, NewKeySpec::named("k")).await;
+        keys.revoke(&owner, made.key.id, "done".into())
+            .await
+            .unwrap();
+        assert!(
+            keys.revoke(&owner, made.key.id, "again".into())
+                .await
+                .is_err()
+        );
+        assert!(keys.rotate(&owner, made.key.id, 1).await.is_err());
+        assert!(keys.delete(&stranger, made.key.id).await.is_err());
+        assert_eq!(events_of(&store, &owner.workspace_id).await.len(), 2);
+        assert!(events_of(&store, &stranger.workspace_id).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn racing_changes_in_one_workspace_keep_one_unbroken_chain() {
+        let (keys, store) = service();
+        let owner = caller();
+        let writers: Vec<_> = (0..20)
+            .map(|i| {
+                let (keys, owner) = (keys.clone(), owner.clone());
+                tokio::spawn(async move {
+                    create(&keys, &owner, NewKeySpec::named(format!("k{i}"))).await
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        let events = events_of(&store, &owner.workspace_id).await;
+        assert_eq!(events.len(), 20);
+        assert_eq!(
+            events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=20).collect::<Vec<_>>()
+        );
+        assert_eq!(crate::audit::chain::verify(&events).first_broken, None);
     }
 
     #[tokio::test]
@@ -749,8 +964,9 @@ mod tests {
         keys.regenerate(&owner, issued.key.id).await.unwrap();
         stale.version += 1;
         stale.name = "lost update".into();
+        let event = next_event(&store, &stale).await;
         assert!(matches!(
-            store.update(&stale).await,
+            store.update(&stale, &event).await,
             Err(StoreError::Conflict)
         ));
         assert_ne!(
@@ -768,6 +984,7 @@ mod tests {
 
     fn acting(key: &ApiKey) -> Caller {
         Caller {
+            origin: Default::default(),
             user_id: key.owner_id.clone(),
             workspace_id: key.workspace_id.clone(),
             credential: Credential::ApiKey(key.grant()),
@@ -820,6 +1037,7 @@ mod tests {
         // An owner of the workspace, through a reach that spans it, cannot loosen it either:
         // without the members' roles the other user counts as a viewer.
         let owner = Caller {
+            origin: Default::default(),
             credential: Credential::Session { role: Role::Owner },
             user_id: UserId::parse("owner-of-ws").unwrap(),
             workspace_id: viewer.workspace_id.clone(),

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use super::{model::ApiKey, model::DailyUsage};
 use crate::{
+    audit::{AuditEvent, store::AuditStore},
     ids::{KeyId, UserId, WorkspaceId},
     store_error::StoreError,
 };
@@ -21,25 +22,38 @@ pub struct ChangeCursor {
 
 /// Reads and writes API keys. Every write that could race is conditional on the key's version.
 /// Every update and deletion of a key is recorded in the key-change feed in the same write
-/// ([`super::changes`]).
+/// ([`super::changes`]). Every change of a key writes its audit event in the same transaction,
+/// conditional on the workspace's chain head being the one the event extends (`Conflict` when
+/// it is not: see [`crate::audit::store::AuditTrail::recording`]).
 #[async_trait]
 pub trait KeyStore: Send + Sync {
+    /// The audit log this store's writes append their events to (in the same transaction).
+    fn audit_log(&self) -> std::sync::Arc<dyn AuditStore>;
     /// One key by id (a single strongly consistent read).
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError>;
     /// Every key of `owner`, newest first.
     async fn list_by_owner(&self, owner: &UserId) -> Result<Vec<ApiKey>, StoreError>;
     /// Every key made in `workspace`, newest first.
     async fn list_by_workspace(&self, workspace: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError>;
-    /// Stores a new key under the next number of its workspace (an atomic counter; the number's
-    /// lookup item is written in the same transaction as the key) and returns it as stored;
-    /// `Conflict` if the id exists.
-    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError>;
+    /// The next number of `workspace`, taken from its atomic counter for a key about to be
+    /// stored: a number is never given twice, and a write retried (its audit event racing
+    /// another) keeps the number it reserved.
+    async fn reserve_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError>;
+    /// Stores a new key under its reserved number (the next of its workspace when it has none;
+    /// the number's lookup item is written in the same transaction as the key) and returns it as
+    /// stored; `Conflict` if the id exists.
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<ApiKey, StoreError>;
     /// Replaces a key's settings if its stored version is still `key.version - 1`.
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn update(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError>;
     /// Atomically updates `old` (version-checked like [`KeyStore::update`]) and inserts `new`,
     /// numbered as [`KeyStore::insert`] numbers: either both happen or neither. Returns `new`
     /// as stored.
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError>;
+    async fn rotate(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        event: &AuditEvent,
+    ) -> Result<ApiKey, StoreError>;
     /// Gives a key stored before numbers existed the next number of its workspace, once: when
     /// it has one already (another request was first), that one.
     async fn number(&self, key: &ApiKey) -> Result<u64, StoreError>;
@@ -54,7 +68,7 @@ pub trait KeyStore: Send + Sync {
     /// hash changed meanwhile (the secret was regenerated).
     async fn rehash(&self, id: KeyId, old: &str, new: &str) -> Result<(), StoreError>;
     /// Deletes a key, and its number's lookup item, if it is still at the version it was read at.
-    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn delete(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError>;
     /// A cursor at the feed's present: reading from it finds the changes made from now on.
     fn change_cursor(&self) -> ChangeCursor;
     /// The ids of the keys updated or deleted from `cursor` on (one may come twice), and the

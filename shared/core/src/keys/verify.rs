@@ -340,6 +340,7 @@ mod tests {
             usage,
             onboarding,
             owner: Caller {
+                origin: Default::default(),
                 user_id: UserId::parse(&id).unwrap(),
                 workspace_id: WorkspaceId::parse(&id).unwrap(),
                 credential: Credential::Session { role: Role::Owner },

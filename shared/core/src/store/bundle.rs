@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::{
+    audit::store::AuditStore,
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
@@ -23,6 +24,8 @@ use super::memory;
 pub trait Storage: Send + Sync {
     /// Keys.
     fn keys(&self) -> Arc<dyn KeyStore>;
+    /// The audit log (the one the key store's writes append to).
+    fn audit(&self) -> Arc<dyn AuditStore>;
     /// Rate windows.
     fn rates(&self) -> Arc<dyn RateCounter>;
     /// Usage written directly, events kept `retention_days`.
@@ -53,6 +56,7 @@ pub trait Storage: Send + Sync {
 #[derive(Debug)]
 pub struct MemoryStorage {
     keys: Arc<memory::MemoryKeyStore>,
+    audit: Arc<memory::MemoryAuditStore>,
     rates: Arc<memory::MemoryRateCounter>,
     usage: Arc<memory::MemoryUsage>,
     usage_inbox: Arc<memory::MemoryUsageInbox>,
@@ -67,7 +71,8 @@ pub struct MemoryStorage {
 
 impl Default for MemoryStorage {
     fn default() -> Self {
-        let keys = Arc::new(memory::MemoryKeyStore::default());
+        let audit = Arc::new(memory::MemoryAuditStore::default());
+        let keys = Arc::new(memory::MemoryKeyStore::recording_in(audit.clone()));
         let notifications = Arc::new(memory::MemoryNotificationStore::default());
         let usage = Arc::new(memory::MemoryUsage::default().counting_onto(keys.clone()));
         Self {
@@ -77,6 +82,7 @@ impl Default for MemoryStorage {
             )),
             erasure: Arc::new(memory::MemoryErasureStore::new(usage.clone())),
             keys,
+            audit,
             rates: Arc::default(),
             usage,
             usage_inbox: Arc::default(),
@@ -92,6 +98,9 @@ impl Default for MemoryStorage {
 impl Storage for MemoryStorage {
     fn keys(&self) -> Arc<dyn KeyStore> {
         self.keys.clone()
+    }
+    fn audit(&self) -> Arc<dyn AuditStore> {
+        self.audit.clone()
     }
     fn rates(&self) -> Arc<dyn RateCounter> {
         self.rates.clone()

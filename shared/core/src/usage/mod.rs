@@ -483,6 +483,7 @@ mod tests {
         );
         let owner = UserId::parse(&Uuid::new_v4().to_string()).unwrap();
         let caller = Caller {
+            origin: Default::default(),
             workspace_id: WorkspaceId::personal(&owner),
             user_id: owner,
             credential: Credential::Session { role: Role::Owner },

@@ -3,11 +3,16 @@
 //! so the key use cases have fast unit tests. The DynamoDB adapter's own behaviour is tested
 //! against DynamoDB Local (`tests/it/dynamodb_keys.rs`).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use super::MemoryAuditStore;
+use crate::audit::AuditEvent;
 use crate::keys::{
     model::ApiKey,
     model::DailyUsage,
@@ -27,6 +32,8 @@ pub struct MemoryKeyStore {
     numbers: Mutex<Numbers>,
     /// The key-change feed: changed keys in the order they changed (a cursor is an index).
     changes: Mutex<Vec<KeyId>>,
+    /// The audit log each change's event joins, in the same step.
+    audit: Arc<MemoryAuditStore>,
 }
 
 /// Each workspace's last key number, and which key each number names.
@@ -37,16 +44,37 @@ struct Numbers {
 }
 
 impl Numbers {
-    /// The next number of `key`'s workspace, recorded as naming `key`.
-    fn give(&mut self, key: &ApiKey) -> u64 {
-        let last = self.last.entry(key.workspace_id.clone()).or_default();
+    /// The next number of `workspace`.
+    fn reserve(&mut self, workspace: &WorkspaceId) -> u64 {
+        let last = self.last.entry(workspace.clone()).or_default();
         *last += 1;
-        self.keys.insert((key.workspace_id.clone(), *last), key.id);
         *last
+    }
+
+    /// `key`'s reserved number, or the next of its workspace, recorded as naming `key`.
+    fn give(&mut self, key: &ApiKey) -> u64 {
+        let number = key
+            .number
+            .unwrap_or_else(|| self.reserve(&key.workspace_id));
+        self.keys.insert((key.workspace_id.clone(), number), key.id);
+        number
     }
 }
 
 impl MemoryKeyStore {
+    /// Keys whose changes' events join `audit`.
+    pub fn recording_in(audit: Arc<MemoryAuditStore>) -> Self {
+        Self {
+            audit,
+            ..Self::default()
+        }
+    }
+
+    /// The audit log the changes' events join.
+    pub fn audit(&self) -> Arc<MemoryAuditStore> {
+        self.audit.clone()
+    }
+
     /// Counts `tally` onto the key `key` names, as the DynamoDB usage sink does on the key's
     /// item: its counters, last uses and the day's counters. A key gone is left alone.
     pub fn count_usage(&self, key: &crate::usage::TallyKey, tally: &crate::usage::Tally) {
@@ -117,6 +145,10 @@ impl MemoryKeyStore {
 
 #[async_trait]
 impl KeyStore for MemoryKeyStore {
+    fn audit_log(&self) -> Arc<dyn crate::audit::store::AuditStore> {
+        self.audit.clone()
+    }
+
     async fn get(&self, id: KeyId) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.keys.lock().expect("lock").get(&id).cloned())
     }
@@ -129,11 +161,16 @@ impl KeyStore for MemoryKeyStore {
         Ok(self.newest_first(|k| &k.workspace_id == workspace))
     }
 
-    async fn insert(&self, key: &ApiKey) -> Result<ApiKey, StoreError> {
+    async fn reserve_number(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        Ok(self.numbers.lock().expect("lock").reserve(workspace))
+    }
+
+    async fn insert(&self, key: &ApiKey, event: &AuditEvent) -> Result<ApiKey, StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         if keys.contains_key(&key.id) {
             return Err(StoreError::Conflict);
         }
+        self.audit.append_checked(event)?;
         let number = self.numbers.lock().expect("lock").give(key);
         let key = ApiKey {
             number: Some(number),
@@ -143,9 +180,10 @@ impl KeyStore for MemoryKeyStore {
         Ok(key)
     }
 
-    async fn update(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn update(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, key.id, key.version.saturating_sub(1))?;
+        self.audit.append_checked(event)?;
         self.changed(key.id);
         let number = key.number.or(keys.get(&key.id).and_then(|k| k.number));
         keys.insert(
@@ -158,12 +196,18 @@ impl KeyStore for MemoryKeyStore {
         Ok(())
     }
 
-    async fn rotate(&self, old: &ApiKey, new: &ApiKey) -> Result<ApiKey, StoreError> {
+    async fn rotate(
+        &self,
+        old: &ApiKey,
+        new: &ApiKey,
+        event: &AuditEvent,
+    ) -> Result<ApiKey, StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, old.id, old.version.saturating_sub(1))?;
         if keys.contains_key(&new.id) {
             return Err(StoreError::Conflict);
         }
+        self.audit.append_checked(event)?;
         let number = self.numbers.lock().expect("lock").give(new);
         let new = ApiKey {
             number: Some(number),
@@ -206,9 +250,10 @@ impl KeyStore for MemoryKeyStore {
         }
     }
 
-    async fn delete(&self, key: &ApiKey) -> Result<(), StoreError> {
+    async fn delete(&self, key: &ApiKey, event: &AuditEvent) -> Result<(), StoreError> {
         let mut keys = self.keys.lock().expect("lock");
         Self::check_version(&keys, key.id, key.version)?;
+        self.audit.append_checked(event)?;
         self.changed(key.id);
         keys.remove(&key.id);
         if let Some(number) = key.number {

@@ -2,6 +2,7 @@
 //! not-found), so the use cases get unit tests that need no running database. Some also answer
 //! what a test wants to look at (`all`, `of`, `calls`, `writes`).
 
+pub mod audit;
 pub mod erasure;
 pub mod issue_reports;
 pub mod keys;
@@ -14,6 +15,7 @@ pub mod sessions;
 pub mod usage;
 pub mod usage_inbox;
 
+pub use audit::MemoryAuditStore;
 pub use erasure::MemoryErasureStore;
 pub use issue_reports::MemoryIssueReportStore;
 pub use keys::MemoryKeyStore;

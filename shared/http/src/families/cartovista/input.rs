@@ -247,6 +247,7 @@ mod tests {
         #[test]
         fn any_user_identifier_parses_or_names_nobody(raw in ".{0,140}") {
             let caller = Caller {
+                origin: Default::default(),
                 user_id: UserId::parse("u-1").unwrap(),
                 workspace_id: WorkspaceId::parse("w-1").unwrap(),
                 credential: latchkey_core::auth::Credential::Session { role: latchkey_core::auth::Role::Owner },

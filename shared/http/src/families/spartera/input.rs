@@ -425,6 +425,7 @@ mod tests {
     fn caller(role: Role) -> Caller {
         let user = UserId::parse("u-1").unwrap();
         Caller {
+            origin: Default::default(),
             workspace_id: WorkspaceId::parse("c-1").unwrap(),
             user_id: user,
             credential: Credential::Session { role },
