@@ -7,6 +7,7 @@
 
 mod account;
 mod api_keys;
+mod audit;
 mod authorization;
 mod cartovista;
 mod console;

@@ -34,7 +34,8 @@ async fn every_documented_operation_reaches_its_function() {
             .replace("{tenantUrlCode}", "tenant-1")
             .replace("{UserIdentifier}", "current")
             .replace("{id}", &uuid::Uuid::new_v4().to_string())
-            .replace("{job_id}", &uuid::Uuid::new_v4().to_string());
+            .replace("{job_id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{event_id}", &uuid::Uuid::new_v4().to_string());
         for (method, operation) in item.as_object().unwrap() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let reply = api.send(method.clone(), &concrete, &Auth::None, None).await;
@@ -54,5 +55,5 @@ async fn every_documented_operation_reaches_its_function() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 52);
+    assert_eq!(checked, 55);
 }

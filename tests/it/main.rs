@@ -3,6 +3,7 @@
 //! The fault tests (`tests/faults.rs`) stay a binary of their own: they pause the stack's shared
 //! storage, so they run alone, after these.
 
+mod audit;
 mod dynamodb_keys;
 mod erasure;
 mod event_fixtures;

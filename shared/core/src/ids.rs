@@ -81,6 +81,12 @@ pub struct ErasureJobId(pub Uuid);
 
 resource_id!(ErasureJobId, "job_id", "erasure job");
 
+/// The id of an audit event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditEventId(pub Uuid);
+
+resource_id!(AuditEventId, "event_id", "audit event");
+
 impl Default for KeyId {
     fn default() -> Self {
         Self::new()

@@ -15,6 +15,7 @@ use std::{
 };
 
 use crate::{
+    audit::log::AuditLog,
     auth::{
         Authenticator,
         jwt::{JwtIssuer, JwtVerifier},
@@ -58,6 +59,7 @@ pub struct Wiring {
     store: OnceLock<Arc<dyn KeyStore>>,
     verifier: OnceLock<Arc<KeyVerifier>>,
     keys: OnceLock<Arc<KeyService>>,
+    audit: OnceLock<Arc<AuditLog>>,
     profiles: OnceLock<Arc<dyn ProfileStore>>,
     auth: OnceLock<Arc<Authenticator>>,
     oidc: OnceLock<Option<Arc<OidcVerifier>>>,
@@ -102,6 +104,7 @@ impl Wiring {
             notifications: OnceLock::new(),
             onboarding: OnceLock::new(),
             erasure: OnceLock::new(),
+            audit: OnceLock::new(),
             lifecycle: OnceLock::new(),
         }
     }
@@ -243,6 +246,13 @@ impl Wiring {
             settings,
             self.clock(),
         )))
+    }
+
+    /// The audit log's read use cases, over the log the key store writes to.
+    pub fn audit(&self) -> Arc<AuditLog> {
+        self.audit
+            .get_or_init(|| Arc::new(AuditLog::new(self.store().audit_log())))
+            .clone()
     }
 
     /// Notifications.

@@ -51,6 +51,9 @@ use crate::{
         (name = "verification", description = "Checking a presented key, for the services keys protect."),
         (name = "account", description = "Profile, notifications, onboarding and dashboard."),
         (name = "privacy", description = "GDPR Article 17 erasure jobs."),
+        (name = "audit", description = "The audit log: every change, who made it, from where and \
+            through which family, in a hash chain per workspace that shows an edited or missing \
+            event."),
         (name = "numind", description = "The caller's keys in numind's shape (camelCase, 200 on \
             create), for numind's `AuthenticationApi`."),
         (name = "latitude.sh", description = "The caller's keys in latitude.sh's shape (JSON:API, \

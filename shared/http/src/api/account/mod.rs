@@ -2,6 +2,7 @@
 //! own description. Each handler extracts, calls the domain, and maps the result; the family's
 //! request and response shapes are [`input`] and [`view`].
 
+pub mod audit;
 pub mod input;
 pub mod view;
 
@@ -24,6 +25,7 @@ use crate::Result;
 use crate::{IdPath, Json, Query};
 use latchkey_core::{
     account_closure,
+    audit::log::AuditLog,
     auth::Authenticator,
     clock::Clock,
     dashboard::Dashboard,
@@ -69,6 +71,8 @@ pub struct AccountApi {
     pub dashboard: Arc<Dashboard>,
     /// Issue reports.
     pub issue_reports: Arc<IssueReports>,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -86,6 +90,7 @@ impl AccountApi {
             onboarding: wiring.onboarding(),
             dashboard: wiring.dashboard(),
             issue_reports: wiring.issue_reports(),
+            audit: wiring.audit(),
             clock: wiring.clock(),
         }
     }
@@ -107,7 +112,10 @@ pub(super) fn routes() -> OpenApiRouter<AccountApi> {
         .routes(routes!(read_one))
         .routes(routes!(progress, mark_step))
         .routes(routes!(dismiss))
-        .routes(routes!(metrics));
+        .routes(routes!(metrics))
+        .routes(routes!(audit::list_audit_events))
+        .routes(routes!(audit::check_audit_integrity))
+        .routes(routes!(audit::get_audit_event));
     secured(account, SESSION_ONLY)
         .routes(routes!(health))
         .routes(routes!(openapi))
