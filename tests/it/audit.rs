@@ -58,6 +58,14 @@ async fn an_event_edited_in_the_table_is_named_by_the_integrity_check() {
         .item
         .expect("the event is stored");
     let body = stored["body"].as_s().unwrap();
+    let event: Value = serde_json::from_str(body).unwrap();
+    let time = chrono::DateTime::parse_from_rfc3339(event["time"].as_str().unwrap()).unwrap();
+    let expires: i64 = stored["ttl"].as_n().unwrap().parse().unwrap();
+    assert_eq!(
+        expires,
+        (time + chrono::Duration::days(400)).timestamp(),
+        "kept AuditRetentionDays (400 by default), then the table's TTL removes it"
+    );
     let edited = body.replace("\"two\"", "\"not what happened\"");
     assert_ne!(&edited, body, "the event names its key");
     let mut item = stored.clone();

@@ -25,7 +25,7 @@ const KEYS: &str = "/api/v1/account/api-keys";
 async fn lifecycle() -> (Lifecycle, Arc<DynamoKeyStore>) {
     let config = latchkey_tests::config();
     let table = Table::new(latchkey_tests::dynamodb().await, &config.table_name);
-    let store = Arc::new(table.keys());
+    let store = Arc::new(table.keys(latchkey_core::audit::DEFAULT_RETENTION_DAYS));
     let notifications = Arc::new(Notifications::new(
         Arc::new(table.notifications()),
         Arc::new(SystemClock),

@@ -29,6 +29,9 @@ pub struct Config {
     /// How long usage events are kept before DynamoDB's TTL removes them
     /// (`LATCHKEY_USAGE_RETENTION_DAYS`, default 90, 1 to 3650).
     pub usage_retention_days: u32,
+    /// How long audit events are kept before DynamoDB's TTL removes them
+    /// (`LATCHKEY_AUDIT_RETENTION_DAYS`, default 400, 1 to 3650).
+    pub audit_retention_days: u32,
     /// Permissions the authorizer requires per route key (`"GET /orders"`), from the JSON object
     /// in `LATCHKEY_AUTHORIZER_ROUTE_PERMISSIONS` (default: none required).
     pub route_permissions: std::collections::HashMap<String, Vec<String>>,
@@ -300,6 +303,12 @@ impl Config {
             Duration::from_secs(number(&lookup, "LATCHKEY_USAGE_FLUSH_SECONDS", 5, 0..=300)?);
         let usage_retention_days =
             number(&lookup, "LATCHKEY_USAGE_RETENTION_DAYS", 90, 1..=3650)? as u32;
+        let audit_retention_days = number(
+            &lookup,
+            "LATCHKEY_AUDIT_RETENTION_DAYS",
+            u64::from(crate::audit::DEFAULT_RETENTION_DAYS),
+            1..=3650,
+        )? as u32;
         let route_permissions = match lookup("LATCHKEY_AUTHORIZER_ROUTE_PERMISSIONS") {
             Some(raw) if !raw.trim().is_empty() => {
                 serde_json::from_str(&raw).map_err(|e| ConfigError::Invalid {
@@ -329,6 +338,7 @@ impl Config {
             key_cache_ttl,
             usage_flush_interval,
             usage_retention_days,
+            audit_retention_days,
         })
     }
 }
@@ -409,6 +419,28 @@ mod tests {
         let config = Config::from_lookup(env(&BASE)).unwrap();
         assert_eq!(config.key_prefix.as_str(), "sk");
         assert_eq!(config.key_cache_ttl, MAX_KEY_CACHE_TTL);
+        assert_eq!(config.audit_retention_days, 400);
+    }
+
+    #[test]
+    fn audit_retention_is_read_and_bounded() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("LATCHKEY_AUDIT_RETENTION_DAYS", "30"));
+        assert_eq!(
+            Config::from_lookup(env(&pairs))
+                .unwrap()
+                .audit_retention_days,
+            30
+        );
+        for bad in ["0", "3651", "a year"] {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("LATCHKEY_AUDIT_RETENTION_DAYS", bad));
+            let err = Config::from_lookup(env(&pairs)).unwrap_err();
+            assert!(
+                err.to_string().contains("LATCHKEY_AUDIT_RETENTION_DAYS"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -133,7 +133,9 @@ impl Wiring {
     }
 
     fn store(&self) -> Arc<dyn KeyStore> {
-        self.store.get_or_init(|| self.storage.keys()).clone()
+        self.store
+            .get_or_init(|| self.storage.keys(self.config.audit_retention_days))
+            .clone()
     }
 
     /// The verification core, on the verification path's client and timeouts.
@@ -148,7 +150,7 @@ impl Wiring {
                 };
                 let usage = UsageRecorder::new(sink, self.config.usage_flush_interval);
                 Arc::new(KeyVerifier::new(VerifierParts {
-                    store: storage.keys(),
+                    store: storage.keys(self.config.audit_retention_days),
                     prefix: self.config.key_prefix.clone(),
                     clock: self.clock(),
                     cache: self.cache(),

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use latchkey_core::{
-    audit::store::AuditStore,
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
@@ -21,11 +20,8 @@ use latchkey_core::{
 use super::Table;
 
 impl Storage for Table {
-    fn keys(&self) -> Arc<dyn KeyStore> {
-        Arc::new(self.keys())
-    }
-    fn audit(&self) -> Arc<dyn AuditStore> {
-        self.keys().audit_log()
+    fn keys(&self, audit_retention_days: u32) -> Arc<dyn KeyStore> {
+        Arc::new(self.keys(audit_retention_days))
     }
     fn rates(&self) -> Arc<dyn RateCounter> {
         Arc::new(self.rates())

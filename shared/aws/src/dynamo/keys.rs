@@ -39,9 +39,14 @@ pub struct DynamoKeyStore {
 impl DynamoKeyStore {
     /// An adapter over `table`, its changes' events kept for the default retention.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self::recording_for(client, table, DEFAULT_RETENTION_DAYS)
+    }
+
+    /// An adapter over `table`, its changes' events kept `retention_days`.
+    pub fn recording_for(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
         let table = table.into();
         Self {
-            audit: DynamoAuditStore::new(client.clone(), &table, DEFAULT_RETENTION_DAYS),
+            audit: DynamoAuditStore::new(client.clone(), &table, retention_days),
             client,
             table,
         }

@@ -101,9 +101,9 @@ impl Table {
         DynamoSessionStore::new(self.client.clone(), &self.name)
     }
 
-    /// The key adapter.
-    pub fn keys(&self) -> DynamoKeyStore {
-        DynamoKeyStore::new(self.client.clone(), &self.name)
+    /// The key adapter, its changes' audit events kept `audit_retention_days`.
+    pub fn keys(&self, audit_retention_days: u32) -> DynamoKeyStore {
+        DynamoKeyStore::recording_for(self.client.clone(), &self.name, audit_retention_days)
     }
 
     /// The usage adapter, keeping events `retention_days`.

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use crate::{
-    audit::store::AuditStore,
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
@@ -22,10 +21,8 @@ use super::memory;
 /// Every storage port, from one backend. Each call may build a new adapter; adapters of one
 /// bundle share their backend, so what one writes the others read.
 pub trait Storage: Send + Sync {
-    /// Keys.
-    fn keys(&self) -> Arc<dyn KeyStore>;
-    /// The audit log (the one the key store's writes append to).
-    fn audit(&self) -> Arc<dyn AuditStore>;
+    /// Keys, whose changes' audit events are kept `audit_retention_days`.
+    fn keys(&self, audit_retention_days: u32) -> Arc<dyn KeyStore>;
     /// Rate windows.
     fn rates(&self) -> Arc<dyn RateCounter>;
     /// Usage written directly, events kept `retention_days`.
@@ -56,7 +53,6 @@ pub trait Storage: Send + Sync {
 #[derive(Debug)]
 pub struct MemoryStorage {
     keys: Arc<memory::MemoryKeyStore>,
-    audit: Arc<memory::MemoryAuditStore>,
     rates: Arc<memory::MemoryRateCounter>,
     usage: Arc<memory::MemoryUsage>,
     usage_inbox: Arc<memory::MemoryUsageInbox>,
@@ -71,8 +67,7 @@ pub struct MemoryStorage {
 
 impl Default for MemoryStorage {
     fn default() -> Self {
-        let audit = Arc::new(memory::MemoryAuditStore::default());
-        let keys = Arc::new(memory::MemoryKeyStore::recording_in(audit.clone()));
+        let keys = Arc::new(memory::MemoryKeyStore::default());
         let notifications = Arc::new(memory::MemoryNotificationStore::default());
         let usage = Arc::new(memory::MemoryUsage::default().counting_onto(keys.clone()));
         Self {
@@ -82,7 +77,6 @@ impl Default for MemoryStorage {
             )),
             erasure: Arc::new(memory::MemoryErasureStore::new(usage.clone())),
             keys,
-            audit,
             rates: Arc::default(),
             usage,
             usage_inbox: Arc::default(),
@@ -96,11 +90,8 @@ impl Default for MemoryStorage {
 }
 
 impl Storage for MemoryStorage {
-    fn keys(&self) -> Arc<dyn KeyStore> {
+    fn keys(&self, _audit_retention_days: u32) -> Arc<dyn KeyStore> {
         self.keys.clone()
-    }
-    fn audit(&self) -> Arc<dyn AuditStore> {
-        self.audit.clone()
     }
     fn rates(&self) -> Arc<dyn RateCounter> {
         self.rates.clone()

@@ -62,14 +62,6 @@ impl Numbers {
 }
 
 impl MemoryKeyStore {
-    /// Keys whose changes' events join `audit`.
-    pub fn recording_in(audit: Arc<MemoryAuditStore>) -> Self {
-        Self {
-            audit,
-            ..Self::default()
-        }
-    }
-
     /// The audit log the changes' events join.
     pub fn audit(&self) -> Arc<MemoryAuditStore> {
         self.audit.clone()
