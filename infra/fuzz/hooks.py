@@ -199,7 +199,13 @@ def _unavailable_again(response) -> bool:
     request is written to LATCHKEY_FUZZ_UNAVAILABLE_LOG, which the summary counts."""
     key = id(response)
     if key not in _retried:
-        wait = min(float(response.headers.get("retry-after", "1") or 1), 3.0)
+        # Schemathesis keeps each header as the list of its values.
+        raw = response.headers.get("retry-after") or ["1"]
+        raw = raw[0] if isinstance(raw, list) else raw
+        try:
+            wait = min(float(raw), 3.0)
+        except ValueError:
+            wait = 1.0
         time.sleep(wait)
         _retried[key] = requests.Session().send(response.request, timeout=30).status_code
         path = os.environ.get("LATCHKEY_FUZZ_UNAVAILABLE_LOG")

@@ -4,7 +4,6 @@ axe-core check of each page."""
 
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -12,7 +11,7 @@ import urllib.request
 import uuid
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Locator, sync_playwright
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AXE = os.path.join(ROOT, ".tools", "node", "node_modules", "axe-core", "axe.min.js")
@@ -31,7 +30,7 @@ CHROMIUM_ARGS = [
 WIDTHS = {"mobile": 375, "desktop": 1440}
 # cargo lambda watch's own 500 (no function writes it; see the README's Decisions): a page GET so
 # answered is loaded again, at most twice and noted on stderr, as tests/support/lib.rs does
-# (load_again_after_emulator_500, on every console URL of the browser context).
+# (load_again_after_emulator_500, after every navigation and click).
 EMULATOR_500 = '"type":"https://httpstatuses.com/500"'
 EMULATOR_RETRIES = 2
 
@@ -40,20 +39,42 @@ def emulator_500(response):
     return response is not None and response.status == 500 and EMULATOR_500 in response.text()
 
 
-def load_again_after_emulator_500(route):
-    """Every page GET of the console, sent again when the emulator answers it with its own 500
-    (at most twice, noted on stderr): wherever the browser lands, by a link, a form's redirect or
-    the sign-in's redirect chain. Anything else (a form's POST above all) is sent once, as is."""
-    request = route.request
-    if request.method != "GET" or not request.is_navigation_request():
-        route.continue_()
-        return
-    for attempt in range(EMULATOR_RETRIES + 1):
-        response = route.fetch(max_redirects=0)
-        if attempt == EMULATOR_RETRIES or not emulator_500(response):
-            route.fulfill(response=response)
+def track_documents(page):
+    """Keeps the main frame's last document response on the page (a redirect's target too)."""
+    page.latchkey_document = None
+
+    def seen(response):
+        if response.frame == page.main_frame and response.request.is_navigation_request():
+            page.latchkey_document = response
+
+    page.on("response", seen)
+
+
+def load_again_after_emulator_500(page):
+    """When the page the browser landed on (by a link, a form's redirect, the sign-in's redirect
+    chain) came from a GET the emulator answered with its own 500, loads it again (at most twice,
+    noted on stderr). A form's POST so answered is left as it is: sent again, it could apply twice.
+    (A route handler cannot do this: Playwright routes a redirect's first request only.)"""
+    for _ in range(EMULATOR_RETRIES):
+        page.wait_for_load_state()
+        document = page.latchkey_document
+        if document is None or document.request.method != "GET" or not emulator_500(document):
             return
-        print(f"cargo lambda watch answered GET {request.url} with its own 500; loading it again", file=sys.stderr)
+        print(f"cargo lambda watch answered GET {document.url} with its own 500; loading it again", file=sys.stderr)
+        page.latchkey_document = None
+        page.goto(document.url)
+
+
+_click = Locator.click
+
+
+def click_and_settle(self, *args, **kwargs):
+    """Locator.click, then the page it lands on loaded again if the emulator failed it."""
+    _click(self, *args, **kwargs)
+    load_again_after_emulator_500(self.page)
+
+
+Locator.click = click_and_settle
 
 
 def base_url():
@@ -73,6 +94,7 @@ class Console:
 
     def go(self, path):
         self.page.goto(self.base + path)
+        load_again_after_emulator_500(self.page)
         return self.page
 
     def check(self, name):
@@ -127,8 +149,8 @@ def console(browser):
     """A new user, signed in through the local provider's sign-in form."""
     context = browser.new_context(bypass_csp=True, viewport={"width": 1440, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url())
-    context.route(re.compile(re.escape(base_url()) + r"/console(/.*)?(\?.*)?$"), load_again_after_emulator_500)
     page = context.new_page()
+    track_documents(page)
     page.set_default_timeout(20_000)
     console = Console(page, base_url())
     console.user = f"browser-{uuid.uuid4().hex[:12]}"
