@@ -91,6 +91,47 @@ impl DynamoAuditStore {
         ])
     }
 
+    /// `workspace`'s events with sort keys in `low..=high`, a page at a time (newest first or
+    /// oldest first), handed to `take` while it wants more (answers `true`).
+    async fn pages(
+        &self,
+        workspace: &WorkspaceId,
+        (low, high): (String, String),
+        newest_first: bool,
+        mut take: impl FnMut(Vec<AuditEvent>) -> bool,
+    ) -> Result<(), StoreError> {
+        if low > high {
+            return Ok(());
+        }
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#pk", table::PK)
+                .expression_attribute_names("#sk", table::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(table::audit_pk(workspace)))
+                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
+                .expression_attribute_values(":high", AttributeValue::S(high.clone()))
+                .scan_index_forward(!newest_first)
+                .consistent_read(true)
+                .limit(PAGE)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(crate::failure::sdk)?;
+            if !take(Self::events(out.items())?) {
+                return Ok(());
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// The events of one query page's items.
     fn events(items: &[HashMap<String, AttributeValue>]) -> Result<Vec<AuditEvent>, StoreError> {
         items
@@ -183,44 +224,16 @@ impl AuditStore for DynamoAuditStore {
         if let Some(after) = query.after {
             high = high.min(table::audit_event_sk(after));
         }
-        if low > high {
-            return Ok((Vec::new(), false));
-        }
         let mut found = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#pk", table::PK)
-                .expression_attribute_names("#sk", table::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(table::audit_pk(workspace)))
-                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
-                .expression_attribute_values(":high", AttributeValue::S(high.clone()))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .limit(PAGE)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(crate::failure::sdk)?;
-            for event in Self::events(out.items())? {
-                let excluded = query.after == Some(event.id)
-                    || query.until.is_some_and(|until| event.time >= until);
-                if !excluded && query.matches(&event) {
-                    found.push(event);
-                }
-            }
-            if found.len() > query.limit {
-                break;
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
-            }
-        }
+        self.pages(workspace, (low, high), true, |page| {
+            found.extend(page.into_iter().filter(|event| {
+                query.after != Some(event.id)
+                    && query.until.is_none_or(|until| event.time < until)
+                    && query.matches(event)
+            }));
+            found.len() <= query.limit
+        })
+        .await?;
         let more = found.len() > query.limit;
         found.truncate(query.limit);
         Ok((found, more))
@@ -232,34 +245,12 @@ impl AuditStore for DynamoAuditStore {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let (low, high) = Self::bounds(since, until);
-        if low > high {
-            return Ok(Vec::new());
-        }
         let mut events = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#pk", table::PK)
-                .expression_attribute_names("#sk", table::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(table::audit_pk(workspace)))
-                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
-                .expression_attribute_values(":high", AttributeValue::S(high.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(crate::failure::sdk)?;
-            events.extend(Self::events(out.items())?);
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
-            }
-        }
+        self.pages(workspace, Self::bounds(since, until), false, |page| {
+            events.extend(page);
+            true
+        })
+        .await?;
         events.retain(|e| until.is_none_or(|until| e.time < until));
         events.sort_by_key(|e| e.seq);
         Ok(events)

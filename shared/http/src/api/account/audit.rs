@@ -70,17 +70,7 @@ impl AuditQueryParams {
         let action = p.take(filter("action", self.action)).flatten();
         let actor_id = p.take(filter("actor_id", self.actor_id)).flatten();
         let target_id = p.take(filter("target_id", self.target_id)).flatten();
-        let since = self
-            .since
-            .and_then(|raw| p.take(validate::timestamp("since", &raw)));
-        let until = self
-            .until
-            .and_then(|raw| p.take(validate::timestamp("until", &raw)));
-        if let (Some(since), Some(until)) = (since, until)
-            && since >= until
-        {
-            p.push(FieldError::new("since", "must be before until"));
-        }
+        let (since, until) = time_range(&mut p, self.since, self.until);
         let limit = p.take(validate::in_range(
             "limit",
             self.limit.unwrap_or(DEFAULT_LIMIT),
@@ -128,22 +118,24 @@ pub struct IntegrityQuery {
 /// A time range: from `since` (inclusive) to `until` (exclusive), either open.
 type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
+/// `since` and `until` as times, `since` before `until`; each problem noted on its field.
+fn time_range(p: &mut Problems, since: Option<String>, until: Option<String>) -> Range {
+    let since = since.and_then(|raw| p.take(validate::timestamp("since", &raw)));
+    let until = until.and_then(|raw| p.take(validate::timestamp("until", &raw)));
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        p.push(FieldError::new("since", "must be before until"));
+    }
+    (since, until)
+}
+
 impl IntegrityQuery {
     /// The range: `since` and `until`, each a timestamp when present.
     pub fn parse(self) -> Result<Range, Error> {
         let mut p = Problems::default();
-        let since = self
-            .since
-            .and_then(|raw| p.take(validate::timestamp("since", &raw)));
-        let until = self
-            .until
-            .and_then(|raw| p.take(validate::timestamp("until", &raw)));
-        if let (Some(since), Some(until)) = (since, until)
-            && since >= until
-        {
-            p.push(FieldError::new("since", "must be before until"));
-        }
-        p.finish(|| (since, until))
+        let range = time_range(&mut p, self.since, self.until);
+        p.finish(|| range)
     }
 }
 
