@@ -76,7 +76,7 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
     };
     let (mut caller, identity) = signed_in;
     let (parts, body) = request.into_parts();
-    caller.origin = latchkey_http::client::origin(&parts);
+    caller.origin = latchkey_http::ClientContext::of(&parts).origin(&parts);
     let request = Request::from_parts(parts, body);
     let Some(session) = identity.session_id.clone() else {
         return signed_out(&headers);

@@ -67,18 +67,20 @@ pub fn family_of(path: &str) -> &'static str {
     }
 }
 
-/// Where the request whose parts are `parts` came from, for the audit log.
-pub fn origin(parts: &Parts) -> Origin {
-    let client = ClientContext::of(parts).0;
-    Origin {
-        ip: client.ip.map(|ip| ip.to_string()),
-        user_agent: client.user_agent,
-        request_id: parts
-            .headers
-            .get(crate::request_id::REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        family: family_of(parts.uri.path()).to_owned(),
+impl ClientContext {
+    /// Where the request whose parts are `parts` came from, for the audit log: this sender, the
+    /// request's id and the family its path belongs to.
+    pub fn origin(&self, parts: &Parts) -> Origin {
+        Origin {
+            ip: self.0.ip.map(|ip| ip.to_string()),
+            user_agent: self.0.user_agent.clone(),
+            request_id: parts
+                .headers
+                .get(crate::request_id::REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            family: family_of(parts.uri.path()).to_owned(),
+        }
     }
 }
 

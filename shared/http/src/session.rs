@@ -41,7 +41,7 @@ where
             slot.fill(rate);
         }
         let mut caller = authentication.result?;
-        caller.origin = crate::client::origin(parts);
+        caller.origin = client.origin(parts);
         if is_mutating(&parts.method) && caller.grant().is_some_and(|g| g.read_only) {
             return Err(
                 Error::Forbidden("A read-only API key cannot change anything.".into()).into(),

@@ -756,8 +756,7 @@ mod tests {
 
     /// An event that extends `key`'s workspace's chain now.
     async fn next_event(store: &MemoryKeyStore, key: &ApiKey) -> crate::audit::AuditEvent {
-        use crate::audit::store::AuditStore;
-        let head = store.audit().head(&key.workspace_id).await.unwrap();
+        let head = store.audit_log().head(&key.workspace_id).await.unwrap();
         let record = record::record(&caller(), "test", &[key], Default::default(), Utc::now());
         crate::audit::chain::seal(record, &head)
     }
@@ -767,9 +766,8 @@ mod tests {
         store: &MemoryKeyStore,
         workspace: &WorkspaceId,
     ) -> Vec<crate::audit::AuditEvent> {
-        use crate::audit::store::AuditStore;
         store
-            .audit()
+            .audit_log()
             .in_chain_order(workspace, None, None)
             .await
             .unwrap()

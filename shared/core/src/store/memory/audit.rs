@@ -37,28 +37,6 @@ impl MemoryAuditStore {
         chain_of.push(event.clone());
         Ok(())
     }
-
-    /// Whether `event` would extend its workspace's head now.
-    pub fn extends_head(&self, event: &AuditEvent) -> bool {
-        let events = self.events.lock().expect("lock");
-        let head = events
-            .get(&event.workspace_id)
-            .and_then(|chain_of| chain_of.last())
-            .map(chain::head_after)
-            .unwrap_or_default();
-        head.seq + 1 == event.seq && head.digest == event.prev_digest
-    }
-
-    /// Replaces a stored event as it is (a test tampering with the log).
-    pub fn overwrite(&self, event: AuditEvent) {
-        let mut events = self.events.lock().expect("lock");
-        if let Some(stored) = events
-            .get_mut(&event.workspace_id)
-            .and_then(|chain_of| chain_of.iter_mut().find(|e| e.id == event.id))
-        {
-            *stored = event;
-        }
-    }
 }
 
 #[async_trait]

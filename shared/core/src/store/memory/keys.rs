@@ -62,11 +62,6 @@ impl Numbers {
 }
 
 impl MemoryKeyStore {
-    /// The audit log the changes' events join.
-    pub fn audit(&self) -> Arc<MemoryAuditStore> {
-        self.audit.clone()
-    }
-
     /// Counts `tally` onto the key `key` names, as the DynamoDB usage sink does on the key's
     /// item: its counters, last uses and the day's counters. A key gone is left alone.
     pub fn count_usage(&self, key: &crate::usage::TallyKey, tally: &crate::usage::Tally) {
