@@ -7,6 +7,7 @@ import os
 import statistics
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -182,5 +183,15 @@ def verify(key, permissions=None):
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["code"]
+    # The contract's 503 `unavailable` (a stalled dependency on a loaded machine) says when to
+    # ask again; an edge does, once or twice, and so does this.
+    for attempt in range(3):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)["code"]
+        except urllib.error.HTTPError as err:
+            if err.code != 503 or attempt == 2:
+                raise
+            wait = float(err.headers.get("Retry-After", "1"))
+            print(f"verify answered 503 unavailable; asking again after {wait} s", file=sys.stderr)
+            time.sleep(wait)
