@@ -5,7 +5,7 @@ use std::{collections::HashMap, hint::black_box, sync::Arc, time::Duration};
 
 use latchkey_tests::bench;
 
-use latchkey_aws::{authorizer, dynamo::DynamoKeyStore};
+use latchkey_aws::{authorizer, dynamo::Table};
 use latchkey_core::{
     auth::{Caller, Credential, Role},
     clock::SystemClock,
@@ -24,7 +24,7 @@ async fn main() {
     let config = latchkey_tests::config();
     let client = latchkey_tests::dynamodb().await;
     let keys = KeyService::new(
-        Arc::new(DynamoKeyStore::new(client, &config.table_name)),
+        Arc::new(Table::new(client, &config.table_name).keys()),
         config.key_prefix.clone(),
         Arc::new(SystemClock),
         Arc::new(VerifiedKeyCache::new(

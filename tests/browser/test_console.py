@@ -255,6 +255,36 @@ def test_erasure_estimates_with_a_dry_run_before_the_real_job(console):
     console.check("privacy-job")
 
 
+def test_the_audit_log_shows_who_changed_what_with_links_to_the_keys(console):
+    page = console.go("/console/audit")
+    console.check("audit")
+    actions = page.locator("tbody th code").all_inner_texts()
+    for action in ["session.signed_in", "key.created", "key.rotated", "key.regenerated",
+                   "key.revoked", "key.deleted", "account.profile_updated", "erasure.requested",
+                   "erasure.completed"]:
+        assert action in actions, f"{action} is in the log: {actions}"
+    revoked = page.locator("tbody tr", has=page.locator("code", has_text="key.revoked"))
+    expect(revoked).to_contain_text("revocation reason: — → Leaked in a build log")
+    expect(revoked).to_contain_text("console")
+    completed = page.locator("tbody tr", has=page.locator("code", has_text="erasure.completed"))
+    expect(completed).to_contain_text("Latchkey: erasure worker")
+    expect(completed).to_contain_text("worker")
+
+    page.fill("#action", "key.created")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/console/audit\?action=key\.created"))
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link", name=re.compile("Orders service")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Orders service")
+    assert page.url.removeprefix(console.base) == state["key_url"]
+
+    page = console.go("/console/audit?since=2026-12-09&until=2026-12-01")
+    expect(page.locator("#since-error")).to_contain_text("must be before until")
+    expect(page.locator("#since")).to_have_attribute("aria-invalid", "true")
+    console.check("audit-errors")
+
+
 def test_pages_server_time_and_size(console):
     for name, path in [
         ("dashboard", "/console"),
@@ -267,6 +297,7 @@ def test_pages_server_time_and_size(console):
         ("onboarding", "/console/onboarding"),
         ("profile", "/console/profile"),
         ("privacy", "/console/privacy"),
+        ("audit log", "/console/audit"),
     ]:
         console.time_page(name, path)
 

@@ -352,3 +352,88 @@ async fn a_refused_change_records_nothing() {
         .expect(400);
     assert_eq!(actions(&events(&owner, "").await), ["key.created"]);
 }
+
+#[tokio::test]
+async fn a_profile_change_an_erasure_and_an_account_deletion_are_recorded() {
+    let workspace = uuid::Uuid::new_v4().to_string();
+    let owner = in_process::user_with(Some(&workspace), Some(Role::Owner));
+    let member = in_process::user_with(Some(&workspace), Some(Role::Member));
+    member
+        .call(Method::GET, "/api/v1/account/me", None)
+        .await
+        .expect(200);
+    member
+        .api
+        .send(
+            Method::PUT,
+            "/api/v1/account/me",
+            &traced(&member, "req-profile-1"),
+            Some(json!({"name": "Grace", "timezone": "Europe/Oslo", "bio": "unchanged?"})),
+        )
+        .await
+        .expect(200);
+    member
+        .call(
+            Method::PUT,
+            "/api/v1/account/me",
+            Some(json!({"bio": null, "timezone": "Europe/Oslo"})),
+        )
+        .await
+        .expect(200);
+    owner
+        .call(
+            Method::POST,
+            "/api/v1/account/privacy/erasure",
+            Some(json!({"scope": "workspace", "dry_run": true})),
+        )
+        .await
+        .expect(201);
+    member
+        .call(Method::DELETE, "/api/v1/account/me", None)
+        .await
+        .expect(204);
+
+    let page = events(&owner, "?action=account.").await;
+    assert_eq!(
+        actions(&page),
+        [
+            "account.deleted",
+            "account.profile_updated",
+            "account.profile_updated"
+        ]
+    );
+    let all = page["events"].as_array().unwrap();
+    assert_eq!(all[0]["actor"]["id"], member.id);
+    assert_eq!(all[0]["targets"][0]["type"], "user");
+    assert_eq!(all[0]["targets"][0]["id"], member.id);
+    assert_eq!(
+        all[1]["changes"],
+        json!({"bio": {"from": "unchanged?", "to": null}}),
+        "a cleared field; an unchanged one is not a change"
+    );
+    let first = &all[2];
+    assert_eq!(first["changes"]["name"]["to"], "Grace");
+    assert_eq!(
+        first["changes"]["timezone"],
+        json!({"from": "UTC", "to": "Europe/Oslo"})
+    );
+    assert_eq!(
+        first["changes"]["bio"],
+        json!({"from": null, "to": "unchanged?"})
+    );
+    assert_eq!(first["context"]["request_id"], "req-profile-1");
+    assert_eq!(first["context"]["family"], "native");
+
+    let erasures = events(&owner, "?action=erasure.").await;
+    assert_eq!(actions(&erasures), ["erasure.requested"]);
+    let requested = &erasures["events"][0];
+    assert_eq!(requested["actor"]["id"], owner.id);
+    assert_eq!(requested["targets"][0]["type"], "erasure_job");
+    assert_eq!(requested["changes"]["dry_run"]["to"], true);
+    assert_eq!(requested["changes"]["status"]["to"], "completed");
+    let intact = owner
+        .call(Method::GET, &format!("{EVENTS}/integrity"), None)
+        .await
+        .expect(200);
+    assert_eq!(intact["intact"], true);
+}

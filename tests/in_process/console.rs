@@ -269,3 +269,68 @@ async fn pages_are_never_cached_and_assets_are_for_a_year() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// The audit page: the workspace's events for its owner, their own for a member, keys linked,
+/// readable changes, and a filter the domain refuses shown beside its field with a 400.
+#[tokio::test]
+async fn the_audit_page_shows_whose_change_it_was_to_whom_may_see_it() {
+    use latchkey_core::auth::Role;
+    let workspace = uuid::Uuid::new_v4().to_string();
+    let (owner_id, member_id) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let mut owner =
+        Browser::in_process_signed_in_as(&owner_id, Some(&workspace), Some(Role::Owner));
+    let mut member =
+        Browser::in_process_signed_in_as(&member_id, Some(&workspace), Some(Role::Member));
+    for (browser, name) in [(&mut owner, "Owner key"), (&mut member, "Member key")] {
+        let csrf = browser.get("/console/keys/new").await.csrf();
+        browser
+            .post("/console/keys", &[("csrf", csrf.as_str()), ("name", name)])
+            .await;
+    }
+    let owner_key = keys_of(&owner).await[0]["id"].as_str().unwrap().to_owned();
+
+    let all = owner.get("/console/audit").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(all.html.contains("Every change in this workspace"));
+    assert!(
+        all.html
+            .contains(&format!("href=\"/console/keys/{owner_key}\""))
+    );
+    assert!(
+        all.html.contains("key Owner key") && all.html.contains("key Member key"),
+        "{}",
+        all.html
+    );
+    assert!(
+        all.html.contains("name</span>: — → Owner key"),
+        "{}",
+        all.html
+    );
+    assert!(all.html.contains(">console<"), "made through the console");
+
+    let own = member.get("/console/audit").await;
+    assert!(own.html.contains("key Member key"));
+    assert!(
+        !own.html.contains("key Owner key"),
+        "a member sees their own"
+    );
+
+    let refused = owner
+        .get("/console/audit?action=&since=2026-12-09&until=2026-12-01&actor_id=x")
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("id=\"since-error\""),
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("value=\"x\""), "the filters are kept");
+    let filtered = owner
+        .get(&format!("/console/audit?target_id={owner_key}"))
+        .await;
+    assert!(filtered.html.contains("key Owner key"));
+    assert!(!filtered.html.contains("key Member key"));
+}

@@ -29,10 +29,13 @@ use std::time::Duration;
 use tokio::sync::Barrier;
 
 async fn store() -> Arc<DynamoKeyStore> {
-    Arc::new(DynamoKeyStore::new(
-        latchkey_tests::dynamodb().await,
-        latchkey_tests::config().table_name,
-    ))
+    Arc::new(
+        latchkey_aws::dynamo::Table::new(
+            latchkey_tests::dynamodb().await,
+            latchkey_tests::config().table_name,
+        )
+        .keys(),
+    )
 }
 
 fn caller() -> Caller {

@@ -44,11 +44,7 @@ async fn workspace_job(erasure: &Erasure, workspace: &str) -> latchkey_core::pri
         .parse()
         .unwrap();
     erasure
-        .create(
-            &UserId::parse("requester").unwrap(),
-            &WorkspaceId::parse(workspace).unwrap(),
-            spec,
-        )
+        .create(&latchkey_tests::owner_session("requester", workspace), spec)
         .await
         .unwrap()
 }
@@ -189,8 +185,7 @@ async fn aggregated_events_count_as_their_verifications() {
     .unwrap();
     let by_device = erasure
         .create(
-            &UserId::parse("requester").unwrap(),
-            &WorkspaceId::parse(&workspace).unwrap(),
+            &latchkey_tests::owner_session("requester", &workspace),
             spec,
         )
         .await

@@ -277,7 +277,6 @@ async fn ten_thousand_events_with_a_duplicate_message() {
 /// dead-letter queue after 5 receives, as template.yaml's redrive policy says.
 #[tokio::test]
 async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
-    use latchkey_aws::dynamo::DynamoErasureStore;
     use latchkey_core::privacy::{ErasureJob, JobStatus, Progress, Scope, erasure::ErasureStore};
     let workspace = uuid::Uuid::new_v4().to_string();
     let owner = owner_of(&workspace);
@@ -309,8 +308,28 @@ async fn a_job_that_cannot_succeed_fails_and_its_message_lands_in_the_dlq() {
         version: 1,
     };
     let config = latchkey_tests::config();
-    DynamoErasureStore::new(latchkey_tests::dynamodb().await, &config.table_name)
-        .insert(&job)
+    let table =
+        latchkey_aws::dynamo::Table::new(latchkey_tests::dynamodb().await, &config.table_name);
+    let record = latchkey_core::audit::Record {
+        workspace_id: job.workspace_id.clone(),
+        action: "erasure.requested".into(),
+        actor: latchkey_core::audit::Actor {
+            kind: latchkey_core::audit::ActorKind::User,
+            id: owner.id.clone(),
+            name: None,
+        },
+        targets: vec![],
+        origin: Default::default(),
+        changes: Default::default(),
+        users: vec![owner.id.clone()],
+        time: job.created_at,
+    };
+    let jobs = table.erasure();
+    latchkey_core::audit::store::AuditTrail::new(std::sync::Arc::new(table.audit()))
+        .recording(record, |event| {
+            let (jobs, job) = (&jobs, &job);
+            async move { jobs.insert(job, &event).await }
+        })
         .await
         .unwrap();
     let sqs = aws_sdk_sqs::Client::new(&latchkey_aws::clients::load_sdk_config().await);

@@ -435,3 +435,80 @@ async fn a_sign_in_that_is_not_its_own_is_an_invalid_grant() {
             .expect_error(400, "validation_error");
     }
 }
+
+/// A session's life is in the workspace's audit log: each sign-in and sign-out by the user
+/// through numind's routes, a reused refresh token by the system, each naming its session.
+#[tokio::test]
+async fn sign_ins_sign_outs_and_a_reused_refresh_token_are_recorded() {
+    let workspace = uuid::Uuid::new_v4().to_string();
+    let sub = uuid::Uuid::new_v4().to_string();
+    let as_admin = [("workspace_id", workspace.as_str()), ("role", "admin")];
+    let sign_in = || async {
+        let started = start(&sub, &as_admin).await;
+        exchange(&started.code, &started.cookie).await.expect(200)
+    };
+    let first = sign_in().await;
+    let spent = first["refreshToken"].as_str().unwrap().to_owned();
+    refresh(&spent).await.expect(200);
+    refresh(&spent).await.expect_error(400, "invalid_grant");
+    let second = sign_in().await;
+    Api::new()
+        .send(
+            Method::POST,
+            "/api/auth/logout",
+            &Auth::Bearer(second["token"].as_str().unwrap().to_owned()),
+            Some(Value::String("\"\"".into())),
+        )
+        .await
+        .expect(200);
+    let reader = sign_in().await;
+    let page = Api::new()
+        .send(
+            Method::GET,
+            "/api/v1/account/audit-events?action=session.",
+            &Auth::Bearer(reader["token"].as_str().unwrap().to_owned()),
+            None,
+        )
+        .await
+        .expect(200);
+    let events = page["events"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor"]["type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("session.signed_in", "user"),
+            ("session.signed_out", "user"),
+            ("session.signed_in", "user"),
+            ("session.refresh_reused", "system"),
+            ("session.signed_in", "user"),
+        ]
+    );
+    let session = |e: &Value| e["targets"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        session(&events[1]),
+        session(&events[2]),
+        "signed out of the second"
+    );
+    assert_eq!(
+        session(&events[3]),
+        session(&events[4]),
+        "the first was revoked"
+    );
+    assert_eq!(events[4]["actor"]["id"], sub);
+    assert_eq!(events[4]["actor"]["name"], format!("{sub}@example.test"));
+    assert_eq!(events[3]["changes"]["revoked_at"]["from"], Value::Null);
+    for event in events {
+        assert_eq!(event["context"]["family"], "numind");
+        assert!(event["context"]["request_id"].is_string(), "{event}");
+    }
+    let text = page.to_string();
+    assert!(!text.contains(&spent), "no refresh token in the log");
+}

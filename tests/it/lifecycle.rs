@@ -25,13 +25,18 @@ const KEYS: &str = "/api/v1/account/api-keys";
 async fn lifecycle() -> (Lifecycle, Arc<DynamoKeyStore>) {
     let config = latchkey_tests::config();
     let table = Table::new(latchkey_tests::dynamodb().await, &config.table_name);
-    let store = Arc::new(table.keys(latchkey_core::audit::DEFAULT_RETENTION_DAYS));
+    let store = Arc::new(table.keys());
     let notifications = Arc::new(Notifications::new(
         Arc::new(table.notifications()),
         Arc::new(SystemClock),
     ));
     (
-        Lifecycle::new(Arc::new(table.lifecycle()), store.clone(), notifications),
+        Lifecycle::new(
+            Arc::new(table.lifecycle()),
+            store.clone(),
+            notifications,
+            latchkey_core::audit::store::AuditTrail::new(Arc::new(table.audit())),
+        ),
         store,
     )
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use latchkey_aws::{
-    dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink},
+    dynamo::{DynamoRateCounter, DynamoUsageSink, Table},
     table,
 };
 use latchkey_core::{
@@ -42,7 +42,7 @@ fn caller() -> Caller {
 /// A key service as another container would have it: its own cache.
 async fn service(clock: Arc<dyn Clock>) -> KeyService {
     let config = latchkey_tests::config();
-    let store = DynamoKeyStore::new(latchkey_tests::dynamodb().await, &config.table_name);
+    let store = Table::new(latchkey_tests::dynamodb().await, &config.table_name).keys();
     KeyService::new(
         Arc::new(store),
         config.key_prefix,
@@ -483,7 +483,7 @@ async fn counting_verifier(clock: Arc<dyn Clock>) -> (KeyVerifier, Arc<WriteCoun
     let client = latchkey_tests::dynamodb().await;
     let counts = Arc::new(WriteCounts::default());
     let verifier = KeyVerifier::new(VerifierParts {
-        store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
+        store: Arc::new(Table::new(client.clone(), &config.table_name).keys()),
         prefix: config.key_prefix.clone(),
         clock: clock.clone(),
         cache: Arc::new(VerifiedKeyCache::new(Duration::from_secs(30), clock)),

@@ -415,7 +415,7 @@ pub async fn verifier(
     latchkey_core::keys::verify::KeyVerifier,
     Arc<latchkey_core::keys::cache::VerifiedKeyCache>,
 ) {
-    use latchkey_aws::dynamo::{DynamoKeyStore, DynamoRateCounter, DynamoUsageSink};
+    use latchkey_aws::dynamo::{DynamoRateCounter, DynamoUsageSink, Table};
     use latchkey_core::{
         keys::{
             cache::VerifiedKeyCache,
@@ -428,7 +428,7 @@ pub async fn verifier(
     let client = dynamodb().await;
     let cache = Arc::new(VerifiedKeyCache::new(cache_ttl, clock.clone()));
     let verifier = KeyVerifier::new(VerifierParts {
-        store: Arc::new(DynamoKeyStore::new(client.clone(), &config.table_name)),
+        store: Arc::new(Table::new(client.clone(), &config.table_name).keys()),
         prefix: config.key_prefix.clone(),
         clock,
         cache: cache.clone(),
@@ -583,23 +583,39 @@ where
     );
 }
 
+/// An owner's session as the use cases see it: `user` acting in `workspace`.
+pub fn owner_session(user: &str, workspace: &str) -> latchkey_core::auth::Caller {
+    latchkey_core::auth::Caller {
+        user_id: latchkey_core::ids::UserId::parse(user).expect("a user id"),
+        workspace_id: latchkey_core::ids::WorkspaceId::parse(workspace).expect("a workspace id"),
+        credential: latchkey_core::auth::Credential::Session {
+            role: latchkey_core::role::Role::Owner,
+        },
+        origin: Default::default(),
+    }
+}
+
 /// The erasure service over the local stack's table, as the functions build it; `queue` is where
 /// non-dry-run jobs go (`None`: only dry runs can be created).
 pub async fn erasure(
     queue: Option<std::sync::Arc<dyn latchkey_core::queue::WorkQueue>>,
 ) -> latchkey_core::privacy::erasure::Erasure {
     use latchkey_aws::dynamo::Table;
-    use latchkey_core::{clock::SystemClock, notifications::Notifications};
+    use latchkey_core::{
+        audit::store::AuditTrail, clock::SystemClock, notifications::Notifications,
+        privacy::erasure::ErasureParts,
+    };
     let table = Table::new(dynamodb().await, config().table_name);
-    latchkey_core::privacy::erasure::Erasure::new(
-        Arc::new(table.erasure()),
-        Arc::new(Notifications::new(
+    latchkey_core::privacy::erasure::Erasure::new(ErasureParts {
+        jobs: Arc::new(table.erasure()),
+        notifications: Arc::new(Notifications::new(
             Arc::new(table.notifications()),
             Arc::new(SystemClock),
         )),
-        Arc::new(SystemClock),
+        clock: Arc::new(SystemClock),
         queue,
-    )
+        trail: AuditTrail::new(Arc::new(table.audit())),
+    })
 }
 
 /// Follows the provider's redirects from `url` (its cookies kept, as a browser keeps them)

@@ -16,8 +16,12 @@ use crate::{
 /// clock. Verification always runs on the tightest timeouts ([`CallPath::Verification`]);
 /// everything else on `path`'s.
 pub fn wiring(config: Config, aws: Aws, path: CallPath) -> Wiring {
-    let table =
-        |path| -> Arc<dyn Storage> { Arc::new(Table::new(aws.dynamodb(path), &config.table_name)) };
+    let table = |path| -> Arc<dyn Storage> {
+        Arc::new(
+            Table::new(aws.dynamodb(path), &config.table_name)
+                .keeping_audit_for(config.audit_retention_days),
+        )
+    };
     let (storage, verification) = (table(path), table(CallPath::Verification));
     let queue = config
         .work_queue_url

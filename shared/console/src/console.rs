@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use latchkey_core::{
-    auth::Authenticator, clock::Clock, dashboard::Dashboard, keys::service::KeyService,
-    notifications::Notifications, onboarding::Onboarding, privacy::erasure::Erasure,
-    profiles::Profiles, sessions::SignIn, wiring::Wiring,
+    audit::log::AuditLog, auth::Authenticator, clock::Clock, dashboard::Dashboard,
+    keys::service::KeyService, notifications::Notifications, onboarding::Onboarding,
+    privacy::erasure::Erasure, profiles::Profiles, sessions::SignIn, wiring::Wiring,
 };
 
 use crate::csrf::Csrf;
@@ -28,6 +28,8 @@ pub struct Console {
     pub dashboard: Arc<Dashboard>,
     /// Privacy erasure jobs.
     pub erasure: Arc<Erasure>,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
     /// CSRF tokens of sessions.
     pub csrf: Csrf,
     /// The clock.
@@ -49,6 +51,7 @@ impl Console {
             onboarding: wiring.onboarding(),
             dashboard: wiring.dashboard(),
             erasure: wiring.erasure(),
+            audit: wiring.audit(),
             csrf: Csrf::new(&wiring.config().sessions().secret),
             clock: wiring.clock(),
         }

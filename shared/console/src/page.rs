@@ -39,6 +39,8 @@ pub enum Section {
     Profile,
     /// Privacy erasure.
     Privacy,
+    /// The audit log.
+    Audit,
 }
 
 impl Section {
@@ -53,6 +55,7 @@ impl Section {
                 "Notifications",
             ),
             (Self::Onboarding, "/console/onboarding", "Get started"),
+            (Self::Audit, "/console/audit", "Audit log"),
             (Self::Privacy, "/console/privacy", "Privacy"),
             (Self::Profile, "/console/profile", "Profile"),
         ]

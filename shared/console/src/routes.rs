@@ -13,7 +13,7 @@ use crate::{
     assets,
     console::{Console, Shared},
     page,
-    pages::{account, keys, privacy, signin},
+    pages::{account, audit, keys, privacy, signin},
     visitor,
 };
 
@@ -41,6 +41,7 @@ pub fn router(console: Console) -> Router {
             get(account::profile).post(account::update_profile),
         )
         .route("/console/privacy", get(privacy::form).post(privacy::submit))
+        .route("/console/audit", get(audit::list))
         .route("/console/privacy/{id}", get(privacy::job))
         .route("/console/signout", post(signin::sign_out))
         .route_layer(middleware::from_fn_with_state(

@@ -11,6 +11,7 @@ use axum::{
 };
 use latchkey_core::{
     Error,
+    audit::Origin,
     auth::{Caller, oidc::Identity},
     sessions::Tokens,
 };
@@ -61,13 +62,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
 /// The middleware in front of every signed-in page.
 pub async fn admit(State(console): State<Shared>, request: Request, next: Next) -> Response {
     let headers = request.headers().clone();
+    let (parts, body) = request.into_parts();
+    let origin = latchkey_http::ClientContext::of(&parts).origin(&parts);
+    let request = Request::from_parts(parts, body);
     let from_cookie = match cookie(&headers, SESSION_COOKIE) {
         Some(token) => console.auth.session(&token).await,
         None => Err(Error::Unauthenticated("no session cookie".into())),
     };
     let (signed_in, renewed) = match from_cookie {
         Ok(signed_in) => (signed_in, None),
-        Err(Error::Unauthenticated(_)) => match renew(&console, &headers).await {
+        Err(Error::Unauthenticated(_)) => match renew(&console, &headers, &origin).await {
             Ok(Some((tokens, signed_in))) => (signed_in, Some(tokens)),
             Ok(None) => return signed_out(&headers),
             Err(err) => return ApiError(err).into_response(),
@@ -75,9 +79,7 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
         Err(err) => return ApiError(err).into_response(),
     };
     let (mut caller, identity) = signed_in;
-    let (parts, body) = request.into_parts();
-    caller.origin = latchkey_http::ClientContext::of(&parts).origin(&parts);
-    let request = Request::from_parts(parts, body);
+    caller.origin = origin;
     let Some(session) = identity.session_id.clone() else {
         return signed_out(&headers);
     };
@@ -122,11 +124,12 @@ pub async fn admit(State(console): State<Shared>, request: Request, next: Next) 
 async fn renew(
     console: &Shared,
     headers: &HeaderMap,
+    origin: &Origin,
 ) -> Result<Option<(Tokens, (Caller, Identity))>, Error> {
     let Some(refresh) = cookie(headers, REFRESH_COOKIE) else {
         return Ok(None);
     };
-    let tokens = match console.sign_in.refresh(&refresh).await {
+    let tokens = match console.sign_in.refresh(&refresh, origin).await {
         Ok(tokens) => tokens,
         Err(Error::Validation { .. } | Error::Unauthenticated(_)) => return Ok(None),
         Err(err) => return Err(err),

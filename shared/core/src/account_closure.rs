@@ -5,8 +5,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    error::Error, keys::caller::Caller, keys::service::KeyService, profiles::ProfileStore,
-    role::Role, sessions::store::SessionStore,
+    audit::{Record, Target, store::AuditTrail},
+    error::Error,
+    keys::caller::Caller,
+    keys::service::KeyService,
+    profiles::{ProfileStore, user_target},
+    role::Role,
+    sessions::store::SessionStore,
 };
 
 /// How long a deleted user's revocation is kept: longer than any refresh token can live (at
@@ -21,6 +26,8 @@ pub struct AccountStores<'a> {
     pub profiles: &'a dyn ProfileStore,
     /// Sessions.
     pub sessions: &'a dyn SessionStore,
+    /// The audit log the deletion is recorded in.
+    pub trail: &'a AuditTrail,
 }
 
 /// Erases `caller`'s account, acting as a session of `role`, at `now`.
@@ -40,6 +47,7 @@ pub async fn delete_own_account(
         keys,
         profiles,
         sessions,
+        trail,
     } = stores;
     if role == Role::Owner {
         let members = profiles.members(&caller.workspace_id).await?;
@@ -56,7 +64,29 @@ pub async fn delete_own_account(
         }
     }
     keys.erase_all_of(caller).await?;
-    profiles.erase(&caller.user_id).await?;
+    let target = match profiles.get(&caller.user_id).await? {
+        Some(profile) => user_target(&profile),
+        None => Target {
+            kind: "user".into(),
+            id: caller.user_id.to_string(),
+            name: None,
+        },
+    };
+    let record = Record {
+        workspace_id: caller.workspace_id.clone(),
+        action: "account.deleted".into(),
+        actor: caller.actor(),
+        targets: vec![target],
+        origin: caller.origin.clone(),
+        changes: Default::default(),
+        users: vec![caller.user_id.to_string()],
+        time: now,
+    };
+    trail
+        .recording(record, |event| async move {
+            profiles.erase(&caller.user_id, &event).await
+        })
+        .await?;
     sessions
         .revoke_user(&caller.user_id, now, now + REVOCATION_KEPT)
         .await?;
@@ -71,6 +101,7 @@ mod tests {
 
     use super::*;
     use crate::{
+        audit::store::AuditStore,
         clock::{Clock, SystemClock},
         ids::{UserId, WorkspaceId},
         keys::caller::Credential,
@@ -86,10 +117,12 @@ mod tests {
         profiles: &MemoryProfileStore,
     ) -> Result<(), Error> {
         let sessions = MemorySessionStore::default();
+        let trail = AuditTrail::new(profiles.audit());
         let stores = AccountStores {
             keys,
             profiles,
             sessions: &sessions,
+            trail: &trail,
         };
         delete_own_account(caller, role, stores, SystemClock.now()).await
     }
@@ -165,9 +198,28 @@ mod tests {
             1,
             "others keep theirs"
         );
-        // Idempotent: a second call succeeds too.
+        // Idempotent: a second call succeeds too, and records nothing again.
         delete(&leaving, Role::Owner, &keys, &profiles)
             .await
             .unwrap();
+        let recorded = profiles
+            .audit()
+            .newest_first(
+                &ws,
+                &crate::audit::store::AuditQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .0;
+        assert_eq!(
+            recorded
+                .iter()
+                .map(|e| (e.action.as_str(), e.actor.id.as_str()))
+                .collect::<Vec<_>>(),
+            [("account.deleted", leaving.user_id.as_str())]
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod cursor;
 pub mod dashboard;
 pub mod error;
 pub mod ids;

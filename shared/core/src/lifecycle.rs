@@ -18,11 +18,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::store_error::StoreError;
 use crate::{
+    audit::{Actor, ActorKind, AuditEvent, Change, Origin, Record, store::AuditTrail},
     error::Error,
     ids::{KeyId, UserId},
-    keys::store::KeyStore,
+    keys::{record, store::KeyStore},
     notifications::{NewNotification, Notification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
     timestamp,
@@ -64,9 +67,10 @@ pub trait LifecycleStore: Send + Sync {
         horizon: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, KeyId)>, StoreError>;
     /// In one transaction: marks `transition` done for key `key_id` while its expiry is still
-    /// `expires_at` (an expired key also leaves the expiry index), and stores `notification` for
-    /// `owner`. Returns false, writing nothing, when the marker is already set for this expiry or
-    /// the expiry changed.
+    /// `expires_at` (an expired key also leaves the expiry index), stores `notification` for
+    /// `owner`, and records `event` when given. Returns false, writing nothing, when the marker
+    /// is already set for this expiry or the expiry changed; `Conflict` when only the event's
+    /// place in the chain was taken.
     async fn mark(
         &self,
         key_id: KeyId,
@@ -74,6 +78,7 @@ pub trait LifecycleStore: Send + Sync {
         transition: Transition,
         owner: &UserId,
         notification: &Notification,
+        event: Option<&AuditEvent>,
     ) -> Result<bool, StoreError>;
 }
 
@@ -82,19 +87,22 @@ pub struct Lifecycle {
     store: Arc<dyn LifecycleStore>,
     keys: Arc<dyn KeyStore>,
     notifications: Arc<Notifications>,
+    trail: AuditTrail,
 }
 
 impl Lifecycle {
-    /// Lifecycle over `store`, reading keys from `keys`.
+    /// Lifecycle over `store`, reading keys from `keys`, recording expiries in `trail`.
     pub fn new(
         store: Arc<dyn LifecycleStore>,
         keys: Arc<dyn KeyStore>,
         notifications: Arc<Notifications>,
+        trail: AuditTrail,
     ) -> Self {
         Self {
             store,
             keys,
             notifications,
+            trail,
         }
     }
 
@@ -186,10 +194,63 @@ impl Lifecycle {
             },
         };
         let notification = self.notifications.compose(notification);
-        let marked = self
-            .store
-            .mark(key_id, expires_at, transition, &key.owner_id, &notification)
-            .await?;
+        let marked = if transition == Transition::Expired {
+            let successor = match key.rotated_to {
+                Some(id) => self.keys.get(id).await?,
+                None => None,
+            };
+            let mut keys = vec![&key];
+            keys.extend(successor.as_ref());
+            let record = Record {
+                workspace_id: key.workspace_id.clone(),
+                action: "key.expired".into(),
+                actor: Actor {
+                    kind: ActorKind::System,
+                    id: "worker".into(),
+                    name: Some("key lifecycle".into()),
+                },
+                targets: keys.iter().map(|k| record::target(k)).collect(),
+                origin: Origin {
+                    family: "worker".into(),
+                    ..Origin::default()
+                },
+                changes: BTreeMap::from([(
+                    "expired".to_owned(),
+                    Change {
+                        from: false.into(),
+                        to: true.into(),
+                    },
+                )]),
+                users: vec![key.owner_id.to_string()],
+                time: at,
+            };
+            let (key, notification) = (&key, &notification);
+            self.trail
+                .recording(record, |event| async move {
+                    self.store
+                        .mark(
+                            key_id,
+                            expires_at,
+                            transition,
+                            &key.owner_id,
+                            notification,
+                            Some(&event),
+                        )
+                        .await
+                })
+                .await?
+        } else {
+            self.store
+                .mark(
+                    key_id,
+                    expires_at,
+                    transition,
+                    &key.owner_id,
+                    &notification,
+                    None,
+                )
+                .await?
+        };
         Ok(if marked {
             Applied::Done
         } else {
@@ -224,25 +285,34 @@ mod tests {
     }
 
     use crate::{
+        audit::store::AuditStore,
         clock::{Clock, ManualClock},
         ids::{UserId, WorkspaceId},
         keys::caller::Caller,
         keys::caller::Credential,
         keys::{cache::VerifiedKeyCache, secret::KeyPrefix, service::KeyService, spec::NewKeySpec},
         role::Role,
-        store::memory::{MemoryKeyStore, MemoryLifecycleStore, MemoryNotificationStore},
+        store::memory::{
+            MemoryAuditStore, MemoryKeyStore, MemoryLifecycleStore, MemoryNotificationStore,
+        },
     };
 
     #[tokio::test]
     async fn each_transition_notifies_once_per_expiry_and_a_handled_key_leaves_the_index() {
         let clock = ManualClock::now();
-        let keys = Arc::new(MemoryKeyStore::default());
+        let audit = Arc::new(MemoryAuditStore::default());
+        let keys = Arc::new(MemoryKeyStore::recording_to(audit.clone()));
         let inbox = Arc::new(MemoryNotificationStore::default());
-        let store = Arc::new(MemoryLifecycleStore::new(keys.clone(), inbox.clone()));
+        let store = Arc::new(MemoryLifecycleStore::new(
+            keys.clone(),
+            inbox.clone(),
+            audit.clone(),
+        ));
         let lifecycle = Lifecycle::new(
             store.clone(),
             keys.clone(),
             Arc::new(Notifications::new(inbox.clone(), clock.clone())),
+            AuditTrail::new(audit.clone()),
         );
         let service = KeyService::new(
             keys,
@@ -325,5 +395,31 @@ mod tests {
             .map(|n| n.kind)
             .collect();
         assert_eq!(kinds, [kinds::API_KEY_EXPIRED, kinds::API_KEY_EXPIRING]);
+        let query = crate::audit::store::AuditQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        let (events, _) = audit
+            .newest_first(&owner.workspace_id, &query)
+            .await
+            .unwrap();
+        let recorded: Vec<(&str, &str, &str)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.action.as_str(),
+                    e.actor.id.as_str(),
+                    e.context.family.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            recorded,
+            [
+                ("key.expired", "worker", "worker"),
+                ("key.created", owner.user_id.as_str(), "")
+            ],
+            "the expiry once, by the worker; the warnings change nothing"
+        );
     }
 }

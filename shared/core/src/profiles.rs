@@ -5,9 +5,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
 use crate::{
+    audit::{AuditEvent, Change, Record, Target, store::AuditTrail},
     error::{Error, FieldError},
     ids::{UserId, WorkspaceId},
+    keys::caller::Caller,
     role::Role,
     store_error::StoreError,
     timestamp::serde_rfc3339,
@@ -174,18 +180,23 @@ pub trait ProfileStore: Send + Sync {
     async fn ensure(&self, profile: &NewProfile, at: DateTime<Utc>) -> Result<bool, StoreError>;
     /// The profile of `user`.
     async fn get(&self, user: &UserId) -> Result<Option<Profile>, StoreError>;
-    /// Applies `changes` and returns the profile after them; `None` when `user` has none.
+    /// Applies `changes` as of `at` while the profile is still as it was at `seen` (its
+    /// `updated_at`), with `event`, in one transaction; the profile after them. `Conflict` when
+    /// the profile changed since or is gone.
     async fn update(
         &self,
         user: &UserId,
         changes: &ProfileChanges,
+        seen: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<Option<Profile>, StoreError>;
+        event: &AuditEvent,
+    ) -> Result<Profile, StoreError>;
     /// The members of `workspace` that have a profile, with their roles.
     async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError>;
     /// Erases everything stored under `user` (profile, notifications, onboarding) except the
-    /// daily aggregates, which hold no personal data. Idempotent.
-    async fn erase(&self, user: &UserId) -> Result<(), StoreError>;
+    /// daily aggregates, which hold no personal data; the profile last, with `event`, in one
+    /// transaction. Idempotent: with the profile already gone, `event` is not recorded again.
+    async fn erase(&self, user: &UserId, event: &AuditEvent) -> Result<(), StoreError>;
 }
 
 /// A workspace member, as the member index knows them.
@@ -204,19 +215,25 @@ pub struct Profiles {
     store: std::sync::Arc<dyn ProfileStore>,
     onboarding: std::sync::Arc<crate::onboarding::Onboarding>,
     clock: std::sync::Arc<dyn crate::clock::Clock>,
+    trail: AuditTrail,
 }
 
+/// Tries of a profile change while another change of the same profile lands first.
+const CHANGE_ATTEMPTS: u32 = 5;
+
 impl Profiles {
-    /// The use cases over `store`.
+    /// The use cases over `store`, recording changes in `trail`.
     pub fn new(
         store: std::sync::Arc<dyn ProfileStore>,
         onboarding: std::sync::Arc<crate::onboarding::Onboarding>,
         clock: std::sync::Arc<dyn crate::clock::Clock>,
+        trail: AuditTrail,
     ) -> Self {
         Self {
             store,
             onboarding,
             clock,
+            trail,
         }
     }
 
@@ -228,19 +245,63 @@ impl Profiles {
             .ok_or_else(|| Error::NotFound("No profile for this user.".into()))
     }
 
-    /// Applies `changes` to `user`'s profile and returns it after them.
-    pub async fn change(&self, user: &UserId, changes: &ProfileChanges) -> Result<Profile, Error> {
-        let profile = self
-            .store
-            .update(user, changes, self.clock.now())
-            .await?
-            .ok_or_else(|| Error::NotFound("No profile for this user.".into()))?;
-        if changes.touches_notifications {
-            self.onboarding
-                .record(user, crate::onboarding::Step::ConfiguredNotifications)
+    /// Applies `changes` to `caller`'s profile and returns it after them, recorded as
+    /// `account.profile_updated` with each field before and after. A change that lands while
+    /// another is made is tried again on the profile as it is then, so `from` is always what it
+    /// replaced.
+    pub async fn change(
+        &self,
+        caller: &Caller,
+        changes: &ProfileChanges,
+    ) -> Result<Profile, Error> {
+        let user = &caller.user_id;
+        for _ in 0..CHANGE_ATTEMPTS {
+            let before = self.of(user).await?;
+            let now = self.clock.now();
+            let after = changes.apply(&before, now).map_err(StoreError::backend)?;
+            let record = Record {
+                workspace_id: caller.workspace_id.clone(),
+                action: "account.profile_updated".into(),
+                actor: caller.actor(),
+                targets: vec![user_target(&before)],
+                origin: caller.origin.clone(),
+                changes: changes.diff(&before, &after),
+                users: vec![user.to_string()],
+                time: now,
+            };
+            let written = self
+                .trail
+                .recording(record, |event| async move {
+                    self.store
+                        .update(user, changes, before.updated_at, now, &event)
+                        .await
+                })
                 .await;
+            match written {
+                Ok(profile) => {
+                    if changes.touches_notifications {
+                        self.onboarding
+                            .record(user, crate::onboarding::Step::ConfiguredNotifications)
+                            .await;
+                    }
+                    return Ok(profile);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(other) => return Err(other.into()),
+            }
         }
-        Ok(profile)
+        Err(Error::Conflict(
+            "The profile kept changing while this change was made; try again.".into(),
+        ))
+    }
+}
+
+/// A user's profile as an event's target.
+pub fn user_target(profile: &Profile) -> Target {
+    Target {
+        kind: "user".into(),
+        id: profile.id.to_string(),
+        name: Some(profile.email.clone()).filter(|email| !email.is_empty()),
     }
 }
 
@@ -302,6 +363,47 @@ impl ProfileDraft {
 }
 
 impl ProfileChanges {
+    /// `profile` with these changes made at `at` (a cleared field back to its default).
+    pub fn apply(
+        &self,
+        profile: &Profile,
+        at: DateTime<Utc>,
+    ) -> Result<Profile, serde_json::Error> {
+        let mut fields = match serde_json::to_value(profile)? {
+            Value::Object(fields) => fields,
+            _ => Default::default(),
+        };
+        for (field, value) in &self.set {
+            match value {
+                Some(ProfileValue::Text(text)) => {
+                    fields.insert((*field).to_owned(), text.clone().into())
+                }
+                Some(ProfileValue::Flag(flag)) => {
+                    fields.insert((*field).to_owned(), (*flag).into())
+                }
+                None => fields.remove(*field),
+            };
+        }
+        fields.insert("updated_at".into(), crate::timestamp::format(at).into());
+        serde_json::from_value(Value::Object(fields))
+    }
+
+    /// Each field these changes name whose value differs between `before` and `after`.
+    pub fn diff(&self, before: &Profile, after: &Profile) -> BTreeMap<String, Change> {
+        let (before, after) = (
+            serde_json::to_value(before).unwrap_or_default(),
+            serde_json::to_value(after).unwrap_or_default(),
+        );
+        self.set
+            .iter()
+            .filter_map(|(field, _)| {
+                let from = before.get(*field).cloned().unwrap_or(Value::Null);
+                let to = after.get(*field).cloned().unwrap_or(Value::Null);
+                (from != to).then(|| ((*field).to_owned(), Change { from, to }))
+            })
+            .collect()
+    }
+
     /// The changes `draft` asks for, each present field checked; every problem is reported,
     /// each on its field.
     pub fn from_draft(draft: ProfileDraft) -> Result<Self, Error> {

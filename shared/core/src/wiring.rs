@@ -15,7 +15,7 @@ use std::{
 };
 
 use crate::{
-    audit::log::AuditLog,
+    audit::{log::AuditLog, store::AuditTrail},
     auth::{
         Authenticator,
         jwt::{JwtIssuer, JwtVerifier},
@@ -35,7 +35,7 @@ use crate::{
     lifecycle::Lifecycle,
     notifications::Notifications,
     onboarding::Onboarding,
-    privacy::erasure::Erasure,
+    privacy::erasure::{Erasure, ErasureParts},
     profiles::{ProfileStore, Profiles},
     queue::WorkQueue,
     sessions::{Revocations, SignIn, store::SessionStore},
@@ -133,9 +133,7 @@ impl Wiring {
     }
 
     fn store(&self) -> Arc<dyn KeyStore> {
-        self.store
-            .get_or_init(|| self.storage.keys(self.config.audit_retention_days))
-            .clone()
+        self.store.get_or_init(|| self.storage.keys()).clone()
     }
 
     /// The verification core, on the verification path's client and timeouts.
@@ -150,7 +148,7 @@ impl Wiring {
                 };
                 let usage = UsageRecorder::new(sink, self.config.usage_flush_interval);
                 Arc::new(KeyVerifier::new(VerifierParts {
-                    store: storage.keys(self.config.audit_retention_days),
+                    store: storage.keys(),
                     prefix: self.config.key_prefix.clone(),
                     clock: self.clock(),
                     cache: self.cache(),
@@ -196,6 +194,7 @@ impl Wiring {
             self.profiles(),
             self.onboarding(),
             self.clock(),
+            self.trail(),
         ))
     }
 
@@ -247,13 +246,19 @@ impl Wiring {
             Arc::new(JwtIssuer::new(self.config.sessions())),
             settings,
             self.clock(),
+            self.trail(),
         )))
+    }
+
+    /// Records changes in the audit log, with the writes that make them.
+    pub fn trail(&self) -> AuditTrail {
+        AuditTrail::new(self.storage.audit())
     }
 
     /// The audit log's read use cases, over the log the key store writes to.
     pub fn audit(&self) -> Arc<AuditLog> {
         self.audit
-            .get_or_init(|| Arc::new(AuditLog::new(self.store().audit_log())))
+            .get_or_init(|| Arc::new(AuditLog::new(self.storage.audit())))
             .clone()
     }
 
@@ -301,12 +306,13 @@ impl Wiring {
     pub fn erasure(&self) -> Arc<Erasure> {
         self.erasure
             .get_or_init(|| {
-                Arc::new(Erasure::new(
-                    self.storage.erasure(),
-                    self.notifications(),
-                    self.clock(),
-                    self.queue(),
-                ))
+                Arc::new(Erasure::new(ErasureParts {
+                    jobs: self.storage.erasure(),
+                    notifications: self.notifications(),
+                    clock: self.clock(),
+                    queue: self.queue(),
+                    trail: self.trail(),
+                }))
             })
             .clone()
     }
@@ -328,6 +334,7 @@ impl Wiring {
                     self.storage.lifecycle(),
                     self.store(),
                     self.notifications(),
+                    self.trail(),
                 ))
             })
             .clone()

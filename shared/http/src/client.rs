@@ -84,6 +84,18 @@ impl ClientContext {
     }
 }
 
+/// Where a request came from, for the audit log of a use case that takes no caller (a sign-in).
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(ClientContext::of(parts).origin(parts)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::family_of;

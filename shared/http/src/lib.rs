@@ -26,7 +26,7 @@ mod guard;
 mod rate_headers;
 mod request_id;
 
-pub use client::ClientContext;
+pub use client::{ClientContext, RequestOrigin};
 pub use cookies::{cookie, is_local, set_cookie};
 pub use extract::{IdPath, Json, Query, path_or};
 pub use guard::MAX_BODY_BYTES;

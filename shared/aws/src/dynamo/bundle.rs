@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use latchkey_core::{
+    audit::store::AuditStore,
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
@@ -20,8 +21,11 @@ use latchkey_core::{
 use super::Table;
 
 impl Storage for Table {
-    fn keys(&self, audit_retention_days: u32) -> Arc<dyn KeyStore> {
-        Arc::new(self.keys(audit_retention_days))
+    fn keys(&self) -> Arc<dyn KeyStore> {
+        Arc::new(self.keys())
+    }
+    fn audit(&self) -> Arc<dyn AuditStore> {
+        Arc::new(self.audit())
     }
     fn rates(&self) -> Arc<dyn RateCounter> {
         Arc::new(self.rates())

@@ -14,8 +14,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::DynamoAuditStore;
 use crate::table;
 use latchkey_core::{
+    audit::AuditEvent,
     ids::WorkspaceId,
     privacy::{
         ErasureJob, ResumeKey, Scope,
@@ -50,24 +52,37 @@ fn day_of(sk: &str) -> Option<NaiveDate> {
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
-fn is_condition_failure(e: &aws_sdk_dynamodb::operation::put_item::PutItemError) -> bool {
-    e.is_conditional_check_failed_exception()
-}
-
 /// Erasure jobs and usage events in the single table.
 #[derive(Clone, Debug)]
 pub struct DynamoErasureStore {
     client: Client,
     table: String,
+    /// The audit log each change's event joins, in the change's transaction.
+    audit: DynamoAuditStore,
 }
 
 impl DynamoErasureStore {
-    /// An adapter over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// An adapter over `table`, recording to `audit`.
+    pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditStore) -> Self {
         Self {
             client,
             table: table.into(),
+            audit,
         }
+    }
+
+    /// `job` stored over the version before it.
+    fn replace(&self, job: &ErasureJob) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)?))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(
+                ":expected",
+                AttributeValue::N(job.version.saturating_sub(1).to_string()),
+            )
+            .build()
+            .map_err(StoreError::backend)
     }
 
     /// A Query over one target, narrowed to the job's time range and tags.
@@ -165,43 +180,33 @@ impl ErasureStore for DynamoErasureStore {
             .transpose()
     }
 
-    async fn insert(&self, job: &ErasureJob) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(job_item(job)?))
-            .condition_expression(super::NEW_ITEM_CONDITION)
-            .send()
-            .await
-            .map_err(|e| crate::failure::conditional(e, is_condition_failure))?;
-        Ok(())
+    async fn insert(&self, job: &ErasureJob, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut items = vec![super::put_new(&self.table, job_item(job)?)?];
+        items.extend(self.audit.items(event)?);
+        super::transact(&self.client, items).await
     }
 
-    async fn remove(&self, id: Uuid) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+    async fn remove(&self, id: Uuid, event: &AuditEvent) -> Result<(), StoreError> {
+        let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(job_key(id)))
-            .send()
-            .await
-            .map_err(crate::failure::sdk)?;
-        Ok(())
+            .condition_expression(super::EXISTING_ITEM_CONDITION)
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        items.extend(self.audit.items(event)?);
+        match super::transact(&self.client, items).await {
+            Err(StoreError::Conflict) if self.get(id).await?.is_none() => Ok(()),
+            done => done,
+        }
     }
 
-    async fn update(&self, job: &ErasureJob) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(job_item(job)?))
-            .condition_expression("version = :expected")
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(job.version.saturating_sub(1).to_string()),
-            )
-            .send()
-            .await
-            .map_err(|e| crate::failure::conditional(e, is_condition_failure))?;
-        Ok(())
+    async fn update(&self, job: &ErasureJob, event: Option<&AuditEvent>) -> Result<(), StoreError> {
+        let mut items = vec![TransactWriteItem::builder().put(self.replace(job)?).build()];
+        if let Some(event) = event {
+            items.extend(self.audit.items(event)?);
+        }
+        super::transact(&self.client, items).await
     }
 
     fn shards(&self) -> u32 {
@@ -302,17 +307,11 @@ impl ErasureStore for DynamoErasureStore {
                 .map_err(StoreError::backend)?;
             writes.push(TransactWriteItem::builder().delete(delete).build());
         }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(job_item(next)?))
-            .condition_expression("version = :expected")
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(next.version.saturating_sub(1).to_string()),
-            )
-            .build()
-            .map_err(StoreError::backend)?;
-        writes.push(TransactWriteItem::builder().put(put).build());
+        writes.push(
+            TransactWriteItem::builder()
+                .put(self.replace(next)?)
+                .build(),
+        );
         super::transact(&self.client, writes).await
     }
 }

@@ -20,7 +20,7 @@ use latchkey_core::keys::{
     store::{ChangeCursor, KeyStore},
 };
 use latchkey_core::{
-    audit::{AuditEvent, DEFAULT_RETENTION_DAYS, store::AuditStore},
+    audit::{AuditEvent, store::AuditStore},
     ids::{KeyId, UserId, WorkspaceId},
     role::Role,
     store::StoreError,
@@ -37,18 +37,12 @@ pub struct DynamoKeyStore {
 }
 
 impl DynamoKeyStore {
-    /// An adapter over `table`, its changes' events kept for the default retention.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self::recording_for(client, table, DEFAULT_RETENTION_DAYS)
-    }
-
-    /// An adapter over `table`, its changes' events kept `retention_days`.
-    pub fn recording_for(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
-        let table = table.into();
+    /// An adapter over `table`, each change's event joining `audit` in the change's transaction.
+    pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditStore) -> Self {
         Self {
-            audit: DynamoAuditStore::new(client.clone(), &table, retention_days),
             client,
-            table,
+            table: table.into(),
+            audit,
         }
     }
 

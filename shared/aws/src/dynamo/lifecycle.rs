@@ -9,8 +9,10 @@ use aws_sdk_dynamodb::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::DynamoAuditStore;
 use crate::table;
 use latchkey_core::{
+    audit::AuditEvent,
     ids::{KeyId, UserId},
     lifecycle::LifecycleStore,
     notifications::Notification,
@@ -33,14 +35,17 @@ fn marker(transition: Transition) -> &'static str {
 pub struct DynamoLifecycleStore {
     client: Client,
     table: String,
+    /// The audit log each change's event joins, in the change's transaction.
+    audit: DynamoAuditStore,
 }
 
 impl DynamoLifecycleStore {
-    /// An adapter over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// An adapter over `table`, recording to `audit`.
+    pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditStore) -> Self {
         Self {
             client,
             table: table.into(),
+            audit,
         }
     }
 }
@@ -91,6 +96,7 @@ impl LifecycleStore for DynamoLifecycleStore {
         transition: Transition,
         owner: &UserId,
         notification: &Notification,
+        event: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
         let [expiry, legacy] = timestamp::stored_forms(expires_at);
         let mut update = Update::builder()
@@ -115,22 +121,29 @@ impl LifecycleStore for DynamoLifecycleStore {
         };
         let update = update.build().map_err(StoreError::backend)?;
         let put = super::notifications::put(&self.table, owner, notification)?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        if let Some(event) = event {
+            items.extend(self.audit.items(event)?);
+        }
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
+            // The key's marker or expiry: done already, or no longer due.
             Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+                if super::failed_conditions(&err).is_some_and(|failed| failed.contains(&0)) =>
             {
                 Ok(false)
             }
+            // Only the audit head: another change of the workspace took its place.
+            Err(err) if super::failed_conditions(&err).is_some() => Err(StoreError::Conflict),
             Err(err) => Err(crate::failure::sdk(err)),
         }
     }

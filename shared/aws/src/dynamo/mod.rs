@@ -49,6 +49,9 @@ pub(crate) fn address(pk: String, sk: impl Into<String>) -> Item {
 /// The condition of a write that may only create its item.
 pub(crate) const NEW_ITEM_CONDITION: &str = "attribute_not_exists(pk)";
 
+/// The condition of a write that may only change an item that exists.
+pub(crate) const EXISTING_ITEM_CONDITION: &str = "attribute_exists(pk)";
+
 /// A transaction's put of `item` into `table`, which fails if an item with its key exists.
 pub(crate) fn put_new(
     table: &str,
@@ -85,25 +88,41 @@ pub(crate) async fn transact(
 pub struct Table {
     client: aws_sdk_dynamodb::Client,
     name: String,
+    /// Days an audit event is kept before the table's TTL removes it.
+    audit_retention_days: u32,
 }
 
 impl Table {
-    /// The table `name`, reached through `client`.
+    /// The table `name`, reached through `client`, keeping audit events the default retention.
     pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
         Self {
             client,
             name: name.into(),
+            audit_retention_days: latchkey_core::audit::DEFAULT_RETENTION_DAYS,
         }
+    }
+
+    /// The same table, keeping audit events `days`.
+    pub fn keeping_audit_for(self, days: u32) -> Self {
+        Self {
+            audit_retention_days: days,
+            ..self
+        }
+    }
+
+    /// The audit log, whose events the other adapters write with their changes.
+    pub fn audit(&self) -> DynamoAuditStore {
+        DynamoAuditStore::new(self.client.clone(), &self.name, self.audit_retention_days)
     }
 
     /// The session adapter.
     pub fn sessions(&self) -> DynamoSessionStore {
-        DynamoSessionStore::new(self.client.clone(), &self.name)
+        DynamoSessionStore::new(self.client.clone(), &self.name, self.audit())
     }
 
-    /// The key adapter, its changes' audit events kept `audit_retention_days`.
-    pub fn keys(&self, audit_retention_days: u32) -> DynamoKeyStore {
-        DynamoKeyStore::recording_for(self.client.clone(), &self.name, audit_retention_days)
+    /// The key adapter.
+    pub fn keys(&self) -> DynamoKeyStore {
+        DynamoKeyStore::new(self.client.clone(), &self.name, self.audit())
     }
 
     /// The usage adapter, keeping events `retention_days`.
@@ -123,7 +142,7 @@ impl Table {
 
     /// The profile adapter.
     pub fn profiles(&self) -> DynamoProfileStore {
-        DynamoProfileStore::new(self.client.clone(), &self.name)
+        DynamoProfileStore::new(self.client.clone(), &self.name, self.audit())
     }
 
     /// The notification adapter.
@@ -148,12 +167,12 @@ impl Table {
 
     /// The lifecycle adapter.
     pub fn lifecycle(&self) -> DynamoLifecycleStore {
-        DynamoLifecycleStore::new(self.client.clone(), &self.name)
+        DynamoLifecycleStore::new(self.client.clone(), &self.name, self.audit())
     }
 
     /// The erasure adapter.
     pub fn erasure(&self) -> DynamoErasureStore {
-        DynamoErasureStore::new(self.client.clone(), &self.name)
+        DynamoErasureStore::new(self.client.clone(), &self.name, self.audit())
     }
 }
 

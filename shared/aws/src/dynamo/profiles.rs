@@ -4,11 +4,16 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use aws_sdk_dynamodb::{
+    Client,
+    types::{AttributeValue, Delete, TransactWriteItem, Update},
+};
 use chrono::{DateTime, Utc};
 
+use super::DynamoAuditStore;
 use crate::table;
 use latchkey_core::{
+    audit::AuditEvent,
     ids::{UserId, WorkspaceId},
     profiles::{Member, NewProfile, Profile, ProfileChanges, ProfileStore, ProfileValue},
     store::StoreError,
@@ -26,14 +31,17 @@ fn attribute(value: &ProfileValue) -> AttributeValue {
 pub struct DynamoProfileStore {
     client: Client,
     table: String,
+    /// The audit log each change's event joins, in the change's transaction.
+    audit: DynamoAuditStore,
 }
 
 impl DynamoProfileStore {
-    /// An adapter over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// An adapter over `table`, recording to `audit`.
+    pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditStore) -> Self {
         Self {
             client,
             table: table.into(),
+            audit,
         }
     }
 
@@ -116,13 +124,20 @@ impl ProfileStore for DynamoProfileStore {
         &self,
         user: &UserId,
         changes: &ProfileChanges,
+        seen: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<Option<Profile>, StoreError> {
+        event: &AuditEvent,
+    ) -> Result<Profile, StoreError> {
+        let [seen, seen_legacy] = latchkey_core::timestamp::stored_forms(seen);
         let mut names = HashMap::from([("#updated_at".to_owned(), "updated_at".to_owned())]);
-        let mut values = HashMap::from([(
-            ":updated_at".to_owned(),
-            AttributeValue::S(latchkey_core::timestamp::format(at)),
-        )]);
+        let mut values = HashMap::from([
+            (
+                ":updated_at".to_owned(),
+                AttributeValue::S(latchkey_core::timestamp::format(at)),
+            ),
+            (":seen".to_owned(), AttributeValue::S(seen)),
+            (":seen_legacy".to_owned(), AttributeValue::S(seen_legacy)),
+        ]);
         let mut sets = vec!["#updated_at = :updated_at".to_owned()];
         let mut removes = Vec::new();
         for (i, (field, value)) in changes.set.iter().enumerate() {
@@ -139,33 +154,21 @@ impl ProfileStore for DynamoProfileStore {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        let result = self
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::address(user)))
             .update_expression(expression)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        let out = match result {
-            Ok(out) => out,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(err) => return Err(crate::failure::sdk(err)),
-        };
-        let item = out.attributes.unwrap_or_default();
-        serde_dynamo::from_item(item)
-            .map(Some)
-            .map_err(StoreError::backend)
+            .condition_expression(
+                "attribute_exists(pk) AND (#updated_at = :seen OR #updated_at = :seen_legacy)",
+            )
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        items.extend(self.audit.items(event)?);
+        super::transact(&self.client, items).await?;
+        self.get(user).await?.ok_or(StoreError::Conflict)
     }
 
     async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError> {
@@ -189,7 +192,7 @@ impl ProfileStore for DynamoProfileStore {
             .collect()
     }
 
-    async fn erase(&self, user: &UserId) -> Result<(), StoreError> {
+    async fn erase(&self, user: &UserId, event: &AuditEvent) -> Result<(), StoreError> {
         let items = self
             .client
             .query()
@@ -235,7 +238,21 @@ impl ProfileStore for DynamoProfileStore {
                 .collect::<Result<Vec<_>, _>>()
         };
         super::batch::write_all(&self.client, &self.table, deletes(rest)?).await?;
-        super::batch::write_all(&self.client, &self.table, deletes(profile)?).await?;
-        Ok(())
+        if profile.is_empty() {
+            return Ok(());
+        }
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::address(user)))
+            .condition_expression(super::EXISTING_ITEM_CONDITION)
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
+        items.extend(self.audit.items(event)?);
+        match super::transact(&self.client, items).await {
+            // Erased by a racing call, which recorded it.
+            Err(StoreError::Conflict) if self.get(user).await?.is_none() => Ok(()),
+            done => done,
+        }
     }
 }

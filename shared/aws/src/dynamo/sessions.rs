@@ -4,15 +4,16 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, ReturnValue, TransactWriteItem, Update},
+    types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Item, NEW_ITEM_CONDITION, address, put_new, transact};
+use super::{DynamoAuditStore, Item, NEW_ITEM_CONDITION, address, put_new, transact};
 use crate::table;
 use latchkey_core::{
+    audit::AuditEvent,
     ids::UserId,
     role::Role,
     sessions::{
@@ -28,14 +29,17 @@ use latchkey_core::{
 pub struct DynamoSessionStore {
     client: Client,
     table: String,
+    /// The audit log each change's event joins, in the change's transaction.
+    audit: DynamoAuditStore,
 }
 
 impl DynamoSessionStore {
-    /// An adapter over `table`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// An adapter over `table`, recording to `audit`.
+    pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditStore) -> Self {
         Self {
             client,
             table: table.into(),
+            audit,
         }
     }
 }
@@ -209,7 +213,12 @@ impl SessionStore for DynamoSessionStore {
             .cloned())
     }
 
-    async fn create(&self, session: &Session, refresh: &str) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        session: &Session,
+        refresh: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let (pk, sk) = table::session_key(session.id);
         let record = serde_dynamo::to_item(SessionRecord {
             pk,
@@ -225,11 +234,12 @@ impl SessionStore for DynamoSessionStore {
             ttl: session.expires_at.timestamp(),
         })
         .map_err(StoreError::backend)?;
-        self.transact(vec![
+        let mut items = vec![
             put_new(&self.table, record)?,
             put_new(&self.table, Self::refresh_item(refresh, session)?)?,
-        ])
-        .await
+        ];
+        items.extend(self.audit.items(event)?);
+        self.transact(items).await
     }
 
     async fn rotate(
@@ -291,41 +301,48 @@ impl SessionStore for DynamoSessionStore {
         }
     }
 
-    async fn revoke(&self, session: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let written = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(at(table::session_key(session))))
-            .update_expression("SET revoked_at = :now")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
-            .expression_attribute_values(":now", AttributeValue::S(timestamp::format(now)))
-            .send()
-            .await
-            .map_err(|e| {
-                crate::failure::conditional(e, |s| s.is_conditional_check_failed_exception())
-            });
-        match written {
-            // Already revoked, or never made: revoked either way.
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
-            Err(other) => Err(other),
+    async fn revoke(
+        &self,
+        sessions: &[Uuid],
+        token: Option<(&str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        let mut items = Vec::new();
+        for &id in sessions {
+            if self.session(id).await?.is_none() {
+                continue;
+            }
+            let revoke = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(at(table::session_key(id))))
+                .update_expression("SET revoked_at = if_not_exists(revoked_at, :now)")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":now", AttributeValue::S(timestamp::format(now)))
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push(TransactWriteItem::builder().update(revoke).build());
         }
-    }
-
-    async fn revoke_token(&self, token_id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut item = at(table::revoked_token_key(token_id));
-        item.insert(
-            table::TTL.into(),
-            AttributeValue::N(until.timestamp().to_string()),
-        );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(crate::failure::sdk)?;
-        Ok(())
+        if let Some((token_id, until)) = token {
+            let mut item = at(table::revoked_token_key(token_id));
+            item.insert(
+                table::TTL.into(),
+                AttributeValue::N(until.timestamp().to_string()),
+            );
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(StoreError::backend)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        if let Some(event) = event {
+            items.extend(self.audit.items(event)?);
+        }
+        self.transact(items).await
     }
 
     async fn revoke_user(

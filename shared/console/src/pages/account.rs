@@ -7,6 +7,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Redirect, Response},
 };
+use latchkey_core::cursor;
 use latchkey_core::{
     Error,
     dashboard::{DashboardMetrics, Period},
@@ -15,7 +16,6 @@ use latchkey_core::{
     profiles::{NOTIFICATION_PREFERENCES, Profile, ProfileChanges, ProfileDraft},
 };
 use latchkey_http::ApiError;
-use latchkey_http::api::account::input::{decode_cursor, encode_cursor};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -219,7 +219,7 @@ pub async fn notifications(
 ) -> Result<Page, ApiError> {
     let unread_only = q.unread.is_some();
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
+        Some(raw) => Some(cursor::decode(raw).ok_or_else(|| {
             Error::invalid_field("cursor", "is not a cursor from a previous page")
         })?),
         None => None,
@@ -238,7 +238,7 @@ pub async fn notifications(
             .iter()
             .map(|n| Item::of(n, &v.display))
             .collect(),
-        next: listed.next_after.map(encode_cursor),
+        next: listed.next_after.map(cursor::encode),
         unread_only,
         v: &v,
     })
@@ -446,7 +446,7 @@ pub async fn update_profile(
     }
     let changed = async {
         let changes = ProfileChanges::from_draft(draft)?;
-        console.profiles.change(&v.caller.user_id, &changes).await
+        console.profiles.change(&v.caller, &changes).await
     }
     .await;
     match changed {

@@ -2,6 +2,7 @@
 //! calls, and renders.
 
 pub mod account;
+pub mod audit;
 pub mod keys;
 pub mod privacy;
 pub mod signin;

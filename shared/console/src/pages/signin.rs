@@ -10,7 +10,7 @@ use axum::{
 };
 use latchkey_core::Error;
 use latchkey_http::ApiError;
-use latchkey_http::{cookie, is_local, set_cookie};
+use latchkey_http::{RequestOrigin, cookie, is_local, set_cookie};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -95,6 +95,7 @@ pub struct Callback {
 pub async fn finish(
     State(console): State<Shared>,
     headers: HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
     Query(q): Query<Callback>,
 ) -> Result<Response, ApiError> {
     let failed = || Redirect::to(&format!("{SIGN_IN_PAGE}?failed=1")).into_response();
@@ -107,7 +108,7 @@ pub async fn finish(
     }
     let tokens = match console
         .sign_in
-        .exchange(&code, &callback_url(&headers)?, &state)
+        .exchange(&code, &callback_url(&headers)?, &state, &origin)
         .await
     {
         Ok(tokens) => tokens,
@@ -137,7 +138,11 @@ pub async fn sign_out(
     let refresh = cookie(&headers, REFRESH_COOKIE);
     console
         .sign_in
-        .logout(&visitor.identity, refresh.as_deref())
+        .logout(
+            &visitor.identity,
+            refresh.as_deref(),
+            &visitor.caller.origin,
+        )
         .await?;
     let [session, refresh] = cleared_cookies(&headers);
     Ok((

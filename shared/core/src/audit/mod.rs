@@ -4,6 +4,7 @@
 //! workspace's events form a hash chain ([`chain`]) so an edited or missing event is found.
 
 pub mod chain;
+pub mod draft;
 pub mod log;
 pub mod store;
 

@@ -9,18 +9,23 @@
 //! last committed chunk left off. Counts are of verifications: an event aggregates alike ones
 //! (see [`crate::usage`]) and counts for as many as it stands for.
 
-use std::{sync::Arc, time::Instant};
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, TryStreamExt, stream};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ErasureJob, ErasureSpec, JobStatus, Progress, ResumeKey, Scope};
 use crate::{
+    audit::{
+        Actor, ActorKind, AuditEvent, Change, Origin, Record, Target as AuditTarget,
+        store::AuditTrail,
+    },
     clock::Clock,
     error::Error,
-    ids::{ErasureJobId, ResourceId, UserId, WorkspaceId},
+    ids::{ErasureJobId, ResourceId, WorkspaceId},
     keys::caller::Caller,
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
@@ -76,12 +81,14 @@ pub struct EventPage {
 pub trait ErasureStore: Send + Sync {
     /// One job.
     async fn get(&self, id: Uuid) -> Result<Option<ErasureJob>, StoreError>;
-    /// Stores a new job; `Conflict` if the id exists.
-    async fn insert(&self, job: &ErasureJob) -> Result<(), StoreError>;
-    /// Removes a job that was never announced (its message could not be queued).
-    async fn remove(&self, id: Uuid) -> Result<(), StoreError>;
-    /// Replaces `job` if the stored one is still at `job.version - 1`; else `Conflict`.
-    async fn update(&self, job: &ErasureJob) -> Result<(), StoreError>;
+    /// Stores a new job with `event`, in one transaction; `Conflict` if the id exists.
+    async fn insert(&self, job: &ErasureJob, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Removes a job that was never announced (its message could not be queued), with `event`,
+    /// in one transaction; a job already gone records nothing.
+    async fn remove(&self, id: Uuid, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Replaces `job` if the stored one is still at `job.version - 1`, with `event` when given,
+    /// in one transaction; else `Conflict`.
+    async fn update(&self, job: &ErasureJob, event: Option<&AuditEvent>) -> Result<(), StoreError>;
     /// The partitions the events of `workspace` are spread over per day.
     fn shards(&self) -> u32;
     /// The days `workspace` has usage events on.
@@ -137,28 +144,84 @@ impl From<StoreError> for RunError {
     }
 }
 
+/// The worker, as the actor of what it does to a job.
+fn system_actor() -> Actor {
+    Actor {
+        kind: ActorKind::System,
+        id: "worker".into(),
+        name: Some("erasure worker".into()),
+    }
+}
+
+/// One field's change.
+fn change(field: &str, from: Value, to: Value) -> (String, Change) {
+    (field.to_owned(), Change { from, to })
+}
+
+/// The record of `action` on `job`.
+fn job_record(
+    job: &ErasureJob,
+    action: &str,
+    actor: Actor,
+    origin: Origin,
+    changes: BTreeMap<String, Change>,
+    time: DateTime<Utc>,
+) -> Record {
+    Record {
+        workspace_id: job.workspace_id.clone(),
+        action: action.to_owned(),
+        actor,
+        targets: vec![AuditTarget {
+            kind: "erasure_job".into(),
+            id: job.job_id.to_string(),
+            name: None,
+        }],
+        origin,
+        changes,
+        users: vec![job.requested_by.to_string()],
+        time,
+    }
+}
+
 /// Creates, counts and executes erasure jobs.
 pub struct Erasure {
     jobs: Arc<dyn ErasureStore>,
     notifications: Arc<Notifications>,
     clock: Arc<dyn Clock>,
     queue: Option<Arc<dyn WorkQueue>>,
+    trail: AuditTrail,
+}
+
+/// The parts an [`Erasure`] works with.
+pub struct ErasureParts {
+    /// Where jobs and the events they erase are.
+    pub jobs: Arc<dyn ErasureStore>,
+    /// Tells the requester when a job ends.
+    pub notifications: Arc<Notifications>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Where new jobs go (without one, only dry runs can be created).
+    pub queue: Option<Arc<dyn WorkQueue>>,
+    /// Where requests, withdrawals and ends of jobs are recorded.
+    pub trail: AuditTrail,
 }
 
 impl Erasure {
-    /// Erasure over `jobs`; `queue` is where new jobs go (without one, only dry runs can be
-    /// created).
-    pub fn new(
-        jobs: Arc<dyn ErasureStore>,
-        notifications: Arc<Notifications>,
-        clock: Arc<dyn Clock>,
-        queue: Option<Arc<dyn WorkQueue>>,
-    ) -> Self {
+    /// Erasure over `parts`.
+    pub fn new(parts: ErasureParts) -> Self {
+        let ErasureParts {
+            jobs,
+            notifications,
+            clock,
+            queue,
+            trail,
+        } = parts;
         Self {
             jobs,
             notifications,
             clock,
             queue,
+            trail,
         }
     }
 
@@ -214,18 +277,14 @@ impl Erasure {
                 "Only a workspace owner or admin may erase its data.".into(),
             ));
         }
-        self.create(&caller.user_id, &caller.workspace_id, spec)
-            .await
+        self.create(caller, spec).await
     }
 
-    /// Records a job for `spec`, with its estimate. A dry run is counted and completed here; any
-    /// other job is enqueued for the worker.
-    pub async fn create(
-        &self,
-        requested_by: &UserId,
-        workspace: &WorkspaceId,
-        spec: ErasureSpec,
-    ) -> Result<ErasureJob, Error> {
+    /// Records a job for `spec` in `caller`'s workspace, with its estimate, as
+    /// `erasure.requested`. A dry run is counted and completed here; any other job is enqueued
+    /// for the worker (and withdrawn, `erasure.withdrawn`, when the queue cannot take it).
+    pub async fn create(&self, caller: &Caller, spec: ErasureSpec) -> Result<ErasureJob, Error> {
+        let (requested_by, workspace) = (&caller.user_id, &caller.workspace_id);
         let now = self.clock.now();
         let days = match spec.scope {
             Scope::Device => vec![],
@@ -259,20 +318,58 @@ impl Erasure {
             job.status = JobStatus::Completed;
             job.started_at = Some(now);
             job.completed_at = Some(now);
-            self.jobs.insert(&job).await?;
-            return Ok(job);
         }
-        let queue = self
-            .queue
-            .as_ref()
-            .ok_or_else(|| Error::internal(std::io::Error::other("no work queue configured")))?;
-        self.jobs.insert(&job).await?;
+        let queue = match (&self.queue, job.dry_run) {
+            (_, true) => None,
+            (Some(queue), false) => Some(queue),
+            (None, false) => {
+                return Err(Error::internal(std::io::Error::other(
+                    "no work queue configured",
+                )));
+            }
+        };
+        let requested = job_record(
+            &job,
+            "erasure.requested",
+            caller.actor(),
+            caller.origin.clone(),
+            BTreeMap::from([
+                change("status", Value::Null, json!(job.status)),
+                change("scope", Value::Null, json!(job.scope)),
+                change("dry_run", Value::Null, json!(job.dry_run)),
+                change("estimated_count", Value::Null, json!(job.estimated_count)),
+            ]),
+            now,
+        );
+        self.trail
+            .recording(requested, |event| {
+                let job = &job;
+                async move { self.jobs.insert(job, &event).await }
+            })
+            .await?;
+        let Some(queue) = queue else {
+            return Ok(job);
+        };
         if let Err(err) = queue
             .send(&WorkMessage::Erasure { job_id: job.job_id })
             .await
         {
             // A job nobody will run must not stay behind as `pending`.
-            if let Err(cleanup) = self.jobs.remove(job.job_id).await {
+            let withdrawn = job_record(
+                &job,
+                "erasure.withdrawn",
+                system_actor(),
+                caller.origin.clone(),
+                BTreeMap::from([change("status", json!(job.status), Value::Null)]),
+                self.clock.now(),
+            );
+            let removed = self
+                .trail
+                .recording(withdrawn, |event| async move {
+                    self.jobs.remove(job.job_id, &event).await
+                })
+                .await;
+            if let Err(cleanup) = removed {
                 tracing::error!(job_id = %job.job_id, error = %cleanup, "an unqueued job stayed behind");
             }
             return Err(err);
@@ -312,7 +409,7 @@ impl Erasure {
                     running.status = JobStatus::Running;
                     running.started_at.get_or_insert(self.clock.now());
                     running.version += 1;
-                    job = match self.jobs.update(&running).await {
+                    job = match self.jobs.update(&running, None).await {
                         Ok(()) => running,
                         Err(StoreError::Conflict) => self.reload(id).await?,
                         Err(err) => return Err(err.into()),
@@ -327,7 +424,7 @@ impl Erasure {
                 done.status = JobStatus::Completed;
                 done.completed_at = Some(self.clock.now());
                 done.version += 1;
-                match self.jobs.update(&done).await {
+                match self.ended(&job, &done).await {
                     Ok(()) => {
                         self.notify(&done).await;
                         return Ok(RunOutcome::Finished);
@@ -386,17 +483,18 @@ impl Erasure {
     /// Marks a job failed with `error` (unless it already ended) and tells the requester.
     pub async fn fail(&self, id: Uuid, error: &str) -> Result<(), Error> {
         for _ in 0..5 {
-            let Some(mut job) = self.jobs.get(id).await? else {
+            let Some(before) = self.jobs.get(id).await? else {
                 return Ok(());
             };
-            if matches!(job.status, JobStatus::Completed | JobStatus::Failed) {
+            if matches!(before.status, JobStatus::Completed | JobStatus::Failed) {
                 return Ok(());
             }
+            let mut job = before.clone();
             job.status = JobStatus::Failed;
             job.error = Some(error.to_owned());
             job.completed_at = Some(self.clock.now());
             job.version += 1;
-            match self.jobs.update(&job).await {
+            match self.ended(&before, &job).await {
                 Ok(()) => {
                     self.notify(&job).await;
                     return Ok(());
@@ -408,6 +506,42 @@ impl Erasure {
         Err(Error::Conflict(
             "the job kept changing while it was being failed".into(),
         ))
+    }
+
+    /// Stores `after`, the job ended (completed or failed), recorded as `erasure.completed` or
+    /// `erasure.failed` by the worker.
+    async fn ended(&self, before: &ErasureJob, after: &ErasureJob) -> Result<(), StoreError> {
+        let action = match after.status {
+            JobStatus::Completed => "erasure.completed",
+            _ => "erasure.failed",
+        };
+        let mut changes = BTreeMap::from([
+            change("status", json!(before.status), json!(after.status)),
+            change(
+                "deleted_count",
+                json!(before.deleted_count),
+                json!(after.deleted_count),
+            ),
+        ]);
+        if after.error.is_some() {
+            changes.extend([change("error", Value::Null, json!(after.error))]);
+        }
+        let record = job_record(
+            after,
+            action,
+            system_actor(),
+            Origin {
+                family: "worker".into(),
+                ..Origin::default()
+            },
+            changes,
+            after.completed_at.unwrap_or_else(|| self.clock.now()),
+        );
+        self.trail
+            .recording(record, |event| async move {
+                self.jobs.update(after, Some(&event)).await
+            })
+            .await
     }
 
     async fn notify(&self, job: &ErasureJob) {
@@ -452,10 +586,18 @@ mod tests {
 
     use super::*;
     use crate::{
+        audit::{
+            chain,
+            store::{AuditQuery, AuditStore},
+        },
         clock::ManualClock,
         ids::KeyId,
+        ids::UserId,
+        keys::caller::Credential,
         outcome::VerifyCode,
-        store::memory::{MemoryErasureStore, MemoryNotificationStore, MemoryUsage},
+        store::memory::{
+            MemoryAuditStore, MemoryErasureStore, MemoryNotificationStore, MemoryUsage,
+        },
         usage::{AttemptContext, UsageBatch, UsageEvent, UsageSink},
     };
 
@@ -464,31 +606,57 @@ mod tests {
         jobs: Arc<MemoryErasureStore>,
         usage: Arc<MemoryUsage>,
         inbox: Arc<MemoryNotificationStore>,
+        audit: Arc<MemoryAuditStore>,
         clock: Arc<ManualClock>,
         workspace: WorkspaceId,
         owner: UserId,
+        caller: Caller,
     }
 
     fn parts() -> Parts {
         let clock = ManualClock::now();
         let usage = Arc::new(MemoryUsage::default());
-        let jobs = Arc::new(MemoryErasureStore::new(usage.clone()));
+        let audit = Arc::new(MemoryAuditStore::default());
+        let jobs = Arc::new(MemoryErasureStore::new(usage.clone(), audit.clone()));
         let inbox = Arc::new(MemoryNotificationStore::default());
         let id = Uuid::new_v4().to_string();
+        let (workspace, owner) = (
+            WorkspaceId::parse(&id).unwrap(),
+            UserId::parse(&id).unwrap(),
+        );
         Parts {
-            erasure: Erasure::new(
-                jobs.clone(),
-                Arc::new(Notifications::new(inbox.clone(), clock.clone())),
-                clock.clone(),
-                None,
-            ),
+            erasure: Erasure::new(ErasureParts {
+                jobs: jobs.clone(),
+                notifications: Arc::new(Notifications::new(inbox.clone(), clock.clone())),
+                clock: clock.clone(),
+                queue: None,
+                trail: AuditTrail::new(audit.clone()),
+            }),
             jobs,
             usage,
             inbox,
+            audit,
             clock,
-            workspace: WorkspaceId::parse(&id).unwrap(),
-            owner: UserId::parse(&id).unwrap(),
+            caller: Caller {
+                user_id: owner.clone(),
+                workspace_id: workspace.clone(),
+                credential: Credential::Session { role: Role::Owner },
+                origin: Origin::default(),
+            },
+            workspace,
+            owner,
         }
+    }
+
+    /// The actions recorded in the workspace's log, oldest first.
+    async fn recorded(p: &Parts) -> Vec<String> {
+        let query = AuditQuery {
+            limit: 100,
+            ..AuditQuery::default()
+        };
+        let (mut events, _) = p.audit.newest_first(&p.workspace, &query).await.unwrap();
+        events.reverse();
+        events.into_iter().map(|e| e.action).collect()
     }
 
     /// `count` events over the last three days, alternating devices `a`/`b` and tags `x`/`y`.
@@ -534,8 +702,7 @@ mod tests {
         let mut job = p
             .erasure
             .create(
-                &p.owner,
-                &p.workspace,
+                &p.caller,
                 ErasureSpec {
                     dry_run: true,
                     ..spec
@@ -548,7 +715,19 @@ mod tests {
         job.status = JobStatus::Pending;
         job.started_at = None;
         job.completed_at = None;
-        p.jobs.insert(&job).await.unwrap();
+        let record = job_record(
+            &job,
+            "erasure.requested",
+            p.caller.actor(),
+            Origin::default(),
+            BTreeMap::new(),
+            p.clock.now(),
+        );
+        let head = p.audit.head(&p.workspace).await.unwrap();
+        p.jobs
+            .insert(&job, &chain::seal(record, &head))
+            .await
+            .unwrap();
         job
     }
 
@@ -570,7 +749,7 @@ mod tests {
         ] {
             let job = p
                 .erasure
-                .create(&p.owner, &p.workspace, spec(scope, true))
+                .create(&p.caller, spec(scope, true))
                 .await
                 .unwrap();
             assert_eq!(
@@ -628,6 +807,15 @@ mod tests {
         let told = p.inbox.of(&p.owner);
         assert_eq!(told.len(), 1);
         assert_eq!(told[0].kind, kinds::ERASURE_COMPLETED);
+        assert_eq!(
+            recorded(&p).await,
+            [
+                "erasure.requested",
+                "erasure.requested",
+                "erasure.completed"
+            ],
+            "the estimate's dry run, the job, and its end once"
+        );
     }
 
     #[tokio::test]
@@ -673,5 +861,9 @@ mod tests {
         );
         assert_eq!(p.usage.events().len(), 5);
         assert_eq!(p.inbox.of(&p.owner)[0].kind, kinds::ERASURE_FAILED);
+        assert_eq!(
+            recorded(&p).await.last().map(String::as_str),
+            Some("erasure.failed")
+        );
     }
 }

@@ -26,6 +26,7 @@ use self::{
     store::SessionStore,
 };
 use crate::{
+    audit::{Actor, ActorKind, Change, Origin, Record, Target, store::AuditTrail},
     auth::{
         RevocationCheck,
         jwt::JwtIssuer,
@@ -34,8 +35,9 @@ use crate::{
     clock::Clock,
     config::SignInSettings,
     error::Error,
-    ids::UserId,
+    ids::{UserId, WorkspaceId},
     keys::secret::random_base62,
+    timestamp,
 };
 
 /// What a successful sign-in or refresh hands the client.
@@ -61,6 +63,7 @@ pub struct SignIn {
     tokens: Arc<JwtIssuer>,
     settings: SignInSettings,
     clock: Arc<dyn Clock>,
+    trail: AuditTrail,
 }
 
 #[derive(Deserialize)]
@@ -81,13 +84,15 @@ fn unavailable(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Er
 }
 
 impl SignIn {
-    /// The use cases over `store`, signing in at `provider`, minting sessions with `tokens`.
+    /// The use cases over `store`, signing in at `provider`, minting sessions with `tokens`,
+    /// recording sign-ins, sign-outs and reused refresh tokens in `trail`.
     pub fn new(
         store: Arc<dyn SessionStore>,
         provider: Arc<OidcVerifier>,
         tokens: Arc<JwtIssuer>,
         settings: SignInSettings,
         clock: Arc<dyn Clock>,
+        trail: AuditTrail,
     ) -> Self {
         Self {
             store,
@@ -95,6 +100,7 @@ impl SignIn {
             tokens,
             settings,
             clock,
+            trail,
         }
     }
 
@@ -165,6 +171,7 @@ impl SignIn {
         code: &str,
         redirect_uri: &str,
         state: &str,
+        origin: &Origin,
     ) -> Result<Tokens, Error> {
         self.allowed_redirect(redirect_uri)?;
         let begun = self
@@ -218,10 +225,10 @@ impl SignIn {
             .provider
             .verify_id_token(&id_token, &self.derived("nonce", state))
             .await?;
-        self.start_session(identity).await
+        self.start_session(identity, origin).await
     }
 
-    async fn start_session(&self, identity: Identity) -> Result<Tokens, Error> {
+    async fn start_session(&self, identity: Identity, origin: &Origin) -> Result<Tokens, Error> {
         let user_id = UserId::parse(&identity.sub)
             .ok_or_else(|| invalid_grant("the id token's subject is not a valid user id"))?;
         let now = self.clock.now();
@@ -237,7 +244,22 @@ impl SignIn {
             revoked_at: None,
         };
         let refresh = RefreshToken::generate();
-        self.store.create(&session, &refresh.digest()).await?;
+        let digest = refresh.digest();
+        let record = session_record(
+            "session.signed_in",
+            user_actor(&session.user_id, session.email.as_deref()),
+            &session.user_id,
+            session.workspace_id.as_deref(),
+            &[session.id],
+            origin,
+            now,
+        );
+        self.trail
+            .recording(record, |event| {
+                let (session, digest) = (&session, &digest);
+                async move { self.store.create(session, digest, &event).await }
+            })
+            .await?;
         Ok(self.tokens_of(&session, refresh, now))
     }
 
@@ -262,25 +284,53 @@ impl SignIn {
     /// A new session token and refresh token for a refresh token, which is spent. A spent one
     /// presented again revokes its whole session; unknown, expired or revoked: 400
     /// `invalid_grant`.
-    pub async fn refresh(&self, presented: &str) -> Result<Tokens, Error> {
+    pub async fn refresh(&self, presented: &str, origin: &Origin) -> Result<Tokens, Error> {
         let now = self.clock.now();
         let fresh = RefreshToken::generate();
-        match self
-            .store
-            .rotate(&model::digest(presented), &fresh.digest(), now)
-            .await?
-        {
+        let used = model::digest(presented);
+        match self.store.rotate(&used, &fresh.digest(), now).await? {
             Rotation::Rotated(session) => {
                 let deleted = self.store.user_revoked_at(&session.user_id).await?;
                 if deleted.is_some_and(|at| session.created_at <= at) {
-                    self.store.revoke(session.id, now).await?;
+                    self.store.revoke(&[session.id], None, now, None).await?;
                     return Err(invalid_grant("the refresh token's session was revoked"));
                 }
                 Ok(self.tokens_of(&session, fresh, now))
             }
-            Rotation::Reused(session) => {
-                self.store.revoke(session, now).await?;
-                tracing::warn!(session = %session, "a spent refresh token was presented again: session revoked");
+            Rotation::Reused(id) => {
+                match self.store.session_of(&used).await? {
+                    Some(session) => {
+                        let mut record = session_record(
+                            "session.refresh_reused",
+                            Actor {
+                                kind: ActorKind::System,
+                                id: "sign-in".into(),
+                                name: Some("refresh-token reuse detection".into()),
+                            },
+                            &session.user_id,
+                            session.workspace_id.as_deref(),
+                            &[id],
+                            origin,
+                            now,
+                        );
+                        if session.revoked_at.is_none() {
+                            record.changes.insert(
+                                "revoked_at".into(),
+                                Change {
+                                    from: serde_json::Value::Null,
+                                    to: timestamp::format(now).into(),
+                                },
+                            );
+                        }
+                        self.trail
+                            .recording(record, |event| async move {
+                                self.store.revoke(&[id], None, now, Some(&event)).await
+                            })
+                            .await?;
+                    }
+                    None => self.store.revoke(&[id], None, now, None).await?,
+                }
+                tracing::warn!(session = %id, "a spent refresh token was presented again: session revoked");
                 Err(invalid_grant(
                     "the refresh token was already used; its session is revoked",
                 ))
@@ -291,26 +341,92 @@ impl SignIn {
 
     /// Logs out: revokes the presenting token (until its expiry), its session, and the session
     /// of `refresh` when it is the same user's.
-    pub async fn logout(&self, presenting: &Identity, refresh: Option<&str>) -> Result<(), Error> {
+    pub async fn logout(
+        &self,
+        presenting: &Identity,
+        refresh: Option<&str>,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         let now = self.clock.now();
+        let user = UserId::parse(&presenting.sub).ok_or_else(|| {
+            Error::Unauthenticated("the token's subject is not a valid user id".into())
+        })?;
+        let mut sessions = Vec::new();
         if let Some(refresh) = refresh.filter(|r| !r.is_empty())
             && let Some(session) = self.store.session_of(&model::digest(refresh)).await?
-            && session.user_id.as_str() == presenting.sub
+            && session.user_id == user
         {
-            self.store.revoke(session.id, now).await?;
+            sessions.push(session.id);
         }
         if let Some(session) = presenting
             .session_id
             .as_deref()
             .and_then(|sid| Uuid::parse_str(sid).ok())
+            .filter(|sid| !sessions.contains(sid))
         {
-            self.store.revoke(session, now).await?;
+            sessions.push(session);
         }
-        if let Some(token_id) = &presenting.token_id {
+        let token = presenting.token_id.as_deref().map(|token_id| {
             let until = DateTime::from_timestamp(presenting.expires_at, 0).unwrap_or(now);
-            self.store.revoke_token(token_id, until.max(now)).await?;
-        }
+            (token_id, until.max(now))
+        });
+        let record = session_record(
+            "session.signed_out",
+            user_actor(&user, presenting.email.as_deref()),
+            &user,
+            presenting.workspace_id.as_deref(),
+            &sessions,
+            origin,
+            now,
+        );
+        let sessions = &sessions;
+        self.trail
+            .recording(record, |event| async move {
+                self.store.revoke(sessions, token, now, Some(&event)).await
+            })
+            .await?;
         Ok(())
+    }
+}
+
+/// A user as an event's actor.
+fn user_actor(user: &UserId, email: Option<&str>) -> Actor {
+    Actor {
+        kind: ActorKind::User,
+        id: user.to_string(),
+        name: email.map(str::to_owned),
+    }
+}
+
+/// The record of `action` on `sessions` of `user`, in the workspace the session names (their
+/// personal one when it names none).
+fn session_record(
+    action: &str,
+    actor: Actor,
+    user: &UserId,
+    workspace: Option<&str>,
+    sessions: &[Uuid],
+    origin: &Origin,
+    now: DateTime<Utc>,
+) -> Record {
+    Record {
+        workspace_id: workspace
+            .and_then(WorkspaceId::parse)
+            .unwrap_or_else(|| WorkspaceId::personal(user)),
+        action: action.to_owned(),
+        actor,
+        targets: sessions
+            .iter()
+            .map(|id| Target {
+                kind: "session".into(),
+                id: id.to_string(),
+                name: None,
+            })
+            .collect(),
+        origin: origin.clone(),
+        changes: Default::default(),
+        users: vec![user.to_string()],
+        time: now,
     }
 }
 
@@ -423,6 +539,20 @@ mod tests {
         }
     }
 
+    /// The sign-in event of `session`, first in its workspace's chain.
+    fn signed_in(session: &Session) -> crate::audit::AuditEvent {
+        let record = session_record(
+            "session.signed_in",
+            user_actor(&session.user_id, None),
+            &session.user_id,
+            None,
+            &[session.id],
+            &Origin::default(),
+            session.created_at,
+        );
+        crate::audit::chain::seal(record, &Default::default())
+    }
+
     fn identity(session: Option<Uuid>, token: Option<&str>) -> Identity {
         Identity {
             sub: "u-1".into(),
@@ -445,14 +575,17 @@ mod tests {
         let store = Arc::new(MemorySessionStore::default());
         let now = Utc::now();
         let session = session(now);
-        store.create(&session, "digest").await.unwrap();
+        store
+            .create(&session, "digest", &signed_in(&session))
+            .await
+            .unwrap();
         let bound = Duration::from_millis(200);
         let warm = Revocations::new(store.clone(), bound);
         let token = identity(Some(session.id), Some("jti-1"));
         warm.check(&token).await.unwrap();
         warm.check(&identity(None, None)).await.unwrap();
 
-        store.revoke(session.id, now).await.unwrap();
+        store.revoke(&[session.id], None, now, None).await.unwrap();
         let cold = Revocations::new(store.clone(), bound);
         assert!(cold.check(&token).await.is_err());
         assert!(
@@ -463,7 +596,12 @@ mod tests {
         assert!(warm.check(&token).await.is_err(), "refused after the bound");
 
         store
-            .revoke_token("jti-2", now + chrono::Duration::hours(1))
+            .revoke(
+                &[],
+                Some(("jti-2", now + chrono::Duration::hours(1))),
+                now,
+                None,
+            )
             .await
             .unwrap();
         let err = cold
@@ -521,7 +659,10 @@ mod tests {
         let store = MemorySessionStore::default();
         let now = Utc::now();
         let session = session(now);
-        store.create(&session, "first").await.unwrap();
+        store
+            .create(&session, "first", &signed_in(&session))
+            .await
+            .unwrap();
         assert!(matches!(
             store.rotate("first", "second", now).await.unwrap(),
             Rotation::Rotated(_)
@@ -530,7 +671,7 @@ mod tests {
             store.rotate("first", "third", now).await.unwrap(),
             Rotation::Reused(session.id)
         );
-        store.revoke(session.id, now).await.unwrap();
+        store.revoke(&[session.id], None, now, None).await.unwrap();
         assert_eq!(
             store.rotate("second", "fourth", now).await.unwrap(),
             Rotation::Unknown

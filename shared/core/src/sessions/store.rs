@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::model::{Rotation, Session};
-use crate::{ids::UserId, store_error::StoreError};
+use crate::{audit::AuditEvent, ids::UserId, store_error::StoreError};
 
 /// Stores sessions. Every item carries a TTL, so nothing outlives its use.
 #[async_trait]
@@ -25,8 +25,14 @@ pub trait SessionStore: Send + Sync {
         state: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError>;
-    /// Stores a new session and its first refresh token (by digest), in one transaction.
-    async fn create(&self, session: &Session, refresh: &str) -> Result<(), StoreError>;
+    /// Stores a new session and its first refresh token (by digest), with `event`, in one
+    /// transaction.
+    async fn create(
+        &self,
+        session: &Session,
+        refresh: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// Spends the refresh token `used` (a digest) and stores `fresh` in its place, in one
     /// transaction that also requires its session to be unrevoked; or says why not.
     async fn rotate(
@@ -37,10 +43,17 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Rotation, StoreError>;
     /// The session a refresh token (a digest, spent or not) belongs to.
     async fn session_of(&self, refresh: &str) -> Result<Option<Session>, StoreError>;
-    /// Revokes a session: its refresh tokens stop working, and its access tokens are refused.
-    async fn revoke(&self, session: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Revokes one token by its id (`jti`) until it would have expired anyway.
-    async fn revoke_token(&self, token_id: &str, until: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Revokes `sessions` (their refresh tokens stop working, their access tokens are refused;
+    /// one already revoked keeps its time, one that does not exist is passed over) and the token
+    /// `token` (its id, `jti`, until it would have expired anyway), with `event` when given, in
+    /// one transaction. Nothing to revoke: nothing written, the event neither.
+    async fn revoke(
+        &self,
+        sessions: &[Uuid],
+        token: Option<(&str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
     /// Revokes every session and token of `user` made at or before `at` (their account was
     /// deleted), remembered until `until`, past which no such token or session lives anyway.
     /// A later `at` replaces an earlier one.

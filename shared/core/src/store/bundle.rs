@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::{
+    audit::store::AuditStore,
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
@@ -21,8 +22,10 @@ use super::memory;
 /// Every storage port, from one backend. Each call may build a new adapter; adapters of one
 /// bundle share their backend, so what one writes the others read.
 pub trait Storage: Send + Sync {
-    /// Keys, whose changes' audit events are kept `audit_retention_days`.
-    fn keys(&self, audit_retention_days: u32) -> Arc<dyn KeyStore>;
+    /// Keys.
+    fn keys(&self) -> Arc<dyn KeyStore>;
+    /// The audit log, which the other ports write each change's event to with the change.
+    fn audit(&self) -> Arc<dyn AuditStore>;
     /// Rate windows.
     fn rates(&self) -> Arc<dyn RateCounter>;
     /// Usage written directly, events kept `retention_days`.
@@ -52,6 +55,7 @@ pub trait Storage: Send + Sync {
 /// routers.
 #[derive(Debug)]
 pub struct MemoryStorage {
+    audit: Arc<memory::MemoryAuditStore>,
     keys: Arc<memory::MemoryKeyStore>,
     rates: Arc<memory::MemoryRateCounter>,
     usage: Arc<memory::MemoryUsage>,
@@ -67,31 +71,40 @@ pub struct MemoryStorage {
 
 impl Default for MemoryStorage {
     fn default() -> Self {
-        let keys = Arc::new(memory::MemoryKeyStore::default());
+        let audit = Arc::new(memory::MemoryAuditStore::default());
+        let keys = Arc::new(memory::MemoryKeyStore::recording_to(audit.clone()));
         let notifications = Arc::new(memory::MemoryNotificationStore::default());
         let usage = Arc::new(memory::MemoryUsage::default().counting_onto(keys.clone()));
         Self {
             lifecycle: Arc::new(memory::MemoryLifecycleStore::new(
                 keys.clone(),
                 notifications.clone(),
+                audit.clone(),
             )),
-            erasure: Arc::new(memory::MemoryErasureStore::new(usage.clone())),
+            erasure: Arc::new(memory::MemoryErasureStore::new(
+                usage.clone(),
+                audit.clone(),
+            )),
             keys,
             rates: Arc::default(),
             usage,
             usage_inbox: Arc::default(),
-            profiles: Arc::default(),
-            sessions: Arc::default(),
+            profiles: Arc::new(memory::MemoryProfileStore::recording_to(audit.clone())),
+            sessions: Arc::new(memory::MemorySessionStore::recording_to(audit.clone())),
             notifications,
             onboarding: Arc::default(),
             issue_reports: Arc::default(),
+            audit,
         }
     }
 }
 
 impl Storage for MemoryStorage {
-    fn keys(&self, _audit_retention_days: u32) -> Arc<dyn KeyStore> {
+    fn keys(&self) -> Arc<dyn KeyStore> {
         self.keys.clone()
+    }
+    fn audit(&self) -> Arc<dyn AuditStore> {
+        self.audit.clone()
     }
     fn rates(&self) -> Arc<dyn RateCounter> {
         self.rates.clone()

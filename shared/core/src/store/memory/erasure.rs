@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use super::MemoryAuditStore;
 use super::MemoryUsage;
 use crate::{
+    audit::AuditEvent,
     ids::WorkspaceId,
     privacy::{
         ErasureJob, ResumeKey, Scope,
@@ -28,14 +30,17 @@ const AFTER: &str = "event";
 pub struct MemoryErasureStore {
     jobs: Mutex<HashMap<Uuid, ErasureJob>>,
     usage: Arc<MemoryUsage>,
+    /// The audit log each change's event joins, in the same step.
+    audit: Arc<MemoryAuditStore>,
 }
 
 impl MemoryErasureStore {
-    /// Jobs erasing from `usage`.
-    pub fn new(usage: Arc<MemoryUsage>) -> Self {
+    /// Jobs erasing from `usage`, their changes' events joining `audit`.
+    pub fn new(usage: Arc<MemoryUsage>, audit: Arc<MemoryAuditStore>) -> Self {
         Self {
             jobs: Mutex::default(),
             usage,
+            audit,
         }
     }
 
@@ -67,24 +72,32 @@ impl ErasureStore for MemoryErasureStore {
         Ok(self.jobs.lock().expect("lock").get(&id).cloned())
     }
 
-    async fn insert(&self, job: &ErasureJob) -> Result<(), StoreError> {
+    async fn insert(&self, job: &ErasureJob, event: &AuditEvent) -> Result<(), StoreError> {
         let mut jobs = self.jobs.lock().expect("lock");
         if jobs.contains_key(&job.job_id) {
             return Err(StoreError::Conflict);
         }
+        self.audit.append_checked(event)?;
         jobs.insert(job.job_id, job.clone());
         Ok(())
     }
 
-    async fn remove(&self, id: Uuid) -> Result<(), StoreError> {
-        self.jobs.lock().expect("lock").remove(&id);
+    async fn remove(&self, id: Uuid, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut jobs = self.jobs.lock().expect("lock");
+        if jobs.contains_key(&id) {
+            self.audit.append_checked(event)?;
+            jobs.remove(&id);
+        }
         Ok(())
     }
 
-    async fn update(&self, job: &ErasureJob) -> Result<(), StoreError> {
+    async fn update(&self, job: &ErasureJob, event: Option<&AuditEvent>) -> Result<(), StoreError> {
         let mut jobs = self.jobs.lock().expect("lock");
         match jobs.get(&job.job_id) {
             Some(stored) if stored.version + 1 == job.version => {
+                if let Some(event) = event {
+                    self.audit.append_checked(event)?;
+                }
                 jobs.insert(job.job_id, job.clone());
                 Ok(())
             }

@@ -62,6 +62,14 @@ impl Numbers {
 }
 
 impl MemoryKeyStore {
+    /// Keys whose changes' events join `audit`.
+    pub fn recording_to(audit: Arc<MemoryAuditStore>) -> Self {
+        Self {
+            audit,
+            ..Self::default()
+        }
+    }
+
     /// Counts `tally` onto the key `key` names, as the DynamoDB usage sink does on the key's
     /// item: its counters, last uses and the day's counters. A key gone is left alone.
     pub fn count_usage(&self, key: &crate::usage::TallyKey, tally: &crate::usage::Tally) {

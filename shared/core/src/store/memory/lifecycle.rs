@@ -9,8 +9,10 @@ use std::{
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::MemoryAuditStore;
 use super::{MemoryKeyStore, MemoryNotificationStore};
 use crate::{
+    audit::AuditEvent,
     ids::{KeyId, UserId},
     keys::store::KeyStore,
     lifecycle::LifecycleStore,
@@ -25,15 +27,21 @@ pub struct MemoryLifecycleStore {
     keys: Arc<MemoryKeyStore>,
     notifications: Arc<MemoryNotificationStore>,
     markers: Mutex<HashMap<(KeyId, Transition), DateTime<Utc>>>,
+    audit: Arc<MemoryAuditStore>,
 }
 
 impl MemoryLifecycleStore {
-    /// Markers on `keys`, notifying into `notifications`.
-    pub fn new(keys: Arc<MemoryKeyStore>, notifications: Arc<MemoryNotificationStore>) -> Self {
+    /// Markers on `keys`, notifying into `notifications`, recording to `audit`.
+    pub fn new(
+        keys: Arc<MemoryKeyStore>,
+        notifications: Arc<MemoryNotificationStore>,
+        audit: Arc<MemoryAuditStore>,
+    ) -> Self {
         Self {
             keys,
             notifications,
             markers: Mutex::default(),
+            audit,
         }
     }
 
@@ -72,6 +80,7 @@ impl LifecycleStore for MemoryLifecycleStore {
         transition: Transition,
         owner: &UserId,
         notification: &Notification,
+        event: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
         let current = self.keys.get(key_id).await?.and_then(|k| k.expires_at);
         if current != Some(expires_at) {
@@ -81,6 +90,9 @@ impl LifecycleStore for MemoryLifecycleStore {
             let mut markers = self.markers.lock().expect("lock");
             if markers.get(&(key_id, transition)) == Some(&expires_at) {
                 return Ok(false);
+            }
+            if let Some(event) = event {
+                self.audit.append_checked(event)?;
             }
             markers.insert((key_id, transition), expires_at);
         }

@@ -1,13 +1,15 @@
 //! The in-memory adapter of [`ProfileStore`].
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::MemoryAuditStore;
 use crate::{
+    audit::AuditEvent,
     ids::{UserId, WorkspaceId},
-    profiles::{Member, NewProfile, Profile, ProfileChanges, ProfileStore, ProfileValue},
+    profiles::{Member, NewProfile, Profile, ProfileChanges, ProfileStore},
     store::StoreError,
 };
 
@@ -16,14 +18,22 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct MemoryProfileStore {
     profiles: std::sync::Mutex<HashMap<UserId, Profile>>,
+    /// The audit log each change's event joins, in the same step.
+    audit: Arc<MemoryAuditStore>,
 }
 
 impl MemoryProfileStore {
-    fn value(value: &ProfileValue) -> serde_json::Value {
-        match value {
-            ProfileValue::Text(text) => serde_json::Value::String(text.clone()),
-            ProfileValue::Flag(flag) => serde_json::Value::Bool(*flag),
+    /// Profiles whose changes' events join `audit`.
+    pub fn recording_to(audit: Arc<MemoryAuditStore>) -> Self {
+        Self {
+            profiles: Default::default(),
+            audit,
         }
+    }
+
+    /// The audit log its changes' events join.
+    pub fn audit(&self) -> Arc<MemoryAuditStore> {
+        self.audit.clone()
     }
 }
 
@@ -53,30 +63,19 @@ impl ProfileStore for MemoryProfileStore {
         &self,
         user: &UserId,
         changes: &ProfileChanges,
+        seen: DateTime<Utc>,
         at: DateTime<Utc>,
-    ) -> Result<Option<Profile>, StoreError> {
+        event: &AuditEvent,
+    ) -> Result<Profile, StoreError> {
         let mut profiles = self.profiles.lock().expect("lock");
-        let Some(profile) = profiles.get(user) else {
-            return Ok(None);
+        let profile = match profiles.get(user) {
+            Some(profile) if profile.updated_at == seen => profile,
+            _ => return Err(StoreError::Conflict),
         };
-        let serde_json::Value::Object(mut fields) =
-            serde_json::to_value(profile).map_err(StoreError::backend)?
-        else {
-            return Err(StoreError::backend(std::io::Error::other(
-                "a profile did not serialize as an object",
-            )));
-        };
-        for (field, value) in &changes.set {
-            match value {
-                Some(value) => fields.insert((*field).to_owned(), Self::value(value)),
-                None => fields.remove(*field),
-            };
-        }
-        fields.insert("updated_at".into(), crate::timestamp::format(at).into());
-        let updated: Profile = serde_json::from_value(serde_json::Value::Object(fields))
-            .map_err(StoreError::backend)?;
+        let updated = changes.apply(profile, at).map_err(StoreError::backend)?;
+        self.audit.append_checked(event)?;
         profiles.insert(user.clone(), updated.clone());
-        Ok(Some(updated))
+        Ok(updated)
     }
 
     async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError> {
@@ -93,8 +92,12 @@ impl ProfileStore for MemoryProfileStore {
             .collect())
     }
 
-    async fn erase(&self, user: &UserId) -> Result<(), StoreError> {
-        self.profiles.lock().expect("lock").remove(user);
+    async fn erase(&self, user: &UserId, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut profiles = self.profiles.lock().expect("lock");
+        if profiles.contains_key(user) {
+            self.audit.append_checked(event)?;
+            profiles.remove(user);
+        }
         Ok(())
     }
 }

@@ -1,13 +1,18 @@
 //! An in-memory [`SessionStore`] with the DynamoDB adapter's semantics (a refresh token spends
 //! once, a sign-in is taken once, revocation sticks).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::MemoryAuditStore;
 use crate::{
+    audit::AuditEvent,
     ids::UserId,
     sessions::{
         model::{Rotation, Session},
@@ -30,6 +35,18 @@ struct State {
 #[derive(Debug, Default)]
 pub struct MemorySessionStore {
     state: Mutex<State>,
+    /// The audit log each change's event joins, in the same step.
+    audit: Arc<MemoryAuditStore>,
+}
+
+impl MemorySessionStore {
+    /// Sessions whose changes' events join `audit`.
+    pub fn recording_to(audit: Arc<MemoryAuditStore>) -> Self {
+        Self {
+            state: Mutex::default(),
+            audit,
+        }
+    }
 }
 
 #[async_trait]
@@ -61,11 +78,17 @@ impl SessionStore for MemorySessionStore {
             .map(|(uri, _)| uri))
     }
 
-    async fn create(&self, session: &Session, refresh: &str) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        session: &Session,
+        refresh: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let mut s = self.state.lock().expect("lock");
         if s.sessions.contains_key(&session.id) || s.refresh.contains_key(refresh) {
             return Err(StoreError::Conflict);
         }
+        self.audit.append_checked(event)?;
         s.sessions.insert(session.id, session.clone());
         s.refresh.insert(refresh.to_owned(), (session.id, false));
         Ok(())
@@ -101,17 +124,33 @@ impl SessionStore for MemorySessionStore {
             .cloned())
     }
 
-    async fn revoke(&self, session: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn revoke(
+        &self,
+        sessions: &[Uuid],
+        token: Option<(&str, DateTime<Utc>)>,
+        now: DateTime<Utc>,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         let mut s = self.state.lock().expect("lock");
-        if let Some(session) = s.sessions.get_mut(&session) {
-            session.revoked_at.get_or_insert(now);
+        let known: Vec<Uuid> = sessions
+            .iter()
+            .copied()
+            .filter(|id| s.sessions.contains_key(id))
+            .collect();
+        if known.is_empty() && token.is_none() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    async fn revoke_token(&self, token_id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut s = self.state.lock().expect("lock");
-        s.revoked_tokens.insert(token_id.to_owned(), until);
+        if let Some(event) = event {
+            self.audit.append_checked(event)?;
+        }
+        for id in known {
+            if let Some(session) = s.sessions.get_mut(&id) {
+                session.revoked_at.get_or_insert(now);
+            }
+        }
+        if let Some((token_id, until)) = token {
+            s.revoked_tokens.insert(token_id.to_owned(), until);
+        }
         Ok(())
     }
 

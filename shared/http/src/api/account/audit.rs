@@ -4,32 +4,28 @@
 use std::collections::BTreeMap;
 
 use axum::{Json as Body, extract::State};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use latchkey_core::{
-    audit::{AuditEvent, chain::Integrity, log::AuditPage, store::AuditQuery},
-    error::{Error, FieldError},
+    audit::{
+        AuditEvent,
+        chain::Integrity,
+        draft::{AuditQueryDraft, TimeRange, checked_range},
+        log::AuditPage,
+        store::AuditQuery,
+    },
+    cursor,
+    error::Error,
     ids::AuditEventId,
-    validate::{self, Problems},
 };
 
-use super::{
-    AccountApi,
-    input::{decode_cursor, encode_cursor},
-};
+use super::AccountApi;
 use crate::{
     Authenticated, IdPath, Query, Result, Session,
     responses::{Errors, status::*},
 };
-
-/// Default and largest page.
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 200;
-/// Longest filter value.
-const MAX_FILTER: usize = 128;
 
 /// Query of `GET /audit-events`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -57,48 +53,17 @@ pub struct AuditQueryParams {
     cursor: Option<String>,
 }
 
-/// A filter value: 1 to 128 visible characters.
-fn filter(field: &str, raw: Option<String>) -> Result<Option<String>, FieldError> {
-    raw.map(|raw| validate::required_text(field, &raw, MAX_FILTER))
-        .transpose()
-}
-
 impl AuditQueryParams {
-    /// Every parameter checked; every problem named by its field.
+    /// The query, checked by the domain's rules.
     pub fn parse(self) -> Result<AuditQuery, Error> {
-        let mut p = Problems::default();
-        let action = p.take(filter("action", self.action)).flatten();
-        let actor_id = p.take(filter("actor_id", self.actor_id)).flatten();
-        let target_id = p.take(filter("target_id", self.target_id)).flatten();
-        let (since, until) = time_range(&mut p, self.since, self.until);
-        let limit = p.take(validate::in_range(
-            "limit",
-            self.limit.unwrap_or(DEFAULT_LIMIT),
-            1,
-            MAX_LIMIT,
-        ));
-        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(raw) => match decode_cursor(raw) {
-                Some(id) => Some(id),
-                None => {
-                    p.push(FieldError::new(
-                        "cursor",
-                        "is not a cursor from a previous page",
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
-        p.finish(|| AuditQuery {
-            action,
-            actor_id,
-            target_id,
-            concerning: None,
-            since,
-            until,
-            limit: limit.unwrap_or(DEFAULT_LIMIT) as usize,
-            after,
+        AuditQuery::from_draft(AuditQueryDraft {
+            action: self.action,
+            actor_id: self.actor_id,
+            target_id: self.target_id,
+            since: self.since,
+            until: self.until,
+            limit: self.limit,
+            cursor: self.cursor,
         })
     }
 }
@@ -115,27 +80,10 @@ pub struct IntegrityQuery {
     until: Option<String>,
 }
 
-/// A time range: from `since` (inclusive) to `until` (exclusive), either open.
-type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// `since` and `until` as times, `since` before `until`; each problem noted on its field.
-fn time_range(p: &mut Problems, since: Option<String>, until: Option<String>) -> Range {
-    let since = since.and_then(|raw| p.take(validate::timestamp("since", &raw)));
-    let until = until.and_then(|raw| p.take(validate::timestamp("until", &raw)));
-    if let (Some(since), Some(until)) = (since, until)
-        && since >= until
-    {
-        p.push(FieldError::new("since", "must be before until"));
-    }
-    (since, until)
-}
-
 impl IntegrityQuery {
-    /// The range: `since` and `until`, each a timestamp when present.
-    pub fn parse(self) -> Result<Range, Error> {
-        let mut p = Problems::default();
-        let range = time_range(&mut p, self.since, self.until);
-        p.finish(|| range)
+    /// The range: `since` and `until`, each a timestamp when present, `since` first.
+    pub fn parse(self) -> Result<TimeRange, Error> {
+        checked_range(self.since, self.until)
     }
 }
 
@@ -274,7 +222,7 @@ impl From<AuditPage> for AuditEventList {
     fn from(page: AuditPage) -> Self {
         Self {
             events: page.events.into_iter().map(Into::into).collect(),
-            next_cursor: page.next_after.map(encode_cursor),
+            next_cursor: page.next_after.map(cursor::encode),
         }
     }
 }

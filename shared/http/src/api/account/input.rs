@@ -2,11 +2,9 @@
 //! values: a profile change, a notification page, a checklist step, a dashboard period, an
 //! issue report.
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use latchkey_core::error::{Error, FieldError};
 use latchkey_core::{
@@ -138,7 +136,7 @@ impl ListQuery {
         let limit = validate::in_range("limit", self.limit.unwrap_or(DEFAULT_LIMIT), 1, MAX_LIMIT)
             .map_err(|e| Error::invalid_fields(vec![e]))?;
         let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
-            Some(raw) => Some(decode_cursor(raw).ok_or_else(|| {
+            Some(raw) => Some(latchkey_core::cursor::decode(raw).ok_or_else(|| {
                 Error::invalid_field("cursor", "is not a cursor from a previous page")
             })?),
             None => None,
@@ -149,17 +147,6 @@ impl ListQuery {
             after,
         })
     }
-}
-
-/// The cursor that resumes after notification `id`.
-pub fn encode_cursor(id: Uuid) -> String {
-    Base64UrlUnpadded::encode_string(id.as_bytes())
-}
-
-/// The notification a cursor of [`encode_cursor`] resumes after; `None` for any other text.
-pub fn decode_cursor(raw: &str) -> Option<Uuid> {
-    let bytes = Base64UrlUnpadded::decode_vec(raw).ok()?;
-    Uuid::from_slice(&bytes).ok()
 }
 
 /// A checklist step.
@@ -420,8 +407,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(
+            latchkey_core::cursor::decode(&latchkey_core::cursor::encode(id)),
+            Some(id)
+        );
         let q = |cursor: &str, limit| {
             ListQuery {
                 unread_only: None,

@@ -25,7 +25,7 @@ use crate::Result;
 use crate::{IdPath, Json, Query};
 use latchkey_core::{
     account_closure,
-    audit::log::AuditLog,
+    audit::{log::AuditLog, store::AuditTrail},
     auth::Authenticator,
     clock::Clock,
     dashboard::Dashboard,
@@ -73,6 +73,8 @@ pub struct AccountApi {
     pub issue_reports: Arc<IssueReports>,
     /// The audit log.
     pub audit: Arc<AuditLog>,
+    /// Records changes in the audit log (an account's deletion).
+    pub trail: AuditTrail,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -91,6 +93,7 @@ impl AccountApi {
             dashboard: wiring.dashboard(),
             issue_reports: wiring.issue_reports(),
             audit: wiring.audit(),
+            trail: wiring.trail(),
             clock: wiring.clock(),
         }
     }
@@ -202,10 +205,7 @@ async fn update_me(
     Authenticated(caller): Authenticated,
     Json(body): Json<UpdateProfileRequest>,
 ) -> Result<Body<ProfileUpdated>> {
-    let profile = s
-        .profile_cases
-        .change(&caller.user_id, &body.parse()?)
-        .await?;
+    let profile = s.profile_cases.change(&caller, &body.parse()?).await?;
     Ok(Body(ProfileUpdated {
         message: "Profile updated.",
         profile: profile.into(),
@@ -232,6 +232,7 @@ async fn delete_me(State(s): Svc, Authenticated(caller): Authenticated) -> Resul
         keys: &s.keys,
         profiles: s.profiles.as_ref(),
         sessions: s.sessions.as_ref(),
+        trail: &s.trail,
     };
     account_closure::delete_own_account(&caller, role, stores, s.clock.now()).await?;
     s.auth.forget(&caller.user_id);

@@ -5,7 +5,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::input::encode_cursor;
 use latchkey_core::{
     auth::Role,
     dashboard::{self, DashboardMetrics},
@@ -183,7 +182,7 @@ impl From<NotificationPage> for NotificationList {
             count: page.notifications.len(),
             notifications: page.notifications.into_iter().map(Into::into).collect(),
             unread_count: page.unread_count,
-            next_cursor: page.next_after.map(encode_cursor),
+            next_cursor: page.next_after.map(latchkey_core::cursor::encode),
         }
     }
 }

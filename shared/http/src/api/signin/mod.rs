@@ -9,9 +9,9 @@
 pub mod input;
 pub mod view;
 
-use crate::Authenticated;
 use crate::callers::{SESSION_OR_KEY, secured};
 use crate::responses::{Errors, status::*};
+use crate::{Authenticated, RequestOrigin};
 use std::sync::Arc;
 
 use axum::{
@@ -128,6 +128,7 @@ async fn authorization_url(
 async fn token(
     State(s): Svc,
     headers: HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
     Json(body): Json<TokenRequest>,
 ) -> Result<axum::Json<TokenResponse>> {
     let tokens = match body.parse()? {
@@ -141,9 +142,11 @@ async fn token(
                 .ok_or_else(|| {
                     invalid_grant("the sign-in's state is missing (the cookie GET /api/auth set)")
                 })?;
-            s.sign_in.exchange(&code, &redirect_uri, &state).await?
+            s.sign_in
+                .exchange(&code, &redirect_uri, &state, &origin)
+                .await?
         }
-        Grant::Refresh { token } => s.sign_in.refresh(&token).await?,
+        Grant::Refresh { token } => s.sign_in.refresh(&token, &origin).await?,
     };
     Ok(axum::Json(tokens.into()))
 }
@@ -161,10 +164,17 @@ async fn token(
     ),
     security(("JWTBearer" = [])),
 )]
-async fn logout(State(s): Svc, headers: HeaderMap, body: Bytes) -> Result<axum::Json<LoggedOut>> {
+async fn logout(
+    State(s): Svc,
+    headers: HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
+    body: Bytes,
+) -> Result<axum::Json<LoggedOut>> {
     let presenting = s.auth.session_of(&headers).await?;
     let refresh = input::logout_body(&body)?;
-    s.sign_in.logout(&presenting, refresh.as_deref()).await?;
+    s.sign_in
+        .logout(&presenting, refresh.as_deref(), &origin)
+        .await?;
     Ok(axum::Json(LoggedOut {}))
 }
 
