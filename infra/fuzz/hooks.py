@@ -194,9 +194,10 @@ UNAVAILABLE = b'"code":"unavailable"'
 
 
 def _unavailable_again(response) -> bool:
-    """Sends a request answered with the contract's 503 once more after its Retry-After (at most
-    3 s), as a client does; the failure stands only if that answer is a 5xx too. Every such
-    request is written to LATCHKEY_FUZZ_UNAVAILABLE_LOG, which the summary counts."""
+    """Sends a request answered with the contract's 503 again after its Retry-After (at most 3 s,
+    up to three times while the answer is that 503 again), as a client does; the failure stands
+    only if the last answer is a 5xx too. Every such request is written to
+    LATCHKEY_FUZZ_UNAVAILABLE_LOG, which the summary counts."""
     key = id(response)
     if key not in _retried:
         # Schemathesis keeps each header as the list of its values.
@@ -206,8 +207,12 @@ def _unavailable_again(response) -> bool:
             wait = min(float(raw), 3.0)
         except ValueError:
             wait = 1.0
-        time.sleep(wait)
-        _retried[key] = requests.Session().send(response.request, timeout=30).status_code
+        for attempt in range(3):
+            time.sleep(wait * (attempt + 1))
+            again = requests.Session().send(response.request, timeout=30)
+            _retried[key] = again.status_code
+            if again.status_code != 503 or UNAVAILABLE not in again.content:
+                break
         path = os.environ.get("LATCHKEY_FUZZ_UNAVAILABLE_LOG")
         if path:
             record = {"request": f"{response.request.method} {response.request.url}", "retried_status": _retried[key]}

@@ -14,11 +14,15 @@ from latitudesh_python_sdk import Latitudesh, models
 
 from conftest import session_token, verify
 
+# The SDK's own default is httpx's 5 s; the suite runs on two cores beside the stack's other
+# tests, where a first request (a new user provisioned) can take longer. A user sets it the same way.
+TIMEOUT_MS = 30_000
+
 
 def test_every_key_operation_through_the_sdk(api_url, owner):
     user_id = owner[0]
     # A session, as `Authorization: Bearer <jwt>`: the SDK sends its `bearer` value verbatim.
-    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url) as session:
+    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url, timeout_ms=TIMEOUT_MS) as session:
         created = session.api_keys.create(
             data={"type": "api_keys", "attributes": {"name": "edge", "allowed_ips": ["127.0.0.0/8"]}}
         )
@@ -35,7 +39,7 @@ def test_every_key_operation_through_the_sdk(api_url, owner):
         assert verify(api_url, token)["valid"] is True
 
     # The key itself, bare in Authorization, as latitude.sh's clients send it.
-    with Latitudesh(bearer=token, server_url=api_url) as client:
+    with Latitudesh(bearer=token, server_url=api_url, timeout_ms=TIMEOUT_MS) as client:
         listed = client.api_keys.list()
         assert [k.id for k in listed.data] == [key.id]
         assert listed.data[0].attributes.token is None, "the token is shown only at birth"
@@ -49,7 +53,7 @@ def test_every_key_operation_through_the_sdk(api_url, owner):
         assert updated.data.attributes.token is None
         assert updated.data.attributes.allowed_ips == ["127.0.0.0/8"]
 
-    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url) as session:
+    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url, timeout_ms=TIMEOUT_MS) as session:
         regenerated = session.api_keys.regenerate(
             api_key_id=key.id, data={"type": "api_keys", "id": key.id, "attributes": {"read_only": True}}
         )
@@ -66,7 +70,7 @@ def test_every_key_operation_through_the_sdk(api_url, owner):
 
 
 def test_errors_reach_the_sdk_as_its_api_error(api_url, owner):
-    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url) as session:
+    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url, timeout_ms=TIMEOUT_MS) as session:
         with pytest.raises(models.APIError) as missing:
             session.api_keys.update_api_key(api_key_id=str(uuid.uuid4()), data={"type": "api_keys"})
         assert missing.value.status_code == 404
@@ -80,9 +84,9 @@ def test_errors_reach_the_sdk_as_its_api_error(api_url, owner):
         assert error["source"]["pointer"] == "/data/attributes/allowed_ips/0"
 
     stranger = session_token(str(uuid.uuid4()), str(uuid.uuid4()))
-    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url) as session:
+    with Latitudesh(bearer=f"Bearer {owner[2]}", server_url=api_url, timeout_ms=TIMEOUT_MS) as session:
         mine = session.api_keys.create(data={"type": "api_keys"}).data
-    with Latitudesh(bearer=f"Bearer {stranger}", server_url=api_url) as other:
+    with Latitudesh(bearer=f"Bearer {stranger}", server_url=api_url, timeout_ms=TIMEOUT_MS) as other:
         assert other.api_keys.list().data == []
         with pytest.raises(models.APIError) as foreign:
             other.api_keys.delete(api_key_id=mine.id)
