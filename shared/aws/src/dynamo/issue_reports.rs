@@ -58,14 +58,22 @@ impl IssueReportStore for DynamoIssueReportStore {
             details,
         })
         .map_err(StoreError::backend)?;
-        self.client
+        let written = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(super::NEW_ITEM_CONDITION)
             .send()
             .await
-            .map_err(crate::failure::sdk)?;
-        Ok(())
+            .map_err(|e| {
+                crate::failure::conditional(e, |s| s.is_conditional_check_failed_exception())
+            });
+        match written {
+            // The report's id is new to this request: an item with it is this report, put by an
+            // attempt whose answer was lost (the SDK then tried again).
+            Err(StoreError::Conflict) => Ok(()),
+            done => done.map(|_| ()),
+        }
     }
 }
