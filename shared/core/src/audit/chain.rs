@@ -72,10 +72,29 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The counter of event ids minted in this process within one millisecond, so ids of one
+/// container sort in the order they were minted.
+static ID_CONTEXT: std::sync::Mutex<uuid::ContextV7> =
+    std::sync::Mutex::new(uuid::ContextV7::new());
+
+/// A UUIDv7 of `time` (the event's, from the injected clock): the log's partition is ordered by
+/// ids, and its time ranges are read by them.
+fn event_id(time: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let seconds = time.timestamp().max(0) as u64;
+    let context = ID_CONTEXT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Uuid::new_v7(uuid::Timestamp::from_unix(
+        &*context,
+        seconds,
+        time.timestamp_subsec_nanos(),
+    ))
+}
+
 /// `record` sealed as the event after `head`: numbered, linked and digested.
 pub fn seal(record: Record, head: &Head) -> AuditEvent {
     let mut event = AuditEvent {
-        id: Uuid::now_v7(),
+        id: event_id(record.time),
         time: record.time,
         workspace_id: record.workspace_id,
         action: record.action,
@@ -141,6 +160,27 @@ mod tests {
     use crate::audit::{Actor, ActorKind, Change, Origin, Target};
     use crate::ids::WorkspaceId;
     use proptest::prelude::*;
+
+    /// An event's id carries its own time (the injected clock's, not the wall's), and ids
+    /// minted in one millisecond sort in the order they were minted.
+    #[test]
+    fn ids_are_of_the_events_time_and_sort_as_minted() {
+        let mut at = record("key.created", "a");
+        at.time = chrono::DateTime::parse_from_rfc3339("2031-05-06T07:08:09.123Z")
+            .unwrap()
+            .into();
+        let ids: Vec<Uuid> = (0..50)
+            .map(|_| seal(at.clone(), &Head::default()).id)
+            .collect();
+        let (seconds, nanos) = ids[0].get_timestamp().unwrap().to_unix();
+        assert_eq!(
+            (seconds, nanos / 1_000_000),
+            (at.time.timestamp() as u64, 123)
+        );
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+    }
 
     fn record(action: &str, name: &str) -> Record {
         Record {
