@@ -1,4 +1,4 @@
-"""Creates the table and queues of template.yaml in the local stack.
+"""Creates the table, queues, buckets and secrets of template.yaml in the local stack.
 
 The template is the only definition: this script reads its AWS::DynamoDB::Table and
 AWS::SQS::Queue resources and creates exactly those, so local and deployed layouts cannot drift.
@@ -92,6 +92,9 @@ def main():
     }
     if props.get("GlobalSecondaryIndexes"):
         args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    stream = props.get("StreamSpecification")
+    if stream:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     dynamodb.create_table(**args)
     dynamodb.get_waiter("table_exists").wait(TableName=name)
     ttl = props.get("TimeToLiveSpecification")
@@ -144,6 +147,19 @@ def main():
             pass
         secrets.create_secret(Name=lid, SecretString=value)
         print(f"LATCHKEY_{snake(lid)}_ID={lid}")
+    # Each AWS::S3::Bucket, in moto, named after its logical id; its name is printed as
+    # LATCHKEY_<LOGICAL_ID> (AuditBucket: LATCHKEY_AUDIT_BUCKET), the variable the template gives
+    # the functions that use it.
+    s3 = boto3.client("s3", region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL_S3"])
+    for lid, r in resources.items():
+        if r["Type"] != "AWS::S3::Bucket":
+            continue
+        bucket = f"latchkey-{lid.lower()}"
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        print(f"LATCHKEY_{snake(lid)}={bucket}")
     if len(sys.argv) > 2:
         with open(sys.argv[2], "w", encoding="utf-8") as f:
             json.dump(policies(resources), f, indent=2, sort_keys=True)

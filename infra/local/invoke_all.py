@@ -32,6 +32,7 @@ def harmless_events() -> dict:
         "console": load("console-signin.json"),
         "authorizer": load("authorizer-bad-key.json"),
         "worker": {"Records": []},
+        "audit-stream": {"Records": []},
         "sweeper": load("sweeper-scheduled.json", SWEEP_TIME="2001-01-01T00:00:00Z"),
     }
 

@@ -136,6 +136,19 @@ impl Aws {
             .ok_or_else(|| format!("the secret {id} holds no string").into())
     }
 
+    /// An S3 client for calls on `path`. With an endpoint of its own (`AWS_ENDPOINT_URL_S3`,
+    /// the local stack's moto), buckets are addressed by path, as such endpoints serve them.
+    pub fn s3(&self, path: CallPath) -> aws_sdk_s3::Client {
+        let mut config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .timeout_config(path.timeouts())
+            .retry_config(path.retries())
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL_S3").is_some());
+        if let Some(guard) = &self.guard {
+            config = config.interceptor(guard.clone());
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
+    }
+
     /// An SQS client for calls on `path`.
     pub fn sqs(&self, path: CallPath) -> aws_sdk_sqs::Client {
         let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk)

@@ -4,12 +4,14 @@
 //! [`dynamo`] implements every storage port of the domain over the one table [`table`] lays out;
 //! [`sqs`] is the work queue; [`wiring()`] puts them under the domain's `Wiring`. The Lambda
 //! event shapes of the functions that serve no HTTP live here too: the API Gateway
-//! [`authorizer`] and the SQS [`worker`].
+//! [`authorizer`], the SQS [`worker`] and the table stream's [`audit_stream`] (to [`s3`]).
 
+pub mod audit_stream;
 pub mod authorizer;
 pub mod clients;
 pub mod dynamo;
 mod failure;
+pub mod s3;
 pub mod sqs;
 pub mod table;
 mod wiring;

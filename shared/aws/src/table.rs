@@ -22,8 +22,9 @@
 //! | usage event | `USAGE#<workspace>#<day>#<shard>` | `<at>#<event id>` | | `gsi3`: `DEVICE#<workspace>#<device>` / `<at>#<event id>` (sparse) |
 //! | a container's flush waiting to be folded (`body`: JSON) | `USAGEINBOX#<shard>` | `<message id, uuid v7>` | | |
 //! | a folded message's tombstone | `USAGETAKEN#<message id>` | `USAGETAKEN` | | |
-//! | audit event (`body`: JSON; `seq`) | `AUDIT#<workspace>` | `EVENT#<event id, uuid v7>` | | |
+//! | audit event (`body`: JSON; `seq`) | `AUDIT#<workspace>` | `EVENT#<event id, uuid v7>` | `AUDITBY#<workspace>#<actor id>` / `EVENT#<event id>` | `gsi4`: `AUDITON#<workspace>#<target id>` / `EVENT#<event id>` (its first target) |
 //! | the head of a workspace's audit chain (`seq`, `digest`) | `AUDIT#<workspace>` | `HEAD` | | |
+//! | the archive checkpoint of a workspace's audit log (`seq`) | `AUDIT#<workspace>` | `ARCHIVED` | | |
 //! | a fold recorded and not finished (`body`: JSON, in parts) | `USAGEFOLDS` | `<fold id>#<part, 3 digits>` | | |
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
@@ -34,7 +35,9 @@
 //! `ttl` is the table's TTL attribute (rate windows, usage events and audit events expire by
 //! it). A workspace's audit events are one partition in time order (their ids are UUIDv7s), read
 //! newest first for the log and in a time range for an integrity check; the head item beside
-//! them is what every writer of the workspace's log conditions its transaction on.
+//! them is what every writer of the workspace's log conditions its transaction on. The log's
+//! filters by actor and by target read `gsi1` and `gsi4`, one partition per actor or target of a
+//! workspace, newest first, so a rare actor in a busy log costs its own events' reads only.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -298,9 +301,22 @@ pub fn day_of_sk(sk: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(sk.strip_prefix(DAY_SK_PREFIX)?, "%Y-%m-%d").ok()
 }
 
+/// The prefix of every audit log's partition.
+pub const AUDIT_PK_PREFIX: &str = "AUDIT#";
+
 /// The partition of a workspace's audit log: its events and its chain's head.
 pub fn audit_pk(workspace: &WorkspaceId) -> String {
-    format!("AUDIT#{}", workspace.as_str())
+    format!("{AUDIT_PK_PREFIX}{}", workspace.as_str())
+}
+
+/// The actor index partition (`gsi1`) of `actor`'s audit events in `workspace`.
+pub fn audit_actor_pk(workspace: &WorkspaceId, actor: &str) -> String {
+    format!("AUDITBY#{}#{actor}", workspace.as_str())
+}
+
+/// The target index partition (`gsi4`) of the audit events about `target` in `workspace`.
+pub fn audit_target_pk(workspace: &WorkspaceId, target: &str) -> String {
+    format!("AUDITON#{}#{target}", workspace.as_str())
 }
 
 /// The prefix of every audit event's sort key.
@@ -313,6 +329,8 @@ pub fn audit_event_sk(id: uuid::Uuid) -> String {
 
 /// The sort key of the head of a workspace's audit chain.
 pub const AUDIT_HEAD_SK: &str = "HEAD";
+/// The sort key of a workspace's archive checkpoint: the last event (`seq`) its archive holds.
+pub const AUDIT_ARCHIVED_SK: &str = "ARCHIVED";
 /// An audit event's (and the head's) number in the chain.
 pub const AUDIT_SEQ: &str = "seq";
 /// The head's digest.

@@ -37,6 +37,9 @@ pub struct Config {
     pub route_permissions: std::collections::HashMap<String, Vec<String>>,
     /// The work queue's URL (`LATCHKEY_WORK_QUEUE_URL`; needed by the functions that enqueue).
     pub work_queue_url: Option<String>,
+    /// The bucket the audit log is archived to (`LATCHKEY_AUDIT_BUCKET`; the audit stream
+    /// function's alone).
+    pub audit_bucket: Option<String>,
     /// Erasure chunks one worker message may run before it continues in a new message
     /// (`LATCHKEY_ERASURE_CHUNKS_PER_MESSAGE`; default: until the invocation's deadline).
     pub erasure_chunks_per_message: Option<usize>,
@@ -329,6 +332,7 @@ impl Config {
         };
         Ok(Self {
             work_queue_url: lookup("LATCHKEY_WORK_QUEUE_URL").filter(|v| !v.trim().is_empty()),
+            audit_bucket: lookup("LATCHKEY_AUDIT_BUCKET").filter(|v| !v.trim().is_empty()),
             erasure_chunks_per_message,
             route_permissions,
             table_name: required("LATCHKEY_TABLE")?,

@@ -29,6 +29,24 @@ use crate::table;
 /// Events a page read fetches at a time while filtering.
 const PAGE: i32 = 200;
 
+/// Where a read of the log goes: the workspace's partition, or an index partition.
+enum Source {
+    /// The workspace's log (its partition key).
+    Log(String),
+    /// An actor's events (`gsi1`).
+    Actor(String),
+    /// A target's events (`gsi4`).
+    Target(String),
+}
+
+impl Source {
+    fn partition(&self) -> String {
+        match self {
+            Self::Log(pk) | Self::Actor(pk) | Self::Target(pk) => pk.clone(),
+        }
+    }
+}
+
 /// The audit log over a DynamoDB table.
 #[derive(Clone, Debug)]
 pub struct DynamoAuditStore {
@@ -53,16 +71,28 @@ impl DynamoAuditStore {
         let pk = table::audit_pk(&event.workspace_id);
         let body = serde_json::to_string(event).map_err(StoreError::backend)?;
         let expires = (event.time + Duration::days(i64::from(self.retention_days))).timestamp();
-        let put_event = Put::builder()
+        let sk = table::audit_event_sk(event.id);
+        let mut put_event = Put::builder()
             .table_name(&self.table)
             .item(table::PK, AttributeValue::S(pk.clone()))
-            .item(
-                table::SK,
-                AttributeValue::S(table::audit_event_sk(event.id)),
-            )
+            .item(table::SK, AttributeValue::S(sk.clone()))
             .item(table::AUDIT_SEQ, AttributeValue::N(event.seq.to_string()))
             .item(table::BODY, AttributeValue::S(body))
             .item(table::TTL, AttributeValue::N(expires.to_string()))
+            .item(
+                table::GSI1_PK,
+                AttributeValue::S(table::audit_actor_pk(&event.workspace_id, &event.actor.id)),
+            )
+            .item(table::GSI1_SK, AttributeValue::S(sk.clone()));
+        if let Some(target) = event.targets.first() {
+            put_event = put_event
+                .item(
+                    table::GSI4_PK,
+                    AttributeValue::S(table::audit_target_pk(&event.workspace_id, &target.id)),
+                )
+                .item(table::GSI4_SK, AttributeValue::S(sk));
+        }
+        let put_event = put_event
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", table::PK)
             .build()
@@ -91,33 +121,40 @@ impl DynamoAuditStore {
         ])
     }
 
-    /// `workspace`'s events with sort keys in `low..=high`, a page at a time (newest first or
-    /// oldest first), handed to `take` while it wants more (answers `true`).
+    /// The events of `source` with sort keys in `low..=high`, `per_read` at a time (newest
+    /// first or oldest first), handed to `take` while it wants more (answers `true`).
     async fn pages(
         &self,
-        workspace: &WorkspaceId,
+        source: &Source,
         (low, high): (String, String),
-        newest_first: bool,
+        (newest_first, per_read): (bool, i32),
         mut take: impl FnMut(Vec<AuditEvent>) -> bool,
     ) -> Result<(), StoreError> {
         if low > high {
             return Ok(());
         }
+        let (index, pk_name, sk_name) = match source {
+            Source::Log(_) => (None, table::PK, table::SK),
+            Source::Actor(_) => (Some(table::GSI1), table::GSI1_PK, table::GSI1_SK),
+            Source::Target(_) => (Some(table::GSI4), table::GSI4_PK, table::GSI4_SK),
+        };
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#pk", table::PK)
-                .expression_attribute_names("#sk", table::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(table::audit_pk(workspace)))
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", AttributeValue::S(source.partition()))
                 .expression_attribute_values(":low", AttributeValue::S(low.clone()))
                 .expression_attribute_values(":high", AttributeValue::S(high.clone()))
                 .scan_index_forward(!newest_first)
-                .consistent_read(true)
-                .limit(PAGE)
+                // An index is read eventually consistent (the only way); the log itself strongly.
+                .consistent_read(index.is_none())
+                .limit(per_read)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -197,6 +234,58 @@ impl AuditStore for DynamoAuditStore {
         super::transact(&self.client, self.items(event)?).await
     }
 
+    async fn archived_through(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(table::audit_pk(workspace)))
+            .key(
+                table::SK,
+                AttributeValue::S(table::AUDIT_ARCHIVED_SK.into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(crate::failure::sdk)?;
+        Ok(out
+            .item
+            .and_then(|item| item.get(table::AUDIT_SEQ)?.as_n().ok()?.parse().ok())
+            .unwrap_or(0))
+    }
+
+    async fn mark_archived(
+        &self,
+        workspace: &WorkspaceId,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
+        let condition = if from == 0 {
+            "attribute_not_exists(#seq) OR #seq = :from"
+        } else {
+            "#seq = :from"
+        };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(table::PK, AttributeValue::S(table::audit_pk(workspace)))
+            .key(
+                table::SK,
+                AttributeValue::S(table::AUDIT_ARCHIVED_SK.into()),
+            )
+            .update_expression("SET #seq = :to")
+            .condition_expression(condition)
+            .expression_attribute_names("#seq", table::AUDIT_SEQ)
+            .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
+            .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                crate::failure::conditional(e, |s| s.is_conditional_check_failed_exception())
+            })?;
+        Ok(())
+    }
+
     async fn get(
         &self,
         workspace: &WorkspaceId,
@@ -224,8 +313,24 @@ impl AuditStore for DynamoAuditStore {
         if let Some(after) = query.after {
             high = high.min(table::audit_event_sk(after));
         }
+        let source = match (&query.actor_id, &query.target_id) {
+            (Some(actor), _) => Source::Actor(table::audit_actor_pk(workspace, actor)),
+            (None, Some(target)) => Source::Target(table::audit_target_pk(workspace, target)),
+            (None, None) => Source::Log(table::audit_pk(workspace)),
+        };
+        // Unfiltered, a page is the next `limit` events (and one to tell whether more follow);
+        // filtered in memory (an action, a target beside an actor, whom it concerns), reads go
+        // on a page of the log at a time until the page is full.
+        let filtered = query.action.is_some()
+            || query.concerning.is_some()
+            || (query.actor_id.is_some() && query.target_id.is_some());
+        let per_read = if filtered {
+            PAGE
+        } else {
+            (query.limit as i32 + 2).min(PAGE)
+        };
         let mut found = Vec::new();
-        self.pages(workspace, (low, high), true, |page| {
+        self.pages(&source, (low, high), (true, per_read), |page| {
             found.extend(page.into_iter().filter(|event| {
                 query.after != Some(event.id)
                     && query.until.is_none_or(|until| event.time < until)
@@ -246,7 +351,8 @@ impl AuditStore for DynamoAuditStore {
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let mut events = Vec::new();
-        self.pages(workspace, Self::bounds(since, until), false, |page| {
+        let source = Source::Log(table::audit_pk(workspace));
+        self.pages(&source, Self::bounds(since, until), (false, PAGE), |page| {
             events.extend(page);
             true
         })

@@ -3,6 +3,7 @@
 //! (a change never lands without its event, a refused one records nothing), and each
 //! workspace's events form a hash chain ([`chain`]) so an edited or missing event is found.
 
+pub mod archive;
 pub mod chain;
 pub mod draft;
 pub mod log;

@@ -21,7 +21,8 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Only events by this actor.
     pub actor_id: Option<String>,
-    /// Only events about this target.
+    /// Only events about this target: the thing an event acted on, its first target (a
+    /// rotation is found by the key rotated; its successor's later events by the successor).
     pub target_id: Option<String>,
     /// Only events that concern this user (see [`AuditEvent::users`]).
     pub concerning: Option<String>,
@@ -51,7 +52,7 @@ impl AuditQuery {
             && self
                 .target_id
                 .as_ref()
-                .is_none_or(|target| event.targets.iter().any(|t| t.id == *target))
+                .is_none_or(|target| event.targets.first().is_some_and(|t| t.id == *target))
             && self
                 .concerning
                 .as_ref()
@@ -80,6 +81,16 @@ pub trait AuditStore: Send + Sync {
         workspace: &WorkspaceId,
         query: &AuditQuery,
     ) -> Result<(Vec<AuditEvent>, bool), StoreError>;
+    /// The number of the last event of `workspace` the archive holds (0 before the first).
+    async fn archived_through(&self, workspace: &WorkspaceId) -> Result<u64, StoreError>;
+    /// Moves `workspace`'s archive checkpoint from `from` to `to`; `Conflict` when it is no
+    /// longer at `from`.
+    async fn mark_archived(
+        &self,
+        workspace: &WorkspaceId,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError>;
     /// Every event of `workspace` in `since..until`, in chain order.
     async fn in_chain_order(
         &self,

@@ -23,6 +23,8 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct MemoryAuditStore {
     events: Mutex<HashMap<WorkspaceId, Vec<AuditEvent>>>,
+    /// Each workspace's archive checkpoint.
+    archived: Mutex<HashMap<WorkspaceId, u64>>,
 }
 
 impl MemoryAuditStore {
@@ -52,6 +54,31 @@ impl AuditStore for MemoryAuditStore {
 
     async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
         self.append_checked(event)
+    }
+
+    async fn archived_through(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        Ok(self
+            .archived
+            .lock()
+            .expect("lock")
+            .get(workspace)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    async fn mark_archived(
+        &self,
+        workspace: &WorkspaceId,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
+        let mut archived = self.archived.lock().expect("lock");
+        let at = archived.entry(workspace.clone()).or_insert(0);
+        if *at != from {
+            return Err(StoreError::Conflict);
+        }
+        *at = to;
+        Ok(())
     }
 
     async fn get(

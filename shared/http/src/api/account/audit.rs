@@ -37,7 +37,8 @@ pub struct AuditQueryParams {
     /// Only events by this actor (a user's or a key's id).
     #[param(max_length = 128)]
     actor_id: Option<String>,
-    /// Only events about this target (a key's id, ...).
+    /// Only events about this target: the thing an event acted on, its first target (a key's
+    /// id, a session's, ...).
     #[param(max_length = 128)]
     target_id: Option<String>,
     /// Only events at or after this time (RFC 3339).
