@@ -121,6 +121,19 @@ impl DynamoAuditStore {
         ])
     }
 
+    /// `items` and, when given, the items that record `event`, as one transaction: a change and
+    /// its record land together or not at all (a failed condition anywhere is `Conflict`).
+    pub(crate) async fn write_with(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        if let Some(event) = event {
+            items.extend(self.items(event)?);
+        }
+        super::transact(&self.client, items).await
+    }
+
     /// The events of `source` with sort keys in `low..=high`, `per_read` at a time (newest
     /// first or oldest first), handed to `take` while it wants more (answers `true`).
     async fn pages(
@@ -231,7 +244,7 @@ impl AuditStore for DynamoAuditStore {
     }
 
     async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        super::transact(&self.client, self.items(event)?).await
+        self.write_with(Vec::new(), Some(event)).await
     }
 
     async fn archived_through(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {

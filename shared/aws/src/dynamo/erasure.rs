@@ -181,32 +181,25 @@ impl ErasureStore for DynamoErasureStore {
     }
 
     async fn insert(&self, job: &ErasureJob, event: &AuditEvent) -> Result<(), StoreError> {
-        let mut items = vec![super::put_new(&self.table, job_item(job)?)?];
-        items.extend(self.audit.items(event)?);
-        super::transact(&self.client, items).await
+        self.audit
+            .write_with(
+                vec![super::put_new(&self.table, job_item(job)?)?],
+                Some(event),
+            )
+            .await
     }
 
     async fn remove(&self, id: Uuid, event: &AuditEvent) -> Result<(), StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(job_key(id)))
-            .condition_expression(super::EXISTING_ITEM_CONDITION)
-            .build()
-            .map_err(StoreError::backend)?;
-        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
-        items.extend(self.audit.items(event)?);
-        match super::transact(&self.client, items).await {
+        let delete = super::delete_existing(&self.table, job_key(id))?;
+        match self.audit.write_with(vec![delete], Some(event)).await {
             Err(StoreError::Conflict) if self.get(id).await?.is_none() => Ok(()),
             done => done,
         }
     }
 
     async fn update(&self, job: &ErasureJob, event: Option<&AuditEvent>) -> Result<(), StoreError> {
-        let mut items = vec![TransactWriteItem::builder().put(self.replace(job)?).build()];
-        if let Some(event) = event {
-            items.extend(self.audit.items(event)?);
-        }
-        super::transact(&self.client, items).await
+        let put = TransactWriteItem::builder().put(self.replace(job)?).build();
+        self.audit.write_with(vec![put], event).await
     }
 
     fn shards(&self) -> u32 {

@@ -49,11 +49,10 @@ impl DynamoKeyStore {
     /// `items` and the items that record `event`, as one transaction.
     async fn transact_recorded(
         &self,
-        mut items: Vec<TransactWriteItem>,
+        items: Vec<TransactWriteItem>,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        items.extend(self.audit.items(event)?);
-        self.transact(items).await
+        self.audit.write_with(items, Some(event)).await
     }
 }
 

@@ -68,6 +68,22 @@ pub(crate) fn put_new(
         .build())
 }
 
+/// A transaction's delete of the item at `key` in `table`, which fails if there is none.
+pub(crate) fn delete_existing(
+    table: &str,
+    key: Item,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let delete = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(EXISTING_ITEM_CONDITION)
+        .build()
+        .map_err(StoreError::backend)?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .delete(delete)
+        .build())
+}
+
 /// Runs `items` as one transaction: all of them or none; a failed condition anywhere is
 /// [`StoreError::Conflict`].
 pub(crate) async fn transact(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, Delete, TransactWriteItem, Update},
+    types::{AttributeValue, TransactWriteItem, Update},
 };
 use chrono::{DateTime, Utc};
 
@@ -165,9 +165,8 @@ impl ProfileStore for DynamoProfileStore {
             )
             .build()
             .map_err(StoreError::backend)?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        items.extend(self.audit.items(event)?);
-        super::transact(&self.client, items).await?;
+        let update = TransactWriteItem::builder().update(update).build();
+        self.audit.write_with(vec![update], Some(event)).await?;
         self.get(user).await?.ok_or(StoreError::Conflict)
     }
 
@@ -241,15 +240,8 @@ impl ProfileStore for DynamoProfileStore {
         if profile.is_empty() {
             return Ok(());
         }
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::address(user)))
-            .condition_expression(super::EXISTING_ITEM_CONDITION)
-            .build()
-            .map_err(StoreError::backend)?;
-        let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
-        items.extend(self.audit.items(event)?);
-        match super::transact(&self.client, items).await {
+        let delete = super::delete_existing(&self.table, Self::address(user))?;
+        match self.audit.write_with(vec![delete], Some(event)).await {
             // Erased by a racing call, which recorded it.
             Err(StoreError::Conflict) if self.get(user).await?.is_none() => Ok(()),
             done => done,

@@ -234,12 +234,11 @@ impl SessionStore for DynamoSessionStore {
             ttl: session.expires_at.timestamp(),
         })
         .map_err(StoreError::backend)?;
-        let mut items = vec![
+        let items = vec![
             put_new(&self.table, record)?,
             put_new(&self.table, Self::refresh_item(refresh, session)?)?,
         ];
-        items.extend(self.audit.items(event)?);
-        self.transact(items).await
+        self.audit.write_with(items, Some(event)).await
     }
 
     async fn rotate(
@@ -339,10 +338,7 @@ impl SessionStore for DynamoSessionStore {
         if items.is_empty() {
             return Ok(());
         }
-        if let Some(event) = event {
-            items.extend(self.audit.items(event)?);
-        }
-        self.transact(items).await
+        self.audit.write_with(items, event).await
     }
 
     async fn revoke_user(
