@@ -247,7 +247,18 @@ def test_erasure_estimates_with_a_dry_run_before_the_real_job(console):
     expect(page.get_by_role("button", name=re.compile("^Erase"))).to_have_count(0)
     page.get_by_role("button", name="Estimate (dry run)").click()
     estimate = int(page.locator("#estimate").inner_text())
-    assert estimate >= 3, "the verifications above are usage events in the workspace"
+    # Verification writes usage best-effort (a write past its 300 ms budget is dropped and
+    # logged, never slowing the answer): on two cores busy with every other suite, the events of
+    # the verifications above can be missing. Verify again until the workspace holds some.
+    for _ in range(5):
+        if estimate >= 3:
+            break
+        for _ in range(3):
+            verify(state["secret"])
+        page = console.go("/console/privacy")
+        page.get_by_role("button", name="Estimate (dry run)").click()
+        estimate = int(page.locator("#estimate").inner_text())
+    assert estimate >= 3, "verifications are usage events in the workspace"
     console.check("privacy-estimate")
     page.get_by_role("button", name=f"Erase {estimate} events").click()
     expect(page).to_have_url(re.compile(r"/console/privacy/[0-9a-f-]{36}$"))
