@@ -204,6 +204,11 @@ async fn every_family_and_a_key_are_named_as_they_acted() {
     );
     let by_key = events(&owner, &format!("?actor_id={acting_id}")).await;
     assert_eq!(actions(&by_key), ["key.created"]);
+    assert_eq!(
+        by_key["events"][0]["actor"],
+        json!({"type": "key", "id": acting_id, "name": "acting"}),
+        "the acting key is named as it is called"
+    );
 }
 
 #[tokio::test]

@@ -64,7 +64,7 @@ impl Caller {
             Credential::ApiKey(grant) => Actor {
                 kind: ActorKind::Key,
                 id: grant.key_id.to_string(),
-                name: None,
+                name: Some(grant.name.clone()),
             },
         }
     }

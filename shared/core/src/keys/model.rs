@@ -204,6 +204,7 @@ impl ApiKey {
     pub fn grant(&self) -> KeyGrant {
         KeyGrant {
             key_id: self.id,
+            name: self.name.clone(),
             role: self.role(),
             permissions: self.permissions.clone(),
             read_only: self.read_only,
@@ -219,6 +220,8 @@ impl ApiKey {
 pub struct KeyGrant {
     /// The acting key.
     pub key_id: KeyId,
+    /// Its name, for the audit log's actor.
+    pub name: String,
     /// The role it acts in: the highest it may give a key it makes.
     pub role: Role,
     /// Its permissions.
@@ -274,6 +277,7 @@ mod tests {
     fn grant(perms: &[&str], ips: &[&str]) -> KeyGrant {
         KeyGrant {
             key_id: KeyId::new(),
+            name: "acting".into(),
             role: Role::Member,
             permissions: perms.iter().map(|s| s.to_string()).collect(),
             read_only: false,

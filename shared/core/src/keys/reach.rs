@@ -77,6 +77,7 @@ mod tests {
                     &workspace,
                     Credential::ApiKey(KeyGrant {
                         key_id: KeyId::new(),
+                        name: "acting".into(),
                         role: Role::Member,
                         permissions: vec![],
                         read_only: false,
