@@ -278,7 +278,10 @@ impl Api {
                 eprintln!(
                     "{method} {path} answered 503 (DynamoDB Local outlived the call's budget); sending it again after {wait} s"
                 );
-                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                // Later answers wait longer: a stall of DynamoDB Local on a busy machine can
+                // outlast one Retry-After.
+                let waited = (UNAVAILABLE_RETRIES - unavailable_retries) as u64;
+                tokio::time::sleep(std::time::Duration::from_secs(wait * waited)).await;
                 continue;
             }
             let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -300,7 +303,7 @@ pub const EMULATOR_RETRIES: usize = 2;
 /// and then stalls past the verification path's 900 ms budget; the 503 is then the right answer,
 /// and not what the test is about. `LATCHKEY_TEST_RETRY_UNAVAILABLE=0` turns it off (the fault
 /// tests, which are about the 503 and its bound).
-pub const UNAVAILABLE_RETRIES: usize = 2;
+pub const UNAVAILABLE_RETRIES: usize = 4;
 
 /// Whether a response is `cargo lambda watch`'s own 500: an `http-api-problem` body, which no
 /// function writes (a function's 5xx is the contract's error body).
