@@ -17,3 +17,4 @@ mod openapi;
 mod privacy;
 mod spartera;
 mod verify;
+mod webhooks;

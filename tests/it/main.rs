@@ -18,3 +18,4 @@ mod http_verify;
 mod lifecycle;
 mod usage_fold;
 mod verification;
+mod webhooks;

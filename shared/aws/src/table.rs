@@ -26,14 +26,19 @@
 //! | the head of a workspace's audit chain (`seq`, `digest`) | `AUDIT#<workspace>` | `HEAD` | | |
 //! | the archive checkpoint of a workspace's audit log (`seq`) | `AUDIT#<workspace>` | `ARCHIVED` | | |
 //! | a fold recorded and not finished (`body`: JSON, in parts) | `USAGEFOLDS` | `<fold id>#<part, 3 digits>` | | |
+//! | webhook endpoint (`body`: JSON, secrets sealed; `version`) | `WEBHOOKS#<workspace>` | `ENDPOINT#<endpoint id>` | | |
+//! | webhook delivery (`body`: JSON with its attempts; `version`) | `WEBHOOK#<endpoint id>` | `DELIVERY#<delivery id, uuid v7>` | | `WEBHOOKDUE#<day>` / `<next attempt at>#<endpoint id>#<delivery id>` (sparse: pending ones) |
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
 //! report; whether a leaving owner is the last one); `gsi2` is the sparse expiry index the sweeper reads
 //! one day-partition at a time; `gsi4` lists a workspace's keys newest first (what its owners and
 //! admins manage through the compatibility families); `gsi3` finds a device's usage events (and projects their `count`). Usage events of one workspace
 //! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
-//! `ttl` is the table's TTL attribute (rate windows, usage events and audit events expire by
-//! it). A workspace's audit events are one partition in time order (their ids are UUIDv7s), read
+//! `ttl` is the table's TTL attribute (rate windows, usage events, audit events and webhook
+//! deliveries expire by it). A workspace's webhook endpoints are one small partition, read whole
+//! for every event dispatched; an endpoint's deliveries are one partition, newest first. A
+//! pending delivery is in `gsi2` under the day its next attempt is due, which the sweeper reads
+//! as it reads expiries. A workspace's audit events are one partition in time order (their ids are UUIDv7s), read
 //! newest first for the log and in a time range for an integrity check; the head item beside
 //! them is what every writer of the workspace's log conditions its transaction on. The log's
 //! filters by actor and by target read `gsi1` and `gsi4`, one partition per actor or target of a
@@ -336,9 +341,64 @@ pub const AUDIT_SEQ: &str = "seq";
 /// The head's digest.
 pub const AUDIT_DIGEST: &str = "digest";
 
+/// The partition of a workspace's webhook endpoints.
+pub fn webhooks_pk(workspace: &WorkspaceId) -> String {
+    format!("WEBHOOKS#{}", workspace.as_str())
+}
+
+/// The sort key of webhook endpoint `id`.
+pub fn webhook_endpoint_sk(id: uuid::Uuid) -> String {
+    format!("ENDPOINT#{id}")
+}
+
+/// The partition of an endpoint's deliveries.
+pub fn webhook_deliveries_pk(endpoint: uuid::Uuid) -> String {
+    format!("WEBHOOK#{endpoint}")
+}
+
+/// The prefix of every delivery's sort key.
+pub const WEBHOOK_DELIVERY_PREFIX: &str = "DELIVERY#";
+
+/// The sort key of delivery `id`.
+pub fn webhook_delivery_sk(id: uuid::Uuid) -> String {
+    format!("{WEBHOOK_DELIVERY_PREFIX}{id}")
+}
+
+/// The due index's partition (`gsi2`) of the deliveries whose next attempt falls on `day`.
+pub fn webhook_due_pk(day: NaiveDate) -> String {
+    format!("WEBHOOKDUE#{}", day.format("%Y-%m-%d"))
+}
+
+/// The due index's sort key of a delivery due `at`.
+pub fn webhook_due_sk(at: DateTime<Utc>, endpoint: uuid::Uuid, delivery: uuid::Uuid) -> String {
+    format!(
+        "{}#{endpoint}#{delivery}",
+        latchkey_core::timestamp::format(at)
+    )
+}
+
+/// The endpoint and delivery a [`webhook_due_sk`] names.
+pub fn webhook_due_of(sk: &str) -> Option<(uuid::Uuid, uuid::Uuid)> {
+    let mut parts = sk.rsplitn(3, '#');
+    let delivery = parts.next()?.parse().ok()?;
+    let endpoint = parts.next()?.parse().ok()?;
+    Some((endpoint, delivery))
+}
+
+/// The attribute a conditional write of an endpoint or delivery checks.
+pub const VERSION: &str = "version";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_due_entry_names_its_endpoint_and_delivery() {
+        let (endpoint, delivery) = (uuid::Uuid::new_v4(), uuid::Uuid::now_v7());
+        let sk = webhook_due_sk(Utc::now(), endpoint, delivery);
+        assert_eq!(webhook_due_of(&sk), Some((endpoint, delivery)));
+        assert_eq!(webhook_due_of("nonsense"), None);
+    }
 
     #[test]
     fn notifications_sort_by_the_time_of_their_v7_ids() {

@@ -19,7 +19,8 @@ pub fn wiring(config: Config, aws: Aws, path: CallPath) -> Wiring {
     let table = |path| -> Arc<dyn Storage> {
         Arc::new(
             Table::new(aws.dynamodb(path), &config.table_name)
-                .keeping_audit_for(config.audit_retention_days),
+                .keeping_audit_for(config.audit_retention_days)
+                .keeping_deliveries_for(config.webhooks.retention_days),
         )
     };
     let (storage, verification) = (table(path), table(CallPath::Verification));

@@ -13,6 +13,7 @@ use latchkey_core::queue::{WorkMessage, WorkQueue};
 use latchkey_core::{
     lifecycle::Lifecycle,
     privacy::erasure::{Budget, Erasure, RunError, RunOutcome},
+    webhooks::delivery::Deliverer,
 };
 
 /// Receives after which a failing message goes to the dead-letter queue (template.yaml's
@@ -31,6 +32,8 @@ pub struct Worker<'a> {
     pub queue: &'a dyn WorkQueue,
     /// Chunks one message may run before it continues in a new one (`None`: until the deadline).
     pub max_chunks: Option<usize>,
+    /// Webhook deliveries.
+    pub webhooks: &'a Deliverer,
 }
 
 impl Worker<'_> {
@@ -90,6 +93,25 @@ impl Worker<'_> {
                     }
                 }
             }
+            WorkMessage::WebhookDelivery {
+                endpoint_id,
+                delivery_id,
+                attempt,
+                manual,
+            } => match self
+                .webhooks
+                .attempt(endpoint_id, delivery_id, attempt, manual)
+                .await
+            {
+                Ok(outcome) => {
+                    tracing::info!(%endpoint_id, %delivery_id, attempt, ?outcome, "webhook attempt");
+                    true
+                }
+                Err(err) => {
+                    tracing::warn!(%endpoint_id, %delivery_id, attempt, error = ?err, "webhook attempt not recorded; SQS will retry");
+                    false
+                }
+            },
             WorkMessage::Erasure { job_id } => match self.erasure.run(job_id, budget).await {
                 Ok(RunOutcome::Finished) => true,
                 Ok(RunOutcome::Continued) => {

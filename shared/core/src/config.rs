@@ -43,6 +43,33 @@ pub struct Config {
     /// Erasure chunks one worker message may run before it continues in a new message
     /// (`LATCHKEY_ERASURE_CHUNKS_PER_MESSAGE`; default: until the invocation's deadline).
     pub erasure_chunks_per_message: Option<usize>,
+    /// Webhook settings.
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook settings.
+#[derive(Clone, Default)]
+pub struct WebhookSettings {
+    /// The key endpoint secrets are sealed under (`LATCHKEY_WEBHOOK_KEY`; deployed, read at cold
+    /// start from the secret `LATCHKEY_WEBHOOK_KEY_ID` names, see
+    /// [`Config::with_webhook_key`]). Only the functions that seal or sign hold it.
+    pub key: Option<String>,
+    /// Whether `http://localhost` and `http://127.0.0.1` endpoints are allowed
+    /// (`LATCHKEY_WEBHOOK_ALLOW_LOCALHOST=1`): the local stack's setting, which the template
+    /// never sets.
+    pub allow_localhost: bool,
+    /// Days a delivery and its attempts are kept (`LATCHKEY_WEBHOOK_RETENTION_DAYS`, default 30).
+    pub retention_days: u32,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("allow_localhost", &self.allow_localhost)
+            .field("retention_days", &self.retention_days)
+            .finish()
+    }
 }
 
 /// HS256 settings shared by the verifier and the dev-token issuer.
@@ -262,6 +289,21 @@ impl Config {
         Ok(config)
     }
 
+    /// This configuration with the webhook key read from Secrets Manager (the secret
+    /// `LATCHKEY_WEBHOOK_KEY_ID` names) when that is set; else `LATCHKEY_WEBHOOK_KEY`
+    /// itself (the local stack, tests), which must then be set.
+    pub async fn with_webhook_key(mut self, secrets: &impl SecretSource) -> Result<Self, BoxError> {
+        match std::env::var("LATCHKEY_WEBHOOK_KEY_ID")
+            .ok()
+            .filter(|id| !id.trim().is_empty())
+        {
+            Some(id) => self.webhooks.key = Some(secrets.secret(&id).await?),
+            None if self.webhooks.key.is_some() => {}
+            None => return Err(ConfigError::Missing("LATCHKEY_WEBHOOK_KEY_ID").into()),
+        }
+        Ok(self)
+    }
+
     /// The session signing settings of a function built [`Config::with_sessions`].
     pub fn sessions(&self) -> &JwtSettings {
         self.jwt.as_ref().expect(
@@ -330,7 +372,13 @@ impl Config {
             )? as usize),
             _ => None,
         };
+        let webhooks = WebhookSettings {
+            key: lookup("LATCHKEY_WEBHOOK_KEY").filter(|v| !v.trim().is_empty()),
+            allow_localhost: number(&lookup, "LATCHKEY_WEBHOOK_ALLOW_LOCALHOST", 0, 0..=1)? == 1,
+            retention_days: number(&lookup, "LATCHKEY_WEBHOOK_RETENTION_DAYS", 30, 1..=400)? as u32,
+        };
         Ok(Self {
+            webhooks,
             work_queue_url: lookup("LATCHKEY_WORK_QUEUE_URL").filter(|v| !v.trim().is_empty()),
             audit_bucket: lookup("LATCHKEY_AUDIT_BUCKET").filter(|v| !v.trim().is_empty()),
             erasure_chunks_per_message,

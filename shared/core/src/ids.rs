@@ -81,6 +81,18 @@ pub struct ErasureJobId(pub Uuid);
 
 resource_id!(ErasureJobId, "job_id", "erasure job");
 
+/// The id of a webhook endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookEndpointId(pub Uuid);
+
+resource_id!(WebhookEndpointId, "endpoint_id", "webhook endpoint");
+
+/// The id of a webhook delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryId(pub Uuid);
+
+resource_id!(DeliveryId, "delivery_id", "delivery");
+
 /// The id of an audit event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuditEventId(pub Uuid);

@@ -18,7 +18,6 @@ use crate::{
     keys::caller::Caller,
     notifications::{NewNotification, Notifications, kinds},
     profiles::ProfileStore,
-    role::Role,
     timestamp,
 };
 
@@ -149,13 +148,6 @@ impl IssueReports {
 
     /// Tells the workspace's owners and admins; a report is stored whether or not they hear of it.
     async fn announce(&self, caller: &Caller, report: &IssueReport, new: &NewIssueReport) {
-        let members = match self.profiles.members(&caller.workspace_id).await {
-            Ok(members) => members,
-            Err(err) => {
-                tracing::warn!(error = %err, "issue report announced to no one");
-                return;
-            }
-        };
         let summary: String = new
             .title
             .as_deref()
@@ -163,26 +155,21 @@ impl IssueReports {
             .chars()
             .take(120)
             .collect();
-        for member in members
-            .iter()
-            .filter(|m| matches!(m.role, Role::Owner | Role::Admin))
-        {
-            let notice = NewNotification {
-                kind: kinds::ISSUE_REPORTED,
-                title: format!("Issue reported: {}", report.reference_id),
-                message: format!("An issue was reported in {}: {summary}", new.area),
-                data: serde_json::json!({
-                    "issue_report_id": report.id,
-                    "reference_id": report.reference_id,
-                    "area": new.area,
-                    "reported_by": caller.user_id,
-                    "created_at": timestamp::format(report.created_at),
-                }),
-            };
-            self.notifications
-                .notify_quietly(&member.user_id, notice)
-                .await;
-        }
+        let notice = NewNotification {
+            kind: kinds::ISSUE_REPORTED,
+            title: format!("Issue reported: {}", report.reference_id),
+            message: format!("An issue was reported in {}: {summary}", new.area),
+            data: serde_json::json!({
+                "issue_report_id": report.id,
+                "reference_id": report.reference_id,
+                "area": new.area,
+                "reported_by": caller.user_id,
+                "created_at": timestamp::format(report.created_at),
+            }),
+        };
+        self.notifications
+            .tell_admins(self.profiles.as_ref(), &caller.workspace_id, notice)
+            .await;
     }
 }
 
@@ -190,6 +177,7 @@ impl IssueReports {
 mod tests {
     use super::*;
     use crate::keys::secret::KeyPrefix;
+    use crate::role::Role;
     use proptest::prelude::*;
 
     #[test]

@@ -36,6 +36,7 @@ pub mod timestamp;
 pub mod transition;
 pub mod usage;
 pub mod validate;
+pub mod webhooks;
 pub mod wiring;
 
 pub use error::{Error, Result};

@@ -36,6 +36,8 @@ pub mod kinds {
     pub const API_KEY_ROTATION_COMPLETED: &str = "api_key.rotation_completed";
     /// A member of the workspace reported an issue.
     pub const ISSUE_REPORTED: &str = "support.issue_reported";
+    /// Latchkey disabled a webhook endpoint (a 410, or deliveries failing for days).
+    pub const WEBHOOK_DISABLED: &str = "webhook.endpoint_disabled";
 }
 
 /// Most notifications one page holds.
@@ -199,6 +201,29 @@ impl Notifications {
         let kind = new.kind;
         if let Err(err) = self.notify(user, new).await {
             tracing::warn!(error = %err, kind, "notification not created");
+        }
+    }
+
+    /// Tells `workspace`'s owners and admins (as `profiles` lists them) what `notice` says: each
+    /// one's notification made when it can be, a failure logged, never returned.
+    pub async fn tell_admins(
+        &self,
+        profiles: &dyn crate::profiles::ProfileStore,
+        workspace: &crate::ids::WorkspaceId,
+        notice: NewNotification,
+    ) {
+        let members = match profiles.members(workspace).await {
+            Ok(members) => members,
+            Err(err) => {
+                tracing::warn!(error = %err, kind = notice.kind, "notice told to no one");
+                return;
+            }
+        };
+        for member in members
+            .iter()
+            .filter(|m| matches!(m.role, crate::role::Role::Owner | crate::role::Role::Admin))
+        {
+            self.notify_quietly(&member.user_id, notice.clone()).await;
         }
     }
 

@@ -29,6 +29,18 @@ pub enum WorkMessage {
         /// The sweep's time.
         at: DateTime<Utc>,
     },
+    /// Make an attempt at a webhook delivery.
+    WebhookDelivery {
+        /// The endpoint.
+        endpoint_id: Uuid,
+        /// The delivery.
+        delivery_id: Uuid,
+        /// Which attempt (1 for the first): a message for any other is moot.
+        attempt: u32,
+        /// A retry someone asked for: one attempt, no schedule after it.
+        #[serde(default)]
+        manual: bool,
+    },
 }
 
 /// Where background work is sent. Every message is safe to deliver more than once.
@@ -40,5 +52,52 @@ pub trait WorkQueue: Send + Sync + std::fmt::Debug {
     /// Enqueues `message`.
     async fn send(&self, message: &WorkMessage) -> Result<(), Error> {
         self.send_all(std::slice::from_ref(message)).await
+    }
+
+    /// Enqueues `message` to be received after `delay` (at most 15 minutes).
+    async fn send_delayed(
+        &self,
+        message: &WorkMessage,
+        delay: std::time::Duration,
+    ) -> Result<(), Error>;
+}
+
+/// A queue in memory that keeps what is sent, for tests of the use cases and the in-process
+/// routers.
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    sent: std::sync::Mutex<Vec<(WorkMessage, std::time::Duration)>>,
+}
+
+impl MemoryQueue {
+    /// Every message sent so far, with its delay, and none after.
+    pub fn take(&self) -> Vec<(WorkMessage, std::time::Duration)> {
+        std::mem::take(&mut *self.sent.lock().expect("queue lock"))
+    }
+}
+
+#[async_trait]
+impl WorkQueue for MemoryQueue {
+    async fn send_all(&self, messages: &[WorkMessage]) -> Result<(), Error> {
+        let mut sent = self.sent.lock().expect("queue lock");
+        sent.extend(
+            messages
+                .iter()
+                .cloned()
+                .map(|m| (m, std::time::Duration::ZERO)),
+        );
+        Ok(())
+    }
+
+    async fn send_delayed(
+        &self,
+        message: &WorkMessage,
+        delay: std::time::Duration,
+    ) -> Result<(), Error> {
+        self.sent
+            .lock()
+            .expect("queue lock")
+            .push((message.clone(), delay));
+        Ok(())
     }
 }

@@ -44,6 +44,13 @@ use crate::{
         UsageRecorder, UsageSink,
         fold::{InboxSink, UsageFolder},
     },
+    webhooks::{
+        delivery::{Deliverer, DelivererParts, Transport},
+        dispatch::Dispatcher,
+        secret::SecretBox,
+        service::{WebhookParts, Webhooks},
+        url::UrlPolicy,
+    },
 };
 
 /// The components of one function, each built on first use.
@@ -71,11 +78,12 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// Components over memory, with no work queue, on `clock`: a whole function's behaviour in
-    /// process, for router tests.
+    /// Components over memory, with a queue in memory, on `clock`: a whole function's
+    /// behaviour in process, for router tests.
     pub fn in_memory(config: Config, clock: Arc<dyn Clock>) -> Self {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::default());
-        Self::over(config, storage.clone(), storage, None, clock)
+        let queue: Arc<dyn WorkQueue> = Arc::new(crate::queue::MemoryQueue::default());
+        Self::over(config, storage.clone(), storage, Some(queue), clock)
     }
 
     /// Components over `storage` (and `verification`, the same backend on the tightest
@@ -324,6 +332,59 @@ impl Wiring {
             self.storage.usage_inbox(),
             self.storage.usage(self.config.usage_retention_days),
         )
+    }
+
+    /// Which webhook URLs this deployment accepts.
+    fn url_policy(&self) -> UrlPolicy {
+        if self.config.webhooks.allow_localhost {
+            UrlPolicy::AllowLocalhost
+        } else {
+            UrlPolicy::PublicHttps
+        }
+    }
+
+    /// The box endpoint secrets are sealed in: a function that seals or signs is configured
+    /// with the webhook key ([`Config::with_webhook_key`]).
+    fn secret_box(&self) -> SecretBox {
+        SecretBox::new(self.config.webhooks.key.as_deref().expect(
+            "a function that seals or signs webhook secrets is configured with Config::with_webhook_key",
+        ))
+    }
+
+    /// The webhook use cases.
+    pub fn webhooks(&self) -> Arc<Webhooks> {
+        Arc::new(Webhooks::new(WebhookParts {
+            store: self.storage.webhooks(),
+            secrets: self.secret_box(),
+            policy: self.url_policy(),
+            queue: self.queue(),
+            clock: self.clock(),
+            trail: self.trail(),
+        }))
+    }
+
+    /// Turns recorded changes into webhook deliveries sent to `queue`.
+    pub fn webhook_dispatcher(&self, queue: Arc<dyn WorkQueue>) -> Dispatcher {
+        Dispatcher::new(self.storage.webhooks(), queue, self.clock())
+    }
+
+    /// Sends webhook deliveries through `transport`, retries through `queue`.
+    pub fn webhook_deliverer(
+        &self,
+        transport: Arc<dyn Transport>,
+        queue: Arc<dyn WorkQueue>,
+    ) -> Deliverer {
+        Deliverer::new(DelivererParts {
+            store: self.storage.webhooks(),
+            secrets: self.secret_box(),
+            policy: self.url_policy(),
+            transport,
+            queue,
+            clock: self.clock(),
+            trail: self.trail(),
+            notifications: self.notifications(),
+            profiles: self.profiles(),
+        })
     }
 
     /// Key lifecycle sweeps and transitions.

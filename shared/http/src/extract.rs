@@ -121,8 +121,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     }
 }
 
-/// The `{…_id}` path segment naming a `T`. A value that is not a UUID names nothing: the same 404
-/// as an unknown id.
+/// The `{…_id}` path segment naming a `T` (the route's only one, or the one named
+/// `T::PATH_PARAM` where a route has several). A value that is not a UUID names nothing: the same
+/// 404 as an unknown id.
 #[derive(Debug, Clone, Copy)]
 pub struct IdPath<T>(pub T);
 
@@ -130,10 +131,18 @@ impl<S: Send + Sync, T: ResourceId> FromRequestParts<S> for IdPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|_| T::not_found())?;
-        let id = Uuid::parse_str(&raw).map_err(|_| T::not_found())?;
+        let raw = match params.as_slice() {
+            [(_, only)] => Some(only),
+            several => several
+                .iter()
+                .find(|(name, _)| name == T::PATH_PARAM)
+                .map(|(_, value)| value),
+        }
+        .ok_or_else(T::not_found)?;
+        let id = Uuid::parse_str(raw).map_err(|_| T::not_found())?;
         Ok(IdPath(T::from(id)))
     }
 }

@@ -30,6 +30,8 @@ fn test_config() -> Config {
             "LATCHKEY_OIDC_AUDIENCES" => "router-test-client",
             // Usage written with each verification, as on the test stack (nothing folds here).
             "LATCHKEY_USAGE_FLUSH_SECONDS" => "0",
+            "LATCHKEY_WEBHOOK_KEY" => "router-test-webhook-key",
+            "LATCHKEY_WEBHOOK_ALLOW_LOCALHOST" => "1",
             _ => return None,
         };
         Some(value.to_owned())

@@ -16,6 +16,7 @@ use latchkey_core::{
     sessions::store::SessionStore,
     store::Storage,
     usage::{UsageSink, fold::UsageInbox},
+    webhooks::store::WebhookStore,
 };
 
 use super::Table;
@@ -59,5 +60,8 @@ impl Storage for Table {
     }
     fn erasure(&self) -> Arc<dyn ErasureStore> {
         Arc::new(self.erasure())
+    }
+    fn webhooks(&self) -> Arc<dyn WebhookStore> {
+        Arc::new(Table::webhooks(self))
     }
 }

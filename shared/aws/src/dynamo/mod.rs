@@ -17,6 +17,7 @@ pub mod rates;
 pub mod sessions;
 pub mod usage;
 pub mod usage_inbox;
+pub mod webhooks;
 
 pub use audit::DynamoAuditStore;
 pub use dashboard::DynamoDashboardStore;
@@ -31,6 +32,7 @@ pub use rates::DynamoRateCounter;
 pub use sessions::DynamoSessionStore;
 pub use usage::DynamoUsageSink;
 pub use usage_inbox::DynamoUsageInbox;
+pub use webhooks::DynamoWebhookStore;
 
 use latchkey_core::store::StoreError;
 
@@ -106,6 +108,8 @@ pub struct Table {
     name: String,
     /// Days an audit event is kept before the table's TTL removes it.
     audit_retention_days: u32,
+    /// Days a webhook delivery is kept before the table's TTL removes it.
+    webhook_retention_days: u32,
 }
 
 impl Table {
@@ -115,6 +119,15 @@ impl Table {
             client,
             name: name.into(),
             audit_retention_days: latchkey_core::audit::DEFAULT_RETENTION_DAYS,
+            webhook_retention_days: 30,
+        }
+    }
+
+    /// The same table, keeping webhook deliveries `days`.
+    pub fn keeping_deliveries_for(self, days: u32) -> Self {
+        Self {
+            webhook_retention_days: days,
+            ..self
         }
     }
 
@@ -189,6 +202,16 @@ impl Table {
     /// The erasure adapter.
     pub fn erasure(&self) -> DynamoErasureStore {
         DynamoErasureStore::new(self.client.clone(), &self.name, self.audit())
+    }
+
+    /// The webhook adapter.
+    pub fn webhooks(&self) -> DynamoWebhookStore {
+        DynamoWebhookStore::new(
+            self.client.clone(),
+            &self.name,
+            self.webhook_retention_days,
+            self.audit(),
+        )
     }
 }
 

@@ -15,6 +15,7 @@ use crate::{
     profiles::ProfileStore,
     sessions::store::SessionStore,
     usage::{UsageSink, fold::UsageInbox},
+    webhooks::store::WebhookStore,
 };
 
 use super::memory;
@@ -48,6 +49,8 @@ pub trait Storage: Send + Sync {
     fn lifecycle(&self) -> Arc<dyn LifecycleStore>;
     /// Erasure jobs.
     fn erasure(&self) -> Arc<dyn ErasureStore>;
+    /// Webhook endpoints and deliveries.
+    fn webhooks(&self) -> Arc<dyn WebhookStore>;
 }
 
 /// Every port in memory, sharing state as the table's adapters do (the lifecycle marks the keys
@@ -67,6 +70,7 @@ pub struct MemoryStorage {
     issue_reports: Arc<memory::MemoryIssueReportStore>,
     lifecycle: Arc<memory::MemoryLifecycleStore>,
     erasure: Arc<memory::MemoryErasureStore>,
+    webhooks: Arc<memory::MemoryWebhookStore>,
 }
 
 impl Default for MemoryStorage {
@@ -85,6 +89,7 @@ impl Default for MemoryStorage {
                 usage.clone(),
                 audit.clone(),
             )),
+            webhooks: Arc::new(memory::MemoryWebhookStore::recording_to(audit.clone())),
             keys,
             rates: Arc::default(),
             usage,
@@ -138,5 +143,8 @@ impl Storage for MemoryStorage {
     }
     fn erasure(&self) -> Arc<dyn ErasureStore> {
         self.erasure.clone()
+    }
+    fn webhooks(&self) -> Arc<dyn WebhookStore> {
+        self.webhooks.clone()
     }
 }

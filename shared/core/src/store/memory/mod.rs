@@ -14,6 +14,7 @@ pub mod rates;
 pub mod sessions;
 pub mod usage;
 pub mod usage_inbox;
+pub mod webhooks;
 
 pub use audit::MemoryAuditStore;
 pub use erasure::MemoryErasureStore;
@@ -27,3 +28,4 @@ pub use rates::MemoryRateCounter;
 pub use sessions::MemorySessionStore;
 pub use usage::MemoryUsage;
 pub use usage_inbox::MemoryUsageInbox;
+pub use webhooks::MemoryWebhookStore;

@@ -1,10 +1,11 @@
-//! The account family: health, profile, notifications, onboarding, dashboard, and the API's
-//! own description. Each handler extracts, calls the domain, and maps the result; the family's
+//! The account family: health, profile, notifications, onboarding, dashboard, the audit log,
+//! webhooks, and the API's own description. Each handler extracts, calls the domain, and maps the result; the family's
 //! request and response shapes are [`input`] and [`view`].
 
 pub mod audit;
 pub mod input;
 pub mod view;
+pub mod webhooks;
 
 use crate::Authenticated;
 use crate::callers::{SESSION_ONLY, secured};
@@ -77,6 +78,8 @@ pub struct AccountApi {
     pub trail: AuditTrail,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Webhook endpoints and deliveries.
+    pub webhooks: Arc<latchkey_core::webhooks::service::Webhooks>,
 }
 
 impl AccountApi {
@@ -95,6 +98,7 @@ impl AccountApi {
             audit: wiring.audit(),
             trail: wiring.trail(),
             clock: wiring.clock(),
+            webhooks: wiring.webhooks(),
         }
     }
 }
@@ -118,7 +122,17 @@ pub(super) fn routes() -> OpenApiRouter<AccountApi> {
         .routes(routes!(metrics))
         .routes(routes!(audit::list_audit_events))
         .routes(routes!(audit::check_audit_integrity))
-        .routes(routes!(audit::get_audit_event));
+        .routes(routes!(audit::get_audit_event))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_webhook_deliveries))
+        .routes(routes!(webhooks::retry_webhook_delivery));
     secured(account, SESSION_ONLY)
         .routes(routes!(health))
         .routes(routes!(openapi))
