@@ -9,12 +9,14 @@ invoke API with real SQS event payloads (batches of up to 10). Messages the work
 made visible again after LATCHKEY_BRIDGE_RETRY_SECONDS; the others are deleted. The emulator moves
 a message to the dead-letter queue after the queue's maxReceiveCount receives, as SQS does.
 
-Reads the table's stream (DynamoDB Local serves DynamoDB Streams) and invokes the
-`audit-stream` function with the records its event source's filter in template.yaml admits
-(inserts of audit events), in batches of up to 100 per shard, shards after their parents, as
-Lambda's event source mapping does. A batch the function answers with `batchItemFailures` (or
-fails outright) is delivered again from the record it names (from its first record), after
-LATCHKEY_BRIDGE_RETRY_SECONDS.
+Reads the table's stream (DynamoDB Local serves DynamoDB Streams) and invokes the stream's
+consumers, `audit-stream` and `webhook-dispatch`, with the records their event sources' filter in
+template.yaml admits (inserts of audit events), in batches of up to 100 per shard, shards after
+their parents, as Lambda's event source mappings do. A batch a function answers with
+`batchItemFailures` (or fails outright) is delivered again from the earliest record named (from
+its first record), after LATCHKEY_BRIDGE_RETRY_SECONDS, to both: deployed each mapping keeps its
+own place, and here both see the records again, which each consumer makes harmless (the archive's
+checkpoint, the deliveries' conditional puts).
 """
 
 import hashlib
@@ -36,10 +38,17 @@ INVOKE_URL = f"{FUNCTIONS}/worker/invocations"
 SWEEP_INTERVAL = int(os.environ.get("LATCHKEY_SWEEP_INTERVAL_SECONDS", "60"))
 RETRY_SECONDS = int(os.environ.get("LATCHKEY_BRIDGE_RETRY_SECONDS", "1"))
 TABLE = os.environ["LATCHKEY_TABLE"]
-STREAM_BATCH = 100
+# Stream records read per call (GetRecords' most): the stream carries every write of the table,
+# of which the audit events are a small part, so a small read leaves a backlog behind.
+STREAM_BATCH = 1000
+# Audit events per invocation: the event source mappings' BatchSize in template.yaml.
+FUNCTION_BATCH = 100
 # How often each shard is read (Lambda's batching window is 5 s deployed; a shorter one here keeps
 # tests quick) and how often the shard list is read again (DynamoDB Local's is not cheap).
 STREAM_POLL_SECONDS = 1.0
+# After a read that found records: the next comes sooner, so a backlog drains, but not at once,
+# so draining does not starve DynamoDB Local of the rest of the stack's requests.
+STREAM_BUSY_SECONDS = 0.2
 SHARDS_EVERY_SECONDS = 10.0
 
 running = True
@@ -85,6 +94,31 @@ def lambda_record(record, arn):
     }
 
 
+def deliver_batch(consumers, batch):
+    """Invokes every consumer with `batch` at once, as their event source mappings read the shard;
+    the earliest record a consumer named as failed (or the first, when an invocation failed), or
+    None."""
+    failed = []
+
+    def deliver(consumer):
+        try:
+            result = invoke({"Records": batch}, f"{FUNCTIONS}/{consumer}/invocations") or {}
+            failed.extend(f["itemIdentifier"] for f in result.get("batchItemFailures", []))
+        except (urllib.error.URLError, ValueError) as err:
+            print(f"bridge: {consumer} invocation failed: {err}", file=sys.stderr, flush=True)
+            failed.append(batch[0]["dynamodb"]["SequenceNumber"])
+
+    workers = [threading.Thread(target=deliver, args=(c,)) for c in consumers]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if not failed:
+        return None
+    order = [r["dynamodb"]["SequenceNumber"] for r in batch]
+    return min(failed, key=lambda n: order.index(n) if n in order else 0)
+
+
 def stream_loop():
     """Feeds the table's stream to the audit-stream function (see the module doc)."""
     endpoint = os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
@@ -94,7 +128,7 @@ def stream_loop():
     if not arn:
         print("bridge: the table has no stream; the audit archive is not fed", file=sys.stderr, flush=True)
         return
-    url = f"{FUNCTIONS}/audit-stream/invocations"
+    consumers = ["audit-stream", "webhook-dispatch"]
     after = {}  # shard -> the last sequence number delivered
     iterators = {}
     finished = set()
@@ -112,6 +146,9 @@ def stream_loop():
         ]
 
     while running:
+        # A shard that had records is read again soon (a backlog drains at the functions' pace);
+        # the poll interval is for a quiet stream.
+        busy = False
         try:
             if time.monotonic() - shards_read >= SHARDS_EVERY_SECONDS:
                 shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
@@ -124,22 +161,23 @@ def stream_loop():
                     continue
                 out = streams.get_records(ShardIterator=iterators.get(sid) or iterator(sid), Limit=STREAM_BATCH)
                 records = out.get("Records", [])
-                batch = [lambda_record(r, arn) for r in records if audit_insert(r)]
-                if batch:
-                    try:
-                        result = invoke({"Records": batch}, url) or {}
-                        failed = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
-                    except (urllib.error.URLError, ValueError) as err:
-                        print(f"bridge: audit-stream invocation failed: {err}", file=sys.stderr, flush=True)
-                        failed = [batch[0]["dynamodb"]["SequenceNumber"]]
-                    if failed:
-                        print(f"bridge: audit stream batch delivered again from {failed[0]}", flush=True)
-                        iterators[sid] = iterator(sid, at=failed[0])
-                        time.sleep(RETRY_SECONDS)
-                        continue
-                    print(f"bridge: {len(batch)} audit events streamed", flush=True)
+                inserts = [lambda_record(r, arn) for r in records if audit_insert(r)]
+                first = None
+                # The event source mappings' BatchSize (100) per invocation.
+                for start in range(0, len(inserts), FUNCTION_BATCH):
+                    first = deliver_batch(consumers, inserts[start:start + FUNCTION_BATCH])
+                    if first:
+                        break
+                if first:
+                    print(f"bridge: audit stream batch delivered again from {first}", flush=True)
+                    iterators[sid] = iterator(sid, at=first)
+                    time.sleep(RETRY_SECONDS)
+                    continue
+                if inserts:
+                    print(f"bridge: {len(inserts)} audit events streamed", flush=True)
                 if records:
                     after[sid] = records[-1]["dynamodb"]["SequenceNumber"]
+                    busy = True
                 if out.get("NextShardIterator"):
                     iterators[sid] = out["NextShardIterator"]
                 else:
@@ -152,7 +190,7 @@ def stream_loop():
             iterators.clear()
             shards_read = 0.0
             time.sleep(1)
-        time.sleep(STREAM_POLL_SECONDS)
+        time.sleep(STREAM_BUSY_SECONDS if busy else STREAM_POLL_SECONDS)
 
 
 def main():

@@ -33,6 +33,7 @@ def harmless_events() -> dict:
         "authorizer": load("authorizer-bad-key.json"),
         "worker": {"Records": []},
         "audit-stream": {"Records": []},
+        "webhook-dispatch": {"Records": []},
         "sweeper": load("sweeper-scheduled.json", SWEEP_TIME="2001-01-01T00:00:00Z"),
     }
 

@@ -303,7 +303,7 @@ pub const EMULATOR_RETRIES: usize = 4;
 /// and then stalls past the verification path's 900 ms budget; the 503 is then the right answer,
 /// and not what the test is about. `LATCHKEY_TEST_RETRY_UNAVAILABLE=0` turns it off (the fault
 /// tests, which are about the 503 and its bound).
-pub const UNAVAILABLE_RETRIES: usize = 4;
+pub const UNAVAILABLE_RETRIES: usize = 6;
 
 /// Whether a response is `cargo lambda watch`'s own 500: an `http-api-problem` body, which no
 /// function writes (a function's 5xx is the contract's error body).
@@ -502,12 +502,12 @@ pub async fn seed_usage_events_over(
             events: chunk.to_vec(),
             ..UsageBatch::default()
         };
-        for _ in 0..5 {
+        for attempt in 1..=10u64 {
             left = sink.write(left).await;
             if left.events.is_empty() {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
         }
         assert!(left.events.is_empty(), "seeding failed");
     }

@@ -1,5 +1,5 @@
-//! The console function: tracing, config and its secrets (the session signing key and the
-//! client secret, read once from Secrets Manager), the sign-in, the console's router, run.
+//! The console function: tracing, config and its secrets (the session signing key, the client
+//! secret and the webhook key, read once from Secrets Manager), the sign-in, the console's router, run.
 
 use latchkey_aws::{Aws, CallPath};
 use latchkey_console::Console;
@@ -12,7 +12,10 @@ use latchkey_core::{
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     let aws = Aws::load("console").await;
-    let config = Config::with_sessions(&aws).await?;
+    let config = Config::with_sessions(&aws)
+        .await?
+        .with_webhook_key(&aws)
+        .await?;
     let settings = SignInSettings::load(&aws, config.sessions()).await?;
     let wiring = latchkey_aws::wiring(config, aws, CallPath::Api);
     let sign_in = wiring

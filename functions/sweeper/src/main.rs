@@ -1,7 +1,8 @@
-//! The sweeper function: tracing, config, the lifecycle, the usage folder and the queue (all it
-//! uses), handler, run. The lifecycle schedule's event sweeps (its `time` is the sweep's "now")
-//! and then folds the usage inbox; the fold schedule's event (detail-type [`FOLD_ONLY`]) only
-//! folds. The fold runs until the invocation's deadline, less a reserve; a deadline already past
+//! The sweeper function: tracing, config, the lifecycle, the usage folder, webhook retries and
+//! the queue (all it uses), handler, run. The lifecycle schedule's event sweeps (its `time` is the
+//! sweep's "now") and then folds the usage inbox; the fold schedule's event (detail-type
+//! [`FOLD_ONLY`], every minute) only folds. Both send the webhook attempts the due index says are
+//! due by then. The fold runs until the invocation's deadline, less a reserve; a deadline already past
 //! when the event arrives (what `cargo lambda watch` gives) counts as the template's timeout.
 
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ struct Report {
     #[serde(flatten)]
     sweep: Option<SweepReport>,
     usage: FoldReport,
+    /// Webhook attempts the due index said were due, sent to the worker.
+    webhook_retries: usize,
 }
 
 #[tokio::main]
@@ -37,9 +40,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let wiring = latchkey_aws::wiring(config, Aws::load("sweeper").await, CallPath::Background);
-    let queue = &*wiring
+    let queue = wiring
         .queue()
         .ok_or(ConfigError::Missing("LATCHKEY_WORK_QUEUE_URL"))?;
+    let webhooks = &wiring.webhook_dispatcher(queue.clone());
+    let queue = &*queue;
     let (lifecycle, folder, clock) = (&wiring.lifecycle(), &wiring.usage_folder(), &wiring.clock());
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
@@ -49,20 +54,31 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 left => left,
             };
             let deadline = Instant::now() + left.saturating_sub(DEADLINE_RESERVE.min(left / 4));
+            // Every scheduled event's `time` is its "now" (tests move it; EventBridge's is the
+            // schedule's).
+            let at = event.payload.time.unwrap_or_else(|| clock.now());
             let sweep = match event.payload.detail_type.as_str() {
                 FOLD_ONLY => None,
                 _ => Some(
                     lifecycle
-                        .sweep(event.payload.time.unwrap_or_else(|| clock.now()), queue)
+                        .sweep(at, queue)
                         .await
                         .map_err(latchkey_core::Error::into_invocation_error)?,
                 ),
             };
+            let webhook_retries = webhooks
+                .requeue_due(at)
+                .await
+                .map_err(latchkey_core::Error::into_invocation_error)?;
             let usage = folder
                 .run(deadline)
                 .await
                 .map_err(|e| latchkey_core::Error::from(e).into_invocation_error())?;
-            Ok::<_, lambda_runtime::Error>(Report { sweep, usage })
+            Ok::<_, lambda_runtime::Error>(Report {
+                sweep,
+                usage,
+                webhook_retries,
+            })
         },
     ))
     .await

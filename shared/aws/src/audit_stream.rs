@@ -35,6 +35,29 @@ pub fn inserted_event(record: &EventRecord) -> Option<Result<AuditEvent, serde_j
     Some(serde_json::from_str(&body))
 }
 
+/// The audit events `event`'s records insert, each with its record's sequence number (the
+/// identifier a partial batch failure names). A record whose event cannot be read is logged and
+/// passed over (see the module doc).
+pub fn inserted_events(event: &Event) -> (Vec<AuditEvent>, Vec<Option<String>>) {
+    let mut events = Vec::new();
+    let mut sequence_numbers = Vec::new();
+    for record in &event.records {
+        match inserted_event(record) {
+            Some(Ok(audit_event)) => {
+                events.push(audit_event);
+                sequence_numbers.push(record.change.sequence_number.clone());
+            }
+            Some(Err(err)) => tracing::error!(
+                event_id = %record.event_id,
+                error = %err,
+                "an audit event in the stream could not be read; passed over"
+            ),
+            None => {}
+        }
+    }
+    (events, sequence_numbers)
+}
+
 /// Archives the stream's batches.
 pub struct AuditStream<'a> {
     /// The archive.
@@ -44,22 +67,7 @@ pub struct AuditStream<'a> {
 impl AuditStream<'_> {
     /// Archives `event`'s audit events; the answer names the record to deliver again from.
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
-        let mut events = Vec::new();
-        let mut sequence_numbers = Vec::new();
-        for record in &event.records {
-            match inserted_event(record) {
-                Some(Ok(audit_event)) => {
-                    events.push(audit_event);
-                    sequence_numbers.push(record.change.sequence_number.clone());
-                }
-                Some(Err(err)) => tracing::error!(
-                    event_id = %record.event_id,
-                    error = %err,
-                    "an audit event in the stream could not be read; passed over"
-                ),
-                None => {}
-            }
-        }
+        let (events, sequence_numbers) = inserted_events(&event);
         let mut response = DynamoDbEventResponse::default();
         match self.archiver.archive(&events).await {
             Ok(written) => {

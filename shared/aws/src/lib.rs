@@ -4,7 +4,8 @@
 //! [`dynamo`] implements every storage port of the domain over the one table [`table`] lays out;
 //! [`sqs`] is the work queue; [`wiring()`] puts them under the domain's `Wiring`. The Lambda
 //! event shapes of the functions that serve no HTTP live here too: the API Gateway
-//! [`authorizer`], the SQS [`worker`] and the table stream's [`audit_stream`] (to [`s3`]).
+//! [`authorizer`], the SQS [`worker`] and the table stream's consumers, [`audit_stream`] (to [`s3`]) and
+//! [`webhook_stream`].
 
 pub mod audit_stream;
 pub mod authorizer;
@@ -14,6 +15,7 @@ mod failure;
 pub mod s3;
 pub mod sqs;
 pub mod table;
+pub mod webhook_stream;
 mod wiring;
 pub mod worker;
 

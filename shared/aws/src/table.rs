@@ -27,7 +27,7 @@
 //! | the archive checkpoint of a workspace's audit log (`seq`) | `AUDIT#<workspace>` | `ARCHIVED` | | |
 //! | a fold recorded and not finished (`body`: JSON, in parts) | `USAGEFOLDS` | `<fold id>#<part, 3 digits>` | | |
 //! | webhook endpoint (`body`: JSON, secrets sealed; `version`) | `WEBHOOKS#<workspace>` | `ENDPOINT#<endpoint id>` | | |
-//! | webhook delivery (`body`: JSON with its attempts; `version`) | `WEBHOOK#<endpoint id>` | `DELIVERY#<delivery id, uuid v7>` | | `WEBHOOKDUE#<day>` / `<next attempt at>#<endpoint id>#<delivery id>` (sparse: pending ones) |
+//! | webhook delivery (`body`: JSON with its attempts; `version`) | `WEBHOOK#<endpoint id>` | `DELIVERY#<delivery id, uuid v7>` | | `WEBHOOKDUE#<day>` / `<next attempt at>#<endpoint id>#<delivery id>#<attempt, 2 digits>` (sparse: pending ones) |
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
 //! report; whether a leaving owner is the last one); `gsi2` is the sparse expiry index the sweeper reads
@@ -369,20 +369,26 @@ pub fn webhook_due_pk(day: NaiveDate) -> String {
     format!("WEBHOOKDUE#{}", day.format("%Y-%m-%d"))
 }
 
-/// The due index's sort key of a delivery due `at`.
-pub fn webhook_due_sk(at: DateTime<Utc>, endpoint: uuid::Uuid, delivery: uuid::Uuid) -> String {
+/// The due index's sort key of attempt `attempt` of a delivery, due `at`.
+pub fn webhook_due_sk(
+    at: DateTime<Utc>,
+    endpoint: uuid::Uuid,
+    delivery: uuid::Uuid,
+    attempt: u32,
+) -> String {
     format!(
-        "{}#{endpoint}#{delivery}",
+        "{}#{endpoint}#{delivery}#{attempt:02}",
         latchkey_core::timestamp::format(at)
     )
 }
 
-/// The endpoint and delivery a [`webhook_due_sk`] names.
-pub fn webhook_due_of(sk: &str) -> Option<(uuid::Uuid, uuid::Uuid)> {
-    let mut parts = sk.rsplitn(3, '#');
+/// The endpoint, delivery and attempt a [`webhook_due_sk`] names.
+pub fn webhook_due_of(sk: &str) -> Option<(uuid::Uuid, uuid::Uuid, u32)> {
+    let mut parts = sk.rsplitn(4, '#');
+    let attempt = parts.next()?.parse().ok()?;
     let delivery = parts.next()?.parse().ok()?;
     let endpoint = parts.next()?.parse().ok()?;
-    Some((endpoint, delivery))
+    Some((endpoint, delivery, attempt))
 }
 
 /// The attribute a conditional write of an endpoint or delivery checks.
@@ -395,8 +401,8 @@ mod tests {
     #[test]
     fn a_due_entry_names_its_endpoint_and_delivery() {
         let (endpoint, delivery) = (uuid::Uuid::new_v4(), uuid::Uuid::now_v7());
-        let sk = webhook_due_sk(Utc::now(), endpoint, delivery);
-        assert_eq!(webhook_due_of(&sk), Some((endpoint, delivery)));
+        let sk = webhook_due_sk(Utc::now(), endpoint, delivery, 3);
+        assert_eq!(webhook_due_of(&sk), Some((endpoint, delivery, 3)));
         assert_eq!(webhook_due_of("nonsense"), None);
     }
 

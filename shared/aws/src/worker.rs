@@ -47,18 +47,24 @@ impl Worker<'_> {
             deadline: Instant::now() + left,
             max_chunks: self.max_chunks,
         };
+        // The batch's records at once: a slow webhook endpoint (up to its 15 s timeout) holds
+        // only its own record, not the erasure steps and transitions beside it.
+        let outcomes =
+            futures_util::future::join_all(event.records.iter().map(|record| async move {
+                let receives: u32 = record
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                let done = self
+                    .handle_one(record.body.as_deref().unwrap_or_default(), receives, budget)
+                    .await;
+                (record.message_id.clone().unwrap_or_default(), done)
+            }))
+            .await;
         let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let receives: u32 = record
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
-            if !self
-                .handle_one(record.body.as_deref().unwrap_or_default(), receives, budget)
-                .await
-            {
+        for (id, done) in outcomes {
+            if !done {
                 response.add_failure(id);
             }
         }

@@ -30,6 +30,8 @@ pub struct Console {
     pub erasure: Arc<Erasure>,
     /// The audit log.
     pub audit: Arc<AuditLog>,
+    /// Webhook endpoints and deliveries.
+    pub webhooks: Arc<latchkey_core::webhooks::service::Webhooks>,
     /// CSRF tokens of sessions.
     pub csrf: Csrf,
     /// The clock.
@@ -52,6 +54,7 @@ impl Console {
             dashboard: wiring.dashboard(),
             erasure: wiring.erasure(),
             audit: wiring.audit(),
+            webhooks: wiring.webhooks(),
             csrf: Csrf::new(&wiring.config().sessions().secret),
             clock: wiring.clock(),
         }

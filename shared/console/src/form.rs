@@ -43,6 +43,15 @@ impl Fields {
         self.0.iter().any(|(n, _)| n == name)
     }
 
+    /// Every value of `name` (a group of checkboxes), in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
     /// The entries of the list field `name`: one per line or comma, trimmed, blanks dropped.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.text(name)

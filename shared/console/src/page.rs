@@ -41,6 +41,8 @@ pub enum Section {
     Privacy,
     /// The audit log.
     Audit,
+    /// Webhook endpoints.
+    Webhooks,
 }
 
 impl Section {
@@ -56,6 +58,7 @@ impl Section {
             ),
             (Self::Onboarding, "/console/onboarding", "Get started"),
             (Self::Audit, "/console/audit", "Audit log"),
+            (Self::Webhooks, "/console/webhooks", "Webhooks"),
             (Self::Privacy, "/console/privacy", "Privacy"),
             (Self::Profile, "/console/profile", "Profile"),
         ]

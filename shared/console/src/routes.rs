@@ -13,7 +13,7 @@ use crate::{
     assets,
     console::{Console, Shared},
     page,
-    pages::{account, audit, keys, privacy, signin},
+    pages::{account, audit, keys, privacy, signin, webhooks},
     visitor,
 };
 
@@ -42,6 +42,19 @@ pub fn router(console: Console) -> Router {
         )
         .route("/console/privacy", get(privacy::form).post(privacy::submit))
         .route("/console/audit", get(audit::list))
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/console/webhooks/{id}",
+            get(webhooks::detail).post(webhooks::update),
+        )
+        .route("/console/webhooks/{id}/{action}", post(webhooks::act))
+        .route(
+            "/console/webhooks/{id}/deliveries/{delivery}/retry",
+            post(webhooks::retry),
+        )
         .route("/console/privacy/{id}", get(privacy::job))
         .route("/console/signout", post(signin::sign_out))
         .route_layer(middleware::from_fn_with_state(

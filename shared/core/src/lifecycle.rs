@@ -194,63 +194,69 @@ impl Lifecycle {
             },
         };
         let notification = self.notifications.compose(notification);
-        let marked = if transition == Transition::Expired {
-            let successor = match key.rotated_to {
-                Some(id) => self.keys.get(id).await?,
-                None => None,
-            };
-            let mut keys = vec![&key];
-            keys.extend(successor.as_ref());
-            let record = Record {
-                workspace_id: key.workspace_id.clone(),
-                action: "key.expired".into(),
-                actor: Actor {
-                    kind: ActorKind::System,
-                    id: "worker".into(),
-                    name: Some("key lifecycle".into()),
-                },
-                targets: keys.iter().map(|k| record::target(k)).collect(),
-                origin: Origin {
-                    family: "worker".into(),
-                    ..Origin::default()
-                },
-                changes: BTreeMap::from([(
+        // The expiry, or a warning before it: recorded with its marker (which the webhook
+        // dispatcher turns into `key.expired` or `key.expiring_soon`).
+        let successor = match (transition, key.rotated_to) {
+            (Transition::Expired, Some(id)) => self.keys.get(id).await?,
+            _ => None,
+        };
+        let mut keys = vec![&key];
+        keys.extend(successor.as_ref());
+        let (action, changes) = match transition {
+            Transition::Expired => (
+                "key.expired",
+                BTreeMap::from([(
                     "expired".to_owned(),
                     Change {
                         from: false.into(),
                         to: true.into(),
                     },
                 )]),
-                users: vec![key.owner_id.to_string()],
-                time: at,
-            };
-            let (key, notification) = (&key, &notification);
-            self.trail
-                .recording(record, |event| async move {
-                    self.store
-                        .mark(
-                            key_id,
-                            expires_at,
-                            transition,
-                            &key.owner_id,
-                            notification,
-                            Some(&event),
-                        )
-                        .await
-                })
-                .await?
-        } else {
-            self.store
-                .mark(
-                    key_id,
-                    expires_at,
-                    transition,
-                    &key.owner_id,
-                    &notification,
-                    None,
-                )
-                .await?
+            ),
+            _ => (
+                "key.expiring_soon",
+                BTreeMap::from([(
+                    "expires_in_days".to_owned(),
+                    Change {
+                        from: serde_json::Value::Null,
+                        to: days.into(),
+                    },
+                )]),
+            ),
         };
+        let record = Record {
+            workspace_id: key.workspace_id.clone(),
+            action: action.into(),
+            actor: Actor {
+                kind: ActorKind::System,
+                id: "worker".into(),
+                name: Some("key lifecycle".into()),
+            },
+            targets: keys.iter().map(|k| record::target(k)).collect(),
+            origin: Origin {
+                family: "worker".into(),
+                ..Origin::default()
+            },
+            changes,
+            users: vec![key.owner_id.to_string()],
+            time: at,
+        };
+        let (key, notification) = (&key, &notification);
+        let marked = self
+            .trail
+            .recording(record, |event| async move {
+                self.store
+                    .mark(
+                        key_id,
+                        expires_at,
+                        transition,
+                        &key.owner_id,
+                        notification,
+                        Some(&event),
+                    )
+                    .await
+            })
+            .await?;
         Ok(if marked {
             Applied::Done
         } else {
@@ -417,9 +423,10 @@ mod tests {
             recorded,
             [
                 ("key.expired", "worker", "worker"),
+                ("key.expiring_soon", "worker", "worker"),
                 ("key.created", owner.user_id.as_str(), "")
             ],
-            "the expiry once, by the worker; the warnings change nothing"
+            "each transition once, by the worker (a warning is recorded too: webhooks send it)"
         );
     }
 }

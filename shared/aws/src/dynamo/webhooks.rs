@@ -98,7 +98,12 @@ impl DynamoWebhookStore {
             );
             item.insert(
                 table::GSI2_SK.into(),
-                AttributeValue::S(table::webhook_due_sk(at, delivery.endpoint_id, delivery.id)),
+                AttributeValue::S(table::webhook_due_sk(
+                    at,
+                    delivery.endpoint_id,
+                    delivery.id,
+                    delivery.attempts.len() as u32 + 1,
+                )),
             );
         }
         Ok(item)
@@ -295,7 +300,7 @@ impl WebhookStore for DynamoWebhookStore {
     }
 
     async fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueDelivery>, StoreError> {
-        let bound = table::webhook_due_sk(now, Uuid::max(), Uuid::max());
+        let bound = table::webhook_due_sk(now, Uuid::max(), Uuid::max(), 99);
         let mut due = Vec::new();
         for back in (0..=DUE_LOOKBACK_DAYS).rev() {
             let day = (now - Duration::days(back)).date_naive();
@@ -317,10 +322,11 @@ impl WebhookStore for DynamoWebhookStore {
                 .unwrap_or_default();
             due.extend(items.iter().filter_map(|item| {
                 let sk = item.get(table::GSI2_SK)?.as_s().ok()?;
-                let (endpoint_id, delivery_id) = table::webhook_due_of(sk)?;
+                let (endpoint_id, delivery_id, attempt) = table::webhook_due_of(sk)?;
                 Some(DueDelivery {
                     endpoint_id,
                     delivery_id,
+                    attempt,
                 })
             }));
             if due.len() >= limit {

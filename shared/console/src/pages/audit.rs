@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// The actions the form suggests.
-const ACTIONS: [&str; 20] = [
+const ACTIONS: [&str; 27] = [
     "key.",
     "key.created",
     "key.updated",
@@ -39,6 +39,7 @@ const ACTIONS: [&str; 20] = [
     "key.revoked",
     "key.deleted",
     "key.expired",
+    "key.expiring_soon",
     "session.",
     "session.signed_in",
     "session.signed_out",
@@ -48,6 +49,12 @@ const ACTIONS: [&str; 20] = [
     "account.deleted",
     "erasure.",
     "erasure.completed",
+    "webhook.",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.secret_rotated",
+    "webhook.deleted",
+    "webhook.disabled",
 ];
 
 /// Events on a page.

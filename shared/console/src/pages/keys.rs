@@ -447,10 +447,10 @@ struct KeyPage<'a> {
     notice: Option<&'static str>,
 }
 
-/// Query of a key's page: what was just done.
+/// Query of a page that says what was just done (`?done=saved`).
 #[derive(Deserialize)]
 pub struct DoneQuery {
-    done: Option<String>,
+    pub(crate) done: Option<String>,
 }
 
 fn notice(done: Option<&str>) -> Option<&'static str> {

@@ -6,3 +6,4 @@ pub mod audit;
 pub mod keys;
 pub mod privacy;
 pub mod signin;
+pub mod webhooks;

@@ -210,6 +210,11 @@ impl Deliverer {
             Outcome::Retrying(next) => (DeliveryStatus::Pending, Some(next)),
             _ => (DeliveryStatus::Failed, None),
         };
+        // The endpoint disabled before the delivery says it failed, so whoever sees the failure
+        // sees its consequence too.
+        if let (Some(reason), Some(endpoint)) = (disable, endpoint) {
+            self.disable(endpoint, reason).await?;
+        }
         store.replace_delivery(&after, held.version).await?;
         if let Outcome::Retrying(next) = outcome {
             let wait = next - self.parts.clock.now();
@@ -225,9 +230,6 @@ impl Deliverer {
                     tracing::warn!(error = %err, "retry left to the due index");
                 }
             }
-        }
-        if let (Some(reason), Some(endpoint)) = (disable, endpoint) {
-            self.disable(endpoint, reason).await?;
         }
         Ok(outcome)
     }
@@ -362,10 +364,11 @@ mod tests {
         wiring::Wiring,
     };
 
-    /// Answers as scripted, and keeps what it was sent.
+    /// Answers as scripted (`None`: never answers, as a worker killed mid-request), and keeps
+    /// what it was sent.
     #[derive(Default)]
     struct Scripted {
-        answers: Mutex<Vec<Answer>>,
+        answers: Mutex<Vec<Option<Answer>>>,
         sent: Mutex<Vec<Vec<(&'static str, String)>>>,
     }
 
@@ -379,7 +382,11 @@ mod tests {
             _: bool,
         ) -> Answer {
             self.sent.lock().unwrap().push(headers.to_vec());
-            self.answers.lock().unwrap().remove(0)
+            let answer = self.answers.lock().unwrap().remove(0);
+            match answer {
+                Some(answer) => answer,
+                None => std::future::pending().await,
+            }
         }
     }
 
@@ -412,7 +419,7 @@ mod tests {
         let clock = ManualClock::now();
         let wiring = Wiring::in_memory(config, clock.clone());
         let transport = Arc::new(Scripted {
-            answers: Mutex::new(answers),
+            answers: Mutex::new(answers.into_iter().map(Some).collect()),
             ..Scripted::default()
         });
         let queue = Arc::new(MemoryQueue::default());
@@ -605,6 +612,43 @@ mod tests {
             expected(1, &[&second, &first])
         );
         assert_eq!(header(2, "webhook-signature"), expected(2, &[&second]));
+    }
+
+    #[tokio::test]
+    async fn a_worker_killed_mid_attempt_holds_the_delivery_until_its_lease_lapses() {
+        let w = world(vec![]);
+        w.transport
+            .answers
+            .lock()
+            .unwrap()
+            .extend([None, Some(status(200))]);
+        let (endpoint, _) = w.endpoint().await;
+        let id = w.webhooks.test(&w.owner, endpoint).await.unwrap();
+        let killed = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            w.deliverer.attempt(endpoint, id, 1, false),
+        )
+        .await;
+        assert!(killed.is_err(), "the attempt never finished");
+        // Its message delivered again at once: held by the lease, nothing sent twice at once.
+        assert_eq!(
+            w.deliverer.attempt(endpoint, id, 1, false).await.unwrap(),
+            Outcome::Skipped
+        );
+        w.clock.advance(LEASE + Duration::seconds(1));
+        assert_eq!(
+            w.deliverer.attempt(endpoint, id, 1, false).await.unwrap(),
+            Outcome::Delivered
+        );
+        // Sent twice in all, with one webhook-id, which is what a receiver de-duplicates by.
+        let sent = w.transport.sent.lock().unwrap().clone();
+        let ids: Vec<&String> = sent
+            .iter()
+            .map(|h| &h.iter().find(|(n, _)| *n == "webhook-id").unwrap().1)
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], ids[1]);
+        assert_eq!(w.delivery(endpoint, id).await.attempts.len(), 1);
     }
 
     impl World {

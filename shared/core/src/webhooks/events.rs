@@ -61,7 +61,7 @@ pub fn payload_of(event: &AuditEvent) -> Option<(&'static str, String)> {
     {
         data["new_key_id"] = json!(new.id);
     }
-    for field in ["expires_at", "reason", "url"] {
+    for field in ["expires_at", "expires_in_days", "reason", "url"] {
         if let Some(change) = event.changes.get(field)
             && !change.to.is_null()
         {

@@ -15,6 +15,8 @@ pub struct DueDelivery {
     pub endpoint_id: Uuid,
     /// The delivery.
     pub delivery_id: Uuid,
+    /// The attempt due.
+    pub attempt: u32,
 }
 
 /// Where endpoints and deliveries are kept.

@@ -167,6 +167,7 @@ impl WebhookStore for MemoryWebhookStore {
                     DueDelivery {
                         endpoint_id: d.endpoint_id,
                         delivery_id: d.id,
+                        attempt: d.attempts.len() as u32 + 1,
                     },
                 ))
             })

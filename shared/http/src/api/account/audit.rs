@@ -148,7 +148,7 @@ pub struct AuditEventBody {
     workspace_id: String,
     /// What happened: `key.created`, `key.updated`, `key.regenerated`, `key.rotated`,
     /// `key.expiry_set`, `key.expiry_cleared`, `key.revoked`, `key.deleted`,
-    /// `key.secret_generated`, ...
+    /// `key.secret_generated`, `key.expiring_soon`, `key.expired`, `webhook.created`, ...
     #[schema(example = "key.revoked")]
     action: String,
     /// Who did it.
