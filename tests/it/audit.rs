@@ -250,28 +250,7 @@ fn stream_batch(workspaces: &[String], count: u64) -> Value {
             };
             let event = chain::seal(record, head);
             *head = chain::head_after(&event);
-            let keys = json!({
-                "pk": {"S": format!("AUDIT#{workspace}")},
-                "sk": {"S": format!("EVENT#{}", event.id)},
-            });
-            let mut image = keys.clone();
-            image["body"] = json!({"S": serde_json::to_string(&event).unwrap()});
-            image["seq"] = json!({"N": event.seq.to_string()});
-            records.push(json!({
-                "eventID": uuid::Uuid::new_v4().to_string(),
-                "eventName": "INSERT",
-                "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb",
-                "awsRegion": latchkey_tests::env("AWS_REGION"),
-                "dynamodb": {
-                    "ApproximateCreationDateTime": chrono::Utc::now().timestamp() as f64,
-                    "Keys": keys,
-                    "NewImage": image,
-                    "SequenceNumber": format!("{:021}", records.len() + 1),
-                    "SizeBytes": 512,
-                    "StreamViewType": "NEW_IMAGE",
-                },
-            }));
+            records.push(latchkey_tests::stream_insert(&event, records.len() + 1));
         }
     }
     json!({ "Records": records })

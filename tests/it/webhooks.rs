@@ -476,27 +476,7 @@ fn revoked_event_record(workspace: &str, key: &str) -> Value {
         time: Utc::now(),
     };
     let event = chain::seal(record, &Default::default());
-    let keys = json!({
-        "pk": {"S": format!("AUDIT#{workspace}")},
-        "sk": {"S": format!("EVENT#{}", event.id)},
-    });
-    let mut image = keys.clone();
-    image["body"] = json!({"S": serde_json::to_string(&event).unwrap()});
-    json!({"Records": [{
-        "eventID": uuid::Uuid::new_v4().to_string(),
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": latchkey_tests::env("AWS_REGION"),
-        "dynamodb": {
-            "ApproximateCreationDateTime": Utc::now().timestamp() as f64,
-            "Keys": keys,
-            "NewImage": image,
-            "SequenceNumber": "000000000000000000001",
-            "SizeBytes": 512,
-            "StreamViewType": "NEW_IMAGE",
-        },
-    }]})
+    json!({ "Records": [latchkey_tests::stream_insert(&event, 1)] })
 }
 
 #[tokio::test]

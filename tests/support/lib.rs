@@ -618,6 +618,33 @@ where
     );
 }
 
+/// The table stream's record of `event`'s insert, as Lambda hands it to the stream's consumers
+/// (`sequence`: its place in the shard, from 1).
+pub fn stream_insert(event: &latchkey_core::audit::AuditEvent, sequence: usize) -> Value {
+    let keys = serde_json::json!({
+        "pk": {"S": format!("AUDIT#{}", event.workspace_id)},
+        "sk": {"S": format!("EVENT#{}", event.id)},
+    });
+    let mut image = keys.clone();
+    image["body"] = serde_json::json!({"S": serde_json::to_string(event).unwrap()});
+    image["seq"] = serde_json::json!({"N": event.seq.to_string()});
+    serde_json::json!({
+        "eventID": uuid::Uuid::new_v4().to_string(),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": env("AWS_REGION"),
+        "dynamodb": {
+            "ApproximateCreationDateTime": chrono::Utc::now().timestamp() as f64,
+            "Keys": keys,
+            "NewImage": image,
+            "SequenceNumber": format!("{sequence:021}"),
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_IMAGE",
+        },
+    })
+}
+
 /// An owner's session as the use cases see it: `user` acting in `workspace`.
 pub fn owner_session(user: &str, workspace: &str) -> latchkey_core::auth::Caller {
     latchkey_core::auth::Caller {
