@@ -162,7 +162,8 @@ def filter_failure(context, failure, case, response) -> bool:
         path = os.environ.get("LATCHKEY_FUZZ_VALID_NEGATIVES_LOG")
         if path:
             with open(path, "a") as log:
-                log.write(json.dumps({"operation": f"{case.method} {case.operation.path}", "body": case.body}) + "\n")
+                # default=repr: a case without a body carries Schemathesis's NotSet.
+                log.write(json.dumps({"operation": f"{case.method} {case.operation.path}", "body": case.body}, default=repr) + "\n")
         return False
     if response is not None and response.status_code == 503 and UNAVAILABLE in response.content:
         return _unavailable_again(response)

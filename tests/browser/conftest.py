@@ -12,7 +12,7 @@ import urllib.request
 import uuid
 
 import pytest
-from playwright.sync_api import Locator, sync_playwright
+from playwright.sync_api import Locator, expect, sync_playwright
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AXE = os.path.join(ROOT, ".tools", "node", "node_modules", "axe-core", "axe.min.js")
@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WIDTHS = {"mobile": 375, "desktop": 1440}
+# On CI's two loaded cores a navigation can take longer than Playwright's 5 s for assertions; an
+# assertion waits as long as an action does (set_default_timeout below), so only a page that never
+# comes fails.
+expect.set_options(timeout=20_000)
 # cargo lambda watch's own 500 (no function writes it; see the README's Decisions): a page GET so
 # answered is loaded again, at most twice and noted on stderr, as tests/support/lib.rs does
 # (load_again_after_emulator_500, after every navigation and click).

@@ -89,6 +89,7 @@ def test_the_key_is_in_the_list_and_the_filter_finds_it(console):
     expect(page).to_have_url(re.compile(r"status=revoked"))
     expect(page.get_by_role("heading", name="No revoked keys")).to_be_visible()
     page.select_option("#status", "active")
+    expect(page).to_have_url(re.compile(r"status=active"))
     expect(page.get_by_role("row", name=re.compile("Orders service"))).to_be_visible()
 
 
@@ -355,6 +356,23 @@ def test_webhook_endpoints_are_added_tested_rotated_and_deleted(console):
     expect(page.get_by_role("heading", name="No endpoints yet")).to_be_visible()
 
 
+def test_the_leak_policy_is_chosen_and_kept(console):
+    page = console.go("/console/security")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Security")
+    expect(page.get_by_label(re.compile("Revoke the key"))).to_be_checked()
+    console.check("security")
+    page.get_by_label(re.compile("Only tell its owners")).check()
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/console/security\?done=saved$"))
+    expect(page.locator("p.notice")).to_contain_text("Saved")
+    expect(page.get_by_label(re.compile("Only tell its owners"))).to_be_checked()
+    console.check("security-saved")
+    page.get_by_label(re.compile("Revoke the key")).check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("p.notice")).to_contain_text("Saved")
+    expect(page.get_by_label(re.compile("Revoke the key"))).to_be_checked()
+
+
 def test_pages_server_time_and_size(console):
     for name, path in [
         ("dashboard", "/console"),
@@ -369,6 +387,7 @@ def test_pages_server_time_and_size(console):
         ("privacy", "/console/privacy"),
         ("audit log", "/console/audit"),
         ("webhooks", "/console/webhooks"),
+        ("security", "/console/security"),
     ]:
         console.time_page(name, path)
 

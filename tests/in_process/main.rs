@@ -12,6 +12,7 @@ mod authorization;
 mod cartovista;
 mod console;
 mod latitude;
+mod leaks;
 mod numind;
 mod openapi;
 mod privacy;

@@ -7,7 +7,7 @@ use latchkey_tests::{Auth, User};
 use serde_json::Value;
 
 /// Every HTTP fixture, the function it is for, and the status it must produce.
-const HTTP_FIXTURES: [(&str, &str, u16); 12] = [
+const HTTP_FIXTURES: [(&str, &str, u16); 13] = [
     ("account-health.json", "account", 200),
     ("account-me.json", "account", 200),
     ("account-notifications.json", "account", 200),
@@ -23,6 +23,9 @@ const HTTP_FIXTURES: [(&str, &str, u16); 12] = [
     ("api-keys-list.json", "api-keys", 200),
     ("api-keys-expiring.json", "api-keys", 200),
     ("api-keys-unauthenticated.json", "api-keys", 401),
+    // GitHub's documented example report: signed by GitHub's key, which the local stack's list
+    // (its own key) does not hold.
+    ("leaks-github-report.json", "api-keys", 401),
 ];
 
 /// The console's page fixture: an HTML page, not a JSON body.

@@ -111,6 +111,7 @@ fn key(owner: &UserId, expires_at: DateTime<Utc>, hash: &str) -> ApiKey {
         expires_at: Some(expires_at),
         revoked_at: None,
         revocation_reason: None,
+        leaked_at: None,
         rotated_to: None,
         rotated_from: None,
         usage_count: 0,

@@ -15,6 +15,7 @@ mod http_oidc;
 mod http_privacy;
 mod http_signin;
 mod http_verify;
+mod leaks;
 mod lifecycle;
 mod usage_fold;
 mod verification;

@@ -1,5 +1,5 @@
 //! The worker function: tracing, config (its webhook key from Secrets Manager), erasure, the
-//! lifecycle, webhook delivery and the queue (all it uses), handler, run.
+//! lifecycle, webhook delivery, the leak response and the queue (all it uses), handler, run.
 
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -24,12 +24,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (erasure, lifecycle) = (wiring.erasure(), wiring.lifecycle());
     let transport = Arc::new(HttpTransport::new(Arc::new(SystemResolver)));
     let webhooks = wiring.webhook_deliverer(transport, queue.clone());
+    let leaks = wiring.leak_response();
     let worker = &Worker {
         erasure: &erasure,
         lifecycle: &lifecycle,
         queue: queue.as_ref(),
         max_chunks,
         webhooks: &webhooks,
+        leaks: &leaks,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
         Ok::<_, lambda_runtime::Error>(worker.handle(event.payload, event.context.deadline).await)

@@ -27,6 +27,8 @@
 //! | the archive checkpoint of a workspace's audit log (`seq`) | `AUDIT#<workspace>` | `ARCHIVED` | | |
 //! | a fold recorded and not finished (`body`: JSON, in parts) | `USAGEFOLDS` | `<fold id>#<part, 3 digits>` | | |
 //! | webhook endpoint (`body`: JSON, secrets sealed; `version`) | `WEBHOOKS#<workspace>` | `ENDPOINT#<endpoint id>` | | |
+//! | a workspace's security settings (`body`: JSON; `version`) | `WORKSPACE#<workspace>` | `SETTINGS#security` | | |
+//! | requests of one client address to the public leak report endpoint in a minute (`count`) | `LEAKREPORTS#<address>` | `WINDOW#<window start>` | | |
 //! | webhook delivery (`body`: JSON with its attempts; `version`) | `WEBHOOK#<endpoint id>` | `DELIVERY#<delivery id, uuid v7>` | | `WEBHOOKDUE#<day>` / `<next attempt at>#<endpoint id>#<delivery id>#<attempt, 2 digits>` (sparse: pending ones) |
 //!
 //! `gsi1` lists a user's keys newest first, and a workspace's members (who to tell of an issue
@@ -34,7 +36,7 @@
 //! one day-partition at a time; `gsi4` lists a workspace's keys newest first (what its owners and
 //! admins manage through the compatibility families); `gsi3` finds a device's usage events (and projects their `count`). Usage events of one workspace
 //! and day are spread over [`USAGE_SHARDS`] partitions so a busy key never makes one hot partition.
-//! `ttl` is the table's TTL attribute (rate windows, usage events, audit events and webhook
+//! `ttl` is the table's TTL attribute (rate windows, leak report windows, usage events, audit events and webhook
 //! deliveries expire by it). A workspace's webhook endpoints are one small partition, read whole
 //! for every event dispatched; an endpoint's deliveries are one partition, newest first. A
 //! pending delivery is in `gsi2` under the day its next attempt is due, which the sweeper reads
@@ -391,7 +393,20 @@ pub fn webhook_due_of(sk: &str) -> Option<(uuid::Uuid, uuid::Uuid, u32)> {
     Some((endpoint, delivery, attempt))
 }
 
-/// The attribute a conditional write of an endpoint or delivery checks.
+/// The item of a workspace's security settings.
+pub fn security_settings_key(workspace: &WorkspaceId) -> (String, &'static str) {
+    (workspace_pk(workspace), "SETTINGS#security")
+}
+
+/// The item counting a client address's leak reports in the window that began at `start`.
+pub fn leak_report_window_key(address: &str, start: DateTime<Utc>) -> (String, String) {
+    (
+        format!("LEAKREPORTS#{address}"),
+        format!("WINDOW#{}", latchkey_core::timestamp::format(start)),
+    )
+}
+
+/// The attribute a conditional write of an endpoint, delivery or settings checks.
 pub const VERSION: &str = "version";
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 
 use latchkey_core::queue::{WorkMessage, WorkQueue};
 use latchkey_core::{
+    leaks::LeakResponse,
     lifecycle::Lifecycle,
     privacy::erasure::{Budget, Erasure, RunError, RunOutcome},
     webhooks::delivery::Deliverer,
@@ -34,6 +35,8 @@ pub struct Worker<'a> {
     pub max_chunks: Option<usize>,
     /// Webhook deliveries.
     pub webhooks: &'a Deliverer,
+    /// Leaked keys.
+    pub leaks: &'a LeakResponse,
 }
 
 impl Worker<'_> {
@@ -118,6 +121,21 @@ impl Worker<'_> {
                     false
                 }
             },
+            WorkMessage::KeysLeaked { leaks } => {
+                // One after another: a redelivered message finds the ones done already done.
+                for leak in &leaks {
+                    match self.leaks.handle(leak).await {
+                        Ok(applied) => {
+                            tracing::info!(key_id = %leak.key_id, ?applied, "leaked key handled");
+                        }
+                        Err(err) => {
+                            tracing::warn!(key_id = %leak.key_id, error = ?err, "leaked key not handled; SQS will redeliver this message");
+                            return false;
+                        }
+                    }
+                }
+                true
+            }
             WorkMessage::Erasure { job_id } => match self.erasure.run(job_id, budget).await {
                 Ok(RunOutcome::Finished) => true,
                 Ok(RunOutcome::Continued) => {

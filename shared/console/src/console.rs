@@ -32,6 +32,8 @@ pub struct Console {
     pub audit: Arc<AuditLog>,
     /// Webhook endpoints and deliveries.
     pub webhooks: Arc<latchkey_core::webhooks::service::Webhooks>,
+    /// The workspace's security settings.
+    pub security: Arc<latchkey_core::leaks::SecuritySettingsService>,
     /// CSRF tokens of sessions.
     pub csrf: Csrf,
     /// The clock.
@@ -55,6 +57,7 @@ impl Console {
             erasure: wiring.erasure(),
             audit: wiring.audit(),
             webhooks: wiring.webhooks(),
+            security: wiring.security_settings(),
             csrf: Csrf::new(&wiring.config().sessions().secret),
             clock: wiring.clock(),
         }

@@ -43,6 +43,8 @@ pub enum Section {
     Audit,
     /// Webhook endpoints.
     Webhooks,
+    /// Security settings (the leak policy).
+    Security,
 }
 
 impl Section {
@@ -59,6 +61,7 @@ impl Section {
             (Self::Onboarding, "/console/onboarding", "Get started"),
             (Self::Audit, "/console/audit", "Audit log"),
             (Self::Webhooks, "/console/webhooks", "Webhooks"),
+            (Self::Security, "/console/security", "Security"),
             (Self::Privacy, "/console/privacy", "Privacy"),
             (Self::Profile, "/console/profile", "Profile"),
         ]

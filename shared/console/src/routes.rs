@@ -13,7 +13,7 @@ use crate::{
     assets,
     console::{Console, Shared},
     page,
-    pages::{account, audit, keys, privacy, signin, webhooks},
+    pages::{account, audit, keys, privacy, security, signin, webhooks},
     visitor,
 };
 
@@ -56,6 +56,10 @@ pub fn router(console: Console) -> Router {
             post(webhooks::retry),
         )
         .route("/console/privacy/{id}", get(privacy::job))
+        .route(
+            "/console/security",
+            get(security::form).post(security::save),
+        )
         .route("/console/signout", post(signin::sign_out))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

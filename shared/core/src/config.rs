@@ -45,6 +45,9 @@ pub struct Config {
     pub erasure_chunks_per_message: Option<usize>,
     /// Webhook settings.
     pub webhooks: WebhookSettings,
+    /// Where GitHub's secret scanning keys are published (`LATCHKEY_SECRET_SCANNING_KEYS_URL`,
+    /// default GitHub's own list): the keys a report to `/api/v1/leaks/github` must be signed by.
+    pub secret_scanning_keys_url: String,
 }
 
 /// Webhook settings.
@@ -379,6 +382,9 @@ impl Config {
         };
         Ok(Self {
             webhooks,
+            secret_scanning_keys_url: lookup("LATCHKEY_SECRET_SCANNING_KEYS_URL")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| crate::leaks::github::GITHUB_KEYS_URL.to_owned()),
             work_queue_url: lookup("LATCHKEY_WORK_QUEUE_URL").filter(|v| !v.trim().is_empty()),
             audit_bucket: lookup("LATCHKEY_AUDIT_BUCKET").filter(|v| !v.trim().is_empty()),
             erasure_chunks_per_message,

@@ -68,6 +68,15 @@ pub enum Error {
         /// Seconds until the window resets.
         retry_after: u64,
     },
+    /// Too many requests from one client for a route that counts them (429): the public leak
+    /// report endpoint's per-address budget.
+    #[error("{detail}")]
+    Throttled {
+        /// A sentence for humans.
+        detail: String,
+        /// Seconds until the budget is renewed.
+        retry_after: u64,
+    },
     /// The request body is larger than any request of the API needs (413).
     #[error("The request body is larger than {limit} bytes.")]
     PayloadTooLarge {
@@ -138,7 +147,7 @@ impl Error {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
-            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimited { .. } | Self::Throttled { .. } => "rate_limited",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal_error",

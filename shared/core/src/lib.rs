@@ -18,6 +18,7 @@ pub mod error;
 pub mod ids;
 pub mod issue_reports;
 pub mod keys;
+pub mod leaks;
 pub mod lifecycle;
 pub mod notifications;
 pub mod nullable;

@@ -38,6 +38,8 @@ pub mod kinds {
     pub const ISSUE_REPORTED: &str = "support.issue_reported";
     /// Latchkey disabled a webhook endpoint (a 410, or deliveries failing for days).
     pub const WEBHOOK_DISABLED: &str = "webhook.endpoint_disabled";
+    /// A key was reported as leaked (and revoked, or left working, by the workspace's policy).
+    pub const API_KEY_LEAKED: &str = "api_key.leaked";
 }
 
 /// Most notifications one page holds.
@@ -194,6 +196,21 @@ impl Notifications {
     /// Creates a notification for `user`.
     pub async fn notify(&self, user: &UserId, new: NewNotification) -> Result<(), Error> {
         Ok(self.store.insert(user, &self.compose(new)).await?)
+    }
+
+    /// Creates a notification for `user` under `id` (a UUIDv7 the caller derives from what it
+    /// is about), so making it again, as a redelivered message does, leaves one.
+    pub async fn notify_once(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        new: NewNotification,
+    ) -> Result<(), Error> {
+        let notification = Notification {
+            id,
+            ..self.compose(new)
+        };
+        Ok(self.store.insert(user, &notification).await?)
     }
 
     /// Creates a notification, logging instead of failing: for side effects of another action.

@@ -41,6 +41,12 @@ pub enum WorkMessage {
         #[serde(default)]
         manual: bool,
     },
+    /// Handle keys reported as leaked, each by its workspace's policy (none: a report that found
+    /// no live key, sent all the same so a finder's report costs the same whatever it held).
+    KeysLeaked {
+        /// The live keys a report named (at most [`crate::leaks::intake::LEAKS_PER_MESSAGE`]).
+        leaks: Vec<crate::leaks::LeakedKey>,
+    },
 }
 
 /// Where background work is sent. Every message is safe to deliver more than once.

@@ -32,6 +32,9 @@ use crate::{
         store::KeyStore,
         verify::{KeyVerifier, VerifierParts},
     },
+    leaks::{
+        HttpKeyList, KeyList, LeakIntake, LeakResponse, ScanningKeys, SecuritySettingsService,
+    },
     lifecycle::Lifecycle,
     notifications::Notifications,
     onboarding::Onboarding,
@@ -75,6 +78,7 @@ pub struct Wiring {
     onboarding: OnceLock<Arc<Onboarding>>,
     erasure: OnceLock<Arc<Erasure>>,
     lifecycle: OnceLock<Arc<Lifecycle>>,
+    scanning: OnceLock<Arc<ScanningKeys>>,
 }
 
 impl Wiring {
@@ -114,6 +118,7 @@ impl Wiring {
             erasure: OnceLock::new(),
             audit: OnceLock::new(),
             lifecycle: OnceLock::new(),
+            scanning: OnceLock::new(),
         }
     }
 
@@ -348,6 +353,52 @@ impl Wiring {
     fn secret_box(&self) -> SecretBox {
         SecretBox::new(self.config.webhooks.key.as_deref().expect(
             "a function that seals or signs webhook secrets is configured with Config::with_webhook_key",
+        ))
+    }
+
+    /// GitHub's secret scanning keys, from the list the configuration names (fetched on first
+    /// use, and kept for the container's life as [`ScanningKeys`] says).
+    pub fn scanning_keys(&self) -> Arc<ScanningKeys> {
+        self.scanning
+            .get_or_init(|| {
+                let source: Arc<dyn KeyList> =
+                    Arc::new(HttpKeyList::new(&self.config.secret_scanning_keys_url));
+                Arc::new(ScanningKeys::new(source, self.clock()))
+            })
+            .clone()
+    }
+
+    /// Takes leak reports in: GitHub's and finders'.
+    pub fn leak_intake(&self) -> Arc<LeakIntake> {
+        Arc::new(LeakIntake::new(
+            self.store(),
+            self.config.key_prefix.clone(),
+            self.queue
+                .clone()
+                .expect("a function that takes leak reports is configured with a work queue"),
+            self.storage.address_gate(),
+            self.scanning_keys(),
+            self.clock(),
+        ))
+    }
+
+    /// Handles leaked keys (the worker).
+    pub fn leak_response(&self) -> LeakResponse {
+        LeakResponse::new(
+            self.store(),
+            self.storage.leaks(),
+            self.profiles(),
+            self.notifications(),
+            self.trail(),
+        )
+    }
+
+    /// A workspace's security settings.
+    pub fn security_settings(&self) -> Arc<SecuritySettingsService> {
+        Arc::new(SecuritySettingsService::new(
+            self.storage.leaks(),
+            self.trail(),
+            self.clock(),
         ))
     }
 

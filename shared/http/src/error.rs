@@ -56,7 +56,7 @@ impl Status for Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,8 +123,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         response.extensions_mut().insert(report);
-        if let Error::RateLimited { retry_after, .. } | Error::Unavailable { retry_after, .. } =
-            error
+        if let Error::RateLimited { retry_after, .. }
+        | Error::Throttled { retry_after, .. }
+        | Error::Unavailable { retry_after, .. } = error
         {
             response
                 .headers_mut()

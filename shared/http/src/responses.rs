@@ -49,6 +49,13 @@ pub struct Conflict(ErrorBody<'static>);
 #[allow(dead_code)]
 pub struct RateLimited(ErrorBody<'static>);
 
+/// The client address has sent more requests to this route than its budget allows; nothing was
+/// done. Retry after the window ends.
+#[derive(ToResponse)]
+#[response(headers(("Retry-After" = u64, description = "Seconds until the budget is renewed.")))]
+#[allow(dead_code)]
+pub struct Throttled(ErrorBody<'static>);
+
 /// The request body is over 1 MiB; nothing of it was read.
 #[derive(ToResponse)]
 #[allow(dead_code)]

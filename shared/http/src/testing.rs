@@ -32,6 +32,10 @@ fn test_config() -> Config {
             "LATCHKEY_USAGE_FLUSH_SECONDS" => "0",
             "LATCHKEY_WEBHOOK_KEY" => "router-test-webhook-key",
             "LATCHKEY_WEBHOOK_ALLOW_LOCALHOST" => "1",
+            // Nothing listens there: GitHub's key list is never had in process.
+            "LATCHKEY_SECRET_SCANNING_KEYS_URL" => {
+                "http://127.0.0.1:9/meta/public_keys/secret_scanning"
+            }
             _ => return None,
         };
         Some(value.to_owned())

@@ -8,6 +8,7 @@ use latchkey_core::{
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
+    leaks::store::{AddressGate, LeakStore},
     lifecycle::LifecycleStore,
     notifications::NotificationStore,
     onboarding::OnboardingStore,
@@ -63,5 +64,11 @@ impl Storage for Table {
     }
     fn webhooks(&self) -> Arc<dyn WebhookStore> {
         Arc::new(Table::webhooks(self))
+    }
+    fn leaks(&self) -> Arc<dyn LeakStore> {
+        Arc::new(Table::leaks(self))
+    }
+    fn address_gate(&self) -> Arc<dyn AddressGate> {
+        Arc::new(Table::leaks(self))
     }
 }

@@ -120,6 +120,12 @@ struct KeyRecord {
     revoked_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revocation_reason: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::serde_rfc3339::option"
+    )]
+    leaked_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rotated_to: Option<KeyId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,7 +177,7 @@ impl KeyRecord {
 }
 
 /// Optional attributes a settings write removes when the key no longer has them.
-const OPTIONAL_ATTRIBUTES: [&str; 13] = [
+const OPTIONAL_ATTRIBUTES: [&str; 14] = [
     "paired_secret_hash",
     "role",
     "mcp_deployment_id",
@@ -182,6 +188,7 @@ const OPTIONAL_ATTRIBUTES: [&str; 13] = [
     "expires_at",
     "revoked_at",
     "revocation_reason",
+    "leaked_at",
     "rotated_to",
     "rotated_from",
     "rate_limit_per_hour",
@@ -224,6 +231,7 @@ impl From<&ApiKey> for KeyRecord {
             expires_at: k.expires_at,
             revoked_at: k.revoked_at,
             revocation_reason: k.revocation_reason.clone(),
+            leaked_at: k.leaked_at,
             rotated_to: k.rotated_to,
             rotated_from: k.rotated_from,
             usage_count: k.usage_count,
@@ -268,6 +276,7 @@ impl From<KeyRecord> for ApiKey {
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
             revocation_reason: r.revocation_reason,
+            leaked_at: r.leaked_at,
             rotated_to: r.rotated_to,
             rotated_from: r.rotated_from,
             usage_count: r.usage_count,

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod erasure;
 pub mod issue_reports;
 pub mod keys;
+pub mod leaks;
 pub mod lifecycle;
 pub mod notifications;
 pub mod onboarding;
@@ -24,6 +25,7 @@ pub use dashboard::DynamoDashboardStore;
 pub use erasure::DynamoErasureStore;
 pub use issue_reports::DynamoIssueReportStore;
 pub use keys::DynamoKeyStore;
+pub use leaks::DynamoLeakStore;
 pub use lifecycle::DynamoLifecycleStore;
 pub use notifications::DynamoNotificationStore;
 pub use onboarding::DynamoOnboardingStore;
@@ -202,6 +204,11 @@ impl Table {
     /// The erasure adapter.
     pub fn erasure(&self) -> DynamoErasureStore {
         DynamoErasureStore::new(self.client.clone(), &self.name, self.audit())
+    }
+
+    /// The security settings and report window adapter.
+    pub fn leaks(&self) -> DynamoLeakStore {
+        DynamoLeakStore::new(self.client.clone(), &self.name, self.audit())
     }
 
     /// The webhook adapter.

@@ -5,5 +5,6 @@ pub mod account;
 pub mod audit;
 pub mod keys;
 pub mod privacy;
+pub mod security;
 pub mod signin;
 pub mod webhooks;

@@ -76,6 +76,9 @@ pub struct ApiKey {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked.
     pub revocation_reason: Option<String>,
+    /// When a report of it as leaked was handled (revoked, or its owners told, by the
+    /// workspace's leak policy): a later report of it does nothing.
+    pub leaked_at: Option<DateTime<Utc>>,
     /// The key that replaced this one in a rotation.
     pub rotated_to: Option<KeyId>,
     /// The key this one replaced in a rotation.

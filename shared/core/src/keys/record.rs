@@ -38,6 +38,7 @@ fn settings(key: &ApiKey) -> BTreeMap<&'static str, Value> {
         ("expires_at", time(key.expires_at)),
         ("revoked_at", time(key.revoked_at)),
         ("revocation_reason", json!(key.revocation_reason)),
+        ("leaked_at", time(key.leaked_at)),
         ("last_slice", json!(key.last_slice)),
         ("paired_secret", json!(key.paired_secret_hash.is_some())),
     ])

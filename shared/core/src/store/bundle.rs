@@ -8,6 +8,7 @@ use crate::{
     dashboard::DashboardStore,
     issue_reports::IssueReportStore,
     keys::{ratelimit::RateCounter, store::KeyStore},
+    leaks::store::{AddressGate, LeakStore},
     lifecycle::LifecycleStore,
     notifications::NotificationStore,
     onboarding::OnboardingStore,
@@ -51,6 +52,10 @@ pub trait Storage: Send + Sync {
     fn erasure(&self) -> Arc<dyn ErasureStore>;
     /// Webhook endpoints and deliveries.
     fn webhooks(&self) -> Arc<dyn WebhookStore>;
+    /// Workspaces' security settings.
+    fn leaks(&self) -> Arc<dyn LeakStore>;
+    /// The public leak report endpoint's per-address windows.
+    fn address_gate(&self) -> Arc<dyn AddressGate>;
 }
 
 /// Every port in memory, sharing state as the table's adapters do (the lifecycle marks the keys
@@ -71,6 +76,8 @@ pub struct MemoryStorage {
     lifecycle: Arc<memory::MemoryLifecycleStore>,
     erasure: Arc<memory::MemoryErasureStore>,
     webhooks: Arc<memory::MemoryWebhookStore>,
+    leaks: Arc<memory::MemoryLeakStore>,
+    address_gate: Arc<memory::MemoryAddressGate>,
 }
 
 impl Default for MemoryStorage {
@@ -90,6 +97,8 @@ impl Default for MemoryStorage {
                 audit.clone(),
             )),
             webhooks: Arc::new(memory::MemoryWebhookStore::recording_to(audit.clone())),
+            leaks: Arc::new(memory::MemoryLeakStore::recording_to(audit.clone())),
+            address_gate: Arc::default(),
             keys,
             rates: Arc::default(),
             usage,
@@ -146,5 +155,11 @@ impl Storage for MemoryStorage {
     }
     fn webhooks(&self) -> Arc<dyn WebhookStore> {
         self.webhooks.clone()
+    }
+    fn leaks(&self) -> Arc<dyn LeakStore> {
+        self.leaks.clone()
+    }
+    fn address_gate(&self) -> Arc<dyn AddressGate> {
+        self.address_gate.clone()
     }
 }

@@ -17,8 +17,8 @@ use crate::{
     callers::{API_KEY, JWT, NO_SCOPES, operations},
     error::ErrorBody,
     responses::{
-        BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited, Unauthenticated,
-        Unavailable,
+        BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited, Throttled,
+        Unauthenticated, Unavailable,
     },
 };
 
@@ -39,7 +39,7 @@ use crate::{
             crate::families::latitude::view::ErrorDocument, crate::families::latitude::view::KeyDocument,
         ),
         responses(
-            BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited,
+            BadRequest, Unauthenticated, Forbidden, NotFound, Conflict, RateLimited, Throttled,
             PayloadTooLarge, Unavailable,
             crate::families::latitude::LatitudeErrorResponse, crate::families::latitude::LatitudeKeyResponse,
             crate::families::spartera::SparteraErrorResponse,
@@ -63,6 +63,8 @@ use crate::{
         (name = "cartovista", description = "A user's access keys in cartovista's shape \
             (camelCase; an update by body; `generateSecret`'s paired secret), for \
             `cartovista_cloud_clients`."),
+        (name = "leak-response", description = "Leaked keys: GitHub's secret scanning partner \
+            endpoint, revocation by whoever found a key, and the workspace's leak policy."),
         (name = "meta", description = "Health and this document."),
     ),
 )]

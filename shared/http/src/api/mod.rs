@@ -8,6 +8,7 @@
 pub mod account;
 pub mod api_keys;
 pub mod doc;
+pub mod leaks;
 pub mod privacy;
 #[cfg(test)]
 mod request_properties;

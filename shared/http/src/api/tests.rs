@@ -115,7 +115,7 @@ async fn the_document_names_exactly_the_routes_the_routers_serve() {
         unserved.is_empty(),
         "documented but not served: {unserved:?}"
     );
-    assert_eq!(served.len(), 64, "{served:?}");
+    assert_eq!(served.len(), 68, "{served:?}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod input;
+pub mod security;
 pub mod view;
 pub mod webhooks;
 
@@ -80,6 +81,8 @@ pub struct AccountApi {
     pub clock: Arc<dyn Clock>,
     /// Webhook endpoints and deliveries.
     pub webhooks: Arc<latchkey_core::webhooks::service::Webhooks>,
+    /// The workspace's security settings.
+    pub security: Arc<latchkey_core::leaks::SecuritySettingsService>,
 }
 
 impl AccountApi {
@@ -99,6 +102,7 @@ impl AccountApi {
             trail: wiring.trail(),
             clock: wiring.clock(),
             webhooks: wiring.webhooks(),
+            security: wiring.security_settings(),
         }
     }
 }
@@ -132,7 +136,11 @@ pub(super) fn routes() -> OpenApiRouter<AccountApi> {
         .routes(routes!(webhooks::rotate_webhook_secret))
         .routes(routes!(webhooks::test_webhook))
         .routes(routes!(webhooks::list_webhook_deliveries))
-        .routes(routes!(webhooks::retry_webhook_delivery));
+        .routes(routes!(webhooks::retry_webhook_delivery))
+        .routes(routes!(
+            security::get_security_settings,
+            security::update_security_settings
+        ));
     secured(account, SESSION_ONLY)
         .routes(routes!(health))
         .routes(routes!(openapi))

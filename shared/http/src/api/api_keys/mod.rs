@@ -35,6 +35,7 @@ use latchkey_core::{
     auth::Authenticator,
     ids::KeyId,
     keys::{reach::Reach, service::KeyService, verify::KeyVerifier},
+    leaks::LeakIntake,
     profiles::ProfileStore,
     timestamp,
     wiring::Wiring,
@@ -54,6 +55,8 @@ pub struct KeysApi {
     pub verifier: Arc<KeyVerifier>,
     /// Profiles, for the owner's email some families show on a key.
     pub profiles: Arc<dyn ProfileStore>,
+    /// Leak reports (GitHub's, and keys presented by whoever found them).
+    pub leaks: Arc<LeakIntake>,
 }
 
 impl KeysApi {
@@ -65,6 +68,7 @@ impl KeysApi {
             workspace_keys: Arc::new(wiring.keys().reaching(Reach::Workspace)),
             verifier: wiring.verifier(),
             profiles: wiring.profiles(),
+            leaks: wiring.leak_intake(),
         }
     }
 }
@@ -86,8 +90,12 @@ pub(super) fn routes() -> OpenApiRouter<KeysApi> {
         .routes(routes!(set_expiration))
         .routes(routes!(revoke))
         .routes(routes!(stats));
-    // Verification authenticates no caller: the key it checks is in the body.
-    secured(managed, SESSION_OR_KEY).routes(routes!(verify))
+    // Verification and the leak reports authenticate no caller: the key verification checks is
+    // in the body; GitHub's signature vouches for its reports; anyone may present a found key.
+    secured(managed, SESSION_OR_KEY)
+        .routes(routes!(verify))
+        .routes(routes!(super::leaks::report_github_leaks))
+        .routes(routes!(super::leaks::revoke_leaked_keys))
 }
 
 type Svc = State<KeysApi>;

@@ -1,0 +1,151 @@
+//! The DynamoDB adapters of [`LeakStore`] and [`AddressGate`]: a workspace's security settings
+//! (`WORKSPACE#<workspace>` / `SETTINGS#security`, written with its audit event in one
+//! transaction, conditional on its version) and the public revocation endpoint's per-address
+//! windows (`LEAKREPORTS#<address>` / `WINDOW#<start>`, one conditional `ADD` per request,
+//! expiring by the table's TTL).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::{
+    Client,
+    types::{AttributeValue, Put, TransactWriteItem},
+};
+use chrono::{DateTime, Utc};
+
+use super::{DynamoAuditStore, address};
+use crate::table;
+use latchkey_core::{
+    audit::AuditEvent,
+    ids::WorkspaceId,
+    leaks::{
+        SecuritySettings,
+        store::{AddressGate, LeakStore},
+    },
+    store::StoreError,
+};
+
+/// Security settings and report windows in the single table.
+#[derive(Clone, Debug)]
+pub struct DynamoLeakStore {
+    client: Client,
+    table: String,
+    /// The audit log each settings change's event joins, in the change's transaction.
+    audit: DynamoAuditStore,
+}
+
+impl DynamoLeakStore {
+    /// An adapter over `table`, recording to `audit`.
+    pub fn new(client: Client, table: impl Into<String>, audit: DynamoAuditStore) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            audit,
+        }
+    }
+}
+
+fn number(n: u64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+#[async_trait]
+impl LeakStore for DynamoLeakStore {
+    async fn settings(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> Result<Option<SecuritySettings>, StoreError> {
+        let (pk, sk) = table::security_settings_key(workspace);
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(address(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(crate::failure::sdk)?
+            .item;
+        item.map(|item| {
+            let body = item
+                .get(table::BODY)
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| {
+                    StoreError::backend(std::io::Error::other("settings without a body"))
+                })?;
+            serde_json::from_str(body).map_err(StoreError::backend)
+        })
+        .transpose()
+    }
+
+    async fn put_settings(
+        &self,
+        workspace: &WorkspaceId,
+        settings: &SecuritySettings,
+        expected: u64,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = table::security_settings_key(workspace);
+        let mut item = address(pk, sk);
+        item.insert(
+            table::BODY.into(),
+            AttributeValue::S(serde_json::to_string(settings).map_err(StoreError::backend)?),
+        );
+        item.insert(table::VERSION.into(), number(settings.version));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .expression_attribute_names("#v", table::VERSION);
+        let put = if expected == 0 {
+            put.condition_expression("attribute_not_exists(#v)")
+        } else {
+            put.condition_expression("#v = :expected")
+                .expression_attribute_values(":expected", number(expected))
+        }
+        .build()
+        .map_err(StoreError::backend)?;
+        self.audit
+            .write_with(
+                vec![TransactWriteItem::builder().put(put).build()],
+                Some(event),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl AddressGate for DynamoLeakStore {
+    async fn admit(
+        &self,
+        client_address: &str,
+        window_start: DateTime<Utc>,
+        window_seconds: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = table::leak_report_window_key(client_address, window_start);
+        let expires = window_start.timestamp() + 2 * window_seconds;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(address(pk, sk)))
+            .update_expression("ADD #count :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", table::RATE_RESERVED)
+            .expression_attribute_names("#ttl", table::TTL)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(crate::failure::sdk(err)),
+        }
+    }
+}
