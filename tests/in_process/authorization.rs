@@ -9,7 +9,9 @@
 //! limited to 5 a day and expiring in 2 days) against every key operation of every family that
 //! has it, plus a token for another workspace of the same user against each of them. A cell the
 //! family has no operation for is listed in [`Family::has`] and skipped; nothing else is (a key
-//! against the console asserts that the console does not take it).
+//! against the console asserts that the console does not take it). A second matrix runs the same
+//! callers against every workspace-administration route (webhooks, the leak policy, the audit
+//! log's integrity check, erasure), and checks that a refused change left the workspace as it was.
 
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
@@ -974,4 +976,139 @@ async fn trailing_data_after_a_json_body_is_refused() {
         .expect_error(400, "validation_error");
     }
     assert!(keys_of(&owner).await.is_empty(), "nothing was made");
+}
+
+/// A workspace-administration route, with its body: `{endpoint}` stands for a webhook endpoint
+/// the workspace's owner made for this cell.
+const ADMIN_ROUTES: [(&str, &str, Option<&str>); 12] = [
+    ("GET", "/api/v1/account/webhooks", None),
+    (
+        "POST",
+        "/api/v1/account/webhooks",
+        Some(r#"{"url": "https://hooks.example.com/new"}"#),
+    ),
+    ("GET", "/api/v1/account/webhooks/{endpoint}", None),
+    (
+        "PATCH",
+        "/api/v1/account/webhooks/{endpoint}",
+        Some(r#"{"description": "changed"}"#),
+    ),
+    ("DELETE", "/api/v1/account/webhooks/{endpoint}", None),
+    (
+        "POST",
+        "/api/v1/account/webhooks/{endpoint}/rotate-secret",
+        None,
+    ),
+    ("POST", "/api/v1/account/webhooks/{endpoint}/test", None),
+    (
+        "GET",
+        "/api/v1/account/webhooks/{endpoint}/deliveries",
+        None,
+    ),
+    ("GET", "/api/v1/account/security-settings", None),
+    (
+        "PUT",
+        "/api/v1/account/security-settings",
+        Some(r#"{"leak_response": "notify"}"#),
+    ),
+    ("GET", "/api/v1/account/audit-events/integrity", None),
+    (
+        "POST",
+        "/api/v1/account/privacy/erasure",
+        Some(r#"{"scope": "workspace", "dry_run": true}"#),
+    ),
+];
+
+/// The workspace-administration routes (webhooks, the leak policy, the audit log's integrity,
+/// erasure) as an attacker tries them: owner and admin sessions reach them; member and viewer
+/// sessions are 403; a key of any role, even the owner's, never gets past 401 or 403 (these
+/// routes take sessions only); another workspace's owner finds the endpoint missing (404) and
+/// what it lists or sets is its own workspace's.
+#[tokio::test]
+async fn every_caller_against_every_workspace_administration_route() {
+    let api = Api::in_process();
+    let mut failures = Vec::new();
+    let callers = [
+        Who::Session(Role::Owner),
+        Who::Session(Role::Admin),
+        Who::Session(Role::Member),
+        Who::Session(Role::Viewer),
+        Who::Key(Role::Owner),
+        Who::Key(Role::Admin),
+        Who::Key(Role::Member),
+        Who::Key(Role::Viewer),
+        Who::OtherWorkspace,
+    ];
+    for who in callers {
+        for (method, path, body) in ADMIN_ROUTES {
+            let workspace = fresh();
+            let owner = session(&fresh(), &workspace, Role::Owner);
+            let endpoint = api
+                .send(
+                    Method::POST,
+                    "/api/v1/account/webhooks",
+                    &owner,
+                    Some(json!({"url": "https://hooks.example.com/cell"})),
+                )
+                .await
+                .expect(201)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let auth = match who {
+                Who::Session(role) => session(&fresh(), &workspace, role),
+                Who::Key(role) => {
+                    let holder = session(&fresh(), &workspace, role);
+                    as_key(&native_key(&holder, json!({"name": "attacker"})).await.1)
+                }
+                Who::OtherWorkspace => session(&fresh(), &fresh(), Role::Owner),
+            };
+            let body = body.map(|b| Value::String(b.to_owned()));
+            let reply = api
+                .send(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    &path.replace("{endpoint}", &endpoint),
+                    &auth,
+                    body,
+                )
+                .await;
+            let status = reply.status.as_u16();
+            let names_endpoint = path.contains("{endpoint}");
+            let fine = match who {
+                Who::Session(Role::Owner | Role::Admin) => (200..300).contains(&status),
+                Who::Session(_) => status == 403,
+                Who::Key(_) => status == 401 || status == 403,
+                Who::OtherWorkspace if names_endpoint => status == 404,
+                Who::OtherWorkspace => (200..300).contains(&status),
+            };
+            if !fine {
+                failures.push(format!("{who:?} {method} {path}: {status} {}", reply.body));
+            }
+            // A refused change left the workspace as it was.
+            if !matches!(who, Who::Session(Role::Owner | Role::Admin)) {
+                let policy = api
+                    .send(
+                        Method::GET,
+                        "/api/v1/account/security-settings",
+                        &owner,
+                        None,
+                    )
+                    .await
+                    .expect(200);
+                let kept = api
+                    .send(
+                        Method::GET,
+                        &format!("/api/v1/account/webhooks/{endpoint}"),
+                        &owner,
+                        None,
+                    )
+                    .await
+                    .expect(200);
+                if policy["leak_response"] != "revoke" || kept["description"] != "" {
+                    failures.push(format!("{who:?} {method} {path} changed {policy} {kept}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

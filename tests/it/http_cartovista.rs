@@ -46,18 +46,7 @@ async fn verify(user: &User, body: Value) -> String {
 
 /// Invokes the authorizer with `headers`, as API Gateway would.
 async fn authorize(headers: Value) -> Value {
-    let event = json!({
-        "version": "2.0", "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/maps",
-        "identitySource": [], "routeKey": "GET /maps", "rawPath": "/maps", "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
-            "http": {"method": "GET", "path": "/maps", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "cartovista-test"},
-            "requestId": "id", "routeKey": "GET /maps", "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 0
-        }
-    });
-    latchkey_tests::invoke("authorizer", &event).await
+    latchkey_tests::authorize(headers, "GET /maps", "127.0.0.1").await
 }
 
 async fn create(user: &User, tenant: &str, who: &str, body: Value) -> Value {

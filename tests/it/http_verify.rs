@@ -16,28 +16,11 @@ async fn verify(body: Value) -> Value {
         .expect(200)
 }
 
-/// Invokes the authorizer with an HTTP API payload 2.0 REQUEST event.
-async fn authorize(headers: Value, route_key: &str, source_ip: &str) -> Value {
-    let (method, path) = route_key.split_once(' ').unwrap();
-    let event = json!({
-        "version": "2.0", "type": "REQUEST",
-        "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/orders",
-        "identitySource": [], "routeKey": route_key, "rawPath": path, "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "authorizer-test"},
-            "requestId": "id", "routeKey": route_key, "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 0
-        }
-    });
-    latchkey_tests::invoke("authorizer", &event).await
-}
-
 async fn both(key: &str, body: Value, route: &str, ip: &str) -> (Value, Value) {
     let mut request = body;
     request["key"] = json!(key);
     let verified = verify(request).await;
-    let authorized = authorize(json!({"x-api-key": key}), route, ip).await;
+    let authorized = latchkey_tests::authorize(json!({"x-api-key": key}), route, ip).await;
     (verified, authorized)
 }
 
@@ -152,7 +135,7 @@ async fn every_code_over_http_and_through_the_authorizer() {
     }
     // The authorizer's required permissions come from its route table ({"GET /orders":
     // ["orders:read"]} locally): a route not in it needs none.
-    let other = authorize(json!({"x-api-key": bare}), "GET /other", inside).await;
+    let other = latchkey_tests::authorize(json!({"x-api-key": bare}), "GET /other", inside).await;
     assert_eq!(other["isAuthorized"], true, "{other}");
 
     // Rate limited: the limit is 2 in this window; each path spends from the same window.
@@ -160,7 +143,7 @@ async fn every_code_over_http_and_through_the_authorizer() {
     assert_eq!(first["code"], "VALID");
     assert_eq!(first["ratelimit"]["limit"], 2);
     assert_eq!(first["ratelimit"]["remaining"], 1);
-    let second = authorize(
+    let second = latchkey_tests::authorize(
         json!({"authorization": format!("Bearer {limited}")}),
         "GET /orders",
         inside,
@@ -170,7 +153,8 @@ async fn every_code_over_http_and_through_the_authorizer() {
     let third = verify(json!({"key": limited})).await;
     assert_eq!(third["code"], "RATE_LIMITED");
     assert_eq!(third["ratelimit"]["remaining"], 0);
-    let fourth = authorize(json!({"x-api-key": limited}), "GET /orders", inside).await;
+    let fourth =
+        latchkey_tests::authorize(json!({"x-api-key": limited}), "GET /orders", inside).await;
     assert_eq!(fourth["context"]["code"], "RATE_LIMITED");
 
     let ok = verify(json!({"key": valid, "ip": inside})).await;
@@ -180,11 +164,12 @@ async fn every_code_over_http_and_through_the_authorizer() {
     assert_eq!(ok["read_only"], false);
     assert!(ok["workspace_id"].is_string());
     assert!(ok.get("expires_at").is_some());
-    let allowed = authorize(json!({"x-api-key": valid}), "GET /orders", inside).await;
+    let allowed =
+        latchkey_tests::authorize(json!({"x-api-key": valid}), "GET /orders", inside).await;
     assert_eq!(allowed["context"]["key_id"], valid_id);
     assert_eq!(allowed["context"]["owner_id"], user.id);
     assert_eq!(allowed["context"]["permissions"], json!(["orders:read"]));
-    let missing = authorize(json!({}), "GET /orders", inside).await;
+    let missing = latchkey_tests::authorize(json!({}), "GET /orders", inside).await;
     assert_eq!(missing["isAuthorized"], false);
     let not_found = verify(json!({"key": "sk_garbage"})).await;
     assert!(

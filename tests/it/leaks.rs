@@ -153,18 +153,7 @@ async fn refused_everywhere(key: &str) {
         json!({"x-api-key": key}),
         json!({"authorization": format!("Bearer {key}")}),
     ] {
-        let event = json!({
-            "version": "2.0", "type": "REQUEST",
-            "routeArn": "arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/orders",
-            "identitySource": [], "routeKey": "GET /orders", "rawPath": "/orders", "rawQueryString": "",
-            "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
-                "http": {"method": "GET", "path": "/orders", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.1", "userAgent": "leak-test"},
-                "requestId": "id", "routeKey": "GET /orders", "stage": "$default", "time": "08/Dec/2026:10:00:00 +0000", "timeEpoch": 0
-            }
-        });
-        let answer = latchkey_tests::invoke("authorizer", &event).await;
+        let answer = latchkey_tests::authorize(headers, "GET /orders", "198.51.100.1").await;
         assert_eq!(answer["isAuthorized"], false, "{answer}");
     }
     for auth in [as_key(key), Auth::Bearer(key.to_owned())] {

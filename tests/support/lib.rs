@@ -618,6 +618,27 @@ where
     );
 }
 
+/// Invokes the authorizer as API Gateway does: an HTTP API payload 2.0 REQUEST event for
+/// `route_key` (`"GET /orders"`) from `source_ip`, carrying `headers`.
+pub async fn authorize(headers: Value, route_key: &str, source_ip: &str) -> Value {
+    let (method, path) = route_key
+        .split_once(' ')
+        .expect("a route key: METHOD /path");
+    let arn = format!("arn:aws:execute-api:us-east-1:123456789012:api/$default/{method}{path}");
+    let event = serde_json::json!({
+        "version": "2.0", "type": "REQUEST",
+        "routeArn": arn,
+        "identitySource": [], "routeKey": route_key, "rawPath": path, "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip, "userAgent": "authorizer-test"},
+            "requestId": "id", "routeKey": route_key, "stage": "$default", "time": "22/Nov/2026:10:00:00 +0000", "timeEpoch": 0
+        }
+    });
+    invoke("authorizer", &event).await
+}
+
 /// The table stream's record of `event`'s insert, as Lambda hands it to the stream's consumers
 /// (`sequence`: its place in the shard, from 1).
 pub fn stream_insert(event: &latchkey_core::audit::AuditEvent, sequence: usize) -> Value {

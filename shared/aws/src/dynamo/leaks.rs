@@ -5,13 +5,10 @@
 //! expiring by the table's TTL).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{
-    Client,
-    types::{AttributeValue, Put, TransactWriteItem},
-};
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use chrono::{DateTime, Utc};
 
-use super::{DynamoAuditStore, address};
+use super::{DynamoAuditStore, address, body_of, versioned_put};
 use crate::table;
 use latchkey_core::{
     audit::AuditEvent,
@@ -43,10 +40,6 @@ impl DynamoLeakStore {
     }
 }
 
-fn number(n: u64) -> AttributeValue {
-    AttributeValue::N(n.to_string())
-}
-
 #[async_trait]
 impl LeakStore for DynamoLeakStore {
     async fn settings(
@@ -64,16 +57,7 @@ impl LeakStore for DynamoLeakStore {
             .await
             .map_err(crate::failure::sdk)?
             .item;
-        item.map(|item| {
-            let body = item
-                .get(table::BODY)
-                .and_then(|v| v.as_s().ok())
-                .ok_or_else(|| {
-                    StoreError::backend(std::io::Error::other("settings without a body"))
-                })?;
-            serde_json::from_str(body).map_err(StoreError::backend)
-        })
-        .transpose()
+        item.as_ref().map(body_of).transpose()
     }
 
     async fn put_settings(
@@ -84,30 +68,14 @@ impl LeakStore for DynamoLeakStore {
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let (pk, sk) = table::security_settings_key(workspace);
-        let mut item = address(pk, sk);
-        item.insert(
-            table::BODY.into(),
-            AttributeValue::S(serde_json::to_string(settings).map_err(StoreError::backend)?),
-        );
-        item.insert(table::VERSION.into(), number(settings.version));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .expression_attribute_names("#v", table::VERSION);
-        let put = if expected == 0 {
-            put.condition_expression("attribute_not_exists(#v)")
-        } else {
-            put.condition_expression("#v = :expected")
-                .expression_attribute_values(":expected", number(expected))
-        }
-        .build()
-        .map_err(StoreError::backend)?;
-        self.audit
-            .write_with(
-                vec![TransactWriteItem::builder().put(put).build()],
-                Some(event),
-            )
-            .await
+        let put = versioned_put(
+            &self.table,
+            address(pk, sk),
+            settings,
+            settings.version,
+            (expected > 0).then_some(expected),
+        )?;
+        self.audit.write_with(vec![put], Some(event)).await
     }
 }
 

@@ -88,6 +88,48 @@ pub(crate) fn delete_existing(
         .build())
 }
 
+/// The JSON `body` of `item` (an endpoint, a delivery, a workspace's settings), read back.
+pub(crate) fn body_of<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    let body = item
+        .get(crate::table::BODY)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::backend(std::io::Error::other("an item without its body")))?;
+    serde_json::from_str(body).map_err(StoreError::backend)
+}
+
+/// A transaction's put of the item at `key` holding `value` as its JSON `body` and `version`,
+/// if the stored item is still at version `expected` (`None`: if there is none).
+pub(crate) fn versioned_put(
+    table: &str,
+    mut key: Item,
+    value: &impl serde::Serialize,
+    version: u64,
+    expected: Option<u64>,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let number = |n: u64| AttributeValue::N(n.to_string());
+    key.insert(
+        crate::table::BODY.into(),
+        AttributeValue::S(serde_json::to_string(value).map_err(StoreError::backend)?),
+    );
+    key.insert(crate::table::VERSION.into(), number(version));
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(key))
+        .expression_attribute_names("#v", crate::table::VERSION);
+    let put = match expected {
+        None => put.condition_expression("attribute_not_exists(#v)"),
+        Some(version) => put
+            .condition_expression("#v = :expected")
+            .expression_attribute_values(":expected", number(version)),
+    }
+    .build()
+    .map_err(StoreError::backend)?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .put(put)
+        .build())
+}
+
 /// Runs `items` as one transaction: all of them or none; a failed condition anywhere is
 /// [`StoreError::Conflict`].
 pub(crate) async fn transact(

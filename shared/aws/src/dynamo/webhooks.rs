@@ -8,13 +8,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::{
     Client,
-    types::{AttributeValue, Delete, Put, TransactWriteItem},
+    types::{AttributeValue, Delete, TransactWriteItem},
 };
 use chrono::{DateTime, Duration, Utc};
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::{DynamoAuditStore, Item};
+use super::{DynamoAuditStore, Item, body_of, versioned_put};
 use crate::table;
 use latchkey_core::{
     audit::AuditEvent,
@@ -36,15 +35,6 @@ pub struct DynamoWebhookStore {
     retention_days: u32,
     /// The audit log each endpoint change's event joins, in the change's transaction.
     audit: DynamoAuditStore,
-}
-
-/// The `body` of `item`, read back.
-fn body_of<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let body = item
-        .get(table::BODY)
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| StoreError::backend(std::io::Error::other("an item without its body")))?;
-    serde_json::from_str(body).map_err(StoreError::backend)
 }
 
 fn number(n: u64) -> AttributeValue {
@@ -164,30 +154,14 @@ impl WebhookStore for DynamoWebhookStore {
         expected: Option<u64>,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let mut item = Self::endpoint_key(&endpoint.workspace_id, endpoint.id);
-        item.insert(
-            table::BODY.into(),
-            AttributeValue::S(serde_json::to_string(endpoint).map_err(StoreError::backend)?),
-        );
-        item.insert(table::VERSION.into(), number(endpoint.version));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .expression_attribute_names("#v", table::VERSION);
-        let put = match expected {
-            None => put.condition_expression("attribute_not_exists(#v)"),
-            Some(version) => put
-                .condition_expression("#v = :expected")
-                .expression_attribute_values(":expected", number(version)),
-        }
-        .build()
-        .map_err(StoreError::backend)?;
-        self.audit
-            .write_with(
-                vec![TransactWriteItem::builder().put(put).build()],
-                Some(event),
-            )
-            .await
+        let put = versioned_put(
+            &self.table,
+            Self::endpoint_key(&endpoint.workspace_id, endpoint.id),
+            endpoint,
+            endpoint.version,
+            expected,
+        )?;
+        self.audit.write_with(vec![put], Some(event)).await
     }
 
     async fn delete_endpoint(
