@@ -276,6 +276,18 @@ async fn the_worker_revokes_by_default_once_however_often_the_leak_comes() {
             .unwrap()
             .contains(&key)
     );
+    // What the webhooks send of it: where it was found and what was done, never the key.
+    let (kind, body) = crate::webhooks::events::payload_of(event).expect("a webhook event");
+    assert_eq!(kind, "key.leaked");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["data"]["id"], json!(id.to_string()));
+    assert_eq!(
+        body["data"]["url"],
+        json!("https://github.com/o/r/blob/main/.env")
+    );
+    assert_eq!(body["data"]["source"], json!("content"));
+    assert_eq!(body["data"]["response"], json!("revoke"));
+    assert!(!body.to_string().contains(&key));
     let inbox = w
         .wiring
         .notifications()

@@ -45,7 +45,8 @@ pub fn type_of(action: &str) -> Option<&'static str> {
 
 /// The body of the webhook event `event` makes, when it makes one: `{"type", "timestamp",
 /// "data"}`, `data` holding the workspace and the thing it is about (for a rotation, the old
-/// key's id and the new one's; for a leak, where it was found).
+/// key's id and the new one's; for a leak, where it was found, what kind of place that was, and
+/// what the workspace's policy did: `revoke` or `notify`).
 pub fn payload_of(event: &AuditEvent) -> Option<(&'static str, String)> {
     let kind = type_of(&event.action)?;
     let first = event.targets.first()?;
@@ -61,7 +62,14 @@ pub fn payload_of(event: &AuditEvent) -> Option<(&'static str, String)> {
     {
         data["new_key_id"] = json!(new.id);
     }
-    for field in ["expires_at", "expires_in_days", "reason", "url"] {
+    for field in [
+        "expires_at",
+        "expires_in_days",
+        "reason",
+        "url",
+        "source",
+        "response",
+    ] {
         if let Some(change) = event.changes.get(field)
             && !change.to.is_null()
         {
