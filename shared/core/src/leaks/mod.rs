@@ -1,5 +1,5 @@
 //! Leaked keys: GitHub's secret scanning reports ([`github`], [`report`]), anyone presenting a
-//! key they found ([`intake`]), each workspace's policy for a leak ([`settings`]), and what the
+//! key they found ([`intake`]), each workspace's policy for a leak ([`policy`], [`settings`]), and what the
 //! worker does with a leaked key ([`response`]).
 //!
 //! A report is answered at once: each token is checked by its checksum, then looked up by the id
@@ -10,6 +10,7 @@
 
 pub mod github;
 pub mod intake;
+pub mod policy;
 pub mod report;
 pub mod response;
 pub mod settings;
@@ -17,9 +18,10 @@ pub mod store;
 
 pub use github::{HttpKeyList, KeyList, KeyListError, PublishedKey, ScanningKeys};
 pub use intake::{LeakIntake, Presented};
+pub use policy::{LeakPolicy, SecuritySettings};
 pub use report::{GithubMatch, Label, TokenLabel};
 pub use response::{LeakResponse, LeakedKey, Reporter};
-pub use settings::{LeakPolicy, SecuritySettings, SecuritySettingsService};
+pub use settings::SecuritySettingsService;
 pub use store::{AddressGate, LeakStore};
 
 /// The revocation reason of a key revoked as leaked.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{REASON, settings::LeakPolicy, store::LeakStore};
+use super::{REASON, policy::LeakPolicy, store::LeakStore};
 use crate::{
     audit::{Actor, ActorKind, Change, Origin, store::AuditTrail},
     error::Error,

@@ -1,12 +1,14 @@
-//! A workspace's security settings: what happens to its keys when one is reported as leaked.
+//! Reading and changing a workspace's security settings ([`super::policy`]): owners and admins
+//! with a session.
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::store::LeakStore;
+use super::{
+    policy::{LeakPolicy, SecuritySettings},
+    store::LeakStore,
+};
 use crate::{
     audit::{ActorKind, Change, Record, Target, store::AuditTrail},
     clock::Clock,
@@ -15,47 +17,6 @@ use crate::{
     keys::caller::Caller,
     role::Role,
 };
-
-/// What a leaked key of the workspace gets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LeakPolicy {
-    /// Revoked at once (the default): whoever found it can no longer use it.
-    #[default]
-    Revoke,
-    /// Left working, its owners told: for keys whose sudden death would cost more than the leak.
-    Notify,
-}
-
-impl LeakPolicy {
-    /// The policy's name in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Revoke => "revoke",
-            Self::Notify => "notify",
-        }
-    }
-
-    /// Reads a policy by name.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "revoke" => Some(Self::Revoke),
-            "notify" => Some(Self::Notify),
-            _ => None,
-        }
-    }
-}
-
-/// A workspace's security settings as stored.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecuritySettings {
-    /// What a leaked key gets.
-    pub leak_response: LeakPolicy,
-    /// Bumped by every change (0: never set, the defaults).
-    pub version: u64,
-    /// The last change, if any.
-    pub updated_at: Option<DateTime<Utc>>,
-}
 
 /// Reads and changes a workspace's security settings: owners and admins with a session only.
 pub struct SecuritySettingsService {

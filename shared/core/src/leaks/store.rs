@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::settings::SecuritySettings;
+use super::policy::SecuritySettings;
 use crate::{audit::AuditEvent, ids::WorkspaceId, store_error::StoreError};
 
 /// Where security settings are kept.

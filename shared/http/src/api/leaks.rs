@@ -6,6 +6,7 @@
 use axum::{Json as Body, body::Bytes, extract::State, http::HeaderMap, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use latchkey_core::leaks::{Label, Presented, TokenLabel};
 
@@ -72,6 +73,15 @@ pub struct Received {
 
 type Svc = State<KeysApi>;
 
+/// The two routes, over the api-keys function's state (it serves them beside verification).
+/// Neither authenticates a caller: GitHub's signature vouches for its reports; anyone may
+/// present a found key.
+pub(super) fn routes() -> OpenApiRouter<KeysApi> {
+    OpenApiRouter::new()
+        .routes(routes!(report_github_leaks))
+        .routes(routes!(revoke_leaked_keys))
+}
+
 #[utoipa::path(
     post, path = "/api/v1/leaks/github", tag = "leak-response", operation_id = "report_github_leaks",
     summary = "GitHub's secret scanning partner endpoint",
@@ -89,7 +99,7 @@ type Svc = State<KeysApi>;
         Errors<{ BAD_REQUEST | UNAUTHENTICATED | UNAVAILABLE }>,
     ),
 )]
-pub(super) async fn report_github_leaks(
+async fn report_github_leaks(
     State(s): Svc,
     headers: HeaderMap,
     body: Bytes,
@@ -120,7 +130,7 @@ pub(super) async fn report_github_leaks(
         Errors<{ UNAVAILABLE }>,
     ),
 )]
-pub(super) async fn revoke_leaked_keys(
+async fn revoke_leaked_keys(
     State(s): Svc,
     ClientContext(client): ClientContext,
     body: Bytes,

@@ -28,6 +28,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = doc::ApiDoc::openapi();
     for family in [
         api_keys::routes().into_openapi(),
+        leaks::routes().into_openapi(),
         latitude::routes().into_openapi(),
         numind::routes().into_openapi(),
         spartera::routes().into_openapi(),
@@ -60,6 +61,7 @@ pub fn key_routes(state: api_keys::KeysApi) -> Router {
 /// The native key routes and every family's.
 fn every_key_route() -> OpenApiRouter<api_keys::KeysApi> {
     api_keys::routes()
+        .merge(leaks::routes())
         .merge(latitude::routes())
         .merge(numind::routes())
         .merge(spartera::routes())

@@ -90,12 +90,8 @@ pub(super) fn routes() -> OpenApiRouter<KeysApi> {
         .routes(routes!(set_expiration))
         .routes(routes!(revoke))
         .routes(routes!(stats));
-    // Verification and the leak reports authenticate no caller: the key verification checks is
-    // in the body; GitHub's signature vouches for its reports; anyone may present a found key.
-    secured(managed, SESSION_OR_KEY)
-        .routes(routes!(verify))
-        .routes(routes!(super::leaks::report_github_leaks))
-        .routes(routes!(super::leaks::revoke_leaked_keys))
+    // Verification authenticates no caller: the key it checks is in the body.
+    secured(managed, SESSION_OR_KEY).routes(routes!(verify))
 }
 
 type Svc = State<KeysApi>;
