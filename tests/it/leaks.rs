@@ -103,7 +103,7 @@ async fn verify_code(key: &str) -> String {
     body["code"].as_str().unwrap_or_default().to_owned()
 }
 
-/// The key `id` as its owner reads it, once `done` holds (or a minute passes).
+/// The key `id` as its owner reads it, once `done` holds (or three minutes pass: the worker beside a loaded stack).
 async fn key_until(owner: &User, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
@@ -114,12 +114,12 @@ async fn key_until(owner: &User, id: &str, done: impl Fn(&Value) -> bool) -> Val
         if done(&key) {
             return key;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "the key: {key}");
+        assert!(start.elapsed() < Duration::from_secs(180), "the key: {key}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-/// `owner`'s `key.leaked` events, once there are `count` (or a minute passes).
+/// `owner`'s `key.leaked` events, once there are `count` (or three minutes pass).
 async fn leaked_events(owner: &User, count: usize) -> Vec<Value> {
     let start = Instant::now();
     loop {
@@ -138,7 +138,7 @@ async fn leaked_events(owner: &User, count: usize) -> Vec<Value> {
             return events;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            start.elapsed() < Duration::from_secs(180),
             "events: {events:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -183,7 +183,7 @@ async fn a_signed_report_revokes_the_key_tells_its_owners_and_every_form_refuses
     // How long a leaked key keeps working: polled on verification, which reads through the
     // cache of one instance (the others are bound by the cache's TTL, waited out below).
     while verify_code(&key).await == "VALID" {
-        assert!(reported.elapsed() < Duration::from_secs(90), "still valid");
+        assert!(reported.elapsed() < Duration::from_secs(180), "still valid");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!(
