@@ -740,23 +740,25 @@ async fn cell(who: Who, family: Family, op: Op) -> Result<(), String> {
     }
 }
 
+/// Every caller of both matrices: sessions and keys of each role, and another workspace's owner.
+const CALLERS: [Who; 9] = [
+    Who::Session(Role::Owner),
+    Who::Session(Role::Admin),
+    Who::Session(Role::Member),
+    Who::Session(Role::Viewer),
+    Who::Key(Role::Owner),
+    Who::Key(Role::Admin),
+    Who::Key(Role::Member),
+    Who::Key(Role::Viewer),
+    Who::OtherWorkspace,
+];
+
 /// Every caller × every family × every key operation: the role ceiling, workspace reach and no
 /// loosening hold in each cell, and the cells the families have are all run.
 #[tokio::test]
 async fn every_role_against_every_family_and_key_operation() {
     let mut cells = Vec::new();
-    let callers = [
-        Who::Session(Role::Owner),
-        Who::Session(Role::Admin),
-        Who::Session(Role::Member),
-        Who::Session(Role::Viewer),
-        Who::Key(Role::Owner),
-        Who::Key(Role::Admin),
-        Who::Key(Role::Member),
-        Who::Key(Role::Viewer),
-        Who::OtherWorkspace,
-    ];
-    for who in callers {
+    for who in CALLERS {
         for family in Family::ALL {
             for op in OPS {
                 if family.has(op) {
@@ -1028,18 +1030,7 @@ const ADMIN_ROUTES: [(&str, &str, Option<&str>); 12] = [
 async fn every_caller_against_every_workspace_administration_route() {
     let api = Api::in_process();
     let mut failures = Vec::new();
-    let callers = [
-        Who::Session(Role::Owner),
-        Who::Session(Role::Admin),
-        Who::Session(Role::Member),
-        Who::Session(Role::Viewer),
-        Who::Key(Role::Owner),
-        Who::Key(Role::Admin),
-        Who::Key(Role::Member),
-        Who::Key(Role::Viewer),
-        Who::OtherWorkspace,
-    ];
-    for who in callers {
+    for who in CALLERS {
         for (method, path, body) in ADMIN_ROUTES {
             let workspace = fresh();
             let owner = session(&fresh(), &workspace, Role::Owner);
