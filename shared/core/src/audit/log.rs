@@ -74,13 +74,7 @@ impl AuditLog {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> Result<Integrity, Error> {
-        let role = caller.require_session()?;
-        if !matches!(role, Role::Owner | Role::Admin) {
-            return Err(Error::Forbidden(
-                "Only the workspace's owners and admins may check the audit log's integrity."
-                    .into(),
-            ));
-        }
+        caller.require_owner_or_admin("check the audit log's integrity")?;
         let events = self
             .store
             .in_chain_order(&caller.workspace_id, since, until)

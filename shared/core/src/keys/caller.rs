@@ -45,6 +45,18 @@ impl Caller {
         }
     }
 
+    /// Refuses anyone but the workspace's owners and admins with a session: an API key as
+    /// [`Caller::require_session`] does, any other role with a 403 saying that only they may
+    /// `do_what` ("manage its webhooks").
+    pub fn require_owner_or_admin(&self, do_what: &str) -> Result<Role, crate::Error> {
+        match self.require_session()? {
+            role @ (Role::Owner | Role::Admin) => Ok(role),
+            _ => Err(crate::Error::Forbidden(format!(
+                "Only the workspace's owners and admins may {do_what}."
+            ))),
+        }
+    }
+
     /// The role the caller acts in: a session's, or the acting key's.
     pub fn role(&self) -> Role {
         match &self.credential {

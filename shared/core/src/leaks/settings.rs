@@ -15,7 +15,6 @@ use crate::{
     error::Error,
     ids::WorkspaceId,
     keys::caller::Caller,
-    role::Role,
 };
 
 /// Reads and changes a workspace's security settings: owners and admins with a session only.
@@ -26,13 +25,9 @@ pub struct SecuritySettingsService {
 }
 
 fn authorize(caller: &Caller) -> Result<(), Error> {
-    match caller.require_session()? {
-        Role::Owner | Role::Admin => Ok(()),
-        _ => Err(Error::Forbidden(
-            "Only the workspace's owners and admins may see or change its security settings."
-                .into(),
-        )),
-    }
+    caller
+        .require_owner_or_admin("see or change its security settings")
+        .map(drop)
 }
 
 impl SecuritySettingsService {

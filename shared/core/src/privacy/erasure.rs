@@ -29,7 +29,6 @@ use crate::{
     keys::caller::Caller,
     notifications::{NewNotification, Notifications, kinds},
     queue::{WorkMessage, WorkQueue},
-    role::Role,
     store_error::StoreError,
     usage::event_bucket,
 };
@@ -272,11 +271,7 @@ impl Erasure {
     /// Records a job for `spec` in the caller's workspace: sessions of its owners and admins
     /// only (403 for any other role, and for keys).
     pub async fn request(&self, caller: &Caller, spec: ErasureSpec) -> Result<ErasureJob, Error> {
-        if !matches!(caller.require_session()?, Role::Owner | Role::Admin) {
-            return Err(Error::Forbidden(
-                "Only a workspace owner or admin may erase its data.".into(),
-            ));
-        }
+        caller.require_owner_or_admin("erase its data")?;
         self.create(caller, spec).await
     }
 
@@ -595,6 +590,7 @@ mod tests {
         ids::UserId,
         keys::caller::Credential,
         outcome::VerifyCode,
+        role::Role,
         store::memory::{
             MemoryAuditStore, MemoryErasureStore, MemoryNotificationStore, MemoryUsage,
         },

@@ -23,7 +23,6 @@ use crate::{
     error::Error,
     keys::caller::Caller,
     queue::{WorkMessage, WorkQueue},
-    role::Role,
     store_error::StoreError,
 };
 
@@ -73,12 +72,9 @@ pub struct Webhooks {
 
 /// Refuses anyone but a workspace's owners and admins with a session (403).
 fn authorize(caller: &Caller) -> Result<(), Error> {
-    match caller.require_session()? {
-        Role::Owner | Role::Admin => Ok(()),
-        _ => Err(Error::Forbidden(
-            "Only the workspace's owners and admins may manage its webhooks.".into(),
-        )),
-    }
+    caller
+        .require_owner_or_admin("manage its webhooks")
+        .map(drop)
 }
 
 fn not_found() -> Error {
