@@ -229,18 +229,15 @@ impl Notifications {
         workspace: &crate::ids::WorkspaceId,
         notice: NewNotification,
     ) {
-        let members = match profiles.members(workspace).await {
-            Ok(members) => members,
+        let people = match profiles.owners_and_admins(workspace).await {
+            Ok(people) => people,
             Err(err) => {
                 tracing::warn!(error = %err, kind = notice.kind, "notice told to no one");
                 return;
             }
         };
-        for member in members
-            .iter()
-            .filter(|m| matches!(m.role, crate::role::Role::Owner | crate::role::Role::Admin))
-        {
-            self.notify_quietly(&member.user_id, notice.clone()).await;
+        for person in &people {
+            self.notify_quietly(person, notice.clone()).await;
         }
     }
 

@@ -193,6 +193,16 @@ pub trait ProfileStore: Send + Sync {
     ) -> Result<Profile, StoreError>;
     /// The members of `workspace` that have a profile, with their roles.
     async fn members(&self, workspace: &WorkspaceId) -> Result<Vec<Member>, StoreError>;
+    /// The members of `workspace` who run it: its owners and admins (whom notices go to).
+    async fn owners_and_admins(&self, workspace: &WorkspaceId) -> Result<Vec<UserId>, StoreError> {
+        Ok(self
+            .members(workspace)
+            .await?
+            .into_iter()
+            .filter(|m| matches!(m.role, Role::Owner | Role::Admin))
+            .map(|m| m.user_id)
+            .collect())
+    }
     /// Erases everything stored under `user` (profile, notifications, onboarding) except the
     /// daily aggregates, which hold no personal data; the profile last, with `event`, in one
     /// transaction. Idempotent: with the profile already gone, `event` is not recorded again.

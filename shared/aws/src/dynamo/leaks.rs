@@ -1,11 +1,11 @@
 //! The DynamoDB adapters of [`LeakStore`] and [`AddressGate`]: a workspace's security settings
 //! (`WORKSPACE#<workspace>` / `SETTINGS#security`, written with its audit event in one
 //! transaction, conditional on its version) and the public revocation endpoint's per-address
-//! windows (`LEAKREPORTS#<address>` / `WINDOW#<start>`, one conditional `ADD` per request,
-//! expiring by the table's TTL).
+//! windows (`LEAKREPORTS#<address>` / `WINDOW#<start>`, one conditional `ADD` per request as
+//! key rate windows count, expiring by the table's TTL).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 
 use super::{DynamoAuditStore, address, body_of, versioned_put};
@@ -88,32 +88,15 @@ impl AddressGate for DynamoLeakStore {
         window_seconds: i64,
         limit: u32,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = table::leak_report_window_key(client_address, window_start);
         let expires = window_start.timestamp() + 2 * window_seconds;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(address(pk, sk)))
-            .update_expression("ADD #count :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", table::RATE_RESERVED)
-            .expression_attribute_names("#ttl", table::TTL)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(crate::failure::sdk(err)),
-        }
+        let admitted = super::rates::reserve(
+            &self.client,
+            &self.table,
+            table::leak_report_window_key(client_address, window_start),
+            (1, limit),
+            expires,
+        )
+        .await?;
+        Ok(admitted.is_some())
     }
 }

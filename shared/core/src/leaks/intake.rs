@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DurationRound, TimeDelta};
 use futures_util::{StreamExt, stream};
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ use super::{
     MAX_TOKENS,
     github::ScanningKeys,
     report::{self, Label, TokenLabel},
-    response::{LeakedKey, Reporter},
+    response::{LeakedKey, Reporter, unhandled},
     store::AddressGate,
 };
 use crate::{
@@ -101,7 +101,7 @@ impl LeakIntake {
         let mut labels = Vec::with_capacity(matches.len());
         for (found, m) in found.iter().zip(&matches) {
             if let Some(key) = found
-                && live(key, now)
+                && unhandled(key, now)
             {
                 leaks.push(LeakedKey {
                     key_id: key.id,
@@ -112,7 +112,7 @@ impl LeakIntake {
                 });
             }
             labels.push(TokenLabel {
-                token_hash: report::token_hash(&m.token),
+                token_hash: crate::sessions::model::digest(&m.token),
                 token_type: m.token_type.clone(),
                 label: if found.is_some() {
                     Label::TruePositive
@@ -159,15 +159,18 @@ impl LeakIntake {
         };
         let mut tokens = body.credentials;
         tokens.truncate(MAX_TOKENS);
-        let well_formed = tokens
+        if !tokens
             .iter()
-            .any(|t| PresentedKey::parse(&self.prefix, t).is_some());
+            .any(|t| PresentedKey::parse(&self.prefix, t).is_some())
+        {
+            return Ok(());
+        }
         let leaks: Vec<LeakedKey> = self
             .find(tokens)
             .await?
             .into_iter()
             .flatten()
-            .filter(|key| live(key, now))
+            .filter(|key| unhandled(key, now))
             .map(|key| LeakedKey {
                 key_id: key.id,
                 url: None,
@@ -176,9 +179,6 @@ impl LeakIntake {
                 reported_at: now,
             })
             .collect();
-        if !well_formed {
-            return Ok(());
-        }
         self.send(leaks).await
     }
 
@@ -212,9 +212,6 @@ impl LeakIntake {
     /// deployment), then the key its id names, whose hash must match the whole token. A
     /// well-formed token whose key is gone is checked against a decoy hash, so it takes as long.
     async fn lookup(&self, token: String) -> Result<Option<ApiKey>, Error> {
-        if !report::plausible(&token) {
-            return Ok(None);
-        }
         let Some(presented) = PresentedKey::parse(&self.prefix, &token) else {
             return Ok(None);
         };
@@ -225,9 +222,4 @@ impl LeakIntake {
         let matches = hashing::verify_key(token, hash).await?;
         Ok(key.filter(|_| matches))
     }
-}
-
-/// Whether a leak of `key` still needs handling at `now`.
-fn live(key: &ApiKey, now: DateTime<Utc>) -> bool {
-    key.revoked_at.is_none() && key.leaked_at.is_none() && !key.is_expired(now)
 }

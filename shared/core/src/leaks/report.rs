@@ -1,15 +1,12 @@
 //! GitHub's report and Latchkey's answer to it: the body `[{"token", "type", "url", "source"}]`
-//! (read only after its signature verified), and each token labelled by its SHA-256, never
-//! echoed.
+//! (read only after its signature verified), and each token labelled by its SHA-256 (hex, as
+//! [`crate::sessions::model::digest`] makes it), never echoed.
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::MAX_TOKENS;
 use crate::error::Error;
 
-/// The longest token considered: far past any key's length, so nothing real is cut off.
-const MAX_TOKEN_CHARS: usize = 1024;
 /// Where a match was found is kept to this many characters.
 const MAX_URL_CHARS: usize = 2048;
 /// The match's type and source are kept to this many characters.
@@ -62,14 +59,6 @@ pub struct TokenLabel {
     pub label: Label,
 }
 
-/// The SHA-256 of `token`, in lowercase hex: how an answer names a token.
-pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// `text` cut to at most `chars` characters.
 fn clamp(mut text: String, chars: usize) -> String {
     if let Some((at, _)) = text.char_indices().nth(chars) {
@@ -79,8 +68,7 @@ fn clamp(mut text: String, chars: usize) -> String {
 }
 
 /// Reads a verified report: a JSON array of at most [`MAX_TOKENS`] matches (400 otherwise);
-/// tokens past [`MAX_TOKEN_CHARS`] are kept (they are labelled false positives), long places are
-/// shortened.
+/// long places are shortened.
 pub fn parse(body: &[u8]) -> Result<Vec<GithubMatch>, Error> {
     let matches: Vec<GithubMatch> = serde_json::from_slice(body).map_err(|e| {
         Error::invalid_field(
@@ -107,11 +95,6 @@ pub fn parse(body: &[u8]) -> Result<Vec<GithubMatch>, Error> {
         .collect())
 }
 
-/// Whether `token` is short enough to be looked at at all.
-pub(super) fn plausible(token: &str) -> bool {
-    token.len() <= MAX_TOKEN_CHARS
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -129,13 +112,14 @@ mod tests {
     }
 
     #[test]
-    fn the_hash_is_sha256_hex() {
+    fn a_token_is_named_by_its_sha256_in_hex() {
+        let named = crate::sessions::model::digest;
         assert_eq!(
-            token_hash("some_token"),
+            named("some_token"),
             "9a45520a1213f15016d2d768b5fb3d904492a44ee274b44d4de8803e00fb536a"
         );
         assert_eq!(
-            token_hash(""),
+            named(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

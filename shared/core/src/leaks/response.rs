@@ -23,7 +23,6 @@ use crate::{
     lifecycle::Applied,
     notifications::{NewNotification, Notifications, kinds},
     profiles::ProfileStore,
-    role::Role,
 };
 
 /// Who reported a leak.
@@ -77,6 +76,12 @@ pub struct LeakedKey {
     pub reported_at: DateTime<Utc>,
 }
 
+/// Whether a leak of `key` still needs handling at `at`: not yet handled as leaked, nor revoked,
+/// nor expired. The intake sends only such keys; the worker checks again when it handles one.
+pub(super) fn unhandled(key: &ApiKey, at: DateTime<Utc>) -> bool {
+    key.leaked_at.is_none() && key.revoked_at.is_none() && !key.is_expired(at)
+}
+
 /// Handles leaked keys (the worker's side).
 pub struct LeakResponse {
     keys: Arc<dyn KeyStore>,
@@ -110,7 +115,7 @@ impl LeakResponse {
         let Some(key) = self.keys.get(leak.key_id).await? else {
             return Ok(Applied::Skipped);
         };
-        if key.leaked_at.is_some() || key.revoked_at.is_some() || key.is_expired(at) {
+        if !unhandled(&key, at) {
             return Ok(Applied::Skipped);
         }
         let policy = self
@@ -170,16 +175,14 @@ impl LeakResponse {
     /// Notifies the key's owner and the workspace's owners and admins, each once per key.
     async fn tell(&self, key: &ApiKey, leak: &LeakedKey, policy: LeakPolicy) -> Result<(), Error> {
         let mut people: Vec<UserId> = vec![key.owner_id.clone()];
-        for member in self.profiles.members(&key.workspace_id).await? {
-            if matches!(member.role, Role::Owner | Role::Admin) && !people.contains(&member.user_id)
-            {
-                people.push(member.user_id);
+        for person in self.profiles.owners_and_admins(&key.workspace_id).await? {
+            if !people.contains(&person) {
+                people.push(person);
             }
         }
         let place = leak
             .url
             .as_deref()
-            .filter(|url| !url.is_empty())
             .map_or_else(String::new, |url| format!(" at {url}"));
         let by = match leak.reporter {
             Reporter::Github => "GitHub's secret scanning found",
